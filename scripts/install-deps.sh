@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything mpiq needs to build, test and benchmark, from Debian's archive only.
+# Idempotent: packages already present are left alone and apt-get is skipped entirely.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libopenmpi-dev openmpi-bin          # MPI transport and launcher
+  libhwloc-dev hwloc                  # topology, binding, GPU discovery
+  libhdf5-dev hdf5-tools              # checkpoint (h5dump is used by the tests)
+  libcli11-dev                        # command line
+  nlohmann-json3-dev                  # status.json and --json output
+  libgtest-dev libbenchmark-dev       # tests and micro-benchmarks
+  slurm-wlm slurm-client munge        # the local Slurm the Slurm tests start
+  python3-h5py                        # README example and checkpoint tests read with h5py
+  util-linux procps                   # flock, setsid, ps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,124 @@
+#pragma once
+/// The task database: one row per task, one column per attribute (structure of arrays).
+///
+/// The same columns are the HDF5 checkpoint's datasets (DESIGN §7), so a snapshot is one write per
+/// column. Rows are ordered by task id; a task's row index never changes once it exists (tasks
+/// submitted during a run are appended with larger ids).
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/string_column.hpp"
+
+namespace mpiq::core {
+
+/// A task's id: the 1-based line number of its first line in the task file. Tasks submitted later
+/// get ids above every id already in the table.
+using TaskId = uint32_t;
+/// A task's 0-based row in a TaskTable.
+using TaskIndex = uint32_t;
+
+/// The lifecycle of DESIGN §3. The numeric values are the HDF5 enum's values: never renumber.
+enum class TaskState : uint8_t {
+  waiting = 0,   ///< some dependency is not done yet
+  ready = 1,     ///< may be dispatched
+  assigned = 2,  ///< in a worker's local queue, not started
+  running = 3,   ///< started on a worker
+  done = 4,      ///< exited 0
+  failed = 5,    ///< non-zero exit, signal, spawn error or timeout after its last retry
+  skipped = 6,   ///< a dependency failed or was skipped
+};
+inline constexpr size_t kTaskStateCount = 7;
+inline constexpr std::array<std::string_view, kTaskStateCount> kTaskStateNames = {
+    "waiting", "ready", "assigned", "running", "done", "failed", "skipped"};
+
+inline std::string_view to_string(TaskState s) { return kTaskStateNames[static_cast<size_t>(s)]; }
+inline std::optional<TaskState> parse_task_state(std::string_view name) {
+  for (size_t i = 0; i < kTaskStateCount; ++i)
+    if (kTaskStateNames[i] == name) return static_cast<TaskState>(i);
+  return std::nullopt;
+}
+/// True for the three end states: nothing will happen to the task any more in this run.
+inline bool is_final(TaskState s) {
+  return s == TaskState::done || s == TaskState::failed || s == TaskState::skipped;
+}
+
+/// Bits of TaskTable::flags.
+enum TaskFlag : uint8_t {
+  /// A `#MPIQ barrier` line: no command; done as soon as every earlier task is done. It is a row of its
+  /// own so that a barrier costs one edge per task instead of one per pair of tasks.
+  kBarrier = 1u << 0,
+};
+
+/// Every column has size() rows, except the CSR offsets (size()+1) and `deps` (number of edges).
+struct TaskTable {
+  // --- What the task file says. ---
+  std::vector<TaskId> id;              ///< ascending
+  std::vector<uint8_t> flags;          ///< TaskFlag bits
+  StringColumn name;                   ///< "" when unnamed
+  StringColumn command;                ///< the command after its prefixes, continuation lines joined
+  StringColumn workdir;                ///< "" = the run's working directory
+  std::vector<uint32_t> cores;         ///< cores requested (default 1)
+  std::vector<uint32_t> gpus;          ///< GPUs requested (default 0)
+  std::vector<uint32_t> timeout_s;     ///< 0 = none
+  std::vector<uint32_t> retries;       ///< extra attempts after a failure (default 0)
+  std::vector<int32_t> priority;       ///< larger runs first (default 0)
+  /// Dependencies as CSR over row indices: the rows that row i waits for are
+  /// deps[dep_offsets[i] .. dep_offsets[i+1]). Sorted and unique within a row.
+  std::vector<uint64_t> dep_offsets{0};
+  std::vector<TaskIndex> deps;
+
+  // --- What happened to it. ---
+  std::vector<TaskState> state;
+  std::vector<uint32_t> attempts;      ///< attempts started (a running task interrupted by a stop is not counted)
+  std::vector<int32_t> exit_code;      ///< of the last attempt; -1 when it has not exited
+  std::vector<int32_t> signal;         ///< signal that ended the last attempt, 0 if none
+  std::vector<int32_t> worker_rank;    ///< rank that ran the last attempt, -1 if none
+  std::vector<double> start_time;      ///< Unix time (s) the last attempt started, 0 if never
+  std::vector<double> end_time;        ///< Unix time (s) the last attempt ended, 0 if never
+  std::vector<int64_t> max_rss_kb;     ///< peak resident set of the last attempt, 0 if unknown
+
+  size_t size() const noexcept { return id.size(); }
+  size_t edge_count() const noexcept { return deps.size(); }
+  bool is_barrier(TaskIndex i) const noexcept { return (flags[i] & kBarrier) != 0; }
+
+  /// The row of task `task`, if there is one. O(log n).
+  std::optional<TaskIndex> find(TaskId task) const {
+    auto it = std::lower_bound(id.begin(), id.end(), task);
+    if (it == id.end() || *it != task) return std::nullopt;
+    return static_cast<TaskIndex>(it - id.begin());
+  }
+
+  /// Appends the runtime columns' initial values for every row that lacks them (state `waiting`,
+  /// no attempt); the parser fills only the spec columns and calls this last.
+  void init_runtime_columns() {
+    const size_t n = size();
+    state.resize(n, TaskState::waiting);
+    attempts.resize(n, 0);
+    exit_code.resize(n, -1);
+    signal.resize(n, 0);
+    worker_rank.resize(n, -1);
+    start_time.resize(n, 0.0);
+    end_time.resize(n, 0.0);
+    max_rss_kb.resize(n, 0);
+  }
+};
+
+/// The shape of a task graph, as `mpiq check` prints it. Barrier rows are not counted as tasks.
+struct GraphSummary {
+  uint64_t tasks = 0;         ///< command tasks
+  uint64_t edges = 0;         ///< dependency edges between command tasks (through barriers counted once per pair
+                              ///< of task and barrier)
+  uint64_t roots = 0;         ///< tasks with no dependency
+  uint64_t depth = 0;         ///< tasks on the longest dependency chain
+  uint64_t widest_level = 0;  ///< most tasks at one depth
+  uint32_t max_cores = 0;     ///< the largest cores= request
+  uint32_t max_gpus = 0;      ///< the largest gpus= request
+  uint64_t barriers = 0;      ///< `#MPIQ barrier` lines
+};
+
+}  // namespace mpiq::core
