@@ -1,0 +1,191 @@
+#include "core/messages.hpp"
+
+#include "mpiq/error.hpp"
+
+namespace mpiq::core {
+
+void Reader::need(size_t n) const {
+  if (static_cast<size_t>(end_ - p_) < n) throw Error("malformed message: truncated");
+}
+
+std::string Reader::get_string() {
+  const auto n = get<uint32_t>();
+  need(n);
+  std::string s(p_, n);
+  p_ += n;
+  return s;
+}
+
+namespace {
+void finish(const Reader& r) {
+  if (!r.at_end()) throw Error("malformed message: trailing bytes");
+}
+}  // namespace
+
+std::vector<char> encode(const Hello& h) {
+  Writer w;
+  w.put_string(h.host);
+  w.put_string(h.cpus);
+  w.put_string(h.gpus);
+  w.put(h.cores);
+  w.put(h.gpu_count);
+  return w.take();
+}
+
+Hello decode_hello(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  Hello h;
+  h.host = r.get_string();
+  h.cpus = r.get_string();
+  h.gpus = r.get_string();
+  h.cores = r.get<uint32_t>();
+  h.gpu_count = r.get<uint32_t>();
+  finish(r);
+  return h;
+}
+
+std::vector<char> encode(const std::vector<TaskOrder>& orders) {
+  Writer w;
+  w.put<uint32_t>(static_cast<uint32_t>(orders.size()));
+  for (const TaskOrder& o : orders) {
+    w.put(o.task);
+    w.put(o.id);
+    w.put(o.attempt);
+    w.put(o.cores);
+    w.put(o.gpus);
+    w.put(o.timeout_s);
+    w.put_string(o.name);
+    w.put_string(o.command);
+    w.put_string(o.workdir);
+  }
+  return w.take();
+}
+
+std::vector<TaskOrder> decode_orders(const std::vector<char>& b) {
+  Reader r2(b.data(), b.size());
+  const auto n = r2.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");  // each order takes > 1 byte
+  std::vector<TaskOrder> out(n);
+  for (TaskOrder& o : out) {
+    o.task = r2.get<TaskIndex>();
+    o.id = r2.get<TaskId>();
+    o.attempt = r2.get<uint32_t>();
+    o.cores = r2.get<uint32_t>();
+    o.gpus = r2.get<uint32_t>();
+    o.timeout_s = r2.get<uint32_t>();
+    o.name = r2.get_string();
+    o.command = r2.get_string();
+    o.workdir = r2.get_string();
+  }
+  finish(r2);
+  return out;
+}
+
+std::vector<char> encode(const Report& rep) {
+  Writer w;
+  w.put<uint32_t>(static_cast<uint32_t>(rep.started.size()));
+  for (const auto& s : rep.started) {
+    w.put(s.task);
+    w.put(s.time);
+  }
+  w.put<uint32_t>(static_cast<uint32_t>(rep.finished.size()));
+  for (const TaskResult& f : rep.finished) {
+    w.put(f.task);
+    w.put(f.exit_code);
+    w.put(f.signal);
+    w.put<uint8_t>(static_cast<uint8_t>((f.timed_out ? 1 : 0) | (f.spawn_failed ? 2 : 0) | (f.interrupted ? 4 : 0)));
+    w.put(f.start_time);
+    w.put(f.end_time);
+    w.put(f.max_rss_kb);
+  }
+  return w.take();
+}
+
+Report decode_report(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  Report rep;
+  auto n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  rep.started.resize(n);
+  for (auto& s : rep.started) {
+    s.task = r.get<TaskIndex>();
+    s.time = r.get<double>();
+  }
+  n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  rep.finished.resize(n);
+  for (TaskResult& f : rep.finished) {
+    f.task = r.get<TaskIndex>();
+    f.exit_code = r.get<int32_t>();
+    f.signal = r.get<int32_t>();
+    const auto flags = r.get<uint8_t>();
+    f.timed_out = flags & 1;
+    f.spawn_failed = flags & 2;
+    f.interrupted = flags & 4;
+    f.start_time = r.get<double>();
+    f.end_time = r.get<double>();
+    f.max_rss_kb = r.get<int64_t>();
+  }
+  finish(r);
+  return rep;
+}
+
+std::vector<char> encode_count(uint32_t n) {
+  Writer w;
+  w.put(n);
+  return w.take();
+}
+
+uint32_t decode_count(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  const auto n = r.get<uint32_t>();
+  finish(r);
+  return n;
+}
+
+std::vector<char> encode(const std::vector<TaskIndex>& tasks) {
+  Writer w;
+  w.put<uint32_t>(static_cast<uint32_t>(tasks.size()));
+  for (TaskIndex t : tasks) w.put(t);
+  return w.take();
+}
+
+std::vector<TaskIndex> decode_indices(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  const auto n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  std::vector<TaskIndex> out(n);
+  for (TaskIndex& t : out) t = r.get<TaskIndex>();
+  finish(r);
+  return out;
+}
+
+std::vector<char> encode(const Stop& s) {
+  Writer w;
+  w.put<uint8_t>(s.kill_running ? 1 : 0);
+  return w.take();
+}
+
+Stop decode_stop(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  Stop s;
+  s.kill_running = r.get<uint8_t>() != 0;
+  finish(r);
+  return s;
+}
+
+TaskOrder make_order(const TaskTable& table, TaskIndex t) {
+  TaskOrder o;
+  o.task = t;
+  o.id = table.id[t];
+  o.attempt = table.attempts[t] + 1;
+  o.cores = table.cores[t];
+  o.gpus = table.gpus[t];
+  o.timeout_s = table.timeout_s[t];
+  o.name = table.name[t];
+  o.command = table.command[t];
+  o.workdir = table.workdir[t];
+  return o;
+}
+
+}  // namespace mpiq::core

@@ -1,0 +1,119 @@
+#pragma once
+/// The messages hub and workers exchange, and their byte encoding. Pure: the transport moves bytes,
+/// this file gives them meaning. Every message is batched (one assignment carries many tasks, one
+/// report many results), so per-task cost is a few dozen bytes, not a round trip.
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <string>
+#include <vector>
+
+#include "core/scheduler.hpp"
+#include "core/task_table.hpp"
+
+namespace mpiq::core {
+
+/// Message kinds; the value is the transport tag.
+enum class MessageKind : int {
+  hello = 1,     ///< worker -> hub: I am up, here are my resources
+  assign = 2,    ///< hub -> worker: run these tasks
+  report = 3,    ///< worker -> hub: these started, these finished
+  steal = 4,     ///< hub -> worker: give back up to N unstarted tasks
+  returned = 5,  ///< worker -> hub: the tasks given back (possibly none)
+  stop = 6,      ///< hub -> worker: start nothing more; end running tasks if asked; then say bye
+  bye = 7,       ///< worker -> hub: all my tasks are reported, I am leaving
+  interrupt = 8, ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
+};
+
+/// A task as a worker needs it.
+struct TaskOrder {
+  TaskIndex task = 0;
+  TaskId id = 0;
+  uint32_t attempt = 0;  ///< 1 for the first attempt
+  uint32_t cores = 1, gpus = 0, timeout_s = 0;
+  std::string name, command, workdir;
+};
+
+struct Hello {
+  std::string host;
+  std::string cpus;  ///< hwloc list syntax
+  std::string gpus;  ///< comma-separated GPU indices of the node, "" when none
+  uint32_t cores = 0, gpu_count = 0;
+};
+
+struct Report {
+  struct Started {
+    TaskIndex task;
+    double time;
+  };
+  std::vector<Started> started;
+  std::vector<TaskResult> finished;
+  bool empty() const noexcept { return started.empty() && finished.empty(); }
+};
+
+struct Stop {
+  bool kill_running = false;  ///< true: TERM/KILL running tasks; false: let them finish
+};
+
+/// Appends values to a byte buffer. Little-endian native layout: hub and workers are one build on
+/// one kind of machine (a heterogeneous job is out of scope and documented).
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const char* p = reinterpret_cast<const char*>(&v);
+    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<uint32_t>(static_cast<uint32_t>(s.size()));
+    bytes_.insert(bytes_.end(), s.begin(), s.end());
+  }
+  std::vector<char> take() { return std::move(bytes_); }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+/// Reads what a Writer wrote; every read is bounds-checked and throws mpiq::Error on a short or
+/// malformed message, so a bad message can never read past its buffer.
+class Reader {
+ public:
+  Reader(const char* data, size_t size) : p_(data), end_(data + size) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, p_, sizeof(T));
+    p_ += sizeof(T);
+    return v;
+  }
+  std::string get_string();
+  bool at_end() const noexcept { return p_ == end_; }
+
+ private:
+  void need(size_t n) const;
+  const char* p_;
+  const char* end_;
+};
+
+std::vector<char> encode(const Hello&);
+std::vector<char> encode(const std::vector<TaskOrder>&);
+std::vector<char> encode(const Report&);
+std::vector<char> encode_count(uint32_t);
+std::vector<char> encode(const std::vector<TaskIndex>&);
+std::vector<char> encode(const Stop&);
+
+Hello decode_hello(const std::vector<char>&);
+std::vector<TaskOrder> decode_orders(const std::vector<char>&);
+Report decode_report(const std::vector<char>&);
+uint32_t decode_count(const std::vector<char>&);
+std::vector<TaskIndex> decode_indices(const std::vector<char>&);
+Stop decode_stop(const std::vector<char>&);
+
+/// The order for row `t` of `table` (its attempt number is the next one).
+TaskOrder make_order(const TaskTable& table, TaskIndex t);
+
+}  // namespace mpiq::core

@@ -1,0 +1,325 @@
+#include "core/scheduler.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace mpiq::core {
+
+namespace {
+// How many ready tasks one worker may pass over (because they do not fit its free room) before the
+// scheduler stops looking for that worker in this round. Bounds the cost of a head-of-line task that
+// is too large for the worker at hand.
+constexpr size_t kScanLimit = 64;
+}  // namespace
+
+Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
+    : table_(table), options_(options), dependants_(dependants(table)) {
+  const size_t n = table_.size();
+  table_.init_runtime_columns();
+  critical_path_ = critical_path(table_, dependants_);
+  deps_left_.assign(n, 0);
+  on_worker_.assign(n, 0);
+
+  for (TaskIndex t = 0; t < n; ++t) {
+    if (!table_.is_barrier(t)) ++command_tasks_;
+    TaskState s = table_.state[t];
+    if (s == TaskState::running && table_.attempts[t] > 0) --table_.attempts[t];  // not counted
+    if (!is_final(s)) s = TaskState::waiting;
+    table_.state[t] = s;
+    if (!table_.is_barrier(t)) ++counts_[static_cast<size_t>(s)];
+    if (is_final(s)) ++final_count_;
+  }
+  for (TaskIndex t = 0; t < n; ++t)
+    for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e)
+      if (table_.state[table_.deps[e]] != TaskState::done) ++deps_left_[t];
+  // A resumed run may hold failures whose dependants were not yet marked (a crash between the two).
+  for (TaskIndex t = 0; t < n; ++t)
+    if (table_.state[t] == TaskState::failed || table_.state[t] == TaskState::skipped) skip_dependants(t);
+  for (TaskIndex t = 0; t < n; ++t)
+    if (table_.state[t] == TaskState::waiting && deps_left_[t] == 0) make_ready(t);
+  finalized_.clear();  // only changes made during the run are news for the journal
+}
+
+Scheduler::Worker& Scheduler::worker(WorkerId w) {
+  if (w >= workers_.size()) workers_.resize(w + 1);
+  return workers_[w];
+}
+
+void Scheduler::add_worker(WorkerId id, uint32_t cores, uint32_t gpus) {
+  Worker& w = worker(id);
+  w.joined = true;
+  w.cores = cores;
+  w.gpus = gpus;
+  mark_hungry(id);
+}
+
+std::vector<TaskIndex> Scheduler::unplaceable(size_t limit) const {
+  std::vector<std::pair<uint32_t, uint32_t>> kinds;  // distinct (cores, gpus) of joined workers
+  for (const Worker& w : workers_)
+    if (w.joined && std::find(kinds.begin(), kinds.end(), std::pair{w.cores, w.gpus}) == kinds.end())
+      kinds.emplace_back(w.cores, w.gpus);
+  std::vector<TaskIndex> out;
+  for (TaskIndex t = 0; t < table_.size() && out.size() < limit; ++t) {
+    if (table_.is_barrier(t) || is_final(table_.state[t])) continue;
+    bool fits = std::any_of(kinds.begin(), kinds.end(), [&](auto k) {
+      return table_.cores[t] <= k.first && table_.gpus[t] <= k.second;
+    });
+    if (!fits) out.push_back(t);
+  }
+  return out;
+}
+
+void Scheduler::set_state(TaskIndex t, TaskState s) {
+  if (!table_.is_barrier(t)) {
+    --counts_[static_cast<size_t>(table_.state[t])];
+    ++counts_[static_cast<size_t>(s)];
+  }
+  table_.state[t] = s;
+}
+
+void Scheduler::make_ready(TaskIndex t) {
+  if (table_.is_barrier(t)) {  // nothing to run: passing it is done
+    finalize(t, TaskState::done);
+    return;
+  }
+  set_state(t, TaskState::ready);
+  ready_.push({table_.priority[t], critical_path_[t], t});
+  ++ready_pushes_;
+}
+
+void Scheduler::finalize(TaskIndex t, TaskState s) {
+  set_state(t, s);
+  ++final_count_;
+  finalized_.push_back(t);
+  if (s == TaskState::done) {
+    release_dependants(t);
+  } else {
+    skip_dependants(t);
+    if (s == TaskState::failed && options_.fail_fast) stopped_ = true;
+  }
+}
+
+void Scheduler::release_dependants(TaskIndex t) {
+  for (uint64_t e = dependants_.offsets[t]; e < dependants_.offsets[t + 1]; ++e) {
+    TaskIndex d = dependants_.edges[e];
+    if (--deps_left_[d] == 0 && table_.state[d] == TaskState::waiting) make_ready(d);
+  }
+}
+
+void Scheduler::skip_dependants(TaskIndex t) {
+  // Iterative: a failure at the head of a million-task chain must not recurse a million deep.
+  std::vector<TaskIndex> stack{t};
+  while (!stack.empty()) {
+    TaskIndex u = stack.back();
+    stack.pop_back();
+    for (uint64_t e = dependants_.offsets[u]; e < dependants_.offsets[u + 1]; ++e) {
+      TaskIndex d = dependants_.edges[e];
+      // Only a waiting task can depend on an unfinished one; anything else was settled earlier.
+      if (table_.state[d] != TaskState::waiting) continue;
+      set_state(d, TaskState::skipped);
+      ++final_count_;
+      finalized_.push_back(d);
+      stack.push_back(d);
+    }
+  }
+}
+
+bool Scheduler::has_room(const Worker& w, TaskIndex t) const {
+  const uint32_t c = table_.cores[t], g = table_.gpus[t];
+  if (c > w.cores || g > w.gpus) return false;
+  if (w.held == 0) return true;
+  return w.held_cores + c <= w.cores + prefetch(w) && w.held_gpus + g <= 2 * w.gpus;
+}
+
+uint32_t Scheduler::prefetch(const Worker& w) const {
+  return options_.prefetch ? options_.prefetch : std::max<uint32_t>(2, w.cores);
+}
+
+bool Scheduler::full(const Worker& w) const {
+  return w.held > 0 && w.held_cores >= w.cores + prefetch(w);
+}
+
+void Scheduler::mark_hungry(WorkerId id) {
+  Worker& w = worker(id);
+  if (!w.joined || w.hungry) return;
+  w.hungry = true;
+  hungry_.push_back(id);
+}
+
+void Scheduler::unhold(WorkerId id, TaskIndex t) {
+  Worker& w = worker(id);
+  --w.held;
+  w.held_cores -= table_.cores[t];
+  w.held_gpus -= table_.gpus[t];
+  on_worker_[t] = 0;
+  --in_flight_;
+  mark_hungry(id);
+}
+
+void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
+  if (t >= table_.size() || !on_worker_[t] || table_.state[t] != TaskState::assigned ||
+      table_.worker_rank[t] != static_cast<int32_t>(id))
+    return;  // not this worker's task: a stale or forged report changes nothing
+  set_state(t, TaskState::running);
+  ++table_.attempts[t];
+  table_.start_time[t] = time;
+  table_.end_time[t] = 0;
+  ++worker(id).running;
+}
+
+void Scheduler::on_finished(WorkerId id, const TaskResult& r) {
+  const TaskIndex t = r.task;
+  if (t >= table_.size() || !on_worker_[t] || table_.worker_rank[t] != static_cast<int32_t>(id)) return;
+  if (table_.state[t] == TaskState::assigned) on_started(id, t, r.start_time);  // report lost its start
+  if (table_.state[t] != TaskState::running) return;
+  --worker(id).running;
+  unhold(id, t);
+  table_.exit_code[t] = r.exit_code;
+  table_.signal[t] = r.signal;
+  if (r.start_time > 0) table_.start_time[t] = r.start_time;
+  table_.end_time[t] = r.end_time;
+  table_.max_rss_kb[t] = r.max_rss_kb;
+  if (r.interrupted) {  // the run is stopping: the task runs again on resume, this try not counted
+    --table_.attempts[t];
+    table_.exit_code[t] = -1;
+    table_.signal[t] = 0;
+    table_.end_time[t] = 0;
+    make_ready(t);
+  } else if (r.succeeded()) {
+    finalize(t, TaskState::done);
+  } else if (table_.attempts[t] <= table_.retries[t]) {
+    ++stats_.retries;
+    make_ready(t);
+  } else {
+    finalize(t, TaskState::failed);
+  }
+}
+
+void Scheduler::on_returned(WorkerId id, std::span<const TaskIndex> tasks) {
+  Worker& w = worker(id);
+  if (w.steal_pending) {
+    w.steal_pending = false;
+    --pending_steals_;
+  }
+  for (TaskIndex t : tasks) {
+    if (t >= table_.size() || !on_worker_[t] || table_.state[t] != TaskState::assigned ||
+        table_.worker_rank[t] != static_cast<int32_t>(id))
+      continue;
+    unhold(id, t);
+    make_ready(t);
+    ++stats_.tasks_stolen;
+    steal_returned_ = true;
+  }
+}
+
+void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<StealRequest>& steals) {
+  if (stopped_) return;
+  // Workers parked because nothing fitting was ready get another look once new tasks are ready.
+  if (!parked_.empty() && parked_at_ != ready_pushes_) {
+    for (WorkerId id : parked_) mark_hungry(id);
+    parked_.clear();
+  }
+  if (steal_returned_) {
+    // Stolen tasks are for the idle: they go first, ahead of workers that merely have room.
+    std::stable_partition(hungry_.begin(), hungry_.end(), [&](WorkerId id) { return workers_[id].held == 0; });
+    steal_returned_ = false;
+  }
+  std::vector<TaskIndex> aside;
+  while (!hungry_.empty() && !ready_.empty()) {
+    const WorkerId id = hungry_.front();
+    hungry_.pop_front();
+    Worker& w = workers_[id];
+    w.hungry = false;
+    Assignment* batch = nullptr;
+    size_t misses = 0;
+    while (!ready_.empty() && misses < kScanLimit && !full(w)) {
+      const TaskIndex t = ready_.top().task;
+      if (table_.state[t] != TaskState::ready) {  // stale entry
+        ready_.pop();
+        continue;
+      }
+      if (!has_room(w, t)) {
+        ready_.pop();
+        aside.push_back(t);
+        ++misses;
+        continue;
+      }
+      ready_.pop();
+      if (!batch) {
+        assignments.push_back({id, {}});
+        batch = &assignments.back();
+        ++stats_.assigned_messages;
+      }
+      batch->tasks.push_back(t);
+      set_state(t, TaskState::assigned);
+      on_worker_[t] = 1;
+      table_.worker_rank[t] = static_cast<int32_t>(id);
+      ++w.held;
+      w.held_cores += table_.cores[t];
+      w.held_gpus += table_.gpus[t];
+      ++in_flight_;
+    }
+    for (TaskIndex t : aside) ready_.push({table_.priority[t], critical_path_[t], t});
+    const bool passed_over = !aside.empty();
+    aside.clear();
+    if (full(w)) {
+      // Hungry again when one of its tasks ends (unhold).
+    } else if (passed_over) {
+      parked_.push_back(id);  // room, but nothing ready that fits it now
+      parked_at_ = ready_pushes_;
+    } else if (ready_.empty()) {
+      w.hungry = true;  // still has room: first in line when more work is ready
+      hungry_.push_front(id);
+    }
+  }
+  if (options_.steal && ready_.empty()) plan_steals(steals);
+}
+
+void Scheduler::plan_steals(std::vector<StealRequest>& steals) {
+  size_t idle = 0;
+  for (WorkerId id : hungry_)
+    if (workers_[id].held == 0) ++idle;
+  if (idle <= pending_steals_) return;
+  size_t wanted = idle - pending_steals_;
+  // One scan finds the most loaded victims; a steal takes half of a victim's unstarted tasks, the
+  // newest ones, so the victim keeps what it would start next.
+  std::vector<std::pair<uint32_t, WorkerId>> victims;
+  for (WorkerId id = 0; id < workers_.size(); ++id) {
+    const Worker& w = workers_[id];
+    if (!w.joined || w.steal_pending) continue;
+    const uint32_t unstarted = w.held - w.running;
+    if (unstarted == 0 || (unstarted == 1 && w.running == 0)) continue;  // about to start it itself
+    victims.emplace_back(unstarted, id);
+  }
+  const size_t take = std::min(wanted, victims.size());
+  std::partial_sort(victims.begin(), victims.begin() + static_cast<std::ptrdiff_t>(take), victims.end(),
+                    [](auto a, auto b) { return a.first > b.first; });
+  for (size_t i = 0; i < take; ++i) {
+    auto [unstarted, id] = victims[i];
+    workers_[id].steal_pending = true;
+    ++pending_steals_;
+    ++stats_.steal_requests;
+    steals.push_back({id, (unstarted + 1) / 2});
+  }
+}
+
+void Scheduler::recall_unstarted() {
+  for (TaskIndex t = 0; t < table_.size(); ++t) {
+    if (table_.state[t] != TaskState::assigned) continue;
+    unhold(static_cast<WorkerId>(table_.worker_rank[t]), t);
+    make_ready(t);
+  }
+}
+
+std::vector<TaskIndex> Scheduler::take_finalized() {
+  std::vector<TaskIndex> out;
+  out.swap(finalized_);
+  return out;
+}
+
+uint32_t Scheduler::held_tasks(WorkerId id) const { return id < workers_.size() ? workers_[id].held : 0; }
+uint32_t Scheduler::running_tasks(WorkerId id) const {
+  return id < workers_.size() ? workers_[id].running : 0;
+}
+
+}  // namespace mpiq::core

@@ -1,0 +1,179 @@
+#pragma once
+/// The hub's scheduling core: pure logic over a TaskTable, no MPI, no processes, no clock of its own.
+///
+/// The hub feeds it events (a worker joined, a task started or finished, a worker gave tasks back) and
+/// asks it for decisions (which tasks to send to which worker, which worker to steal from). Every
+/// per-task operation is O(log n) in the number of ready tasks, so throughput does not fall as the
+/// batch grows (PEERS: Flux's 147 -> 33 jobs/s is the failure to avoid).
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <queue>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "core/task_table.hpp"
+
+namespace mpiq::core {
+
+/// A worker's id: its MPI rank (or any small integer in tests and simulations).
+using WorkerId = uint32_t;
+
+/// How a task's attempt ended, as the worker saw it.
+struct TaskResult {
+  TaskIndex task = 0;
+  int32_t exit_code = -1;    ///< exit status when it exited, -1 otherwise
+  int32_t signal = 0;        ///< signal that killed it, 0 when it exited
+  bool timed_out = false;    ///< killed by the worker for exceeding its timeout
+  bool spawn_failed = false; ///< could not be started (bad directory, missing program, ...)
+  bool interrupted = false;  ///< ended by a stop (signal, time limit): the attempt does not count
+  double start_time = 0;
+  double end_time = 0;
+  int64_t max_rss_kb = 0;
+  bool succeeded() const noexcept {
+    return exit_code == 0 && signal == 0 && !timed_out && !spawn_failed && !interrupted;
+  }
+};
+
+/// Tasks to send to one worker in one message.
+struct Assignment {
+  WorkerId worker = 0;
+  std::vector<TaskIndex> tasks;
+};
+
+/// Ask `victim` to give back up to `count` tasks it holds but has not started.
+struct StealRequest {
+  WorkerId victim = 0;
+  uint32_t count = 0;
+};
+
+struct SchedulerOptions {
+  /// Extra cores' worth of tasks a worker may hold beyond what it can run at once (its local queue);
+  /// 0 = the default, max(2, cores of the worker).
+  uint32_t prefetch = 0;
+  /// Stop dispatching at the first task that fails for good.
+  bool fail_fast = false;
+  /// Steal unstarted tasks from loaded workers for idle ones.
+  bool steal = true;
+};
+
+/// Counters the hub reports in status.json and the summary.
+struct SchedulerStats {
+  uint64_t assigned_messages = 0;
+  uint64_t steal_requests = 0;
+  uint64_t tasks_stolen = 0;  ///< tasks given back by a victim and dispatched again
+  uint64_t retries = 0;
+};
+
+class Scheduler {
+ public:
+  /// Takes the table's runtime columns as they are: final states stay (a resumed run); every other
+  /// task becomes `ready` or `waiting` from its dependencies, and a task that was `running` or
+  /// `assigned` when the previous run stopped does not count that attempt. The table must outlive
+  /// the scheduler; only the scheduler writes its runtime columns while it lives.
+  Scheduler(TaskTable& table, SchedulerOptions options);
+
+  /// A worker with `cores` cores and `gpus` GPUs is ready for work.
+  void add_worker(WorkerId worker, uint32_t cores, uint32_t gpus);
+  /// The tasks no joined worker can ever run (their request exceeds every worker), at most `limit`.
+  std::vector<TaskIndex> unplaceable(size_t limit) const;
+
+  /// `worker` started `task` at `time` (the worker's clock).
+  void on_started(WorkerId worker, TaskIndex task, double time);
+  /// `worker` finished an attempt. A failure with retries left goes back to `ready`; a final failure
+  /// skips everything downstream (and stops dispatch under fail_fast).
+  void on_finished(WorkerId worker, const TaskResult& result);
+  /// `worker` gave back tasks it had not started (a steal, or a stop). They become `ready` again.
+  void on_returned(WorkerId worker, std::span<const TaskIndex> tasks);
+
+  /// Decides what to send now: appends one Assignment per worker that gets tasks, and steal requests
+  /// for idle workers when nothing is ready. Call after every batch of events.
+  void dispatch(std::vector<Assignment>& assignments, std::vector<StealRequest>& steals);
+
+  /// Every task still assigned to a worker goes back to `ready`: the workers have left, having
+  /// dropped the queues they had not started (a stop). Call once every worker has said bye.
+  void recall_unstarted();
+
+  /// No more dispatch (a signal, a time limit, fail-fast). Tasks in flight still report.
+  void stop_dispatch() noexcept { stopped_ = true; }
+  bool dispatch_stopped() const noexcept { return stopped_; }
+  /// Every task is in a final state.
+  bool all_final() const noexcept { return final_count_ == table_.size(); }
+  /// Nothing is assigned to or running on any worker.
+  bool idle() const noexcept { return in_flight_ == 0; }
+  /// The run is over: all final, or dispatch stopped with nothing in flight.
+  bool finished() const noexcept { return all_final() || (stopped_ && idle()); }
+
+  /// Command tasks per state (barrier rows are not counted).
+  const std::array<uint64_t, kTaskStateCount>& counts() const noexcept { return counts_; }
+  uint64_t task_count() const noexcept { return command_tasks_; }
+  const SchedulerStats& stats() const noexcept { return stats_; }
+  /// Rows whose state changed to a final state since the last call, in order (for the journal).
+  std::vector<TaskIndex> take_finalized();
+  /// Tasks held by `worker` (assigned or running), for status rows.
+  uint32_t held_tasks(WorkerId worker) const;
+  uint32_t running_tasks(WorkerId worker) const;
+
+  const TaskTable& table() const noexcept { return table_; }
+
+ private:
+  struct Worker {
+    bool joined = false;
+    uint32_t cores = 0, gpus = 0;
+    uint32_t held_cores = 0, held_gpus = 0;  // requests of tasks assigned or running there
+    uint32_t held = 0, running = 0;          // tasks assigned or running there / running
+    bool steal_pending = false;              // a steal request is unanswered
+    bool hungry = false;                     // in hungry_ (has room for more)
+  };
+  /// Ready-queue key: priority, then critical path, then file order (smaller row first).
+  struct ReadyEntry {
+    int32_t priority;
+    uint32_t critical_path;
+    TaskIndex task;
+    bool operator<(const ReadyEntry& o) const noexcept {  // max-heap: "less urgent than"
+      if (priority != o.priority) return priority < o.priority;
+      if (critical_path != o.critical_path) return critical_path < o.critical_path;
+      return task > o.task;
+    }
+  };
+
+  void set_state(TaskIndex t, TaskState s);
+  void make_ready(TaskIndex t);
+  void release_dependants(TaskIndex t);
+  void skip_dependants(TaskIndex t);
+  void finalize(TaskIndex t, TaskState s);
+  bool has_room(const Worker& w, TaskIndex t) const;
+  bool full(const Worker& w) const;
+  uint32_t prefetch(const Worker& w) const;
+  void unhold(WorkerId w, TaskIndex t);
+  void mark_hungry(WorkerId w);
+  Worker& worker(WorkerId w);
+  void plan_steals(std::vector<StealRequest>& steals);
+
+  TaskTable& table_;
+  SchedulerOptions options_;
+  Csr dependants_;
+  std::vector<uint32_t> critical_path_;
+  std::vector<uint32_t> deps_left_;       // dependencies not yet done
+  std::vector<uint8_t> on_worker_;        // 1 while assigned or running somewhere
+  std::priority_queue<ReadyEntry> ready_;
+  std::vector<Worker> workers_;           // indexed by WorkerId
+  std::deque<WorkerId> hungry_;           // workers with room, in the order they got it
+  std::vector<WorkerId> parked_;          // room, but no ready task fitted them at the last look
+  uint64_t ready_pushes_ = 0;             // tasks made ready so far
+  uint64_t parked_at_ = 0;                // ready_pushes_ when a worker was last parked
+  size_t pending_steals_ = 0;             // steal requests not yet answered
+  bool steal_returned_ = false;           // tasks came back from a steal since the last dispatch
+  std::vector<TaskIndex> finalized_;
+  std::array<uint64_t, kTaskStateCount> counts_{};
+  uint64_t command_tasks_ = 0;
+  size_t final_count_ = 0;                // rows (barriers included) in a final state
+  size_t in_flight_ = 0;
+  bool stopped_ = false;
+  SchedulerStats stats_;
+};
+
+}  // namespace mpiq::core

@@ -1,0 +1,28 @@
+#include "exec/signals.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+
+namespace mpiq::exec {
+
+namespace {
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free store");
+
+extern "C" void on_stop_signal(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a sleeping loop must wake up
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int stop_signal() { return g_signal.load(std::memory_order_relaxed); }
+void clear_stop_signal() { g_signal.store(0, std::memory_order_relaxed); }
+
+}  // namespace mpiq::exec

@@ -1,0 +1,15 @@
+#pragma once
+/// Stop signals (SIGTERM, SIGINT, SIGUSR1) as a flag the event loops read. The handler only stores
+/// the signal number (async-signal-safe); a loop sleeping in ppoll/nanosleep wakes with EINTR.
+
+namespace mpiq::exec {
+
+/// Installs the handlers (idempotent). SIGPIPE is ignored: a reader going away is an error to
+/// report, not a reason to die.
+void install_stop_handlers();
+/// The last stop signal received, 0 if none. Does not clear it: every loop of the process sees it.
+int stop_signal();
+/// Forgets a received signal (tests).
+void clear_stop_signal();
+
+}  // namespace mpiq::exec

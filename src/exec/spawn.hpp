@@ -1,0 +1,55 @@
+#pragma once
+/// Starting, watching and ending task processes. posix_spawn only (never system/popen, never fork
+/// in an MPI process: a forked MPI rank can corrupt the interconnect's pinned memory).
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mpiq::exec {
+
+/// What one task process needs.
+struct SpawnRequest {
+  std::string command;            ///< run directly when it has no shell syntax, else by /bin/sh -c
+  std::string workdir;            ///< "" = inherit
+  std::vector<std::string> env;   ///< the whole environment, "K=V" each
+  std::string stdout_path;        ///< "" = inherit
+  std::string stderr_path;        ///< "" = inherit
+  bool append = false;            ///< append to the output files (a retry) instead of truncating
+  std::vector<int> cpus;          ///< bind the child to these PUs before exec; empty = no binding
+};
+
+/// A started process: its pid (also its process group id) and a pidfd that becomes readable when
+/// it exits, so the worker can sleep in poll() and still wake at once on an exit.
+struct Child {
+  pid_t pid = -1;
+  int pidfd = -1;
+};
+
+/// Starts `req` in a new process group. On failure returns pid -1 and sets `*error` to a message
+/// that says what failed (`cannot enter directory '/x': No such file or directory`).
+Child spawn(const SpawnRequest& req, std::string* error);
+
+/// How a child ended.
+struct Exit {
+  int exit_code = -1;   ///< when it exited
+  int signal = 0;       ///< when a signal ended it
+  long max_rss_kb = 0;
+};
+
+/// Reaps `child` if it has exited (never blocks); closes its pidfd when it has.
+bool try_reap(Child& child, Exit* out);
+
+/// Sends `sig` to the child's whole process group (the task and everything it started).
+void signal_group(const Child& child, int sig);
+
+/// True when `command` needs a shell: anything beyond plain words of safe characters (quotes,
+/// pipes, redirections, variables, globs, `~`, assignments, comments, ...).
+bool needs_shell(std::string_view command);
+
+/// Splits a command that needs no shell into its words.
+std::vector<std::string> split_words(std::string_view command);
+
+}  // namespace mpiq::exec

@@ -1,0 +1,357 @@
+#include "hub/hub.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "exec/clock.hpp"
+#include "exec/signals.hpp"
+
+namespace mpiq::hub {
+
+using core::MessageKind;
+using core::TaskIndex;
+using core::TaskState;
+
+namespace {
+std::string iso8601(double unix_time) {
+  std::time_t t = static_cast<std::time_t>(unix_time);
+  std::tm tm;
+  localtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  return buf;
+}
+
+std::string describe_end(const core::TaskTable& t, TaskIndex i) {
+  if (t.signal[i] != 0) return "signal " + std::to_string(t.signal[i]);
+  return "exit code " + std::to_string(t.exit_code[i]);
+}
+}  // namespace
+
+Hub::Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log,
+         RunRecorder* recorder)
+    : net_(net),
+      table_(table),
+      options_(std::move(options)),
+      log_(log),
+      recorder_(recorder),
+      scheduler_(table, options_.scheduler),
+      workers_(static_cast<size_t>(net.size())) {
+  for (int r = 0; r < net.size(); ++r) workers_[static_cast<size_t>(r)].rank = r;
+}
+
+std::string Hub::task_log_path(TaskIndex t, const char* ext) const {
+  return options_.out_dir + "/" + std::to_string(table_.id[t]) + ext;
+}
+
+bool Hub::wait_for_workers() {
+  // Dispatch waits for every worker's hello so that an impossible request is caught before anything
+  // runs, and so the first tasks are spread over all workers instead of piling on the first one up.
+  const size_t expected = static_cast<size_t>(net_.size() - 1);
+  size_t joined = 0;
+  exec::Backoff backoff;
+  while (joined < expected) {
+    transport::Message m;
+    if (net_.poll(m)) {
+      if (m.kind == MessageKind::hello) ++joined;
+      handle(m);
+      backoff.reset();
+      continue;
+    }
+    if (exec::stop_signal() != 0) return false;
+    const int64_t ns = backoff.next();
+    if (ns > 0) usleep(static_cast<useconds_t>(ns / 1000));
+  }
+  return true;
+}
+
+void Hub::handle(const transport::Message& m) {
+  const auto rank = static_cast<size_t>(m.source);
+  if (rank == 0 || rank >= workers_.size()) return;
+  WorkerRow& w = workers_[rank];
+  try {
+    switch (m.kind) {
+      case MessageKind::hello: {
+        const core::Hello h = core::decode_hello(m.bytes);
+        w.joined = true;
+        w.host = h.host;
+        w.cpus = h.cpus;
+        w.gpus = h.gpus;
+        w.cores = h.cores;
+        w.gpu_count = h.gpu_count;
+        scheduler_.add_worker(static_cast<core::WorkerId>(rank), h.cores, h.gpu_count);
+        log_.debug("worker " + std::to_string(rank) + " on " + h.host + ": cpus " + h.cpus +
+                   (h.gpus.empty() ? "" : ", gpus " + h.gpus));
+        break;
+      }
+      case MessageKind::report:
+        on_report(static_cast<int>(rank), core::decode_report(m.bytes));
+        break;
+      case MessageKind::returned: {
+        const auto tasks = core::decode_indices(m.bytes);
+        scheduler_.on_returned(static_cast<core::WorkerId>(rank), tasks);
+        if (!tasks.empty())
+          log_.debug("worker " + std::to_string(rank) + " gave back " + std::to_string(tasks.size()) + " tasks");
+        break;
+      }
+      case MessageKind::interrupt:
+        begin_stop(true, "rank " + std::to_string(rank) + " received signal " +
+                             std::to_string(core::decode_count(m.bytes)));
+        break;
+      case MessageKind::bye:
+        if (!w.left) {
+          w.left = true;
+          ++byes_;
+        }
+        break;
+      default:
+        log_.warn("unexpected message kind " + std::to_string(static_cast<int>(m.kind)) + " from rank " +
+                  std::to_string(rank));
+    }
+  } catch (const Error& e) {
+    // A malformed message changes nothing: the hub keeps its state and says so.
+    log_.error("ignored a message from rank " + std::to_string(rank) + ": " + e.what());
+  }
+}
+
+void Hub::on_report(int rank, const core::Report& r) {
+  const auto w = static_cast<core::WorkerId>(rank);
+  for (const auto& s : r.started) scheduler_.on_started(w, s.task, s.time);
+  for (const core::TaskResult& f : r.finished) {
+    if (f.task >= table_.size()) continue;
+    scheduler_.on_finished(w, f);
+    WorkerRow& row = workers_[static_cast<size_t>(rank)];
+    ++row.done;
+    if (f.end_time > f.start_time) row.busy_s += f.end_time - f.start_time;
+    if (f.interrupted || f.succeeded()) continue;
+    const TaskIndex t = f.task;
+    const bool final_failure = table_.state[t] == TaskState::failed;
+    std::ostringstream msg;
+    msg << "Task " << table_.id[t];
+    if (!table_.name[t].empty()) msg << " (" << table_.name[t] << ")";
+    msg << " located in line " << table_.id[t] << (final_failure ? " failed" : " failed, will retry");
+    if (f.spawn_failed)
+      msg << ": could not start";
+    else if (f.timed_out)
+      msg << ": timed out after " << table_.timeout_s[t] << " s";
+    else
+      msg << " with " << describe_end(table_, t);
+    msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank
+        << ". Logs: " << task_log_path(t, ".out") << " " << task_log_path(t, ".err");
+    if (final_failure)
+      log_.error(msg.str());
+    else
+      log_.warn(msg.str());
+  }
+}
+
+void Hub::send_dispatch() {
+  assignments_.clear();
+  steals_.clear();
+  scheduler_.dispatch(assignments_, steals_);
+  for (const core::Assignment& a : assignments_) {
+    std::vector<core::TaskOrder> orders;
+    orders.reserve(a.tasks.size());
+    for (TaskIndex t : a.tasks) orders.push_back(core::make_order(table_, t));
+    net_.send(static_cast<int>(a.worker), MessageKind::assign, core::encode(orders));
+  }
+  for (const core::StealRequest& s : steals_) {
+    log_.debug("asking worker " + std::to_string(s.victim) + " to give back up to " + std::to_string(s.count) +
+               " tasks");
+    net_.send(static_cast<int>(s.victim), MessageKind::steal, core::encode_count(s.count));
+  }
+}
+
+void Hub::record_finalized() {
+  auto rows = scheduler_.take_finalized();
+  if (rows.empty()) return;
+  finished_this_run_ += rows.size();
+  for (TaskIndex t : rows)
+    if (table_.state[t] == TaskState::failed) failures_.push_back(t);
+  if (recorder_) recorder_->finalized(table_, rows);
+}
+
+void Hub::begin_stop(bool kill_running, std::string_view why) {
+  if (kill_running) {
+    if (interrupted_) return;
+    interrupted_ = true;
+    log_.warn(std::string("stopping: ") + std::string(why) + "; ending running tasks and saving state");
+  } else if (stop_sent_) {
+    return;
+  }
+  scheduler_.stop_dispatch();
+  const core::Stop stop{kill_running};
+  for (size_t r = 1; r < workers_.size(); ++r)
+    if (!workers_[r].left) net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+  stop_sent_ = true;
+}
+
+void Hub::timers(double now) {
+  if (!recorder_) return;
+  if (options_.checkpoint_interval_s > 0 && now >= next_checkpoint_) {
+    recorder_->snapshot(table_);
+    next_checkpoint_ = now + options_.checkpoint_interval_s;
+  }
+  if (options_.status_interval_s > 0 && now >= next_status_) {
+    recorder_->status(status_json("running"));
+    next_status_ = now + options_.status_interval_s;
+  }
+}
+
+int Hub::run() {
+  start_wall_ = exec::wall_now();
+  start_mono_ = exec::mono_now();
+  next_status_ = start_mono_;
+  next_checkpoint_ = start_mono_ + options_.checkpoint_interval_s;
+  record_finalized();  // barriers passed at load, skips settled from a resumed state
+
+  int code = -1;
+  if (!wait_for_workers()) {
+    begin_stop(true, "signal " + std::to_string(exec::stop_signal()) + " before the workers were ready");
+  } else if (auto bad = scheduler_.unplaceable(5); !bad.empty()) {
+    uint32_t max_cores = 0, max_gpus = 0;
+    for (const WorkerRow& w : workers_)
+      if (w.joined) {
+        max_cores = std::max(max_cores, w.cores);
+        max_gpus = std::max(max_gpus, w.gpu_count);
+      }
+    for (TaskIndex t : bad)
+      log_.error("task " + std::to_string(table_.id[t]) + " asks for " + std::to_string(table_.cores[t]) +
+                 " cores and " + std::to_string(table_.gpus[t]) + " GPUs, but the largest worker has " +
+                 std::to_string(max_cores) + " cores and " + std::to_string(max_gpus) +
+                 " GPUs (see --worker-cores, or run fewer ranks per node)");
+    code = 2;
+    begin_stop(false, "");
+  }
+
+  exec::Backoff backoff;
+  while (byes_ + 1 < workers_.size()) {
+    bool traffic = false;
+    transport::Message m;
+    for (int i = 0; i < 4096 && net_.poll(m); ++i) {  // bounded: timers and dispatch still get their turn
+      handle(m);
+      traffic = true;
+    }
+    if (!stop_sent_) send_dispatch();
+    record_finalized();
+    const double now = exec::mono_now();
+    if (!interrupted_) {
+      if (const int sig = exec::stop_signal(); sig != 0)
+        begin_stop(true, "received signal " + std::to_string(sig));
+      else if (options_.deadline > 0 && now >= options_.deadline)
+        begin_stop(true, "the time limit is near");
+    }
+    if (!stop_sent_ && (scheduler_.finished() || scheduler_.dispatch_stopped()))
+      begin_stop(false, "");  // all final, or fail-fast: running tasks finish, queues are dropped
+    timers(now);
+    net_.progress();
+    if (traffic) backoff.reset();
+    const int64_t ns = backoff.next();
+    if (ns > 0) usleep(static_cast<useconds_t>(ns / 1000));
+  }
+  while (!net_.progress()) usleep(100);
+  scheduler_.recall_unstarted();
+  record_finalized();
+
+  if (code < 0) {
+    const auto& c = scheduler_.counts();
+    const bool all_done = c[static_cast<size_t>(TaskState::done)] == scheduler_.task_count();
+    code = interrupted_ ? 3 : all_done ? 0 : 1;
+  }
+  if (recorder_) {
+    recorder_->snapshot(table_);
+    recorder_->status(status_json(code == 3 ? "stopped" : "finished"));
+  }
+  return code;
+}
+
+std::string Hub::status_json(std::string_view state) const {
+  using nlohmann::json;
+  const auto& c = scheduler_.counts();
+  const double now = exec::wall_now();
+  const double elapsed = std::max(1e-9, now - start_wall_);
+  const double rate = static_cast<double>(finished_this_run_) / elapsed;
+  uint64_t final_count = 0;
+  for (size_t s = 0; s < core::kTaskStateCount; ++s)
+    if (core::is_final(static_cast<TaskState>(s))) final_count += c[s];
+  const uint64_t remaining = scheduler_.task_count() - final_count;
+
+  json counts = json::object();
+  for (size_t s = 0; s < core::kTaskStateCount; ++s) counts[std::string(core::kTaskStateNames[s])] = c[s];
+  json workers = json::array();
+  for (const WorkerRow& w : workers_) {
+    if (w.rank == 0 || !w.joined) continue;
+    const auto id = static_cast<core::WorkerId>(w.rank);
+    workers.push_back({{"rank", w.rank},
+                       {"host", w.host},
+                       {"cpus", w.cpus},
+                       {"gpus", w.gpus},
+                       {"running", scheduler_.running_tasks(id)},
+                       {"queued", scheduler_.held_tasks(id) - scheduler_.running_tasks(id)},
+                       {"done", w.done},
+                       {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
+  }
+  json failures = json::array();
+  const size_t first = failures_.size() > 10 ? failures_.size() - 10 : 0;
+  for (size_t i = first; i < failures_.size(); ++i) {
+    const TaskIndex t = failures_[i];
+    failures.push_back({{"id", table_.id[t]},
+                        {"name", table_.name[t]},
+                        {"exit_code", table_.exit_code[t]},
+                        {"signal", table_.signal[t]},
+                        {"attempts", table_.attempts[t]},
+                        {"worker_rank", table_.worker_rank[t]},
+                        {"stderr", task_log_path(t, ".err")}});
+  }
+  const auto& st = scheduler_.stats();
+  json doc = {{"state", state},
+              {"updated", iso8601(now)},
+              {"started", iso8601(start_wall_)},
+              {"total", scheduler_.task_count()},
+              {"counts", counts},
+              {"rate", std::round(rate * 100) / 100},
+              {"eta_s", rate > 0 && remaining > 0 ? json(std::round(static_cast<double>(remaining) / rate))
+                                                  : json(remaining == 0 ? json(0) : json(nullptr))},
+              {"elapsed_s", std::round(elapsed * 10) / 10},
+              {"hub", {{"host", options_.host}, {"pid", static_cast<int64_t>(getpid())}}},
+              {"workers", workers},
+              {"recent_failures", failures},
+              {"stolen", st.tasks_stolen},
+              {"retries", st.retries}};
+  return doc.dump(2) + "\n";
+}
+
+std::string Hub::summary() const {
+  const auto& c = scheduler_.counts();
+  const double elapsed = exec::wall_now() - start_wall_;
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(1);
+  s << "mpiq: " << scheduler_.task_count() << " tasks, " << finished_this_run_ << " finished in this run in "
+    << elapsed << " s";
+  s.precision(elapsed > 0 && finished_this_run_ / elapsed < 10 ? 2 : 0);
+  if (elapsed > 0) s << " (" << static_cast<double>(finished_this_run_) / elapsed << " tasks/s)";
+  s << "\n";
+  s << "  ";
+  for (size_t i = 0; i < core::kTaskStateCount; ++i)
+    s << core::kTaskStateNames[i] << " " << c[i] << (i + 1 < core::kTaskStateCount ? "  " : "\n");
+  if (!failures_.empty()) {
+    s << "  failed tasks (" << failures_.size() << "):\n";
+    for (size_t i = 0; i < failures_.size() && i < options_.summary_failures; ++i) {
+      const TaskIndex t = failures_[i];
+      s << "    task " << table_.id[t];
+      if (!table_.name[t].empty()) s << " (" << table_.name[t] << ")";
+      s << ": " << describe_end(table_, t) << ", log " << task_log_path(t, ".err") << "\n";
+    }
+    if (failures_.size() > options_.summary_failures)
+      s << "    ... and " << failures_.size() - options_.summary_failures << " more (mpiq status --tasks failed)\n";
+  }
+  return s.str();
+}
+
+}  // namespace mpiq::hub

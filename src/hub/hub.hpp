@@ -1,0 +1,96 @@
+#pragma once
+/// The hub rank's event loop: owns the task table and the scheduler, talks to every worker in
+/// batches, and tells a RunRecorder what to make durable. One loop, no blocking calls: messages are
+/// polled and the loop sleeps with a back-off capped at 1 ms.
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/scheduler.hpp"
+#include "hub/log.hpp"
+#include "mpi/transport.hpp"
+
+namespace mpiq::hub {
+
+/// Where the hub's state goes: the journal, the snapshot and status.json of a run directory (the run
+/// command's RunDirectory), or nowhere (tests).
+class RunRecorder {
+ public:
+  virtual ~RunRecorder() = default;
+  /// Rows that reached a final state since the last call (for the journal).
+  virtual void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) = 0;
+  /// A full snapshot is due: the checkpoint timer, SIGUSR1, a stop, the end of the run.
+  virtual void snapshot(const core::TaskTable& table) = 0;
+  /// The live status document (status.json), rewritten on a timer and at the end.
+  virtual void status(const std::string& json) = 0;
+};
+
+struct HubOptions {
+  core::SchedulerOptions scheduler;
+  double status_interval_s = 10;
+  double checkpoint_interval_s = 60;
+  /// Stop (save, exit 3) at this CLOCK_MONOTONIC time; 0 = no limit. The run command derives it
+  /// from --time-limit or Slurm's end time minus --stop-margin.
+  double deadline = 0;
+  std::string out_dir;        ///< where task logs are, for messages
+  std::string host;           ///< the hub's host, for status.json
+  size_t summary_failures = 5;  ///< failed tasks listed in the summary
+};
+
+/// What one worker told the hub, and what the hub counted of it.
+struct WorkerRow {
+  int rank = 0;
+  bool joined = false, left = false;
+  std::string host, cpus, gpus;
+  uint32_t cores = 0, gpu_count = 0;
+  uint64_t done = 0;        ///< attempts that ended on it (any outcome)
+  double busy_s = 0;        ///< seconds its tasks ran, summed
+};
+
+class Hub {
+ public:
+  Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log,
+      RunRecorder* recorder);
+
+  /// Runs the batch to its end and returns the exit code of DESIGN §8: 0 all done, 1 some failed or
+  /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
+  int run();
+
+  /// The status document as JSON text (DESIGN §8); `state` is running, finished or stopped.
+  std::string status_json(std::string_view state) const;
+  /// The end-of-run summary for people: counts, wall time, rate, the first failures.
+  std::string summary() const;
+  const core::Scheduler& scheduler() const noexcept { return scheduler_; }
+  const std::vector<WorkerRow>& workers() const noexcept { return workers_; }
+
+ private:
+  bool wait_for_workers();
+  void handle(const transport::Message& m);
+  void on_report(int rank, const core::Report& r);
+  void send_dispatch();
+  void record_finalized();
+  void begin_stop(bool kill_running, std::string_view why);
+  void timers(double now);
+  std::string task_log_path(core::TaskIndex t, const char* ext) const;
+
+  transport::Transport& net_;
+  core::TaskTable& table_;
+  HubOptions options_;
+  Log& log_;
+  RunRecorder* recorder_;
+  core::Scheduler scheduler_;
+  std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
+  size_t byes_ = 0;
+  bool stop_sent_ = false;
+  bool interrupted_ = false;        // a signal, an interrupt message or the deadline
+  std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
+  uint64_t finished_this_run_ = 0;
+  double start_wall_ = 0, start_mono_ = 0;
+  double next_status_ = 0, next_checkpoint_ = 0;
+  std::vector<core::Assignment> assignments_;
+  std::vector<core::StealRequest> steals_;
+};
+
+}  // namespace mpiq::hub

@@ -1,0 +1,100 @@
+#include "mpi/mpi_transport.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace mpiq::transport {
+
+void check_mpi(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw MpiError(std::string(call) + " failed: " + std::string(text, static_cast<size_t>(len)));
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  // FUNNELED: only the thread that initialised MPI calls it (the event loop).
+  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+  MPI_Comm node;
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  int lowest = rank_;
+  check_mpi(MPI_Allreduce(&rank_, &lowest, 1, MPI_INT, MPI_MIN, node), "MPI_Allreduce");
+  hub_on_node_ = lowest == 0;
+  MPI_Comm_free(&node);
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void MpiSession::abort(int code) const {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+MpiTransport::MpiTransport() {
+  check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+MpiTransport::~MpiTransport() {
+  // Sends still pending at teardown are cancelled: the peer is gone or no longer listening.
+  for (Pending& p : pending_) {
+    MPI_Cancel(&p.request);
+    MPI_Request_free(&p.request);
+  }
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void MpiTransport::send(int dest, core::MessageKind kind, std::vector<char> bytes) {
+  pending_.push_back({MPI_REQUEST_NULL, std::move(bytes)});
+  Pending& p = pending_.back();
+  check_mpi(MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_BYTE, dest,
+                      static_cast<int>(kind), comm_, &p.request),
+            "MPI_Isend");
+}
+
+bool MpiTransport::poll(Message& out) {
+  progress();
+  int flag = 0;
+  MPI_Message msg;
+  MPI_Status status;
+  check_mpi(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &msg, &status), "MPI_Improbe");
+  if (!flag) return false;
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  out.source = status.MPI_SOURCE;
+  out.kind = static_cast<core::MessageKind>(status.MPI_TAG);
+  out.bytes.resize(static_cast<size_t>(count));
+  check_mpi(MPI_Mrecv(out.bytes.data(), count, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv");
+  return true;
+}
+
+bool MpiTransport::progress() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    int done = 0;
+    check_mpi(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    it = done ? pending_.erase(it) : std::next(it);
+  }
+  return pending_.empty();
+}
+
+}  // namespace mpiq::transport

@@ -1,0 +1,227 @@
+#include "worker/worker.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+
+#include "exec/clock.hpp"
+#include "exec/signals.hpp"
+#include "hw/cpu_list.hpp"
+#include "hw/gpu_visibility.hpp"
+
+extern char** environ;
+
+namespace mpiq::worker {
+
+using core::MessageKind;
+
+namespace {
+// Variables set per task; any value inherited from the worker's own environment is replaced.
+bool set_per_task(std::string_view entry) {
+  static constexpr std::string_view kKeys[] = {"MPIQ_",           "OMP_NUM_THREADS=",      "CUDA_VISIBLE_DEVICES=",
+                                               "ROCR_VISIBLE_DEVICES=", "ZE_AFFINITY_MASK=", "CUDA_DEVICE_ORDER="};
+  for (std::string_view k : kKeys)
+    if (entry.substr(0, k.size()) == k) return true;
+  return false;
+}
+}  // namespace
+
+Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options)
+    : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
+  for (char** e = environ; e && *e; ++e)
+    if (!set_per_task(*e)) base_env_.emplace_back(*e);
+  for (const auto& g : share_.gpus)
+    if (std::find(node_vendors_.begin(), node_vendors_.end(), g.vendor) == node_vendors_.end())
+      node_vendors_.push_back(g.vendor);
+  base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
+  base_env_.push_back("MPIQ_HOST=" + options_.host);
+  base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
+}
+
+void Worker::run() {
+  core::Hello hello;
+  hello.host = options_.host;
+  std::vector<int> pus;
+  for (const auto& c : share_.cores) pus.insert(pus.end(), c.pus.begin(), c.pus.end());
+  hello.cpus = hw::cpu_list(pus);
+  for (const auto& g : share_.gpus) hello.gpus += (hello.gpus.empty() ? "" : ",") + std::to_string(g.index);
+  hello.cores = static_cast<uint32_t>(share_.cores.size());
+  hello.gpu_count = static_cast<uint32_t>(share_.gpus.size());
+  net_.send(options_.hub, MessageKind::hello, core::encode(hello));
+
+  exec::Backoff backoff;
+  for (;;) {
+    progress_ = false;
+    transport::Message m;
+    while (net_.poll(m)) {
+      handle(m);
+      progress_ = true;
+    }
+    if (!interrupt_sent_ && exec::stop_signal() != 0) {
+      // The hub decides what a stop means for the whole run; this rank only tells it.
+      net_.send(options_.hub, MessageKind::interrupt, core::encode_count(static_cast<uint32_t>(exec::stop_signal())));
+      interrupt_sent_ = true;
+    }
+    if (!stopping_) start_ready_tasks();
+    enforce_deadlines();
+    flush_report();
+    if (stopping_ && queue_.empty()) break;
+    if (progress_) backoff.reset();
+    wait_for_events(backoff.next());
+  }
+  net_.send(options_.hub, MessageKind::bye, {});
+  while (!net_.progress()) usleep(100);
+}
+
+void Worker::handle(const transport::Message& m) {
+  switch (m.kind) {
+    case MessageKind::assign:
+      for (auto& o : core::decode_orders(m.bytes)) queue_.push(std::move(o));
+      break;
+    case MessageKind::steal: {
+      auto given = queue_.give_back(core::decode_count(m.bytes));
+      // Starts already reported must reach the hub before it sees what was given back.
+      flush_report();
+      net_.send(options_.hub, MessageKind::returned, core::encode(given));
+      break;
+    }
+    case MessageKind::stop: {
+      stopping_ = true;
+      queue_.drop_queue();  // the hub keeps them unstarted; a resumed run starts them
+      if (core::decode_stop(m.bytes).kill_running)
+        for (core::TaskIndex t : queue_.terminate_all(exec::mono_now()))
+          exec::signal_group(children_.at(t).process, SIGTERM);
+      break;
+    }
+    default:
+      std::cerr << "mpiq worker " << net_.rank() << ": unexpected message kind "
+                << static_cast<int>(m.kind) << " from rank " << m.source << "\n";
+  }
+}
+
+void Worker::start_ready_tasks() {
+  while (auto next = queue_.next()) {
+    progress_ = true;
+    start(std::move(*next));
+  }
+}
+
+std::vector<std::string> Worker::task_environment(const core::TaskOrder& o,
+                                                  const core::Allocation& a) const {
+  std::vector<std::string> env = base_env_;
+  std::vector<int> pus;
+  for (uint32_t c : a.cores) pus.insert(pus.end(), share_.cores[c].pus.begin(), share_.cores[c].pus.end());
+  env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
+  env.push_back("MPIQ_TASK_NAME=" + o.name);
+  env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
+  env.push_back("MPIQ_CORES=" + hw::cpu_list(pus));
+  env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, a.cores.size())));
+  if (!share_.gpus.empty()) {
+    std::vector<core::GpuSlot> gpus;
+    for (uint32_t g : a.gpus) gpus.push_back(share_.gpus[g]);
+    for (auto& [k, v] : hw::gpu_environment(gpus, node_vendors_)) env.push_back(k + "=" + v);
+  }
+  return env;
+}
+
+void Worker::start(core::LocalQueue::Next next) {
+  const core::TaskIndex t = next.order.task;
+  const double wall = exec::wall_now();
+  report_.started.push_back({t, wall});
+  std::string error;
+  exec::Child child;
+  if (next.fits) {
+    exec::SpawnRequest req;
+    req.command = next.order.command;
+    req.workdir = next.order.workdir;
+    req.env = task_environment(next.order, next.allocation);
+    const std::string base = options_.out_dir + "/" + std::to_string(next.order.id);
+    req.stdout_path = base + ".out";
+    req.stderr_path = base + ".err";
+    req.append = next.order.attempt > 1;  // keep what earlier attempts printed
+    if (options_.bind)
+      for (uint32_t c : next.allocation.cores)
+        req.cpus.insert(req.cpus.end(), share_.cores[c].pus.begin(), share_.cores[c].pus.end());
+    child = exec::spawn(req, &error);
+  } else {
+    error = "the task asks for more cores or GPUs than this worker has";
+  }
+  queue_.started(std::move(next), exec::mono_now());
+  if (child.pid < 0) {
+    queue_.finished(t);
+    core::TaskResult r;
+    r.task = t;
+    r.spawn_failed = true;
+    r.exit_code = 127;  // what a shell reports for a command it cannot run
+    r.start_time = wall;
+    r.end_time = exec::wall_now();
+    report_.finished.push_back(r);
+    // The reason goes where the task's own errors would have gone.
+    std::cerr << "mpiq worker " << net_.rank() << ": task " << report_.finished.back().task << ": " << error
+              << "\n";
+    return;
+  }
+  children_[t] = {child, wall};
+}
+
+void Worker::wait_for_events(int64_t timeout_ns) {
+  std::vector<pollfd> fds;
+  std::vector<core::TaskIndex> tasks;
+  fds.reserve(children_.size());
+  for (auto& [t, c] : children_) {
+    if (c.process.pidfd < 0) {  // no pidfd (very old kernel): look, do not wait
+      reap(t);
+      continue;
+    }
+    fds.push_back({c.process.pidfd, POLLIN, 0});
+    tasks.push_back(t);
+  }
+  timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
+  const int n = ppoll(fds.data(), fds.size(), &ts, nullptr);
+  if (n <= 0) return;
+  for (size_t i = 0; i < fds.size(); ++i)
+    if (fds[i].revents) reap(tasks[i]);
+}
+
+void Worker::reap(core::TaskIndex t) {
+  auto it = children_.find(t);
+  if (it == children_.end()) return;
+  exec::Exit ex;
+  if (!exec::try_reap(it->second.process, &ex)) return;
+  progress_ = true;
+  // The group may still hold the task's own children: they go with it.
+  exec::signal_group(it->second.process, SIGKILL);
+  core::LocalQueue::Running r = queue_.finished(t);
+  core::TaskResult res;
+  res.task = t;
+  res.exit_code = ex.exit_code;
+  res.signal = ex.signal;
+  res.max_rss_kb = ex.max_rss_kb;
+  res.start_time = it->second.wall_start;
+  res.end_time = exec::wall_now();
+  res.timed_out = r.timed_out;
+  res.interrupted = stopping_ && !r.timed_out && r.kill_at != 0;
+  report_.finished.push_back(res);
+  children_.erase(it);
+}
+
+void Worker::enforce_deadlines() {
+  for (auto [t, step] : queue_.due(exec::mono_now())) {
+    auto it = children_.find(t);
+    if (it == children_.end()) continue;
+    exec::signal_group(it->second.process, step == core::KillStep::terminate ? SIGTERM : SIGKILL);
+    progress_ = true;
+  }
+}
+
+void Worker::flush_report() {
+  if (report_.empty()) return;
+  net_.send(options_.hub, MessageKind::report, core::encode(report_));
+  report_ = {};
+}
+
+}  // namespace mpiq::worker

@@ -1,0 +1,61 @@
+#pragma once
+/// The worker rank's event loop: receives batches of tasks from the hub, runs each as a child
+/// process bound to the cores and GPUs it was given, enforces timeouts, and reports starts and ends
+/// in batches. It owns no durable state: everything it knows the hub can rebuild.
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/local_queue.hpp"
+#include "core/resources.hpp"
+#include "exec/spawn.hpp"
+#include "mpi/transport.hpp"
+
+namespace mpiq::worker {
+
+struct WorkerOptions {
+  std::string run_dir;   ///< absolute path of the run directory (MPIQ_RUN_DIR)
+  std::string out_dir;   ///< absolute path where <id>.out and <id>.err go
+  std::string host;      ///< this node's name (MPIQ_HOST)
+  bool bind = true;      ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
+  double grace_s = 10;   ///< seconds between TERM and KILL for a task that timed out or is stopped
+  int hub = 0;           ///< the hub's rank
+};
+
+class Worker {
+ public:
+  Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options);
+
+  /// Says hello, then runs tasks until the hub sends stop and every task has ended and been
+  /// reported; says bye last.
+  void run();
+
+ private:
+  struct Child {
+    exec::Child process;
+    double wall_start = 0;
+  };
+  void handle(const transport::Message& m);
+  void start_ready_tasks();
+  void start(core::LocalQueue::Next next);
+  std::vector<std::string> task_environment(const core::TaskOrder& o, const core::Allocation& a) const;
+  void wait_for_events(int64_t timeout_ns);
+  void reap(core::TaskIndex task);
+  void enforce_deadlines();
+  void flush_report();
+
+  transport::Transport& net_;
+  core::WorkerShare share_;
+  WorkerOptions options_;
+  core::LocalQueue queue_;
+  std::vector<std::string> base_env_;
+  std::vector<std::string> node_vendors_;  // GPU vendors of the share: their variables are always set
+  std::unordered_map<core::TaskIndex, Child> children_;
+  core::Report report_;
+  bool stopping_ = false;
+  bool interrupt_sent_ = false;
+  bool progress_ = false;  // something happened in this turn of the loop
+};
+
+}  // namespace mpiq::worker

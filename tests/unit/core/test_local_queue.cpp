@@ -1,0 +1,112 @@
+// The worker's own queue: what it starts, what it gives back, and timeouts on a fake clock.
+
+#include <gtest/gtest.h>
+
+#include "core/local_queue.hpp"
+
+using namespace mpiq::core;
+
+namespace {
+WorkerShare cores(int n) {
+  WorkerShare s;
+  for (int i = 0; i < n; ++i) s.cores.push_back({{i}, 0});
+  return s;
+}
+TaskOrder order(TaskIndex t, uint32_t ncores = 1, uint32_t timeout = 0) {
+  TaskOrder o;
+  o.task = t;
+  o.id = t + 1;
+  o.cores = ncores;
+  o.timeout_s = timeout;
+  o.command = "true";
+  return o;
+}
+}  // namespace
+
+TEST(LocalQueue, StartsOnlyWhatFitsTheFreeCores) {
+  LocalQueue q(cores(2), 5);
+  q.push(order(0));
+  q.push(order(1));
+  q.push(order(2));
+  auto a = q.next();
+  auto b = q.next();
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->allocation.cores, b->allocation.cores);  // two different cores
+  q.started(std::move(*a), 0);
+  q.started(std::move(*b), 0);
+  EXPECT_FALSE(q.next());
+  q.finished(0);
+  auto c = q.next();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->order.task, 2u);
+}
+
+TEST(LocalQueue, SmallTaskOvertakesOneThatDoesNotFitYet) {
+  LocalQueue q(cores(2), 5);
+  q.push(order(0));
+  q.push(order(1, 2));  // needs both cores
+  q.push(order(2));
+  auto first = q.next();
+  q.started(std::move(*first), 0);
+  auto second = q.next();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->order.task, 2u);
+}
+
+TEST(LocalQueue, TaskLargerThanTheWorkerComesOutMarkedUnfit) {
+  LocalQueue q(cores(1), 5);
+  q.push(order(0, 4));
+  auto n = q.next();
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(n->fits);
+}
+
+TEST(LocalQueue, GivesBackNewestUnstartedTasks) {
+  LocalQueue q(cores(1), 5);
+  for (TaskIndex t = 0; t < 5; ++t) q.push(order(t));
+  auto n = q.next();
+  q.started(std::move(*n), 0);
+  EXPECT_EQ(q.give_back(2), (std::vector<TaskIndex>{4, 3}));
+  EXPECT_EQ(q.queued(), 2u);
+  EXPECT_EQ(q.give_back(10), (std::vector<TaskIndex>{2, 1}));
+  EXPECT_EQ(q.running(), 1u);  // a started task is never given back
+}
+
+TEST(LocalQueue, TimeoutSendsTermThenKillAfterGrace) {
+  LocalQueue q(cores(1), 5);
+  q.push(order(0, 1, 30));
+  auto n = q.next();
+  q.started(std::move(*n), 100.0);
+  EXPECT_TRUE(q.due(129.9).empty());
+  auto term = q.due(130.0);
+  ASSERT_EQ(term.size(), 1u);
+  EXPECT_EQ(term[0].second, KillStep::terminate);
+  EXPECT_TRUE(q.due(134.9).empty());  // TERM is sent once
+  auto kill = q.due(135.0);
+  ASSERT_EQ(kill.size(), 1u);
+  EXPECT_EQ(kill[0].second, KillStep::kill);
+  EXPECT_TRUE(q.due(1000).empty());
+  EXPECT_TRUE(q.finished(0).timed_out);
+}
+
+TEST(LocalQueue, TaskWithoutTimeoutNeverExpires) {
+  LocalQueue q(cores(1), 5);
+  q.push(order(0));
+  auto n = q.next();
+  q.started(std::move(*n), 0);
+  EXPECT_TRUE(q.due(1e9).empty());
+}
+
+TEST(LocalQueue, TerminateAllThenKillAfterGrace) {
+  LocalQueue q(cores(2), 3);
+  q.push(order(0));
+  q.push(order(1));
+  for (int i = 0; i < 2; ++i) {
+    auto n = q.next();
+    q.started(std::move(*n), 0);
+  }
+  EXPECT_EQ(q.terminate_all(10).size(), 2u);
+  EXPECT_TRUE(q.due(12.9).empty());
+  EXPECT_EQ(q.due(13).size(), 2u);
+  EXPECT_FALSE(q.finished(0).timed_out);
+}

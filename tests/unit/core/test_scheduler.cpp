@@ -1,0 +1,340 @@
+// The scheduling core, driven by hand: no processes, no MPI, no clock.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/scheduler.hpp"
+#include "core/task_file.hpp"
+
+using namespace mpiq::core;
+
+namespace {
+
+TaskTable parse(const std::string& text) { return parse_task_file(text, "test.tasks"); }
+
+// Runs dispatch once and returns what each worker got.
+struct Round {
+  std::vector<Assignment> assignments;
+  std::vector<StealRequest> steals;
+  std::vector<TaskIndex> tasks_for(WorkerId w) const {
+    std::vector<TaskIndex> out;
+    for (const auto& a : assignments)
+      if (a.worker == w) out.insert(out.end(), a.tasks.begin(), a.tasks.end());
+    return out;
+  }
+  std::vector<TaskIndex> all() const {
+    std::vector<TaskIndex> out;
+    for (const auto& a : assignments) out.insert(out.end(), a.tasks.begin(), a.tasks.end());
+    return out;
+  }
+};
+Round dispatch(Scheduler& s) {
+  Round r;
+  s.dispatch(r.assignments, r.steals);
+  return r;
+}
+
+TaskResult ok(TaskIndex t) {
+  TaskResult r;
+  r.task = t;
+  r.exit_code = 0;
+  return r;
+}
+TaskResult fail(TaskIndex t, int code = 3) {
+  TaskResult r;
+  r.task = t;
+  r.exit_code = code;
+  return r;
+}
+
+// Starts and finishes `t` on `w` with result `r`.
+void run(Scheduler& s, WorkerId w, const TaskResult& r) {
+  s.on_started(w, r.task, 1.0);
+  s.on_finished(w, r);
+}
+
+TaskIndex row(const TaskTable& t, TaskId id) { return *t.find(id); }
+
+}  // namespace
+
+TEST(Scheduler, DiamondRunsInDependencyOrder) {
+  TaskTable t = parse("[% name=a %] a\n[# a #] b\n[# a #] c\n[# 2, 3 #] d\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  auto r = dispatch(s);
+  ASSERT_EQ(r.all(), std::vector<TaskIndex>{0});
+  run(s, 1, ok(0));
+  const auto second = dispatch(s).all();
+  EXPECT_EQ(std::set<TaskIndex>(second.begin(), second.end()), (std::set<TaskIndex>{1, 2}));
+  run(s, 1, ok(1));
+  EXPECT_TRUE(dispatch(s).all().empty());  // d still waits for c
+  run(s, 1, ok(2));
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{3});
+  run(s, 1, ok(3));
+  EXPECT_TRUE(s.all_final());
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::done)], 4u);
+}
+
+TEST(Scheduler, HigherPriorityIsDispatchedFirst) {
+  TaskTable t = parse("[% priority=1 %] a\n[% priority=5 %] b\n[% priority=3 %] c\n");
+  SchedulerOptions o;
+  o.prefetch = 2;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);  // room for 1 running + 2 prefetched
+  EXPECT_EQ(dispatch(s).all(), (std::vector<TaskIndex>{1, 2, 0}));
+}
+
+TEST(Scheduler, LongerCriticalPathGoesFirstAtEqualPriority) {
+  // Line 1 is alone; line 2 heads a chain of three: it goes first although it comes later.
+  TaskTable t = parse("solo\nhead\n[# -1 #] mid\n[# -1 #] tail\n");
+  SchedulerOptions o;
+  o.prefetch = 1;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  EXPECT_EQ(dispatch(s).all(), (std::vector<TaskIndex>{1, 0}));
+}
+
+TEST(Scheduler, FileOrderBreaksTies) {
+  TaskTable t = parse("a\nb\nc\n");
+  SchedulerOptions o;
+  o.prefetch = 2;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  EXPECT_EQ(dispatch(s).all(), (std::vector<TaskIndex>{0, 1, 2}));
+}
+
+TEST(Scheduler, FailedTaskWithRetriesLeftRunsAgain) {
+  TaskTable t = parse("[% retries=2 %] flaky\n[# -1 #] after\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    ASSERT_EQ(dispatch(s).all(), std::vector<TaskIndex>{0}) << "attempt " << attempt;
+    run(s, 1, fail(0));
+    EXPECT_EQ(t.state[0], TaskState::ready);
+  }
+  ASSERT_EQ(dispatch(s).all(), std::vector<TaskIndex>{0});
+  run(s, 1, ok(0));
+  EXPECT_EQ(t.state[0], TaskState::done);
+  EXPECT_EQ(t.attempts[0], 3u);
+  EXPECT_EQ(s.stats().retries, 2u);
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{1});
+}
+
+TEST(Scheduler, TimeoutAfterLastRetryFails) {
+  TaskTable t = parse("[% retries=1 timeout=5 %] slow\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(dispatch(s).all(), std::vector<TaskIndex>{0});
+    TaskResult r;
+    r.task = 0;
+    r.signal = 15;
+    r.timed_out = true;
+    run(s, 1, r);
+  }
+  EXPECT_EQ(t.state[0], TaskState::failed);
+  EXPECT_EQ(t.attempts[0], 2u);
+  EXPECT_EQ(t.signal[0], 15);
+  EXPECT_TRUE(s.all_final());
+}
+
+TEST(Scheduler, FailureSkipsEverythingDownstreamButNotSiblings) {
+  TaskTable t = parse("root\n[# 1 #] child\n[# 2 #] grandchild\nsibling\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  auto r = dispatch(s);
+  ASSERT_EQ(r.all(), (std::vector<TaskIndex>{0, 3}));
+  run(s, 1, fail(0));
+  EXPECT_EQ(t.state[0], TaskState::failed);
+  EXPECT_EQ(t.state[1], TaskState::skipped);
+  EXPECT_EQ(t.state[2], TaskState::skipped);
+  EXPECT_EQ(t.state[3], TaskState::assigned);
+  run(s, 1, ok(3));
+  EXPECT_TRUE(s.all_final());
+  auto fin = s.take_finalized();
+  EXPECT_EQ(fin.size(), 4u);
+}
+
+TEST(Scheduler, SkipPropagationHandlesAMillionDeepChainWithoutRecursion) {
+  std::string text = "first\n";
+  for (int i = 0; i < 200000; ++i) text += "[# -1 #] x\n";
+  TaskTable t = parse(text);
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  run(s, 1, fail(0));
+  EXPECT_TRUE(s.all_final());
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::skipped)], 200000u);
+}
+
+TEST(Scheduler, FailFastStopsDispatch) {
+  TaskTable t = parse("a\nb\nc\nd\n");
+  SchedulerOptions o;
+  o.fail_fast = true;
+  o.prefetch = 0;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  auto first = dispatch(s).all();
+  ASSERT_FALSE(first.empty());
+  run(s, 1, fail(first[0]));
+  EXPECT_TRUE(s.dispatch_stopped());
+  EXPECT_TRUE(dispatch(s).all().empty());
+}
+
+TEST(Scheduler, IdleWorkerStealsHalfOfTheBusiestQueue) {
+  TaskTable t = parse("a\nb\nc\nd\ne\nf\n");
+  SchedulerOptions o;
+  o.prefetch = 10;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  auto r = dispatch(s);
+  ASSERT_EQ(r.tasks_for(1).size(), 6u);  // the first worker up takes everything it may
+  s.on_started(1, 0, 1.0);
+  s.add_worker(2, 1, 0);
+  r = dispatch(s);
+  EXPECT_TRUE(r.all().empty());
+  ASSERT_EQ(r.steals.size(), 1u);
+  EXPECT_EQ(r.steals[0].victim, 1u);
+  EXPECT_EQ(r.steals[0].count, 3u);  // half of the 5 unstarted, rounded up
+  // The victim started one more meanwhile and gives back the three newest.
+  s.on_started(1, 1, 1.0);
+  std::vector<TaskIndex> back{5, 4, 3};
+  s.on_returned(1, back);
+  r = dispatch(s);
+  EXPECT_EQ(r.tasks_for(2), (std::vector<TaskIndex>{3, 4, 5}));
+  EXPECT_EQ(s.stats().tasks_stolen, 3u);
+}
+
+TEST(Scheduler, ReturnedTaskThatAlreadyStartedIsNotRequeued) {
+  TaskTable t = parse("a\nb\n");
+  SchedulerOptions o;
+  o.prefetch = 10;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  s.on_started(1, 0, 1.0);
+  s.add_worker(2, 1, 0);
+  dispatch(s);
+  // A confused (or forged) reply names a running task and another worker's task: neither moves.
+  std::vector<TaskIndex> back{0};
+  s.on_returned(2, std::vector<TaskIndex>{1});
+  s.on_returned(1, back);
+  EXPECT_EQ(t.state[0], TaskState::running);
+  EXPECT_EQ(t.state[1], TaskState::assigned);
+  EXPECT_TRUE(dispatch(s).tasks_for(2).empty());
+}
+
+TEST(Scheduler, StealRequestsAreNotRepeatedWhileOneIsPending) {
+  TaskTable t = parse("a\nb\nc\nd\n");
+  SchedulerOptions o;
+  o.prefetch = 10;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  s.add_worker(2, 1, 0);
+  EXPECT_EQ(dispatch(s).steals.size(), 1u);
+  EXPECT_TRUE(dispatch(s).steals.empty());
+}
+
+TEST(Scheduler, TaskLargerThanEveryWorkerIsUnplaceable) {
+  TaskTable t = parse("[% cores=2 %] ok\n[% cores=8 %] big\n[% gpus=1 %] gpu\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  s.add_worker(2, 2, 0);
+  EXPECT_EQ(s.unplaceable(10), (std::vector<TaskIndex>{1, 2}));
+}
+
+TEST(Scheduler, MixedRequestsPackIntoWorkersThatFit) {
+  TaskTable t = parse("[% gpus=1 %] g\n[% cores=4 %] wide\nsmall\n");
+  SchedulerOptions o;
+  o.prefetch = 1;
+  Scheduler s(t, o);
+  s.add_worker(1, 2, 0);  // small CPU worker
+  s.add_worker(2, 4, 1);  // GPU worker
+  auto r = dispatch(s);
+  for (TaskIndex x : r.tasks_for(1)) EXPECT_EQ(x, 2u) << "only the 1-core task fits worker 1";
+  auto w2 = r.tasks_for(2);
+  EXPECT_NE(std::find(w2.begin(), w2.end(), 0u), w2.end());
+}
+
+TEST(Scheduler, WorkerHoldsNoMoreThanItsCoresPlusPrefetch) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "x\n";
+  TaskTable t = parse(text);
+  Scheduler s(t, {});  // default prefetch max(2, cores) = 4 for 4 cores
+  s.add_worker(1, 4, 0);
+  EXPECT_EQ(dispatch(s).all().size(), 8u);
+  EXPECT_TRUE(dispatch(s).all().empty());
+  run(s, 1, ok(0));
+  EXPECT_EQ(dispatch(s).all().size(), 1u);  // one finished, one more fits
+}
+
+TEST(Scheduler, ResumedRunningTaskIsReadyAndItsAttemptNotCounted) {
+  TaskTable t = parse("a\n[# 1 #] b\nc\n");
+  t.state = {TaskState::done, TaskState::running, TaskState::failed};
+  t.attempts = {1, 2, 1};
+  Scheduler s(t, {});
+  EXPECT_EQ(t.state[1], TaskState::ready);
+  EXPECT_EQ(t.attempts[1], 1u);
+  EXPECT_EQ(t.state[2], TaskState::failed);
+  EXPECT_FALSE(s.all_final());
+  EXPECT_TRUE(s.take_finalized().empty());
+}
+
+TEST(Scheduler, BarrierPassesWhenEveryEarlierTaskIsDone) {
+  TaskTable t = parse("a\nb\n#MPIQ barrier\nc\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  auto r = dispatch(s).all();
+  ASSERT_EQ(r.size(), 2u);
+  run(s, 1, ok(r[0]));
+  EXPECT_TRUE(dispatch(s).all().empty());
+  run(s, 1, ok(r[1]));
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{row(t, 4)});
+  EXPECT_EQ(s.task_count(), 3u);  // the barrier is not a task
+}
+
+TEST(Scheduler, InterruptedTaskGoesBackToReadyUncounted) {
+  TaskTable t = parse("a\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  s.on_started(1, 0, 1.0);
+  TaskResult r;
+  r.task = 0;
+  r.signal = 15;
+  r.interrupted = true;
+  s.stop_dispatch();
+  s.on_finished(1, r);
+  EXPECT_EQ(t.state[0], TaskState::ready);
+  EXPECT_EQ(t.attempts[0], 0u);
+  EXPECT_TRUE(s.finished());  // stopped and nothing in flight
+  EXPECT_FALSE(s.all_final());
+}
+
+TEST(Scheduler, StopRecallsUnstartedTasks) {
+  TaskTable t = parse("a\nb\nc\n");
+  SchedulerOptions o;
+  o.prefetch = 10;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  s.stop_dispatch();
+  s.recall_unstarted();
+  for (TaskState st : t.state) EXPECT_EQ(st, TaskState::ready);
+  EXPECT_TRUE(s.idle());
+}
+
+TEST(Scheduler, ReportForAnotherWorkersTaskIsIgnored) {
+  TaskTable t = parse("a\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  s.add_worker(2, 1, 0);
+  auto r = dispatch(s);
+  const WorkerId owner = r.assignments.at(0).worker;
+  const WorkerId other = owner == 1 ? 2 : 1;
+  s.on_finished(other, ok(0));
+  EXPECT_EQ(t.state[0], TaskState::assigned);
+}
