@@ -1,0 +1,50 @@
+#pragma once
+/// The task file parser: turns the text of a task file (DESIGN §2) into a TaskTable.
+///
+/// The language, a superset of GREASY's:
+/// - One task per line; a task's id is the 1-based physical line number of its first line. Blank lines,
+///   comment lines (first non-blank character `#`), `#MPIQ` directive lines and continuation lines keep
+///   their numbers but are not tasks.
+/// - A task line is optional prefixes, in any order and each at most once, then the command:
+///   `[# 3, 5-7, -1, prep #]` dependencies (ids, inclusive ranges, relative ids, names; backward or
+///   forward), `[@ /scratch/run1 @]` working directory, `[% name=prep cores=4 gpus=1 timeout=30m
+///   retries=2 priority=10 %]` settings. Prefixes must close on the task's first line.
+/// - A line ending in an odd number of `\` continues on the next line; the backslash-newline pair is
+///   dropped, as sh does, and the task keeps the first line's id.
+/// - `#MPIQ defaults key=value ...` sets defaults (every setting but `name`) for the lines below it, key by
+///   key; `#MPIQ barrier` makes every later task wait for every earlier one (one table row, flagged
+///   kBarrier, with no command, 0 cores and 0 GPUs, waiting for the tasks since the previous barrier and
+///   for that barrier; every later task waits for it).
+/// - A range covers the task lines inside it, except the task itself (as in GREASY); a reversed range
+///   `7-5` means `5-7` (as in GREASY). A range is an error only when it covers no task line at all.
+/// - A trailing `\r` (CRLF files) is dropped; a last line without a newline is a task.
+///
+/// Every bad input is an mpiq::InputError `FILE:LINE:COL: what`. A dependency cycle is reported at the
+/// line of its task with the smallest id, as `dependency cycle: 3 (prep) -> 5 -> 3 (prep)`, where
+/// `a -> b` reads "a waits for b".
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/task_table.hpp"
+
+namespace mpiq::core {
+
+/// Parses the task file `text`; `path` is only used in error messages. Returns one row per task and per
+/// `#MPIQ barrier` line, ordered by id, `deps` holding sorted, unique row indices, and the runtime
+/// columns initialised. Throws mpiq::InputError on any bad input, "no tasks" included; the table is
+/// acyclic when it returns.
+TaskTable parse_task_file(std::string_view text, const std::string& path);
+
+/// Reads the file at `path` and parses it with parse_task_file. A file that cannot be read is an
+/// mpiq::InputError naming the path and the system's reason.
+TaskTable load_task_file(const std::string& path);
+
+/// Parses a duration in whole seconds: `90`, `90s`, `30m`, `2h`, `1h30m`, `1h30m15s` (units h, m, s, each at
+/// most once, in that order). Returns nullopt for an empty, signed, malformed or overflowing (more than
+/// UINT32_MAX seconds) text.
+std::optional<uint32_t> parse_duration(std::string_view text);
+
+}  // namespace mpiq::core
