@@ -686,8 +686,17 @@ class Parser {
     }
     std::vector<TaskIndex> cycle(path.begin() + position[r], path.end());
     std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+    // A cycle can be a million tasks long: name its ends and count the middle.
     std::string message = "dependency cycle: ";
-    for (TaskIndex c : cycle) message += describe(c) + " -> ";
+    auto add = [&](TaskIndex c) { message += describe(c) + " -> "; };
+    if (cycle.size() <= 12) {
+      for (TaskIndex c : cycle) add(c);
+    } else {
+      for (size_t k = 0; k < 8; ++k) add(cycle[k]);
+      message += "... (" + std::to_string(cycle.size() - 10) + " more) -> ";
+      add(cycle[cycle.size() - 2]);
+      add(cycle.back());
+    }
     message += describe(cycle.front());
     fail(table_.id[cycle.front()], 1, message);
   }

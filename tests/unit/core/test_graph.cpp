@@ -1,0 +1,162 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "core/task_file.hpp"
+
+namespace mpiq::core {
+namespace {
+
+TaskTable parse(std::string_view text) {
+  return parse_task_file(text, "g.tasks");
+}
+
+std::vector<TaskIndex> row_edges(const Csr& csr, TaskIndex row) {
+  return {csr.edges.begin() + static_cast<ptrdiff_t>(csr.offsets[row]),
+          csr.edges.begin() + static_cast<ptrdiff_t>(csr.offsets[row + 1])};
+}
+
+using Rows = std::vector<TaskIndex>;
+
+// a -> {b, c} -> d: rows 0..3.
+constexpr std::string_view kDiamond = "echo a\n[# 1 #] echo b\n[# 1 #] echo c\n[# 2, 3 #] echo d\n";
+
+// Three independent tasks, a barrier, then d, e after d, and f.
+constexpr std::string_view kBarrierFile =
+    "[% cores=4 %] a\n"  // 1
+    "[% gpus=2 %] b\n"   // 2
+    "c\n"                // 3
+    "#MPIQ barrier\n"    // 4
+    "d\n"                // 5
+    "[# 5 #] e\n"        // 6
+    "f\n";               // 7
+
+TEST(Graph, DependantsReverseTheDependencies) {
+  const TaskTable t = parse(kDiamond);
+  const Csr d = dependants(t);
+  ASSERT_EQ(d.offsets.size(), 5u);
+  EXPECT_EQ(row_edges(d, 0), (Rows{1, 2}));
+  EXPECT_EQ(row_edges(d, 1), (Rows{3}));
+  EXPECT_EQ(row_edges(d, 2), (Rows{3}));
+  EXPECT_EQ(row_edges(d, 3), (Rows{}));
+  EXPECT_EQ(d.edges.size(), t.edge_count());
+}
+
+TEST(Graph, TopologicalOrderPutsDependenciesFirst) {
+  const TaskTable t = parse("[# 3 #] a\n[# 1 #] b\nc\n");
+  EXPECT_EQ(topological_order(t, dependants(t)), (Rows{2, 0, 1}));
+}
+
+TEST(Graph, TopologicalOrderLeavesOutRowsOnOrAfterACycle) {
+  // The parser refuses cycles, so build one by hand: rows 0 <-> 1, row 2 after row 1, row 3 alone.
+  TaskTable t;
+  t.id = {1, 2, 3, 4};
+  t.flags = {0, 0, 0, 0};
+  t.dep_offsets = {0, 1, 2, 3, 3};
+  t.deps = {1, 0, 1};
+  const Csr d = dependants(t);
+  EXPECT_EQ(topological_order(t, d), (Rows{3}));
+  EXPECT_EQ(critical_path(t, d), (std::vector<uint32_t>{0, 0, 0, 1}));
+}
+
+TEST(Graph, CriticalPathOnADiamond) {
+  const TaskTable t = parse(kDiamond);
+  EXPECT_EQ(critical_path(t, dependants(t)), (std::vector<uint32_t>{3, 2, 2, 1}));
+}
+
+TEST(Graph, CriticalPathCountsBarriersAsNoTask) {
+  const TaskTable t = parse(kBarrierFile);
+  // Rows: a b c barrier d e f.
+  EXPECT_EQ(critical_path(t, dependants(t)), (std::vector<uint32_t>{3, 3, 3, 2, 2, 1, 1}));
+}
+
+TEST(Graph, CriticalPathFollowsForwardDependencies) {
+  const TaskTable t = parse("[# 2 #] a\n[# 3 #] b\nc\nd\n");
+  EXPECT_EQ(critical_path(t, dependants(t)), (std::vector<uint32_t>{1, 2, 3, 1}));
+}
+
+TEST(Graph, SummaryOfAChain) {
+  std::string text = "x\n";
+  for (int i = 2; i <= 1000; ++i) text += "[# -1 #] x\n";
+  const GraphSummary s = summarize(parse(text));
+  EXPECT_EQ(s.tasks, 1000u);
+  EXPECT_EQ(s.edges, 999u);
+  EXPECT_EQ(s.roots, 1u);
+  EXPECT_EQ(s.depth, 1000u);
+  EXPECT_EQ(s.widest_level, 1u);
+  EXPECT_EQ(s.max_cores, 1u);
+  EXPECT_EQ(s.max_gpus, 0u);
+  EXPECT_EQ(s.barriers, 0u);
+}
+
+TEST(Graph, SummaryOfADiamond) {
+  const GraphSummary s = summarize(parse(kDiamond));
+  EXPECT_EQ(s.tasks, 4u);
+  EXPECT_EQ(s.edges, 4u);
+  EXPECT_EQ(s.roots, 1u);
+  EXPECT_EQ(s.depth, 3u);
+  EXPECT_EQ(s.widest_level, 2u);
+}
+
+TEST(Graph, SummaryTreatsBarriersAsTransparent) {
+  const GraphSummary s = summarize(parse(kBarrierFile));
+  EXPECT_EQ(s.tasks, 6u);
+  EXPECT_EQ(s.barriers, 1u);
+  // a, b, c -> barrier (3); barrier -> d, e, f (3); d -> e (1).
+  EXPECT_EQ(s.edges, 7u);
+  EXPECT_EQ(s.roots, 3u);
+  // Levels: a b c = 1, d f = 2, e = 3.
+  EXPECT_EQ(s.depth, 3u);
+  EXPECT_EQ(s.widest_level, 3u);
+  EXPECT_EQ(s.max_cores, 4u);
+  EXPECT_EQ(s.max_gpus, 2u);
+}
+
+TEST(Graph, SummaryCountsBarrierToBarrierEdges) {
+  const GraphSummary s = summarize(parse("a\n#MPIQ barrier\n#MPIQ barrier\nb\n"));
+  EXPECT_EQ(s.tasks, 2u);
+  EXPECT_EQ(s.barriers, 2u);
+  EXPECT_EQ(s.edges, 3u);
+  EXPECT_EQ(s.depth, 2u);
+  EXPECT_EQ(s.roots, 1u);
+}
+
+TEST(Graph, CheckReportIsOneItemPerLine) {
+  const TaskTable t = parse(std::string(kBarrierFile) + "[% name=last %] g\n");
+  EXPECT_EQ(
+      check_report(t, summarize(t), false),
+      "tasks 7\nedges 8\nroots 3\ndepth 3\nwidest_level 3\nmax_cores 4\nmax_gpus 2\nbarriers 1\nnamed 1\n");
+}
+
+TEST(Graph, CheckReportJsonIsOneObject) {
+  const TaskTable t = parse(kBarrierFile);
+  const std::string report = check_report(t, summarize(t), true);
+  EXPECT_EQ(
+      report,
+      "{\"tasks\":6,\"edges\":7,\"roots\":3,\"depth\":3,\"widest_level\":3,\"max_cores\":4,\"max_gpus\":2,"
+      "\"barriers\":1,\"named\":0}\n");
+  const nlohmann::json j = nlohmann::json::parse(report);
+  EXPECT_EQ(j.at("tasks"), 6);
+  EXPECT_EQ(j.at("barriers"), 1);
+}
+
+// Everything is iterative: a 300,000-deep chain (forward, so the parser's cycle search runs too) would
+// overflow the stack of a recursive walk.
+TEST(Graph, DeepChainNeedsNoRecursion) {
+  constexpr uint32_t kLines = 300000;
+  std::string text;
+  for (uint32_t i = 1; i < kLines; ++i) text += "[# " + std::to_string(i + 1) + " #] x\n";
+  const TaskTable t = parse(text + "x\n");
+  const std::vector<uint32_t> path = critical_path(t, dependants(t));
+  EXPECT_EQ(path.front(), 1u);
+  EXPECT_EQ(path.back(), kLines);
+  const GraphSummary s = summarize(t);
+  EXPECT_EQ(s.depth, kLines);
+  EXPECT_EQ(s.roots, 1u);
+}
+
+}  // namespace
+}  // namespace mpiq::core
