@@ -14,14 +14,15 @@
 /// - `#MPIQ defaults key=value ...` sets defaults (every setting but `name`) for the lines below it, key by
 ///   key; `#MPIQ barrier` makes every later task wait for every earlier one (one table row, flagged
 ///   kBarrier, with no command, 0 cores and 0 GPUs, waiting for the tasks since the previous barrier and
-///   for that barrier; every later task waits for it).
+///   for that barrier; every later task waits for it). `#MPIQ` must be followed by a blank: `#MPIQbarrier`
+///   and `#mpiq barrier` are comments, as in GREASY; any other word after `#MPIQ ` is an error.
 /// - A range covers the task lines inside it, except the task itself (as in GREASY); a reversed range
 ///   `7-5` means `5-7` (as in GREASY). A range is an error only when it covers no task line at all.
 /// - A trailing `\r` (CRLF files) is dropped; a last line without a newline is a task.
 ///
-/// Every bad input is an mpiq::InputError `FILE:LINE:COL: what`. A dependency cycle is reported at the
-/// line of its task with the smallest id, as `dependency cycle: 3 (prep) -> 5 -> 3 (prep)`, where
-/// `a -> b` reads "a waits for b".
+/// Every bad input is an mpiq::InputError `FILE:LINE:COL: what` (columns count bytes from 1). A dependency
+/// cycle is reported at the line of its task with the smallest id, as `dependency cycle: 3 (prep) -> 5 -> 3
+/// (prep)`, where `a -> b` reads "a waits for b".
 
 #include <cstdint>
 #include <optional>
