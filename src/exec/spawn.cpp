@@ -4,7 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,7 +160,8 @@ Child spawn(const SpawnRequest& req, std::string* error) {
     child.pid = -1;
     return child;
   }
-  child.pidfd = pidfd_open(child.pid, 0);
+  // glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37), so call the system call itself.
+  child.pidfd = static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0));
   return child;
 }
 

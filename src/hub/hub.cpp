@@ -10,6 +10,7 @@
 
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
+#include "mpiq/error.hpp"
 
 namespace mpiq::hub {
 

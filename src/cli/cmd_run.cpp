@@ -1,0 +1,147 @@
+// `mpiq run FILE`: the hub on rank 0 and workers on every other rank, or both in one process when
+// there is one rank (no launcher): the hub's loop on the main thread, one worker on a second thread,
+// talking over the in-process transport. Same loops, same messages, either way.
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/run_setup.hpp"
+#include "core/task_file.hpp"
+#include "exec/clock.hpp"
+#include "exec/signals.hpp"
+#include "hub/hub.hpp"
+#include "hub/run_directory.hpp"
+#include "mpi/mpi_transport.hpp"
+#include "worker/worker.hpp"
+
+namespace mpiq::cli {
+
+namespace {
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Tells every worker to leave and waits until each has: the way out when the hub cannot start (bad
+// input found on rank 0), so that every rank exits cleanly with the same code.
+void dismiss_workers(transport::Transport& net) {
+  for (int r = 1; r < net.size(); ++r) net.send(r, core::MessageKind::stop, core::encode(core::Stop{true}));
+  int left = net.size() - 1;
+  while (left > 0) {
+    transport::Message m;
+    if (net.poll(m)) {
+      if (m.kind == core::MessageKind::bye) --left;
+    } else {
+      usleep(200);
+    }
+  }
+  while (!net.progress()) usleep(100);
+}
+
+// The hub's side of a run. Returns the exit code.
+int run_hub(transport::Transport& net, const RunSettings& s) {
+  std::unique_ptr<hub::RunDirectory> dir;
+  core::TaskTable table;
+  try {
+    table = core::load_task_file(s.task_file);
+    dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.task_file, s.resume);
+    dir->load(table);
+  } catch (const InputError& e) {
+    std::cerr << "mpiq: " << e.what() << "\n";
+    dismiss_workers(net);
+    return 2;
+  }
+  hub::Log log(s.log_level, true);
+  if (!log.open_file(s.run_dir + "/hub.log")) std::cerr << "mpiq: cannot open " << s.run_dir << "/hub.log\n";
+  log.info("mpiq run " + s.task_file + ": " + std::to_string(table.size()) + " rows, " +
+           std::to_string(net.size() - 1) + " worker(s), run directory " + s.run_dir);
+  for (const std::string& note : dir->notes()) log.info(note);
+
+  hub::HubOptions ho = s.hub;
+  ho.out_dir = s.out_dir;
+  ho.host = host_name();
+  hub::Hub hub(net, table, ho, log, dir.get());
+  const int code = hub.run();
+  dir->close();
+  std::cout << hub.summary();
+  if (code == 3) std::cout << "  stopped early: run the same command again to resume\n";
+  return code;
+}
+
+void run_worker(transport::Transport& net, const RunSettings& s, const core::WorkerShare& share) {
+  worker::WorkerOptions wo;
+  wo.run_dir = s.run_dir;
+  wo.out_dir = s.out_dir;
+  wo.host = host_name();
+  wo.bind = s.bind;
+  wo.grace_s = s.grace_s;
+  worker::Worker(net, share, wo).run();
+}
+
+int run_command(const RunSettings& s) {
+  exec::install_stop_handlers();
+  if (!transport::launched_by_mpi()) {
+    // One rank: the hub also works, on every core this process may use.
+    const core::WorkerShare share = worker_share_for(s, 0, 1);
+    transport::LocalNetwork network(2);
+    auto hub_end = network.endpoint(0);
+    auto worker_end = network.endpoint(1);
+    std::thread worker([&] { run_worker(*worker_end, s, share); });
+    const int code = run_hub(*hub_end, s);
+    worker.join();
+    return code;
+  }
+
+  static int argc = 0;
+  static char** argv = nullptr;
+  transport::MpiSession mpi(&argc, &argv);
+  try {
+    transport::MpiTransport net;
+    if (mpi.world_size() == 1) {
+      // Started by a launcher with one rank: the same as no launcher.
+      const core::WorkerShare share = worker_share_for(s, 0, 1);
+      transport::LocalNetwork network(2);
+      auto hub_end = network.endpoint(0);
+      auto worker_end = network.endpoint(1);
+      std::thread worker([&] { run_worker(*worker_end, s, share); });
+      const int code = run_hub(*hub_end, s);
+      worker.join();
+      return code;
+    }
+    if (mpi.world_rank() == 0) return run_hub(net, s);
+    // The hub has no share of its node: the workers on its node split it among themselves.
+    const int local_rank = mpi.hub_on_node() ? mpi.local_rank() - 1 : mpi.local_rank();
+    const int local_size = mpi.hub_on_node() ? mpi.local_size() - 1 : mpi.local_size();
+    core::WorkerShare share;
+    try {
+      share = worker_share_for(s, local_rank, local_size);
+    } catch (const InputError& e) {
+      std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";
+      mpi.abort(2);
+    }
+    run_worker(net, s, share);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";
+    mpi.abort(1);
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("run", "Run a task file: rank 0 is the hub, every other rank a worker");
+  auto opts = std::make_shared<RunOptions>();
+  register_run_options(*cmd, *opts);
+  cmd->callback([opts, exit_code] { *exit_code = run_command(resolve_run_options(*opts)); });
+}
+
+}  // namespace mpiq::cli

@@ -1,0 +1,37 @@
+// The `mpiq` command: subcommands registered by src/cli/cmd_*.cpp. Only `mpiq run` initialises MPI.
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "mpiq/error.hpp"
+#include "mpiq/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mpiq: run a batch of tasks through one MPI allocation", "mpiq"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("mpiq ") + mpiq::kVersion);
+  int exit_code = 0;
+  mpiq::cli::add_run_command(app, &exit_code);
+  mpiq::cli::add_check_command(app, &exit_code);
+  mpiq::cli::add_topology_command(app, &exit_code);
+  mpiq::cli::add_status_command(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // bad usage is bad input: DESIGN §8
+  } catch (const mpiq::InputError& e) {
+    std::cerr << "mpiq: " << e.what() << "\n";
+    return 2;
+  } catch (const mpiq::Error& e) {
+    std::cerr << "mpiq: error: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

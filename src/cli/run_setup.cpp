@@ -1,0 +1,98 @@
+#include "cli/run_setup.hpp"
+
+#include <filesystem>
+
+#include "core/task_file.hpp"
+#include "exec/clock.hpp"
+#include "hw/shares.hpp"
+#include "hw/topology.hpp"
+#include "mpiq/error.hpp"
+
+namespace mpiq::cli {
+
+namespace fs = std::filesystem;
+
+void register_run_options(CLI::App& cmd, RunOptions& o) {
+  cmd.add_option("FILE", o.task_file, "Task file (one command per line; see README)")->required();
+  cmd.add_option("--run-dir", o.run_dir, "Run directory (default: FILE's name without extension + .mpiq)");
+  cmd.add_option("--output", o.output, "Directory for task stdout/stderr (default: RUN_DIR/out)");
+  cmd.add_flag("--fresh", o.fresh, "Start over, keeping the previous state as *.prev");
+  cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
+  cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
+  cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
+  cmd.add_option("--prefetch", o.prefetch,
+                 "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
+  cmd.add_option("--bind", o.bind, "Bind each task to its cores: core (default) or none")
+      ->check(CLI::IsMember({"core", "none"}));
+  cmd.add_option("--log-level", o.log_level, "error, warn, info (default) or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  cmd.add_option("--grace", o.grace, "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
+  cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 10s)");
+  cmd.add_option("--checkpoint-interval", o.checkpoint_interval, "How often checkpoint.h5 is written (default 60s)");
+  cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
+  cmd.add_option("--stop-margin", o.stop_margin,
+                 "Stop this long before --time-limit or the Slurm job's end (default 2m)");
+  cmd.add_option("--worker-cores", o.worker_cores, "Cores each worker uses (default: its whole share)");
+  cmd.add_option("--worker-gpus", o.worker_gpus, "GPUs each worker uses (default: its whole share)")
+      ->each([&o](const std::string&) { o.worker_gpus_set = true; });
+  cmd.add_option("--topology-xml", o.topology_xml, "Use this hwloc XML instead of the machine's topology");
+}
+
+namespace {
+double duration_option(const std::string& name, const std::string& value) {
+  auto d = core::parse_duration(value);
+  if (!d) throw InputError(name + ": '" + value + "' is not a duration (examples: 90, 90s, 30m, 2h, 1h30m)");
+  return static_cast<double>(*d);
+}
+
+std::string default_run_dir(const std::string& task_file) {
+  fs::path p(task_file);
+  return (fs::current_path() / (p.stem().string() + ".mpiq")).string();
+}
+}  // namespace
+
+RunSettings resolve_run_options(const RunOptions& o) {
+  RunSettings s;
+  s.task_file = o.task_file;
+  s.run_dir = fs::absolute(o.run_dir.empty() ? default_run_dir(o.task_file) : o.run_dir).lexically_normal().string();
+  while (s.run_dir.size() > 1 && s.run_dir.back() == '/') s.run_dir.pop_back();
+  s.out_dir = o.output.empty() ? s.run_dir + "/out" : fs::absolute(o.output).lexically_normal().string();
+  s.resume.fresh = o.fresh;
+  s.resume.retry_failed = o.retry_failed;
+  hub::parse_log_level(o.log_level, &s.log_level);
+  s.bind = o.bind != "none";
+  s.grace_s = duration_option("--grace", o.grace);
+  s.worker_cores = o.worker_cores;
+  s.worker_gpus = o.worker_gpus_set ? static_cast<int>(o.worker_gpus) : -1;
+  s.topology_xml = o.topology_xml;
+
+  s.hub.scheduler.fail_fast = o.fail_fast;
+  s.hub.scheduler.steal = !o.no_steal;
+  s.hub.scheduler.prefetch = o.prefetch;
+  s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);
+  s.hub.checkpoint_interval_s = duration_option("--checkpoint-interval", o.checkpoint_interval);
+  const double margin = duration_option("--stop-margin", o.stop_margin);
+  if (!o.time_limit.empty()) {
+    const double limit = duration_option("--time-limit", o.time_limit);
+    // A margin as long as the limit would stop at once: keep at least a tenth of the limit to work.
+    s.hub.deadline = exec::mono_now() + std::max(limit - margin, limit / 10);
+  }
+  return s;
+}
+
+core::WorkerShare worker_share_for(const RunSettings& s, int local_rank, int local_size) {
+  hw::ShareOverrides overrides;
+  if (s.worker_cores > 0) overrides.cores = s.worker_cores;
+  if (s.worker_gpus >= 0) overrides.gpus = static_cast<uint32_t>(s.worker_gpus);
+  const hw::Topology topo = hw::Topology::load(s.topology_xml);
+  core::WorkerShare share = hw::worker_share(topo, local_rank, local_size, overrides);
+  if (share.cores.empty()) {
+    // More worker ranks than PUs on this node (an oversubscribed test or laptop run): ranks share
+    // PUs round-robin rather than sit idle. Their tasks then compete for those PUs, as they asked.
+    const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
+    share = hw::trim_share(hw::split_node(topo, slots)[static_cast<size_t>(local_rank % slots)], overrides);
+  }
+  return share;
+}
+
+}  // namespace mpiq::cli

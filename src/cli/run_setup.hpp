@@ -1,0 +1,60 @@
+#pragma once
+/// The options of `mpiq run`, as typed (RunOptions) and as resolved and checked (RunSettings), and
+/// how a worker rank's share of its node is decided. Every rank resolves the same argv, so every rank
+/// agrees on paths and settings without a message.
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/resources.hpp"
+#include "hub/hub.hpp"
+#include "hub/log.hpp"
+#include "hub/run_directory.hpp"
+
+namespace mpiq::cli {
+
+struct RunOptions {
+  std::string task_file;
+  std::string run_dir;
+  std::string output;
+  bool fresh = false;
+  bool retry_failed = false;
+  bool fail_fast = false;
+  bool no_steal = false;
+  uint32_t prefetch = 0;
+  std::string bind = "core";
+  std::string log_level = "info";
+  std::string grace = "10s";
+  std::string status_interval = "10s";
+  std::string checkpoint_interval = "60s";
+  std::string time_limit;
+  std::string stop_margin = "2m";
+  uint32_t worker_cores = 0;
+  uint32_t worker_gpus = 0;
+  bool worker_gpus_set = false;
+  std::string topology_xml;
+};
+
+struct RunSettings {
+  std::string task_file;
+  std::string run_dir;  ///< absolute
+  std::string out_dir;  ///< absolute
+  hub::ResumeMode resume;
+  hub::LogLevel log_level = hub::LogLevel::info;
+  hub::HubOptions hub;
+  bool bind = true;
+  double grace_s = 10;
+  uint32_t worker_cores = 0;  ///< 0 = the whole share
+  int worker_gpus = -1;       ///< -1 = the whole share
+  std::string topology_xml;
+};
+
+/// Adds the run options to `cmd`, bound to `o`.
+void register_run_options(CLI::App& cmd, RunOptions& o);
+/// Checks and resolves the options; throws InputError naming the option for a bad value.
+RunSettings resolve_run_options(const RunOptions& o);
+/// This worker's share of its node: the launcher's binding if there is one, else an equal part of the
+/// node for local worker `local_rank` of `local_size`, trimmed by --worker-cores/--worker-gpus.
+core::WorkerShare worker_share_for(const RunSettings& s, int local_rank, int local_size);
+
+}  // namespace mpiq::cli

@@ -1,0 +1,203 @@
+#include "hub/run_directory.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "exec/clock.hpp"
+#include "mpiq/error.hpp"
+#include "mpiq/version.hpp"
+#include "store/atomic_file.hpp"
+#include "store/sha256.hpp"
+
+namespace mpiq::hub {
+
+namespace fs = std::filesystem;
+
+namespace {
+// Entries that mark a directory as a run directory: a non-empty directory with none of them is
+// someone else's, and mpiq will not write into it.
+constexpr const char* kMarkers[] = {"checkpoint.h5", "journal", "lock", "status.json", "hub.log", "out"};
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+std::vector<std::string> slurm_job_ids_plus_current(std::vector<std::string> ids) {
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job && *job)
+    if (ids.empty() || ids.back() != job) ids.emplace_back(job);
+  return ids;
+}
+}  // namespace
+
+RunDirectory::RunDirectory(std::string path, std::string task_file, ResumeMode mode)
+    : path_(std::move(path)), task_file_(std::move(task_file)), mode_(mode) {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw InputError(path_ + ": exists and is not a directory (--run-dir)");
+    bool marked = false, empty = true;
+    for (const auto& e : fs::directory_iterator(path_)) {
+      empty = false;
+      for (const char* m : kMarkers)
+        if (e.path().filename() == m) marked = true;
+    }
+    if (!empty && !marked)
+      throw InputError(path_ + ": is a directory that is not an mpiq run directory; choose another --run-dir");
+    lock();
+  }
+}
+
+RunDirectory::~RunDirectory() {
+  try {
+    close();
+  } catch (...) {
+    // A destructor never throws; close() already reported what it could.
+  }
+}
+
+void RunDirectory::lock() {
+  const std::string p = file("lock");
+  lock_fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw InputError(p + ": cannot open: " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char holder[256] = {};
+    ssize_t n = ::pread(lock_fd_, holder, sizeof holder - 1, 0);
+    std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
+    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw InputError(path_ + ": in use by a live mpiq hub (" + who +
+                     "); wait for it to finish or use another --run-dir");
+  }
+  const std::string me = host_name() + " " + std::to_string(getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
+    // The lock itself is held; only the note of who holds it is missing.
+  }
+}
+
+void RunDirectory::keep_previous_state() {
+  for (const char* name : {"checkpoint.h5", "journal", "status.json"}) {
+    const std::string p = file(name);
+    if (exists(p)) fs::rename(p, p + ".prev");
+  }
+  notes_.push_back("--fresh: the previous state is kept as checkpoint.h5.prev and journal.prev");
+}
+
+void RunDirectory::load(core::TaskTable& table) {
+  const std::string sha = store::sha256_file(task_file_);
+  const std::string checkpoint = file("checkpoint.h5");
+  const std::string journal = file("journal");
+  const bool resuming = !mode_.fresh && (exists(checkpoint) || exists(journal));
+
+  // Everything that can refuse the run is checked before anything is written.
+  core::TaskTable resumed;
+  store::ReplayResult replay;
+  if (resuming) {
+    if (!exists(checkpoint))
+      throw InputError(journal + ": a journal without checkpoint.h5: this run directory is damaged; use --fresh "
+                                 "to start over (the old state is kept as *.prev)");
+    resumed = store::read_checkpoint(checkpoint, &meta_);
+    if (meta_.task_file_sha256 != sha)
+      throw InputError(task_file_ + ": has changed since the run in " + path_ + " started (" + meta_.created +
+                       "); restore it, or use --fresh to start over (the old state is kept as *.prev)");
+    if (exists(journal)) replay = store::apply_journal(journal, meta_.journal_epoch, resumed);
+  }
+
+  if (lock_fd_ < 0) {
+    if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
+      throw InputError(path_ + ": cannot create the run directory: " + std::strerror(errno));
+    lock();
+  }
+  for (const char* sub : {"out", "inbox"}) ::mkdir(file(sub).c_str(), 0700);
+  if (mode_.fresh) keep_previous_state();
+
+  if (resuming) {
+    table = std::move(resumed);
+    ++meta_.restarts;
+    uint64_t counts[core::kTaskStateCount] = {};
+    for (core::TaskState s : table.state) ++counts[static_cast<size_t>(s)];
+    notes_.push_back("resuming run (restart " + std::to_string(meta_.restarts) + "): " +
+                     std::to_string(counts[static_cast<size_t>(core::TaskState::done)]) + " done, " +
+                     std::to_string(counts[static_cast<size_t>(core::TaskState::failed)]) + " failed, " +
+                     std::to_string(counts[static_cast<size_t>(core::TaskState::skipped)]) + " skipped; " +
+                     std::to_string(replay.records) + " journal record(s) replayed");
+    if (replay.dropped_bytes > 0)
+      notes_.push_back("journal: ignored a torn last record (" + std::to_string(replay.dropped_bytes) +
+                       " bytes), the trace of a crash while it was written");
+    if (mode_.retry_failed) {
+      size_t again = 0;
+      for (size_t i = 0; i < table.size(); ++i)
+        if (table.state[i] == core::TaskState::failed || table.state[i] == core::TaskState::skipped) {
+          table.state[i] = core::TaskState::waiting;
+          table.attempts[i] = 0;
+          table.exit_code[i] = -1;
+          table.signal[i] = 0;
+          ++again;
+        }
+      notes_.push_back("--retry-failed: " + std::to_string(again) + " failed or skipped task(s) get another go");
+    }
+  } else {
+    meta_ = {};
+    meta_.task_file = task_file_;
+    meta_.restarts = 0;
+  }
+  meta_.mpiq_version = kVersion;
+  meta_.task_file_sha256 = sha;
+  meta_.slurm_job_ids = slurm_job_ids_plus_current(meta_.slurm_job_ids);
+  // The first snapshot makes the resumed (or new) state the base the journal builds on.
+  snapshot(table);
+}
+
+void RunDirectory::finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) {
+  if (!journal_) return;
+  for (core::TaskIndex t : rows) journal_->append(store::JournalRecord::from_row(table, t));
+  journal_->flush();
+  // Batched fsync: at most every 50 ms, so a journal costs little even for millisecond tasks, and a
+  // power loss can take only the last 50 ms of records (a kill -9 of mpiq takes none: they are written).
+  const double now = exec::mono_now();
+  if (now - last_sync_ >= 0.05) {
+    journal_->sync();
+    last_sync_ = now;
+  }
+}
+
+void RunDirectory::snapshot(const core::TaskTable& table) {
+  ++meta_.journal_epoch;
+  meta_.created = "";
+  store::write_checkpoint(file("checkpoint.h5"), table, meta_);
+  // The snapshot holds everything the journal held: start a new journal for this epoch. A crash
+  // between the two leaves an older epoch's journal, which a restart recognises and ignores.
+  if (journal_)
+    journal_->truncate(meta_.journal_epoch);
+  else
+    journal_ = std::make_unique<store::Journal>(store::Journal::open(file("journal"), meta_.journal_epoch));
+}
+
+void RunDirectory::status(const std::string& json) { store::write_file_atomically(file("status.json"), json); }
+
+void RunDirectory::close() {
+  if (journal_) {
+    journal_->flush();
+    journal_->sync();
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+}
+
+}  // namespace mpiq::hub

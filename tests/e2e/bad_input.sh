@@ -1,0 +1,22 @@
+# Bad input: a clear message FILE:LINE:COL, exit 2, nothing written.
+source "$(dirname "$0")/lib.sh"
+printf 'echo a\n[# 1, nosuch #] echo b\n' > bad.tasks
+set +e; out=$(mpiq_run bad.tasks 2>&1); code=$?; set -e
+[ "$code" = 2 ] || fail "expected exit 2, got $code: $out"
+echo "$out" | grep -q "bad.tasks:2:.*unknown dependency 'nosuch'" || fail "message lacks position: $out"
+[ ! -e bad.mpiq ] || fail "a run directory was created for bad input"
+set +e; out=$("$MPIQ" check bad.tasks 2>&1); code=$?; set -e
+[ "$code" = 2 ] || fail "check: expected exit 2, got $code"
+printf 'a\n[# 3 #] b\n[# 2 #] c\n' > cycle.tasks
+set +e; out=$(mpiq_run cycle.tasks 2>&1); code=$?; set -e
+[ "$code" = 2 ] && echo "$out" | grep -q "cycle" || fail "cycle not reported: $out"
+: > empty.tasks
+expect_code 2 mpiq_run empty.tasks
+expect_code 2 mpiq_run missing-file.tasks
+expect_code 2 "$MPIQ" run bad.tasks --time-limit soon
+[ ! -e cycle.mpiq ] && [ ! -e empty.mpiq ] && [ ! -e missing-file.mpiq ] || fail "bad input left a run directory"
+mkdir notrun && touch notrun/precious
+printf 'true\n' > ok.tasks
+expect_code 2 mpiq_run ok.tasks --run-dir notrun
+[ "$(ls notrun)" = precious ] || fail "mpiq wrote into a directory that is not a run directory"
+echo "ok: bad input refused on $NP rank(s)"

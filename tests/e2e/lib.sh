@@ -1,0 +1,41 @@
+# Shared helpers for the end-to-end tests: each test script sources this file.
+# Usage of a test: bash TEST.sh MPIQ_BINARY NP   (NP = 1 runs without a launcher)
+set -euo pipefail
+
+MPIQ=${1:?usage: $0 MPIQ_BINARY NP}
+NP=${2:-1}
+WORK=$(mktemp -d /tmp/mpiq-e2e-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Keep Open MPI on shared memory and loopback TCP: CI machines have no fabric, and probing for one
+# costs seconds per launch.
+export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# mpiq_run ARGS...: `mpiq run ARGS` on NP ranks; prints nothing of its own; returns mpiq's exit code.
+mpiq_run() {
+  if [ "$NP" = 1 ]; then
+    "$MPIQ" run "$@"
+  else
+    mpirun --allow-run-as-root --oversubscribe -np "$NP" "$MPIQ" run "$@"
+  fi
+}
+
+# expect_code CODE CMD...: runs CMD, fails unless it exits with CODE.
+expect_code() {
+  local want=$1; shift
+  set +e
+  "$@"
+  local got=$?
+  set -e
+  [ "$got" = "$want" ] || fail "expected exit code $want, got $got from: $*"
+}
+
+# state_count RUN_DIR STATE: how many tasks are in STATE according to `mpiq status --json`.
+state_count() {
+  "$MPIQ" status "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counts']['$2'])"
+}

@@ -1,0 +1,190 @@
+// The hub and worker loops together over the in-process transport, with real child processes:
+// everything `mpiq run` does except MPI and the run directory.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "core/task_file.hpp"
+#include "exec/signals.hpp"
+#include "hub/hub.hpp"
+#include "worker/worker.hpp"
+
+using namespace mpiq;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/mpiq-hub-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+core::WorkerShare one_core_share(int cpu) {
+  core::WorkerShare s;
+  s.cores.push_back({{cpu}, 0});
+  return s;
+}
+
+struct RunResult {
+  int code = -1;
+  core::TaskTable table;
+  std::string status;
+  uint64_t stolen = 0;
+};
+
+// Runs `text` with `workers` one-core workers; `options` tweaks the hub.
+RunResult run_tasks(const std::string& text, int workers, hub::HubOptions options = {},
+                    std::function<void()> during = nullptr) {
+  TempDir dir;
+  RunResult result;
+  result.table = core::parse_task_file(text, "test.tasks");
+  transport::LocalNetwork net(workers + 1);
+  std::vector<std::unique_ptr<transport::Transport>> ends;
+  for (int r = 0; r <= workers; ++r) ends.push_back(net.endpoint(r));
+  std::vector<std::thread> threads;
+  const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  for (int r = 1; r <= workers; ++r) {
+    threads.emplace_back([&, r] {
+      worker::WorkerOptions wo;
+      wo.run_dir = dir.path();
+      wo.out_dir = dir.path();
+      wo.host = "testhost";
+      wo.grace_s = 1;
+      wo.bind = false;
+      worker::Worker(*ends[static_cast<size_t>(r)], one_core_share(static_cast<int>((r - 1) % ncpu)), wo).run();
+    });
+  }
+  std::thread side;
+  if (during) side = std::thread(during);
+  hub::Log log(hub::LogLevel::error, false);
+  options.out_dir = dir.path();
+  hub::Hub h(*ends[0], result.table, options, log, nullptr);
+  result.code = h.run();
+  result.status = h.status_json("finished");
+  result.stolen = h.scheduler().stats().tasks_stolen;
+  for (auto& t : threads) t.join();
+  if (side.joinable()) side.join();
+  return result;
+}
+
+size_t count(const core::TaskTable& t, core::TaskState s) {
+  return static_cast<size_t>(std::count(t.state.begin(), t.state.end(), s));
+}
+
+}  // namespace
+
+TEST(HubAndWorkers, RunEveryTaskOnceAndExitZero) {
+  TempDir out;
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "echo $MPIQ_TASK_ID >> " + out.path() + "/ids\n";
+  RunResult r = run_tasks(text, 2);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(count(r.table, core::TaskState::done), 300u);
+  std::ifstream in(out.path() + "/ids");
+  std::multiset<int> ids;
+  for (int id; in >> id;) ids.insert(id);
+  ASSERT_EQ(ids.size(), 300u);
+  for (int id = 1; id <= 300; ++id) EXPECT_EQ(ids.count(id), 1u) << "task " << id;
+}
+
+TEST(HubAndWorkers, FailureSkipsDependantsAndExitsOne) {
+  RunResult r = run_tasks("exit 3\n[# 1 #] echo never\n[# 2 #] echo never\ntrue\n", 2);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.table.state[0], core::TaskState::failed);
+  EXPECT_EQ(r.table.exit_code[0], 3);
+  EXPECT_EQ(r.table.state[1], core::TaskState::skipped);
+  EXPECT_EQ(r.table.state[2], core::TaskState::skipped);
+  EXPECT_EQ(r.table.state[3], core::TaskState::done);
+}
+
+TEST(HubAndWorkers, RetryRunsAFailedTaskAgain) {
+  TempDir d;
+  const std::string marker = d.path() + "/tried";
+  // Fails the first time (no marker yet), succeeds the second.
+  RunResult r = run_tasks("[% retries=2 %] test -e " + marker + " || { touch " + marker + "; exit 1; }\n", 1);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.table.state[0], core::TaskState::done);
+  EXPECT_EQ(r.table.attempts[0], 2u);
+}
+
+TEST(HubAndWorkers, TimeoutKillsTheWholeProcessGroup) {
+  TempDir d;
+  const std::string pidfile = d.path() + "/child.pid";
+  // The task starts a grandchild in the background and waits: both must die at the timeout.
+  RunResult r = run_tasks("[% timeout=1 %] sleep 60 & echo $! > " + pidfile + "; wait\n", 1);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.table.state[0], core::TaskState::failed);
+  EXPECT_EQ(r.table.signal[0], SIGTERM);
+  std::ifstream in(pidfile);
+  pid_t grandchild = 0;
+  ASSERT_TRUE(in >> grandchild);
+  usleep(100000);
+  EXPECT_NE(kill(grandchild, 0), 0) << "the background sleep outlived its task";
+  EXPECT_LT(r.table.end_time[0] - r.table.start_time[0], 10.0);
+}
+
+TEST(HubAndWorkers, IdleWorkerStealsFromOneHoldingEverything) {
+  hub::HubOptions o;
+  o.scheduler.prefetch = 20;  // the first worker to say hello may take every task
+  std::string text;
+  for (int i = 0; i < 8; ++i) text += "sleep 0.2\n";
+  RunResult r = run_tasks(text, 2, o);
+  EXPECT_EQ(r.code, 0);
+  std::set<int32_t> ranks(r.table.worker_rank.begin(), r.table.worker_rank.end());
+  EXPECT_EQ(ranks, (std::set<int32_t>{1, 2})) << "both workers ran tasks";
+  EXPECT_GT(r.stolen, 0u);
+  EXPECT_EQ(count(r.table, core::TaskState::done), 8u);
+}
+
+TEST(HubAndWorkers, StopSignalEndsRunningTasksAndExitsThree) {
+  exec::clear_stop_signal();
+  exec::install_stop_handlers();
+  RunResult r = run_tasks("sleep 30\nsleep 30\n[# 1 #] true\n", 2, {}, [] {
+    usleep(500000);
+    kill(getpid(), SIGTERM);
+  });
+  exec::clear_stop_signal();
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.table.state[0], core::TaskState::ready);  // runs again on resume
+  EXPECT_EQ(r.table.attempts[0], 0u);                 // the interrupted try does not count
+  EXPECT_EQ(r.table.state[2], core::TaskState::waiting);
+}
+
+TEST(HubAndWorkers, TaskTooLargeForEveryWorkerIsRefusedBeforeAnythingRuns) {
+  RunResult r = run_tasks("true\n[% cores=64 %] true\n", 1);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.table.attempts[0], 0u);
+}
+
+TEST(HubAndWorkers, MissingProgramIsASpawnFailure) {
+  RunResult r = run_tasks("/nonexistent/program\n", 1);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.table.state[0], core::TaskState::failed);
+  EXPECT_EQ(r.table.exit_code[0], 127);
+}
+
+TEST(HubAndWorkers, StatusDocumentCountsEveryState) {
+  RunResult r = run_tasks("true\nfalse\n[# 2 #] true\n", 1);
+  auto doc = nlohmann::json::parse(r.status);
+  EXPECT_EQ(doc["total"], 3);
+  EXPECT_EQ(doc["counts"]["done"], 1);
+  EXPECT_EQ(doc["counts"]["failed"], 1);
+  EXPECT_EQ(doc["counts"]["skipped"], 1);
+  EXPECT_EQ(doc["workers"].size(), 1u);
+  EXPECT_EQ(doc["recent_failures"].size(), 1u);
+}
