@@ -1,0 +1,20 @@
+#pragma once
+/// Replacing a file so that a reader, or a restart after a crash at any moment, sees either the whole
+/// old content or the whole new one, never a mix (DESIGN §6-§7: checkpoint.h5, status.json).
+
+#include <string>
+#include <string_view>
+
+namespace mpiq::store {
+
+/// Replaces the file at `path` with `contents`: writes `path + ".tmp"` in the same directory, fsyncs
+/// it, renames it over `path` and fsyncs the directory. On failure the old file is untouched, the
+/// temporary file is removed (best effort), and mpiq::Error says which step failed.
+void write_file_atomically(const std::string& path, std::string_view contents);
+
+/// The last steps of an atomic replace, for files written by other means (the HDF5 checkpoint):
+/// fsyncs the complete file `tmp_path`, renames it over `path` and fsyncs their directory. Both must be
+/// in the same directory (rename(2) is atomic only within one file system).
+void replace_file(const std::string& tmp_path, const std::string& path);
+
+}  // namespace mpiq::store
