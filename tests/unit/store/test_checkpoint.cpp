@@ -1,0 +1,377 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "mpiq/error.hpp"
+#include "store/checkpoint.hpp"
+#include "store/crc32c.hpp"
+#include "store/hdf5_handle.hpp"
+#include "test_support.hpp"
+
+namespace mpiq::store {
+namespace {
+
+using test::read_bytes;
+using test::sample_table;
+using test::TempDir;
+using test::write_bytes;
+
+CheckpointMeta sample_meta() {
+  CheckpointMeta meta;
+  meta.mpiq_version = "0.1.0";
+  meta.task_file = "/home/user/tasks.txt";
+  meta.task_file_sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  meta.created = "2024-05-01T12:34:56Z";
+  meta.restarts = 3;
+  meta.slurm_job_ids = {"1001", "1002_7"};
+  meta.journal_epoch = 42;
+  return meta;
+}
+
+/// Expects read_checkpoint(path) to throw InputError naming the file and containing `expected`, and the
+/// file's bytes to be the same afterwards.
+void expect_refused_unchanged(const std::string& path, const std::string& expected) {
+  const std::string before = read_bytes(path);
+  try {
+    read_checkpoint(path, nullptr);
+    ADD_FAILURE() << "read_checkpoint accepted " << path;
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(path), before) << "reading changed the file";
+}
+
+/// Opens a written checkpoint for editing, as a damaged or foreign file would be made.
+H5File open_for_editing(const std::string& path) {
+  return H5File(check_h5(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen"));
+}
+
+/// Overwrites the raw bytes of contiguous dataset `name` at `byte_offset` in the file, and when
+/// `fix_checksum` recomputes its crc32c attribute, so that a test reaches the checks behind it.
+void patch_dataset(const std::string& path, const char* name, size_t byte_offset, const std::string& bytes,
+                   bool fix_checksum) {
+  haddr_t address = 0;
+  hsize_t size = 0;
+  {
+    H5File file(check_h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
+    H5Dataset dataset(check_h5(H5Dopen2(file.get(), name, H5P_DEFAULT), "H5Dopen2"));
+    address = H5Dget_offset(dataset.get());
+    size = H5Dget_storage_size(dataset.get());
+    ASSERT_NE(address, HADDR_UNDEF);
+    ASSERT_LE(byte_offset + bytes.size(), size);
+  }
+  std::string content = read_bytes(path);
+  content.replace(address + byte_offset, bytes.size(), bytes);
+  write_bytes(path, content);
+  if (!fix_checksum) return;
+  const uint32_t crc = crc32c(std::string_view(content).substr(address, size));
+  H5File file = open_for_editing(path);
+  H5Dataset dataset(check_h5(H5Dopen2(file.get(), name, H5P_DEFAULT), "H5Dopen2"));
+  H5Attribute attr(check_h5(H5Aopen(dataset.get(), "crc32c", H5P_DEFAULT), "H5Aopen"));
+  check_h5(H5Awrite(attr.get(), H5T_NATIVE_UINT32, &crc), "H5Awrite");
+}
+
+std::string u64_bytes(uint64_t v) {
+  return std::string(reinterpret_cast<const char*>(&v), 8);
+}
+std::string u32_bytes(uint32_t v) {
+  return std::string(reinterpret_cast<const char*>(&v), 4);
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("checkpoint.h5");
+    write_checkpoint(path_, sample_table(), sample_meta());
+  }
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(CheckpointTest, RoundTripKeepsEveryColumn) {
+  const core::TaskTable loaded = read_checkpoint(path_, nullptr);
+  test::expect_tables_equal(loaded, sample_table());
+  EXPECT_EQ(loaded.command[2], "python3 run.py --grüße ✓");
+  EXPECT_EQ(loaded.name[1], "");
+  EXPECT_TRUE(loaded.is_barrier(3));
+}
+
+TEST_F(CheckpointTest, RoundTripKeepsRootAttributes) {
+  CheckpointMeta meta;
+  read_checkpoint(path_, &meta);
+  const CheckpointMeta want = sample_meta();
+  EXPECT_EQ(meta.format_version, kCheckpointFormatVersion);
+  EXPECT_EQ(meta.mpiq_version, want.mpiq_version);
+  EXPECT_EQ(meta.task_file, want.task_file);
+  EXPECT_EQ(meta.task_file_sha256, want.task_file_sha256);
+  EXPECT_EQ(meta.created, want.created);
+  EXPECT_EQ(meta.restarts, want.restarts);
+  EXPECT_EQ(meta.slurm_job_ids, want.slurm_job_ids);
+  EXPECT_EQ(meta.journal_epoch, want.journal_epoch);
+}
+
+TEST_F(CheckpointTest, EmptyCreatedIsWrittenAsNowAndNoJobIdsReadBackEmpty) {
+  CheckpointMeta meta = sample_meta();
+  meta.created.clear();
+  meta.slurm_job_ids.clear();
+  write_checkpoint(path_, sample_table(), meta);
+  CheckpointMeta loaded;
+  read_checkpoint(path_, &loaded);
+  ASSERT_EQ(loaded.created.size(), 20u) << loaded.created;
+  EXPECT_EQ(loaded.created.substr(0, 2), "20");
+  EXPECT_EQ(loaded.created[10], 'T');
+  EXPECT_EQ(loaded.created.back(), 'Z');
+  EXPECT_TRUE(loaded.slurm_job_ids.empty());
+}
+
+TEST(Checkpoint, ZeroRowTableRoundTrips) {
+  TempDir dir;
+  core::TaskTable empty;
+  empty.init_runtime_columns();
+  write_checkpoint(dir.file("c.h5"), empty, CheckpointMeta{});
+  const core::TaskTable loaded = read_checkpoint(dir.file("c.h5"), nullptr);
+  EXPECT_EQ(loaded.size(), 0u);
+  EXPECT_EQ(loaded.dep_offsets, std::vector<uint64_t>{0});
+  EXPECT_EQ(loaded.command.size(), 0u);
+  test::expect_tables_equal(loaded, empty);
+}
+
+TEST(Checkpoint, OneRowTableWithEmptyStringsRoundTrips) {
+  TempDir dir;
+  core::TaskTable one;
+  test::add_task(one, 7, "");
+  one.init_runtime_columns();
+  write_checkpoint(dir.file("c.h5"), one, CheckpointMeta{});
+  test::expect_tables_equal(read_checkpoint(dir.file("c.h5"), nullptr), one);
+}
+
+TEST_F(CheckpointTest, RewriteReplacesTheFileAndLeavesNoTemporary) {
+  core::TaskTable changed = sample_table();
+  changed.state[4] = core::TaskState::done;
+  write_checkpoint(path_, changed, sample_meta());
+  EXPECT_EQ(read_checkpoint(path_, nullptr).state[4], core::TaskState::done);
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+}
+
+TEST_F(CheckpointTest, SameTableWritesTheSameBytes) {
+  const std::string first = read_bytes(path_);
+  write_checkpoint(path_, sample_table(), sample_meta());
+  EXPECT_EQ(read_bytes(path_), first);
+}
+
+TEST_F(CheckpointTest, FailedWriteLeavesTheOldFileIntact) {
+  // Root ignores permissions, so the failure is made another way: the temporary path is a directory.
+  const std::string before = read_bytes(path_);
+  ASSERT_EQ(::mkdir((path_ + ".tmp").c_str(), 0700), 0);
+  core::TaskTable changed = sample_table();
+  changed.state[0] = core::TaskState::failed;
+  EXPECT_THROW(write_checkpoint(path_, changed, sample_meta()), Hdf5Error);
+  EXPECT_EQ(read_bytes(path_), before);
+  EXPECT_TRUE(std::filesystem::is_directory(path_ + ".tmp"));
+  test::expect_tables_equal(read_checkpoint(path_, nullptr), sample_table());
+}
+
+TEST(Checkpoint, WriteIntoMissingDirectoryThrowsHdf5ErrorWithStack) {
+  TempDir dir;
+  try {
+    write_checkpoint(dir.file("no/such/dir/c.h5"), sample_table(), CheckpointMeta{});
+    FAIL() << "write_checkpoint succeeded";
+  } catch (const Hdf5Error& e) {
+    EXPECT_EQ(e.call(), "H5Fcreate");
+    EXPECT_FALSE(e.stack().empty());
+  }
+}
+
+TEST(Checkpoint, WriteRefusesATableThatBreaksItsInvariants) {
+  TempDir dir;
+  core::TaskTable bad = sample_table();
+  bad.attempts.pop_back();
+  EXPECT_THROW(write_checkpoint(dir.file("c.h5"), bad, CheckpointMeta{}), Error);
+  bad = sample_table();
+  bad.deps[0] = 99;
+  EXPECT_THROW(write_checkpoint(dir.file("c.h5"), bad, CheckpointMeta{}), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5")));
+}
+
+TEST(Checkpoint, WriteRefusesAJobIdWithAComma) {
+  TempDir dir;
+  CheckpointMeta meta;
+  meta.slurm_job_ids = {"1,2"};
+  EXPECT_THROW(write_checkpoint(dir.file("c.h5"), sample_table(), meta), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5.tmp")));
+}
+
+// --- Other readers ---------------------------------------------------------------------------------
+
+TEST_F(CheckpointTest, H5dumpShowsTheLayoutAndTheStateEnumNames) {
+  if (test::run_command("command -v h5dump").exit_code != 0) GTEST_SKIP() << "h5dump is not installed";
+  const test::CommandResult header = test::run_command("h5dump -H " + path_);
+  ASSERT_EQ(header.exit_code, 0) << header.output;
+  for (const char* name :
+       {"waiting", "ready", "assigned", "running", "done", "failed", "skipped", "\"state\"", "\"command\"",
+        "\"bytes\"", "\"offsets\"", "\"edges\"", "\"format_version\""})
+    EXPECT_NE(header.output.find(name), std::string::npos) << name << " missing in\n" << header.output;
+  const test::CommandResult states = test::run_command("h5dump -d /tasks/state " + path_);
+  ASSERT_EQ(states.exit_code, 0) << states.output;
+  EXPECT_NE(states.output.find("done, failed, running, skipped, ready, assigned"), std::string::npos)
+      << states.output;
+}
+
+TEST_F(CheckpointTest, H5pyReadsTheColumnsAndAttributes) {
+  const std::string script =
+      "import sys\n"
+      "try:\n"
+      "    import h5py\n"
+      "except ImportError:\n"
+      "    sys.exit(77)\n"
+      "f = h5py.File('" +
+      path_ +
+      "', 'r')\n"
+      "t = f['tasks']\n"
+      "names = {v: k for k, v in h5py.check_enum_dtype(t['state'].dtype).items()}\n"
+      "print([names[s] for s in t['state'][:]])\n"
+      "b, o = t['command/bytes'][:], t['command/offsets'][:]\n"
+      "print(bytes(b[o[2]:o[3]]).decode())\n"
+      "print(list(t['id'][:]), list(f['graph/edges'][:]), int(f.attrs['format_version']))\n"
+      "print(f.attrs['task_file'], f.attrs['slurm_job_ids'])\n";
+  write_bytes(dir_.file("read.py"), script);
+  // Debian's python3-h5py belongs to /usr/bin/python3, which may not be the python3 on PATH.
+  test::CommandResult r;
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    r = test::run_command(std::string(python) + " " + dir_.file("read.py"));
+    if (r.exit_code != 77 && r.exit_code != 127) break;
+  }
+  if (r.exit_code == 77 || r.exit_code == 127) GTEST_SKIP() << "no python3 with h5py";
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output,
+            "['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n"
+            "python3 run.py --grüße ✓\n"
+            "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] 1\n"
+            "/home/user/tasks.txt 1001,1002_7\n");
+}
+
+// --- Bad files -------------------------------------------------------------------------------------
+
+TEST(CheckpointRefuses, AMissingFile) {
+  TempDir dir;
+  EXPECT_THROW(read_checkpoint(dir.file("absent.h5"), nullptr), InputError);
+}
+
+TEST(CheckpointRefuses, RandomBytes) {
+  TempDir dir;
+  std::string junk(4096, '\0');
+  uint32_t x = 12345;
+  for (char& c : junk) c = static_cast<char>((x = x * 1103515245 + 12345) >> 16);
+  write_bytes(dir.file("c.h5"), junk);
+  expect_refused_unchanged(dir.file("c.h5"), "not an HDF5 file");
+}
+
+TEST(CheckpointRefuses, AnEmptyFile) {
+  TempDir dir;
+  write_bytes(dir.file("c.h5"), "");
+  expect_refused_unchanged(dir.file("c.h5"), "not an HDF5 file");
+}
+
+TEST_F(CheckpointTest, RefusesATruncatedFileAtAnyLength) {
+  const std::string whole = read_bytes(path_);
+  for (size_t keep : {size_t{8}, size_t{100}, whole.size() / 3, whole.size() / 2, whole.size() - 1}) {
+    write_bytes(path_, whole.substr(0, keep));
+    expect_refused_unchanged(path_, "");
+  }
+}
+
+TEST_F(CheckpointTest, RefusesAFileWithADatasetMissing) {
+  {
+    H5File file = open_for_editing(path_);
+    check_h5(H5Ldelete(file.get(), "/tasks/attempts", H5P_DEFAULT), "H5Ldelete");
+  }
+  expect_refused_unchanged(path_, "/tasks/attempts is missing");
+}
+
+TEST_F(CheckpointTest, RefusesAnotherFormatVersion) {
+  {
+    H5File file = open_for_editing(path_);
+    H5Attribute attr(check_h5(H5Aopen(file.get(), "format_version", H5P_DEFAULT), "H5Aopen"));
+    const uint32_t version = 2;
+    check_h5(H5Awrite(attr.get(), H5T_NATIVE_UINT32, &version), "H5Awrite");
+  }
+  expect_refused_unchanged(path_, "format version 2");
+}
+
+TEST(CheckpointRefuses, AForeignHdf5File) {
+  TempDir dir;
+  const std::string path = dir.file("foreign.h5");
+  {
+    H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "H5Fcreate"));
+    const hsize_t dims[1] = {3};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset data(check_h5(
+        H5Dcreate2(file.get(), "data", H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "H5Dcreate2"));
+  }
+  expect_refused_unchanged(path, "not an mpiq checkpoint");
+}
+
+TEST_F(CheckpointTest, RefusesAFlippedByteThroughTheColumnChecksum) {
+  patch_dataset(path_, "/tasks/state", 1, std::string(1, '\x04'), false);
+  expect_refused_unchanged(path_, "/tasks/state is damaged");
+}
+
+TEST_F(CheckpointTest, RefusesStringOffsetsPastTheirBytes) {
+  patch_dataset(path_, "/tasks/command/offsets", 6 * 8, u64_bytes(1u << 20), true);
+  expect_refused_unchanged(path_, "/tasks/command/offsets ends at 1048576");
+}
+
+TEST_F(CheckpointTest, RefusesDecreasingOffsets) {
+  patch_dataset(path_, "/tasks/name/offsets", 2 * 8, u64_bytes(0), true);
+  expect_refused_unchanged(path_, "/tasks/name/offsets decreases");
+}
+
+TEST_F(CheckpointTest, RefusesAnEdgeToARowThatDoesNotExist) {
+  patch_dataset(path_, "/graph/edges", 0, u32_bytes(6), true);
+  expect_refused_unchanged(path_, "depends on row 6");
+}
+
+TEST_F(CheckpointTest, RefusesAStateOutsideTheEnum) {
+  patch_dataset(path_, "/tasks/state", 2, std::string(1, '\x09'), true);
+  expect_refused_unchanged(path_, "unknown state 9");
+}
+
+TEST_F(CheckpointTest, RefusesIdsThatDoNotAscend) {
+  patch_dataset(path_, "/tasks/id", 4, u32_bytes(1), true);
+  expect_refused_unchanged(path_, "not ascending");
+}
+
+TEST_F(CheckpointTest, RefusesAColumnOfTheWrongLength) {
+  {
+    H5File file = open_for_editing(path_);
+    check_h5(H5Ldelete(file.get(), "/tasks/gpus", H5P_DEFAULT), "H5Ldelete");
+    const hsize_t dims[1] = {2};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset data(check_h5(H5Dcreate2(file.get(), "/tasks/gpus", H5T_STD_U32LE, space.get(), H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT),
+                            "H5Dcreate2"));
+  }
+  expect_refused_unchanged(path_, "/tasks/gpus has 2 elements, expected 6");
+}
+
+TEST_F(CheckpointTest, RefusesAColumnOfTheWrongType) {
+  {
+    H5File file = open_for_editing(path_);
+    check_h5(H5Ldelete(file.get(), "/tasks/cores", H5P_DEFAULT), "H5Ldelete");
+    const hsize_t dims[1] = {6};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset data(check_h5(H5Dcreate2(file.get(), "/tasks/cores", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT),
+                            "H5Dcreate2"));
+  }
+  expect_refused_unchanged(path_, "/tasks/cores has the wrong type");
+}
+
+}  // namespace
+}  // namespace mpiq::store
