@@ -1,0 +1,158 @@
+#pragma once
+/// The run directory's `journal` (DESIGN §6-§7): an append-only binary log of what changed in the task
+/// table since the last snapshot, so that a kill -9 loses no finished task.
+///
+/// File format, version 1, all integers little-endian:
+///
+///   header (32 bytes)  "MPIQJRNL", uint32 version (1), uint32 0, uint64 epoch, uint32 0,
+///                      uint32 CRC-32C of the 28 bytes before it
+///   record             uint32 size (of the whole record), uint32 kind, payload,
+///                      uint32 CRC-32C of the record's bytes before it
+///   kind 1, task update (size 60): uint32 row, uint8 state, 3 zero bytes, uint32 attempts,
+///                      int32 exit_code, int32 signal, int32 worker_rank, float64 start_time,
+///                      float64 end_time, int64 max_rss_kb
+///   kind 2, tasks appended: uint32 first_row, uint32 count, then per task: uint32 id, uint8 flags,
+///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint32 lengths of
+///                      name, command and workdir, uint32 dependency count, then the three strings'
+///                      bytes and the dependencies (uint32 row indices of the whole table)
+///
+/// The epoch is the number of the snapshot the journal follows (CheckpointMeta::journal_epoch). After a
+/// snapshot the hub truncates the journal to a header with the new epoch; if it stops between the two,
+/// the next start finds a journal with an older epoch than the checkpoint's and skips it, instead of
+/// applying records that the snapshot already holds (which would append submitted tasks twice).
+///
+/// Durability is the caller's choice, in two steps: flush() hands the buffered records to the kernel with
+/// one write(2), which is enough to survive a kill -9 of the process; sync() adds fdatasync(2), which
+/// survives a crash of the node. The hub is meant to flush after every batch of worker reports and to
+/// sync at most every few tens of milliseconds or few hundred records, whichever comes first: one
+/// fdatasync costs about a millisecond on a local disk and far more on a parallel file system, so
+/// syncing per task would bound the run's rate.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/task_table.hpp"
+#include "store/posix_file.hpp"
+
+namespace mpiq::store {
+
+/// The journal format this build writes and the only one it reads.
+inline constexpr uint32_t kJournalFormatVersion = 1;
+
+/// A task's runtime columns after a change (a record of kind 1): applying it sets them in its row.
+struct JournalRecord {
+  core::TaskIndex row = 0;                           ///< the task's row in the table
+  core::TaskState state = core::TaskState::waiting;  ///< its new state
+  uint32_t attempts = 0;                             ///< attempts started
+  int32_t exit_code = -1;                            ///< of the last attempt, -1 when it has not exited
+  int32_t signal = 0;                                ///< signal that ended the last attempt, 0 if none
+  int32_t worker_rank = -1;                          ///< rank that ran the last attempt, -1 if none
+  double start_time = 0;                             ///< Unix time the last attempt started, 0 if never
+  double end_time = 0;                               ///< Unix time the last attempt ended, 0 if never
+  int64_t max_rss_kb = 0;                            ///< peak resident set of the last attempt, 0 if unknown
+
+  /// The record that holds row `row` of `table` as it is now.
+  static JournalRecord from_row(const core::TaskTable& table, core::TaskIndex row);
+  bool operator==(const JournalRecord&) const = default;
+};
+
+/// Tasks appended to the table during a run (records of kind 2), as replay hands them over.
+struct AppendedTasks {
+  /// The row the first appended task gets: the table had this many rows before.
+  core::TaskIndex first_row = 0;
+  /// The new tasks' spec columns only (id, flags, name, command, workdir, cores, gpus, timeout_s,
+  /// retries, priority, dep_offsets, deps; the runtime columns are empty). `deps` holds row indices of
+  /// the whole table, so they may point at rows before first_row.
+  core::TaskTable tasks;
+};
+
+/// What a replay did.
+struct ReplayResult {
+  uint64_t records = 0;        ///< records handed to the callbacks (kinds 1 and 2)
+  uint64_t valid_bytes = 0;    ///< bytes of the header and the records replayed
+  uint64_t dropped_bytes = 0;  ///< bytes of a torn last record (or torn header) that were ignored
+  uint64_t epoch = 0;          ///< the journal's epoch (0 when it has no complete header)
+  /// True when the journal's epoch is older than the snapshot's: its records are already in the
+  /// snapshot, so none was replayed.
+  bool stale = false;
+};
+
+/// Called for each task update, with the record's byte offset in the file (for error messages).
+using OnTaskUpdate = std::function<void(const JournalRecord& record, uint64_t offset)>;
+/// Called for each tasks-appended record, with the record's byte offset in the file.
+using OnTasksAppended = std::function<void(const AppendedTasks& appended, uint64_t offset)>;
+
+/// Reads the journal at `path`, which follows the snapshot numbered `epoch`, and hands its records to the
+/// callbacks in file order. Opens the file read-only and never changes it. A missing or empty file is
+/// an empty journal. A torn end (a last record cut short or with a bad checksum, with no valid record
+/// after it) is ignored and counted in `dropped_bytes`. Throws mpiq::InputError naming the file and the
+/// byte offset for damage followed by valid records, a file that is not a journal (bad magic), another
+/// format version, a journal newer than the snapshot, or a record that does not decode. Framing is
+/// checked for the whole file before the first callback runs; a callback may throw to reject a record.
+ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTaskUpdate& on_update,
+                            const OnTasksAppended& on_append);
+
+/// Replays the journal at `path` into `table`, the snapshot numbered `epoch`: updates set a row's runtime
+/// columns, appended tasks become new rows (state `waiting`). Besides replay_journal's errors, throws
+/// mpiq::InputError naming the file and byte offset for an update of a row the table does not have,
+/// tasks appended at a row other than the table's end, or appended ids that do not ascend past the
+/// table's. After an error `table` may hold part of the journal and must be discarded.
+ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table);
+
+/// The writing end of a journal, owned by the hub. Records are buffered in memory by append() and
+/// append_tasks() and reach the file only with flush() or sync(). Not thread-safe.
+class Journal {
+ public:
+  /// Opens the journal at `path` for appending records that follow the snapshot numbered `epoch`.
+  /// Creates the file if needed. A journal of the same epoch is continued after its last valid record
+  /// (a torn end is cut off first); one of an older epoch, or one with only a torn header, is emptied
+  /// and restarted. Throws mpiq::InputError (and changes nothing) for a file that is not a journal, of
+  /// another format version, of a newer epoch, or damaged before its end; mpiq::Error when a file
+  /// system call fails. Call replay_journal first: open() drops records that replay would apply.
+  static Journal open(const std::string& path, uint64_t epoch);
+
+  Journal(Journal&& other) noexcept;
+  Journal& operator=(Journal&& other) noexcept;
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+  /// Flushes what is still buffered (no fsync) and closes the file; a failure is logged, not thrown.
+  ~Journal() noexcept;
+
+  /// Buffers a task update.
+  void append(const JournalRecord& record);
+  /// Buffers the spec columns of rows [first_row, table.size()) of `table`, the tasks just appended to
+  /// it, in as many records as needed (about 1 MiB each). Throws mpiq::Error if one task alone
+  /// exceeds a record's 64 MiB limit.
+  void append_tasks(const core::TaskTable& table, core::TaskIndex first_row);
+  /// Writes the buffered records to the file with one write(2). On failure (mpiq::Error) the records stay
+  /// buffered and the next flush() writes them again at the same offset.
+  void flush();
+  /// flush(), then fdatasync(2): every record appended so far is durable.
+  void sync();
+  /// Empties the journal after a snapshot numbered `epoch` that holds every change recorded so far:
+  /// drops buffered records, truncates the file to a header with the new epoch and syncs it.
+  void truncate(uint64_t epoch);
+
+  /// Records buffered and not yet flushed.
+  size_t pending_records() const noexcept { return pending_records_; }
+  /// Bytes buffered and not yet flushed.
+  size_t pending_bytes() const noexcept { return pending_.size(); }
+  /// The epoch of the snapshot this journal follows.
+  uint64_t epoch() const noexcept { return epoch_; }
+  /// The journal's path.
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  Journal(std::string path, FileDescriptor fd, uint64_t epoch, uint64_t end);
+  void restart(uint64_t epoch);
+
+  std::string path_;
+  FileDescriptor fd_;
+  uint64_t epoch_ = 0;
+  uint64_t end_ = 0;  // file offset after the last flushed record
+  std::string pending_;
+  size_t pending_records_ = 0;
+};
+
+}  // namespace mpiq::store

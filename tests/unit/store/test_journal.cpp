@@ -1,0 +1,392 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "mpiq/error.hpp"
+#include "store/journal.hpp"
+#include "test_support.hpp"
+
+namespace mpiq::store {
+namespace {
+
+using test::read_bytes;
+using test::TempDir;
+using test::write_bytes;
+
+constexpr size_t kHeaderBytes = 32;
+constexpr size_t kUpdateBytes = 60;
+
+JournalRecord update(core::TaskIndex row, core::TaskState state, int32_t exit_code = 0) {
+  JournalRecord r;
+  r.row = row;
+  r.state = state;
+  r.attempts = row + 1;
+  r.exit_code = exit_code;
+  r.signal = exit_code < 0 ? 9 : 0;
+  r.worker_rank = static_cast<int32_t>(row % 3) + 1;
+  r.start_time = 1700000000.5 + row;
+  r.end_time = 1700000001.25 + row;
+  r.max_rss_kb = 4096 + row;
+  return r;
+}
+
+std::vector<JournalRecord> replay_updates(const std::string& path, uint64_t epoch,
+                                          ReplayResult* result = nullptr) {
+  std::vector<JournalRecord> seen;
+  const ReplayResult r = replay_journal(
+      path, epoch, [&](const JournalRecord& record, uint64_t) { seen.push_back(record); },
+      [](const AppendedTasks&, uint64_t) { ADD_FAILURE() << "unexpected tasks-appended record"; });
+  if (result) *result = r;
+  return seen;
+}
+
+/// A journal at epoch 5 holding three updates, flushed.
+std::string write_three_updates(const TempDir& dir) {
+  const std::string path = dir.file("journal");
+  Journal journal = Journal::open(path, 5);
+  journal.append(update(0, core::TaskState::done));
+  journal.append(update(2, core::TaskState::failed, 3));
+  journal.append(update(1, core::TaskState::done, -1));
+  journal.sync();
+  return path;
+}
+
+/// Expects replay to throw InputError containing `expected`, with the file left as it was.
+void expect_replay_refused(const std::string& path, uint64_t epoch, const std::string& expected) {
+  const std::string before = read_bytes(path);
+  try {
+    replay_updates(path, epoch);
+    ADD_FAILURE() << "replay accepted " << path;
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(path), before);
+}
+
+TEST(Journal, UpdatesRoundTripInOrder) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes + 3 * kUpdateBytes);
+  ReplayResult result;
+  const std::vector<JournalRecord> seen = replay_updates(path, 5, &result);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], update(0, core::TaskState::done));
+  EXPECT_EQ(seen[1], update(2, core::TaskState::failed, 3));
+  EXPECT_EQ(seen[2], update(1, core::TaskState::done, -1));
+  EXPECT_EQ(result.records, 3u);
+  EXPECT_EQ(result.epoch, 5u);
+  EXPECT_EQ(result.dropped_bytes, 0u);
+  EXPECT_EQ(result.valid_bytes, kHeaderBytes + 3 * kUpdateBytes);
+  EXPECT_FALSE(result.stale);
+}
+
+TEST(Journal, AppendedRecordsStayInMemoryUntilFlush) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  Journal journal = Journal::open(path, 1);
+  journal.append(update(0, core::TaskState::done));
+  EXPECT_EQ(journal.pending_records(), 1u);
+  EXPECT_EQ(journal.pending_bytes(), kUpdateBytes);
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes);
+  journal.flush();
+  EXPECT_EQ(journal.pending_records(), 0u);
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes + kUpdateBytes);
+}
+
+TEST(Journal, DestructorFlushesWhatIsBuffered) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  {
+    Journal journal = Journal::open(path, 1);
+    journal.append(update(4, core::TaskState::skipped));
+  }
+  EXPECT_EQ(replay_updates(path, 1).size(), 1u);
+}
+
+TEST(Journal, ApplySetsTheRuntimeColumnsOfEachRow) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  core::TaskTable table = test::sample_table();
+  const ReplayResult result = apply_journal(path, 5, table);
+  EXPECT_EQ(result.records, 3u);
+  EXPECT_EQ(JournalRecord::from_row(table, 0), update(0, core::TaskState::done));
+  EXPECT_EQ(JournalRecord::from_row(table, 1), update(1, core::TaskState::done, -1));
+  EXPECT_EQ(JournalRecord::from_row(table, 2), update(2, core::TaskState::failed, 3));
+  EXPECT_EQ(table.state[3], test::sample_table().state[3]);
+}
+
+TEST(Journal, MissingOrEmptyFileIsAnEmptyJournal) {
+  TempDir dir;
+  EXPECT_EQ(replay_journal(dir.file("absent"), 3, nullptr, nullptr).records, 0u);
+  write_bytes(dir.file("empty"), "");
+  EXPECT_EQ(replay_journal(dir.file("empty"), 3, nullptr, nullptr).records, 0u);
+}
+
+TEST(Journal, TornLastRecordIsIgnoredAndReported) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  const std::string whole = read_bytes(path);
+  for (size_t cut : {size_t{1}, size_t{7}, size_t{12}, kUpdateBytes - 1}) {
+    write_bytes(path, whole.substr(0, whole.size() - cut));
+    const std::string before = read_bytes(path);
+    ReplayResult result;
+    EXPECT_EQ(replay_updates(path, 5, &result).size(), 2u) << "cut " << cut;
+    EXPECT_EQ(result.dropped_bytes, kUpdateBytes - cut);
+    EXPECT_EQ(result.valid_bytes, kHeaderBytes + 2 * kUpdateBytes);
+    EXPECT_EQ(read_bytes(path), before) << "replay changed the file";
+  }
+}
+
+TEST(Journal, LastRecordWithABadChecksumIsIgnored) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[bytes.size() - 20] ^= 0x40;
+  write_bytes(path, bytes);
+  ReplayResult result;
+  EXPECT_EQ(replay_updates(path, 5, &result).size(), 2u);
+  EXPECT_EQ(result.dropped_bytes, kUpdateBytes);
+}
+
+TEST(Journal, ZeroFilledTailIsIgnored) {
+  // What a crash can leave when the file's size reached the disk before its last blocks did.
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  write_bytes(path, read_bytes(path) + std::string(4096, '\0'));
+  ReplayResult result;
+  EXPECT_EQ(replay_updates(path, 5, &result).size(), 3u);
+  EXPECT_EQ(result.dropped_bytes, 4096u);
+}
+
+TEST(Journal, DamageInTheMiddleIsRefusedWithItsByteOffset) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[kHeaderBytes + kUpdateBytes + 10] ^= 0x01;
+  write_bytes(path, bytes);
+  expect_replay_refused(path, 5, "byte " + std::to_string(kHeaderBytes + kUpdateBytes) + ": damaged record");
+}
+
+TEST(Journal, DamagedLengthInTheMiddleIsRefused) {
+  // A length pointing past the end must not turn every later record into a "torn end".
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[kHeaderBytes + 2] = 0x7f;
+  write_bytes(path, bytes);
+  expect_replay_refused(path, 5, "byte 32: damaged record");
+}
+
+TEST(Journal, BadMagicIsRefused) {
+  TempDir dir;
+  write_bytes(dir.file("journal"), "#!/bin/sh\necho this is not a journal\n");
+  expect_replay_refused(dir.file("journal"), 0, "not an mpiq journal");
+}
+
+TEST(Journal, AnotherFormatVersionIsRefused) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[8] = 2;
+  write_bytes(path, bytes);
+  // The header's checksum no longer matches: a damaged header, followed by valid records.
+  expect_replay_refused(path, 5, "damaged journal header");
+}
+
+TEST(Journal, UpdateOfARowOutsideTheTableIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  {
+    Journal journal = Journal::open(path, 0);
+    journal.append(update(1, core::TaskState::done));
+    journal.append(update(6, core::TaskState::done));
+  }
+  core::TaskTable table = test::sample_table();
+  try {
+    apply_journal(path, 0, table);
+    FAIL() << "row 6 of a 6-row table was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("byte 92: update of row 6, but the table has 6 rows"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Journal, JournalOfAnOlderSnapshotIsSkipped) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  ReplayResult result;
+  EXPECT_TRUE(replay_updates(path, 6, &result).empty());
+  EXPECT_TRUE(result.stale);
+  EXPECT_EQ(result.epoch, 5u);
+}
+
+TEST(Journal, JournalNewerThanTheSnapshotIsRefused) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  expect_replay_refused(path, 4, "follows snapshot 5, but the checkpoint is snapshot 4");
+}
+
+TEST(Journal, OpenContinuesAJournalOfTheSameEpochAfterCuttingItsTornEnd) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  const std::string whole = read_bytes(path);
+  write_bytes(path, whole.substr(0, whole.size() - 5));
+  {
+    Journal journal = Journal::open(path, 5);
+    journal.append(update(3, core::TaskState::done));
+    journal.sync();
+  }
+  ReplayResult result;
+  const std::vector<JournalRecord> seen = replay_updates(path, 5, &result);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2], update(3, core::TaskState::done));
+  EXPECT_EQ(result.dropped_bytes, 0u);
+}
+
+TEST(Journal, OpenRestartsAJournalOfAnOlderEpoch) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  { Journal journal = Journal::open(path, 6); }
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes);
+  ReplayResult result;
+  EXPECT_TRUE(replay_updates(path, 6, &result).empty());
+  EXPECT_EQ(result.epoch, 6u);
+}
+
+TEST(Journal, OpenRefusesAForeignFileAndLeavesItAlone) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  write_bytes(path, "important data that is not a journal");
+  EXPECT_THROW(Journal::open(path, 0), InputError);
+  EXPECT_EQ(read_bytes(path), "important data that is not a journal");
+}
+
+TEST(Journal, OpenRefusesDamageInTheMiddle) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[kHeaderBytes + 5] ^= 0x10;
+  write_bytes(path, bytes);
+  EXPECT_THROW(Journal::open(path, 5), InputError);
+  EXPECT_EQ(read_bytes(path), bytes);
+}
+
+TEST(Journal, TruncateAfterASnapshotEmptiesItUnderTheNewEpoch) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  Journal journal = Journal::open(path, 1);
+  journal.append(update(0, core::TaskState::done));
+  journal.sync();
+  journal.append(update(1, core::TaskState::done));
+  journal.truncate(2);
+  EXPECT_EQ(journal.epoch(), 2u);
+  EXPECT_EQ(journal.pending_records(), 0u);
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes);
+  journal.append(update(2, core::TaskState::failed, 1));
+  journal.sync();
+  const std::vector<JournalRecord> seen = replay_updates(path, 2);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].row, 2u);
+  EXPECT_TRUE(replay_updates(path, 3).empty());
+}
+
+// --- Tasks appended during a run -------------------------------------------------------------------
+
+TEST(Journal, TasksAppendedDuringARunAreReplayedAsNewRows) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  const core::TaskTable snapshot = test::sample_table();
+  core::TaskTable live = snapshot;
+  test::add_task(live, 20, "./post.sh 'a b'", "post", {0, 5});
+  test::add_task(live, 21, "", "", {6}, core::kBarrier);
+  test::add_task(live, 22, "echo ünïcode", "", {});
+  live.init_runtime_columns();
+  live.state[7] = core::TaskState::done;
+  live.exit_code[7] = 0;
+  {
+    Journal journal = Journal::open(path, 9);
+    journal.append(update(0, core::TaskState::done));
+    journal.append_tasks(live, 6);
+    journal.append(JournalRecord::from_row(live, 7));
+  }
+  live.state[0] = core::TaskState::done;
+  const core::TaskTable expected = [&] {
+    core::TaskTable t = live;
+    const JournalRecord r = update(0, core::TaskState::done);
+    t.attempts[0] = r.attempts;
+    t.exit_code[0] = r.exit_code;
+    t.signal[0] = r.signal;
+    t.worker_rank[0] = r.worker_rank;
+    t.start_time[0] = r.start_time;
+    t.end_time[0] = r.end_time;
+    t.max_rss_kb[0] = r.max_rss_kb;
+    return t;
+  }();
+
+  std::vector<AppendedTasks> appended;
+  replay_journal(path, 9, nullptr, [&](const AppendedTasks& a, uint64_t) { appended.push_back(a); });
+  ASSERT_EQ(appended.size(), 1u);
+  EXPECT_EQ(appended[0].first_row, 6u);
+  EXPECT_EQ(appended[0].tasks.id, (std::vector<core::TaskId>{20, 21, 22}));
+  EXPECT_EQ(appended[0].tasks.command[0], "./post.sh 'a b'");
+  EXPECT_EQ(appended[0].tasks.deps, (std::vector<core::TaskIndex>{0, 5, 6}));
+
+  core::TaskTable replayed = snapshot;
+  EXPECT_EQ(apply_journal(path, 9, replayed).records, 3u);
+  test::expect_tables_equal(replayed, expected);
+}
+
+TEST(Journal, ManyAppendedTasksAreSplitIntoRecordsOfAboutOneMebibyte) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  core::TaskTable live;
+  live.init_runtime_columns();
+  const std::string command(400, 'x');
+  for (core::TaskId id = 1; id <= 6000; ++id) test::add_task(live, id, command, "", {});
+  live.init_runtime_columns();
+  {
+    Journal journal = Journal::open(path, 0);
+    journal.append_tasks(live, 0);
+    EXPECT_GE(journal.pending_records(), 3u);
+    EXPECT_LE(journal.pending_records(), 4u);
+  }
+  core::TaskTable replayed;
+  replayed.init_runtime_columns();
+  apply_journal(path, 0, replayed);
+  test::expect_tables_equal(replayed, live);
+}
+
+TEST(Journal, TasksAppendedAtAnotherRowThanTheTableEndAreRefused) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  core::TaskTable live = test::sample_table();
+  test::add_task(live, 30, "true");
+  live.init_runtime_columns();
+  {
+    Journal journal = Journal::open(path, 0);
+    journal.append_tasks(live, 6);
+  }
+  core::TaskTable shorter;
+  shorter.init_runtime_columns();
+  EXPECT_THROW(apply_journal(path, 0, shorter), InputError);
+}
+
+TEST(Journal, AppendedIdsMustAscendPastTheTable) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  core::TaskTable live = test::sample_table();
+  test::add_task(live, 3, "true");  // not above the last id, 12
+  live.init_runtime_columns();
+  {
+    Journal journal = Journal::open(path, 0);
+    journal.append_tasks(live, 6);
+  }
+  core::TaskTable replayed = test::sample_table();
+  EXPECT_THROW(apply_journal(path, 0, replayed), InputError);
+}
+
+}  // namespace
+}  // namespace mpiq::store
