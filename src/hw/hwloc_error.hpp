@@ -45,7 +45,9 @@ class Bitmap {
   explicit Bitmap(hwloc_const_bitmap_t other) : Bitmap() {
     if (other != nullptr) check_hwloc(hwloc_bitmap_copy(bitmap_, other), "hwloc_bitmap_copy");
   }
+  /// Takes `other`'s bitmap; `other` may only be destroyed afterwards.
   Bitmap(Bitmap&& other) noexcept : bitmap_(other.bitmap_) { other.bitmap_ = nullptr; }
+  /// Frees this bitmap and takes `other`'s.
   Bitmap& operator=(Bitmap&& other) noexcept {
     if (this != &other) {
       hwloc_bitmap_free(bitmap_);
@@ -56,6 +58,7 @@ class Bitmap {
   }
   Bitmap(const Bitmap&) = delete;
   Bitmap& operator=(const Bitmap&) = delete;
+  /// Frees the bitmap.
   ~Bitmap() { hwloc_bitmap_free(bitmap_); }
 
   /// The handle, for hwloc calls; stays owned by this object.

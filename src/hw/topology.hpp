@@ -44,10 +44,13 @@ class Topology {
   /// machine. GPU visibility comes from this process's environment.
   static Topology load(const std::string& xml_path = "");
 
+  /// Moves the hwloc handle and the extracted data; the moved-from object may only be destroyed.
   Topology(Topology&&) noexcept = default;
+  /// As the move constructor; the topology this object held is destroyed.
   Topology& operator=(Topology&&) noexcept = default;
   Topology(const Topology&) = delete;
   Topology& operator=(const Topology&) = delete;
+  /// Destroys the hwloc topology.
   ~Topology();
 
   /// The hwloc handle, for hwloc calls (owned by this object).
