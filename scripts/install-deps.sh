@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                  # status.json and --json output
   libgtest-dev libbenchmark-dev       # tests and micro-benchmarks
   slurm-wlm slurm-client munge        # the local Slurm the Slurm tests start
+  libpmix-dev                         # Slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
   python3-h5py                        # README example and checkpoint tests read with h5py
   util-linux procps                   # flock, setsid, ps
 )
