@@ -16,6 +16,7 @@
 #include "store/atomic_file.hpp"
 #include "store/crc32c.hpp"
 #include "store/hdf5_handle.hpp"
+#include "store/posix_file.hpp"
 
 namespace mpiq::store {
 
@@ -223,6 +224,17 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
 // ---------------------------------------------------------------------------------------------------
 // Reading
 
+/// Sizes `column` to `count` elements, asking for transparent huge pages before the first touch.
+/// Faulting in fresh 4 KiB pages was most of a load's time: 1,000,000 tasks loaded in 0.40 s with
+/// 4 KiB pages and in 0.11-0.18 s with huge pages (measured on a 2-core VM, THP "madvise").
+template <class T>
+void allocate_column(std::vector<T>& column, size_t count) {
+  column.clear();
+  column.reserve(count);
+  advise_huge_pages(column.data(), count * sizeof(T));
+  column.resize(count);
+}
+
 constexpr unsigned char kHdf5Signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
 bool starts_with_hdf5_signature(const std::string& path) {
@@ -413,7 +425,7 @@ class CheckpointReader {
     if (count > file_size_ || (H5Pget_layout(dcpl.get()) == H5D_CONTIGUOUS && bytes > file_size_))
       fail(full_name + " claims " + std::to_string(count) + " elements, more than the file holds");
 
-    out.resize(count);
+    allocate_column(out, count);
     if (count > 0)
       check_h5(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread");
 

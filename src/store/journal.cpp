@@ -13,7 +13,6 @@
 #include <optional>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "mpiq/error.hpp"
 #include "store/crc32c.hpp"
@@ -82,7 +81,7 @@ struct Frame {
 struct Scan {
   bool has_header = false;
   uint64_t epoch = 0;
-  std::vector<Frame> frames;
+  uint64_t records = 0;    // valid records from the header to valid_end
   uint64_t valid_end = 0;  // end of the header and the good records before any damage
   uint64_t dropped = 0;    // bytes of a torn end
 };
@@ -141,7 +140,7 @@ Scan scan_journal(std::string_view bytes, const std::string& path) {
   uint64_t offset = kHeaderBytes;
   Frame frame{};
   while (offset < bytes.size() && frame_at(bytes, offset, &frame)) {
-    scan.frames.push_back(frame);
+    ++scan.records;
     offset += frame.size;
   }
   scan.valid_end = offset;
@@ -276,7 +275,10 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
                          ", but the checkpoint is snapshot " + std::to_string(epoch) +
                          " (was an older checkpoint put back?)");
 
-  for (const Frame& frame : scan.frames) {
+  // The scan checked every record's size and checksum up to valid_end; walk them again to decode.
+  for (uint64_t offset = kHeaderBytes; offset < scan.valid_end;) {
+    const Frame frame{offset, get<uint32_t>(bytes.data() + offset), get<uint32_t>(bytes.data() + offset + 4)};
+    offset += frame.size;
     const std::string_view payload(bytes.data() + frame.offset + 8, frame.size - kRecordOverhead);
     PayloadReader in(payload, path, frame.offset);
     if (frame.kind == kKindTaskUpdate) {

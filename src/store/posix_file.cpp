@@ -1,10 +1,12 @@
 #include "store/posix_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -80,6 +82,14 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
+void advise_huge_pages(const void* data, size_t bytes) noexcept {
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t last = (begin + bytes) & ~(kHugePage - 1);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
 std::string read_whole_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw InputError(path, 0, 0, std::string("cannot open: ") + std::strerror(errno));
@@ -87,7 +97,10 @@ std::string read_whole_file(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0)
     throw InputError(path, 0, 0, std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw InputError(path, 0, 0, "not a regular file");
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(st.st_size));
+  advise_huge_pages(bytes.data(), bytes.capacity());
+  bytes.resize(static_cast<size_t>(st.st_size));
   size_t have = 0;
   for (;;) {
     if (have == bytes.size()) bytes.resize(bytes.size() + (1 << 16));  // the file may have grown

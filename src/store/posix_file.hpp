@@ -52,6 +52,10 @@ void fsync_directory(const std::string& dir);
 /// The directory that holds `path`: "." for a bare name, "/" for a file in the root.
 std::string parent_directory(const std::string& path);
 
+/// Asks the kernel to back the 2 MiB-aligned interior of `[data, data + bytes)` with transparent huge
+/// pages. Only a hint, for large buffers about to be filled: errors (THP off) are ignored.
+void advise_huge_pages(const void* data, size_t bytes) noexcept;
+
 /// The whole content of the regular file at `path`. Throws mpiq::InputError naming the file when it
 /// cannot be opened or read; a missing file is reported as such.
 std::string read_whole_file(const std::string& path);
