@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
 #include "mpiq/error.hpp"
+#include "store/crc32c.hpp"
 #include "store/journal.hpp"
 #include "test_support.hpp"
 
@@ -190,9 +192,45 @@ TEST(Journal, AnotherFormatVersionIsRefused) {
   const std::string path = write_three_updates(dir);
   std::string bytes = read_bytes(path);
   bytes[8] = 2;
+  const uint32_t crc = crc32c(std::string_view(bytes).substr(0, 28));
+  bytes.replace(28, 4, reinterpret_cast<const char*>(&crc), 4);
   write_bytes(path, bytes);
-  // The header's checksum no longer matches: a damaged header, followed by valid records.
+  expect_replay_refused(path, 5, "journal format version 2, but this mpiq reads only version 1");
+}
+
+TEST(Journal, DamagedHeaderFollowedByRecordsIsRefused) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string bytes = read_bytes(path);
+  bytes[17] ^= 0x01;  // the epoch, under the header's checksum
+  write_bytes(path, bytes);
   expect_replay_refused(path, 5, "damaged journal header");
+}
+
+TEST(Journal, TornHeaderIsAnEmptyJournalThatOpenRestarts) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  write_bytes(path, read_bytes(path).substr(0, 13));
+  ReplayResult result;
+  EXPECT_TRUE(replay_updates(path, 5, &result).empty());
+  EXPECT_EQ(result.dropped_bytes, 13u);
+  { Journal journal = Journal::open(path, 5); }
+  EXPECT_EQ(std::filesystem::file_size(path), kHeaderBytes);
+  EXPECT_EQ(replay_updates(path, 5, &result).size(), 0u);
+  EXPECT_EQ(result.epoch, 5u);
+}
+
+TEST(Journal, RecordOfAnUnknownKindIsRefused) {
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  std::string record(16, '\0');
+  const uint32_t size = 16, kind = 9;
+  std::memcpy(record.data(), &size, 4);
+  std::memcpy(record.data() + 4, &kind, 4);
+  const uint32_t crc = crc32c(std::string_view(record).substr(0, 12));
+  std::memcpy(record.data() + 12, &crc, 4);
+  write_bytes(path, read_bytes(path) + record);
+  expect_replay_refused(path, 5, "unknown record kind 9");
 }
 
 TEST(Journal, UpdateOfARowOutsideTheTableIsRefused) {
