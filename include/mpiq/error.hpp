@@ -40,10 +40,11 @@ class InputError : public Error {
  private:
   static std::string format(const std::string& file, uint32_t line, uint32_t column,
                             const std::string& message) {
+    // Appends only: GCC 12 warns falsely (-Wrestrict) on `":" + std::to_string(n)` at -O3.
     std::string s = file;
-    if (line > 0) s += ":" + std::to_string(line);
-    if (column > 0) s += ":" + std::to_string(column);
-    return s + ": " + message;
+    if (line > 0) s.append(":").append(std::to_string(line));
+    if (column > 0) s.append(":").append(std::to_string(column));
+    return s.append(": ").append(message);
   }
   std::string file_;
   uint32_t line_ = 0;

@@ -17,6 +17,8 @@
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
 #include "hub/run_directory.hpp"
+#include "hw/binding.hpp"
+#include "hw/cpu_list.hpp"
 #include "mpi/mpi_transport.hpp"
 #include "worker/worker.hpp"
 
@@ -76,58 +78,55 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   return code;
 }
 
-void run_worker(transport::Transport& net, const RunSettings& s, const core::WorkerShare& share) {
+void run_worker(transport::Transport& net, const RunSettings& s, const WorkerSetup& setup) {
   worker::WorkerOptions wo;
+  wo.gpu_vendors = setup.gpu_vendors;
   wo.run_dir = s.run_dir;
   wo.out_dir = s.out_dir;
   wo.host = host_name();
   wo.bind = s.bind;
   wo.grace_s = s.grace_s;
-  worker::Worker(net, share, wo).run();
+  worker::Worker(net, setup.share, wo).run();
+}
+
+// One rank: the hub also works, on every core this process may use, as a second thread.
+int run_alone(const RunSettings& s) {
+  const WorkerSetup setup = worker_setup_for(s, 0, 1);
+  transport::LocalNetwork network(2);
+  auto hub_end = network.endpoint(0);
+  auto worker_end = network.endpoint(1);
+  std::thread worker([&] { run_worker(*worker_end, s, setup); });
+  const int code = run_hub(*hub_end, s);
+  worker.join();
+  return code;
 }
 
 int run_command(const RunSettings& s) {
   exec::install_stop_handlers();
-  if (!transport::launched_by_mpi()) {
-    // One rank: the hub also works, on every core this process may use.
-    const core::WorkerShare share = worker_share_for(s, 0, 1);
-    transport::LocalNetwork network(2);
-    auto hub_end = network.endpoint(0);
-    auto worker_end = network.endpoint(1);
-    std::thread worker([&] { run_worker(*worker_end, s, share); });
-    const int code = run_hub(*hub_end, s);
-    worker.join();
-    return code;
-  }
+  if (!transport::launched_by_mpi()) return run_alone(s);
 
   static int argc = 0;
   static char** argv = nullptr;
   transport::MpiSession mpi(&argc, &argv);
   try {
     transport::MpiTransport net;
-    if (mpi.world_size() == 1) {
-      // Started by a launcher with one rank: the same as no launcher.
-      const core::WorkerShare share = worker_share_for(s, 0, 1);
-      transport::LocalNetwork network(2);
-      auto hub_end = network.endpoint(0);
-      auto worker_end = network.endpoint(1);
-      std::thread worker([&] { run_worker(*worker_end, s, share); });
-      const int code = run_hub(*hub_end, s);
-      worker.join();
-      return code;
-    }
+    if (mpi.world_size() == 1) return run_alone(s);  // a launcher with one rank: the same as none
+    // Every rank of a node says how the launcher bound it (one collective, before any loop starts).
+    const auto bindings = mpi.node_allgather(hw::cpu_list(hw::this_thread_binding()));
     if (mpi.world_rank() == 0) return run_hub(net, s);
     // The hub has no share of its node: the workers on its node split it among themselves.
-    const int local_rank = mpi.hub_on_node() ? mpi.local_rank() - 1 : mpi.local_rank();
-    const int local_size = mpi.hub_on_node() ? mpi.local_size() - 1 : mpi.local_size();
-    core::WorkerShare share;
+    const int skip = mpi.hub_on_node() ? 1 : 0;
+    std::vector<std::vector<int>> worker_bindings;
+    for (size_t i = static_cast<size_t>(skip); i < bindings.size(); ++i)
+      worker_bindings.push_back(hw::parse_cpu_list(bindings[i]));
+    WorkerSetup setup;
     try {
-      share = worker_share_for(s, local_rank, local_size);
+      setup = worker_setup_for(s, mpi.local_rank() - skip, mpi.local_size() - skip, worker_bindings);
     } catch (const InputError& e) {
       std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";
       mpi.abort(2);
     }
-    run_worker(net, s, share);
+    run_worker(net, s, setup);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";

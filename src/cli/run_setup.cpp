@@ -80,19 +80,20 @@ RunSettings resolve_run_options(const RunOptions& o) {
   return s;
 }
 
-core::WorkerShare worker_share_for(const RunSettings& s, int local_rank, int local_size) {
+WorkerSetup worker_setup_for(const RunSettings& s, int local_rank, int local_size,
+                             const std::vector<std::vector<int>>& local_bindings) {
   hw::ShareOverrides overrides;
   if (s.worker_cores > 0) overrides.cores = s.worker_cores;
   if (s.worker_gpus >= 0) overrides.gpus = static_cast<uint32_t>(s.worker_gpus);
   const hw::Topology topo = hw::Topology::load(s.topology_xml);
-  core::WorkerShare share = hw::worker_share(topo, local_rank, local_size, overrides);
+  core::WorkerShare share = hw::worker_share(topo, local_rank, local_size, overrides, local_bindings);
   if (share.cores.empty()) {
     // More worker ranks than PUs on this node (an oversubscribed test or laptop run): ranks share
     // PUs round-robin rather than sit idle. Their tasks then compete for those PUs, as they asked.
     const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
     share = hw::trim_share(hw::split_node(topo, slots)[static_cast<size_t>(local_rank % slots)], overrides);
   }
-  return share;
+  return {std::move(share), topo.gpu_vendors()};
 }
 
 }  // namespace mpiq::cli

@@ -53,8 +53,16 @@ struct RunSettings {
 void register_run_options(CLI::App& cmd, RunOptions& o);
 /// Checks and resolves the options; throws InputError naming the option for a bad value.
 RunSettings resolve_run_options(const RunOptions& o);
+/// What a worker rank owns and needs to know of its node.
+struct WorkerSetup {
+  core::WorkerShare share;
+  std::vector<std::string> gpu_vendors;  ///< of the whole node, for the tasks' visibility variables
+};
 /// This worker's share of its node: the launcher's binding if there is one, else an equal part of the
 /// node for local worker `local_rank` of `local_size`, trimmed by --worker-cores/--worker-gpus.
-core::WorkerShare worker_share_for(const RunSettings& s, int local_rank, int local_size);
+/// `local_bindings` (every node-local worker's binding, by local rank; may be empty) tells apart ranks
+/// the launcher bound to the same cpuset, so they split it instead of each taking all of it.
+WorkerSetup worker_setup_for(const RunSettings& s, int local_rank, int local_size,
+                             const std::vector<std::vector<int>>& local_bindings = {});
 
 }  // namespace mpiq::cli

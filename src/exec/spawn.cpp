@@ -1,7 +1,6 @@
 #include "exec/spawn.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -29,31 +28,6 @@ struct SpawnSetup {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
   }
-};
-
-// Binds the calling thread for the length of a spawn; the child inherits the mask at creation,
-// and the thread gets its own mask back afterwards. Two syscalls per task: far cheaper than an
-// hwloc call per task (PEERS: Flux lost 8x throughput binding with hwloc at every launch).
-class ScopedAffinity {
- public:
-  explicit ScopedAffinity(const std::vector<int>& cpus) {
-    if (cpus.empty()) return;
-    CPU_ZERO(&saved_);
-    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
-    cpu_set_t want;
-    CPU_ZERO(&want);
-    for (int c : cpus)
-      if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &want);
-    active_ = sched_setaffinity(0, sizeof want, &want) == 0;
-  }
-  ~ScopedAffinity() {
-    if (active_) sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-  bool failed(const std::vector<int>& cpus) const { return !cpus.empty() && !active_; }
-
- private:
-  cpu_set_t saved_;
-  bool active_ = false;
 };
 
 std::string describe(int err, const SpawnRequest& req, const std::string& program) {
@@ -144,17 +118,9 @@ Child spawn(const SpawnRequest& req, std::string* error) {
   envp.push_back(nullptr);
 
   Child child;
-  int rc;
-  {
-    ScopedAffinity bind(req.cpus);
-    if (bind.failed(req.cpus)) {
-      *error = "cannot bind to the task's cores";
-      return child;
-    }
-    // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
-    // through its return value, so a missing program is a spawn error, not exit code 127.
-    rc = posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
-  }
+  // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
+  // through its return value, so a missing program is a spawn error, not exit code 127.
+  const int rc = posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
   if (rc != 0) {
     *error = describe(rc, req, words[0]);
     child.pid = -1;

@@ -18,7 +18,6 @@ struct SpawnRequest {
   std::string stdout_path;        ///< "" = inherit
   std::string stderr_path;        ///< "" = inherit
   bool append = false;            ///< append to the output files (a retry) instead of truncating
-  std::vector<int> cpus;          ///< bind the child to these PUs before exec; empty = no binding
 };
 
 /// A started process: its pid (also its process group id) and a pidfd that becomes readable when
@@ -28,7 +27,8 @@ struct Child {
   int pidfd = -1;
 };
 
-/// Starts `req` in a new process group. On failure returns pid -1 and sets `*error` to a message
+/// Starts `req` in a new process group. The child inherits the calling thread's CPU binding: to bind
+/// a task, bind the thread around this call (hw::ScopedThreadBinding). On failure returns pid -1 and sets `*error` to a message
 /// that says what failed (`cannot enter directory '/x': No such file or directory`).
 Child spawn(const SpawnRequest& req, std::string* error);
 

@@ -20,18 +20,35 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
-  MPI_Comm node;
-  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_),
             "MPI_Comm_split_type");
-  MPI_Comm_rank(node, &local_rank_);
-  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_rank(node_, &local_rank_);
+  MPI_Comm_size(node_, &local_size_);
   int lowest = rank_;
-  check_mpi(MPI_Allreduce(&rank_, &lowest, 1, MPI_INT, MPI_MIN, node), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&rank_, &lowest, 1, MPI_INT, MPI_MIN, node_), "MPI_Allreduce");
   hub_on_node_ = lowest == 0;
-  MPI_Comm_free(&node);
+}
+
+std::vector<std::string> MpiSession::node_allgather(const std::string& value) const {
+  int len = static_cast<int>(value.size());
+  std::vector<int> lens(static_cast<size_t>(local_size_)), displs(static_cast<size_t>(local_size_));
+  check_mpi(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, node_), "MPI_Allgather");
+  int total = 0;
+  for (size_t i = 0; i < lens.size(); ++i) {
+    displs[i] = total;
+    total += lens[i];
+  }
+  std::string all(static_cast<size_t>(total), '\0');
+  check_mpi(MPI_Allgatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, node_),
+            "MPI_Allgatherv");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < lens.size(); ++i)
+    out.push_back(all.substr(static_cast<size_t>(displs[i]), static_cast<size_t>(lens[i])));
+  return out;
 }
 
 MpiSession::~MpiSession() {
+  if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();

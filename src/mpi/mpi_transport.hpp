@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <list>
+#include <vector>
 #include <string>
 
 #include "mpi/transport.hpp"
@@ -34,12 +35,15 @@ class MpiSession {
   int local_size() const noexcept { return local_size_; }
   /// True when world rank 0 (the hub) runs on this node.
   bool hub_on_node() const noexcept { return hub_on_node_; }
+  /// Every node-local rank's `value`, indexed by local rank (a collective over the node).
+  std::vector<std::string> node_allgather(const std::string& value) const;
   /// Ends the whole job at once (MPI_Abort).
   [[noreturn]] void abort(int code) const;
 
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   bool hub_on_node_ = true;
+  MPI_Comm node_ = MPI_COMM_NULL;
 };
 
 /// True when this process was started by an MPI launcher (mpirun, srun) rather than by hand, so a

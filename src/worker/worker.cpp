@@ -10,8 +10,10 @@
 
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
+#include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/gpu_visibility.hpp"
+#include "mpiq/error.hpp"
 
 extern char** environ;
 
@@ -34,9 +36,7 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
     : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
   for (char** e = environ; e && *e; ++e)
     if (!set_per_task(*e)) base_env_.emplace_back(*e);
-  for (const auto& g : share_.gpus)
-    if (std::find(node_vendors_.begin(), node_vendors_.end(), g.vendor) == node_vendors_.end())
-      node_vendors_.push_back(g.vendor);
+  if (options_.bind) own_binding_ = hw::this_thread_binding();
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
   base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
@@ -113,18 +113,14 @@ void Worker::start_ready_tasks() {
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o,
                                                   const core::Allocation& a) const {
   std::vector<std::string> env = base_env_;
-  std::vector<int> pus;
-  for (uint32_t c : a.cores) pus.insert(pus.end(), share_.cores[c].pus.begin(), share_.cores[c].pus.end());
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
   env.push_back("MPIQ_TASK_NAME=" + o.name);
   env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
-  env.push_back("MPIQ_CORES=" + hw::cpu_list(pus));
+  env.push_back("MPIQ_CORES=" + hw::cpu_list(queue_.pool().pus_of(a)));
   env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, a.cores.size())));
-  if (!share_.gpus.empty()) {
-    std::vector<core::GpuSlot> gpus;
-    for (uint32_t g : a.gpus) gpus.push_back(share_.gpus[g]);
-    for (auto& [k, v] : hw::gpu_environment(gpus, node_vendors_)) env.push_back(k + "=" + v);
-  }
+  if (!options_.gpu_vendors.empty())
+    for (auto& [k, v] : hw::gpu_environment(queue_.pool().gpus_of(a), options_.gpu_vendors))
+      env.push_back(k + "=" + v);
   return env;
 }
 
@@ -143,10 +139,16 @@ void Worker::start(core::LocalQueue::Next next) {
     req.stdout_path = base + ".out";
     req.stderr_path = base + ".err";
     req.append = next.order.attempt > 1;  // keep what earlier attempts printed
-    if (options_.bind)
-      for (uint32_t c : next.allocation.cores)
-        req.cpus.insert(req.cpus.end(), share_.cores[c].pus.begin(), share_.cores[c].pus.end());
-    child = exec::spawn(req, &error);
+    if (options_.bind) {
+      try {
+        hw::ScopedThreadBinding bound(queue_.pool().pus_of(next.allocation), own_binding_);
+        child = exec::spawn(req, &error);
+      } catch (const Error& e) {
+        error = std::string("cannot bind the task to its cores: ") + e.what();
+      }
+    } else {
+      child = exec::spawn(req, &error);
+    }
   } else {
     error = "the task asks for more cores or GPUs than this worker has";
   }

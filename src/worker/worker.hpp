@@ -21,6 +21,9 @@ struct WorkerOptions {
   bool bind = true;      ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
   double grace_s = 10;   ///< seconds between TERM and KILL for a task that timed out or is stopped
   int hub = 0;           ///< the hub's rank
+  /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
+  /// empty when it was given no GPU, so it cannot grab one given to another task.
+  std::vector<std::string> gpu_vendors;
 };
 
 class Worker {
@@ -50,7 +53,7 @@ class Worker {
   WorkerOptions options_;
   core::LocalQueue queue_;
   std::vector<std::string> base_env_;
-  std::vector<std::string> node_vendors_;  // GPU vendors of the share: their variables are always set
+  std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
   core::Report report_;
   bool stopping_ = false;

@@ -2,7 +2,7 @@
 source "$(dirname "$0")/lib.sh"
 for i in $(seq 1 8); do echo "sleep 0.3"; done > s.tasks
 expect_code 0 mpiq_run s.tasks --prefetch 20 --log-level debug > run.log 2>&1
-ranks=$(python3 - <<PY
+ranks=$(/usr/bin/python3 - <<PY
 import h5py
 with h5py.File("s.mpiq/checkpoint.h5", "r") as f:
     print(len(set(f["tasks/worker_rank"][:])))
