@@ -9,12 +9,16 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <ctime>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "core/task_file.hpp"
 #include "exec/clock.hpp"
+#include "exec/guard.hpp"
 #include "exec/signals.hpp"
+#include "exec/spawn.hpp"
 #include "hub/hub.hpp"
 #include "hub/run_directory.hpp"
 #include "hw/binding.hpp"
@@ -30,6 +34,17 @@ std::string host_name() {
   char buf[HOST_NAME_MAX + 1] = {};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// The Slurm job's end time as Unix time, from `squeue -h -j JOB -o %e` (Slurm 22.05 exports no
+// variable with it); nullopt without a limit or when squeue does not answer.
+std::optional<double> slurm_end_time(const char* job) {
+  auto out = exec::capture_output({"squeue", "-h", "-j", job, "-o", "%e"}, 10.0);
+  if (!out) return std::nullopt;
+  std::tm tm{};
+  tm.tm_isdst = -1;
+  if (!strptime(out->c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;  // "N/A", "Unknown"
+  return static_cast<double>(std::mktime(&tm));
 }
 
 // Tells every worker to leave and waits until each has: the way out when the hub cannot start (bad
@@ -70,6 +85,19 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   hub::HubOptions ho = s.hub;
   ho.out_dir = s.out_dir;
   ho.host = host_name();
+  ho.slurm_job_ids = dir->slurm_job_ids();
+  if (const char* nodes = std::getenv("SLURM_JOB_NODELIST")) ho.slurm_nodelist = nodes;
+  if (const char* job = std::getenv("SLURM_JOB_ID")) {
+    log.info(std::string("Slurm job ") + job + " on " + ho.slurm_nodelist + ", " +
+             (std::getenv("SLURM_CPUS_ON_NODE") ? std::getenv("SLURM_CPUS_ON_NODE") : "?") + " CPUs on this node");
+    // Stop before Slurm's end time, so the state is saved and the job can be resumed (DESIGN §8).
+    if (auto end = slurm_end_time(job)) {
+      const double at = exec::mono_now() + (*end - exec::wall_now()) - s.stop_margin_s;
+      if (ho.deadline == 0 || at < ho.deadline) ho.deadline = at;
+      log.info("the job ends in " + std::to_string(static_cast<long>(*end - exec::wall_now())) +
+               " s; mpiq stops " + std::to_string(static_cast<long>(s.stop_margin_s)) + " s before");
+    }
+  }
   hub::Hub hub(net, table, ho, log, dir.get());
   const int code = hub.run();
   dir->close();
@@ -89,9 +117,17 @@ void run_worker(transport::Transport& net, const RunSettings& s, const WorkerSet
   worker::Worker(net, setup.share, wo).run();
 }
 
+// Starts the guard that ends this process's tasks if it dies (exec/guard.hpp).
+void guard_tasks(const RunSettings& s) {
+  std::string error;
+  if (!exec::enable_process_guard(exec::self_executable(), s.grace_s, &error))
+    std::cerr << "mpiq: warning: tasks may outlive this process if it is killed: " << error << "\n";
+}
+
 // One rank: the hub also works, on every core this process may use, as a second thread.
 int run_alone(const RunSettings& s) {
   const WorkerSetup setup = worker_setup_for(s, 0, 1);
+  guard_tasks(s);
   transport::LocalNetwork network(2);
   auto hub_end = network.endpoint(0);
   auto worker_end = network.endpoint(1);
@@ -126,6 +162,7 @@ int run_command(const RunSettings& s) {
       std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";
       mpi.abort(2);
     }
+    guard_tasks(s);
     run_worker(net, s, setup);
     return 0;
   } catch (const std::exception& e) {

@@ -1,12 +1,16 @@
 // The `mpiq` command: subcommands registered by src/cli/cmd_*.cpp. Only `mpiq run` initialises MPI.
 
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.hpp"
+#include "exec/guard.hpp"
 #include "mpiq/error.hpp"
 #include "mpiq/version.hpp"
 
 int main(int argc, char** argv) {
+  // The guard that ends a worker's tasks when the worker dies (exec/guard.hpp): not a user command.
+  if (argc >= 2 && std::string_view(argv[1]) == "__guard") return mpiq::exec::guard_main(argc, argv);
   CLI::App app{"mpiq: run a batch of tasks through one MPI allocation", "mpiq"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mpiq ") + mpiq::kVersion);

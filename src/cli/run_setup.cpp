@@ -32,7 +32,8 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
   cmd.add_option("--stop-margin", o.stop_margin,
                  "Stop this long before --time-limit or the Slurm job's end (default 2m)");
-  cmd.add_option("--worker-cores", o.worker_cores, "Cores each worker uses (default: its whole share)");
+  cmd.add_option("--worker-cores", o.worker_cores, "Cores each worker uses (default: its whole share)")
+      ->check(CLI::PositiveNumber);
   cmd.add_option("--worker-gpus", o.worker_gpus, "GPUs each worker uses (default: its whole share)")
       ->each([&o](const std::string&) { o.worker_gpus_set = true; });
   cmd.add_option("--topology-xml", o.topology_xml, "Use this hwloc XML instead of the machine's topology");
@@ -72,6 +73,7 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);
   s.hub.checkpoint_interval_s = duration_option("--checkpoint-interval", o.checkpoint_interval);
   const double margin = duration_option("--stop-margin", o.stop_margin);
+  s.stop_margin_s = margin;
   if (!o.time_limit.empty()) {
     const double limit = duration_option("--time-limit", o.time_limit);
     // A margin as long as the limit would stop at once: keep at least a tenth of the limit to work.

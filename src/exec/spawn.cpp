@@ -1,16 +1,23 @@
 #include "exec/spawn.hpp"
 
+#include "exec/guard.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+
+extern char** environ;
 
 namespace mpiq::exec {
 
@@ -126,6 +133,7 @@ Child spawn(const SpawnRequest& req, std::string* error) {
     child.pid = -1;
     return child;
   }
+  guard_watch(child.pid);
   // glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37), so call the system call itself.
   child.pidfd = static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0));
   return child;
@@ -144,6 +152,8 @@ bool try_reap(Child& child, Exit* out) {
     out->signal = WTERMSIG(status);
   }
   out->max_rss_kb = ru.ru_maxrss;
+  // The caller kills what is left of the group next; the guard need not watch it any more.
+  guard_forget(child.pid);
   if (child.pidfd >= 0) close(child.pidfd);
   child.pidfd = -1;
   return true;
@@ -151,6 +161,57 @@ bool try_reap(Child& child, Exit* out) {
 
 void signal_group(const Child& child, int sig) {
   if (child.pid > 0) kill(-child.pid, sig);
+}
+
+}  // namespace mpiq::exec
+
+namespace mpiq::exec {
+
+std::optional<std::string> capture_output(const std::vector<std::string>& args, double timeout_s) {
+  if (args.empty()) return std::nullopt;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  SpawnSetup s;
+  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&s.actions, fds[1], 1);
+  posix_spawn_file_actions_addopen(&s.actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSIGMASK);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&s.attr, &none);
+  std::vector<std::string> words = args;
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &s.actions, &s.attr, argv.data(), environ);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return std::nullopt;
+  }
+  std::string out;
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);  // this pid only: a worker thread's children are not ours to reap
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace mpiq::exec

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +52,14 @@ bool needs_shell(std::string_view command);
 
 /// Splits a command that needs no shell into its words.
 std::vector<std::string> split_words(std::string_view command);
+
+}  // namespace mpiq::exec
+
+namespace mpiq::exec {
+
+/// Runs `argv` (PATH searched) with no input and returns what it printed on stdout, or nullopt if it
+/// could not start, failed, or ran past `timeout_s` (then it is killed). For short queries such as
+/// `squeue`; never for tasks.
+std::optional<std::string> capture_output(const std::vector<std::string>& argv, double timeout_s);
 
 }  // namespace mpiq::exec

@@ -324,6 +324,10 @@ std::string Hub::status_json(std::string_view state) const {
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},
               {"retries", st.retries}};
+  if (!options_.slurm_job_ids.empty())
+    doc["slurm"] = {{"job_id", options_.slurm_job_ids.back()},
+                    {"job_ids", options_.slurm_job_ids},
+                    {"nodelist", options_.slurm_nodelist}};
   return doc.dump(2) + "\n";
 }
 

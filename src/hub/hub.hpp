@@ -37,6 +37,10 @@ struct HubOptions {
   std::string out_dir;        ///< where task logs are, for messages
   std::string host;           ///< the hub's host, for status.json
   size_t summary_failures = 5;  ///< failed tasks listed in the summary
+  /// Slurm jobs that have worked on this run, oldest first (status.json `slurm.job_ids`); empty
+  /// outside Slurm.
+  std::vector<std::string> slurm_job_ids;
+  std::string slurm_nodelist;  ///< SLURM_JOB_NODELIST of this job
 };
 
 /// What one worker told the hub, and what the hub counted of it.

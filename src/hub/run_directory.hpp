@@ -41,6 +41,9 @@ class RunDirectory final : public RunRecorder {
   void close();
 
   const std::string& path() const noexcept { return path_; }
+  /// Slurm jobs that worked on this run, oldest first, this one last (from the checkpoint and
+  /// SLURM_JOB_ID); valid after load().
+  const std::vector<std::string>& slurm_job_ids() const noexcept { return meta_.slurm_job_ids; }
 
  private:
   std::string file(const char* name) const { return path_ + "/" + name; }

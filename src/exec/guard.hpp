@@ -1,0 +1,60 @@
+#pragma once
+/// Task processes never outlive their worker.
+///
+/// Tasks run in process groups of their own (so a timeout can end a task and everything it started),
+/// which also means a kill of the job's process group, or a kill -9 of the worker, would leave them
+/// running — and a resumed run would race with them. PR_SET_PDEATHSIG cannot help: it must be set in
+/// the child, and posix_spawn runs no code there. So each worker starts one small guard process (this
+/// same binary, `mpiq __guard`) in a process group of its own, tells it through a pipe which task
+/// groups are alive, and keeps the pipe's write end. However the worker ends — exit, crash, kill -9 —
+/// the kernel closes that end; the guard reads end-of-file and ends every group still listed:
+/// SIGTERM, then SIGKILL after the grace period. Two small writes per task, no polling.
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace mpiq::exec {
+
+class ProcessGuard {
+ public:
+  /// A guard that does nothing (tests, or when it cannot start; the worker says so on stderr).
+  ProcessGuard() = default;
+  /// Starts the guard from `self_exe` (the running mpiq binary); `grace_s` between TERM and KILL.
+  /// On failure the guard is inactive and `*error` says why.
+  static ProcessGuard start(const std::string& self_exe, double grace_s, std::string* error);
+  ProcessGuard(ProcessGuard&& other) noexcept;
+  ProcessGuard& operator=(ProcessGuard&& other) noexcept;
+  ProcessGuard(const ProcessGuard&) = delete;
+  ProcessGuard& operator=(const ProcessGuard&) = delete;
+  /// Closes the pipe (the guard then ends any group still listed) and reaps the guard.
+  ~ProcessGuard();
+
+  bool active() const noexcept { return fd_ >= 0; }
+  /// Process group `pgid` is a live task: end it if the worker dies.
+  void watch(pid_t pgid) noexcept;
+  /// Process group `pgid` has ended.
+  void forget(pid_t pgid) noexcept;
+
+ private:
+  void send(char op, pid_t pgid) noexcept;
+  int fd_ = -1;
+  pid_t pid_ = -1;
+};
+
+/// Starts the process-wide guard that exec::spawn and exec::try_reap report to (the `mpiq run`
+/// command calls this once, before any worker starts; without it, as in unit tests, nothing is
+/// guarded). Returns false, with `*error` set, when the guard cannot start.
+bool enable_process_guard(const std::string& self_exe, double grace_s, std::string* error);
+/// Called by spawn/try_reap: a task group started or ended. No-ops when no guard is enabled.
+void guard_watch(pid_t pgid) noexcept;
+void guard_forget(pid_t pgid) noexcept;
+
+/// The guard's own main loop (`mpiq __guard GRACE_S`): reads `+PGID`/`-PGID` lines on stdin until
+/// end-of-file, then ends every group still listed. Returns the process exit code.
+int guard_main(int argc, char** argv);
+
+/// The path of the running executable (/proc/self/exe).
+std::string self_executable();
+
+}  // namespace mpiq::exec
