@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the Slurm end-to-end tests (sourced, not run). Each test:
 #   - needs MPIQ (the mpiq binary) and MPIQ_SLURM_DIR (the local cluster's state directory) in its
 #     environment, and MPIQ_TEST_WORK (a scratch directory of its own, emptied here);
@@ -8,6 +9,7 @@
 
 slurm_tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$slurm_tests_dir/../.." && pwd)
+# shellcheck disable=SC2034 # used by the tests that source this file
 jobscripts_dir=$repo_dir/jobscripts
 
 fail() {
@@ -59,7 +61,7 @@ setup_test() {
   work=$MPIQ_TEST_WORK
   rm -rf "$work"
   mkdir -p "$work"
-  cd "$work"
+  cd "$work" || exit 1
   trap 'rc=$?; [ $rc -ne 0 ] && [ $rc -ne 77 ] && dump_work; exit $rc' EXIT
 }
 

@@ -25,10 +25,10 @@ ours() {  # ours PID: is PID still a process that names our state directory on i
 }
 
 stop_pid() {  # stop_pid NAME PID: SIGTERM, then SIGKILL after 10 s
-  local name=$1 pid=$2 i
+  local name=$1 pid=$2
   ours "$pid" || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     ours "$pid" || { echo "stop-local-slurm: stopped $name ($pid)"; return 0; }
     sleep 0.1
   done

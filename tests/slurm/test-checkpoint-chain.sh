@@ -17,6 +17,7 @@
 # tasks as could have been running at the stops (they are stopped and run again); the checkpoint
 # counts the restarts and names every job of the chain.
 set -euo pipefail
+# shellcheck source=tests/slurm/lib.sh
 . "$(dirname "$0")/lib.sh"
 setup_test
 

@@ -8,6 +8,7 @@
 # every task done, every task left out/<id>.out. The run directory is given with --run-dir, so that
 # passing arguments through the job script to `mpiq run` is checked too.
 set -euo pipefail
+# shellcheck source=tests/slurm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 2 ] || fail "usage: $0 JOBSCRIPT TASK_FILE [sbatch options...]"
