@@ -3,6 +3,8 @@
 // talking over the in-process transport. Same loops, same messages, either way.
 
 #include <limits.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -141,6 +143,12 @@ int run_command(const RunSettings& s) {
   exec::install_stop_handlers();
   if (!transport::launched_by_mpi()) return run_alone(s);
 
+  // Open MPI starts each rank in a process group of its own, so a kill of mpirun (even -9) would leave
+  // the ranks running on, unseen. A rank ends with its launcher instead: SIGTERM, the same graceful
+  // stop as a forwarded signal.
+  const pid_t launcher = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != launcher) raise(SIGTERM);  // the launcher died before the line above
   static int argc = 0;
   static char** argv = nullptr;
   transport::MpiSession mpi(&argc, &argv);

@@ -123,8 +123,11 @@ void Hub::handle(const transport::Message& m) {
 void Hub::on_report(int rank, const core::Report& r) {
   const auto w = static_cast<core::WorkerId>(rank);
   for (const auto& s : r.started) scheduler_.on_started(w, s.task, s.time);
-  for (const core::TaskResult& f : r.finished) {
+  for (core::TaskResult f : r.finished) {
     if (f.task >= table_.size()) continue;
+    // A stop signal reaches the tasks too where the launcher signals the whole step (srun, scancel,
+    // Slurm's time limit): a task a signal ended during a stop was interrupted, not failed.
+    if (interrupted_ && f.signal != 0 && !f.timed_out) f.interrupted = true;
     scheduler_.on_finished(w, f);
     WorkerRow& row = workers_[static_cast<size_t>(rank)];
     ++row.done;
@@ -233,6 +236,9 @@ int Hub::run() {
   exec::Backoff backoff;
   while (byes_ + 1 < workers_.size()) {
     bool traffic = false;
+    // The signal is looked at before the reports: those it caused must already count as a stop's.
+    if (!interrupted_)
+      if (const int sig = exec::stop_signal(); sig != 0) begin_stop(true, "received signal " + std::to_string(sig));
     transport::Message m;
     for (int i = 0; i < 4096 && net_.poll(m); ++i) {  // bounded: timers and dispatch still get their turn
       handle(m);
@@ -241,12 +247,8 @@ int Hub::run() {
     if (!stop_sent_) send_dispatch();
     record_finalized();
     const double now = exec::mono_now();
-    if (!interrupted_) {
-      if (const int sig = exec::stop_signal(); sig != 0)
-        begin_stop(true, "received signal " + std::to_string(sig));
-      else if (options_.deadline > 0 && now >= options_.deadline)
-        begin_stop(true, "the time limit is near");
-    }
+    if (!interrupted_ && options_.deadline > 0 && now >= options_.deadline)
+      begin_stop(true, "the time limit is near");
     if (!stop_sent_ && (scheduler_.finished() || scheduler_.dispatch_stopped()))
       begin_stop(false, "");  // all final, or fail-fast: running tasks finish, queues are dropped
     timers(now);

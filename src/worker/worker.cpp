@@ -206,7 +206,9 @@ void Worker::reap(core::TaskIndex t) {
   res.start_time = it->second.wall_start;
   res.end_time = exec::wall_now();
   res.timed_out = r.timed_out;
-  res.interrupted = stopping_ && !r.timed_out && r.kill_at != 0;
+  // Ended by the stop (our TERM/KILL), or by a signal the launcher sent the whole step with the stop
+  // signal this rank received: either way the attempt does not count.
+  res.interrupted = !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   report_.finished.push_back(res);
   children_.erase(it);
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 MPIQ=${1:?usage: $0 MPIQ_BINARY NP}
 NP=${2:-1}
 WORK=$(mktemp -d /tmp/mpiq-e2e-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -38,4 +38,13 @@ expect_code() {
 # state_count RUN_DIR STATE: how many tasks are in STATE according to `mpiq status --json`.
 state_count() {
   "$MPIQ" status "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counts']['$2'])"
+}
+
+# mpiq_start ARGS...: `mpiq run ARGS` on NP ranks in the background; $! is mpiq (or mpirun) itself.
+mpiq_start() {
+  if [ "$NP" = 1 ]; then
+    "$MPIQ" run "$@" &
+  else
+    mpirun --allow-run-as-root --oversubscribe -np "$NP" "$MPIQ" run "$@" &
+  fi
 }

@@ -1,0 +1,27 @@
+# A stop signal mid-run: exit 3 within the grace period, state saved; the same command resumes and
+# finishes the rest, and no task that finished runs again.
+source "$(dirname "$0")/lib.sh"
+for i in $(seq 1 8); do echo "sleep 1; echo \$MPIQ_TASK_ID >> $WORK/ids"; done > sig.tasks
+if [ "$NP" = 1 ]; then
+  mpiq_start sig.tasks --grace 2s > run1.log 2>&1
+  # As srun and Slurm's time limit do: the signal reaches the tasks as well as mpiq. Tasks it ends
+  # were interrupted by the stop: they must run again on resume, not count as failed.
+  pid=$!; sleep 1.5; kill -TERM $pid; pkill -TERM -f "^/bin/sh -c sleep 1; echo" || true
+else
+  # mpirun forwards SIGUSR1 to every rank (SIGTERM makes mpirun itself abort the job with exit 1,
+  # whatever the ranks return); under Slurm, srun forwards SIGTERM too.
+  mpiq_start sig.tasks --grace 2s > run1.log 2>&1
+  pid=$!; sleep 2.5; kill -USR1 $pid
+fi
+start=$(date +%s)
+set +e; wait $pid; code=$?; set -e
+[ "$code" = 3 ] || fail "expected exit 3 after the signal, got $code: $(cat run1.log)"
+[ $(( $(date +%s) - start )) -le 4 ] || fail "the stop took longer than the grace period"
+before=$(sort -n ids 2>/dev/null | tr '\n' ' ')
+[ "$("$MPIQ" status sig.mpiq --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = stopped ] \
+  || fail "status does not say stopped"
+expect_code 0 mpiq_run sig.tasks > run2.log 2>&1
+[ "$(sort -n ids | uniq -d)" = "" ] || fail "a task ran twice: $(sort -n ids | uniq -d); before the stop: $before"
+[ "$(sort -n ids | uniq | wc -l)" = 8 ] || fail "not every task ran"
+grep -q "resuming run" sig.mpiq/hub.log || fail "the second run did not resume"
+echo "ok: stop and resume on $NP rank(s)"
