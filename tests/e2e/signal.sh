@@ -11,7 +11,9 @@ else
   # mpirun forwards SIGUSR1 to every rank (SIGTERM makes mpirun itself abort the job with exit 1,
   # whatever the ranks return); under Slurm, srun forwards SIGTERM too.
   mpiq_start sig.tasks --grace 2s > run1.log 2>&1
-  pid=$!; sleep 2.5; kill -USR1 $pid
+  pid=$!
+  for _ in $(seq 1 200); do [ -e sig.mpiq/status.json ] && break; sleep 0.1; done  # the hub is up
+  sleep 1; kill -USR1 $pid
 fi
 start=$(date +%s)
 set +e; wait $pid; code=$?; set -e
