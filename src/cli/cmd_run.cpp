@@ -94,10 +94,11 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
              (std::getenv("SLURM_CPUS_ON_NODE") ? std::getenv("SLURM_CPUS_ON_NODE") : "?") + " CPUs on this node");
     // Stop before Slurm's end time, so the state is saved and the job can be resumed (DESIGN §8).
     if (auto end = slurm_end_time(job)) {
-      const double at = exec::mono_now() + (*end - exec::wall_now()) - s.stop_margin_s;
+      const double left = *end - exec::wall_now();
+      const double at = stop_deadline(left, s.stop_margin_s);
       if (ho.deadline == 0 || at < ho.deadline) ho.deadline = at;
-      log.info("the job ends in " + std::to_string(static_cast<long>(*end - exec::wall_now())) +
-               " s; mpiq stops " + std::to_string(static_cast<long>(s.stop_margin_s)) + " s before");
+      log.info("the job ends in " + std::to_string(static_cast<long>(left)) + " s; mpiq stops " +
+               std::to_string(static_cast<long>(left - (at - exec::mono_now()))) + " s before");
     }
   }
   hub::Hub hub(net, table, ho, log, dir.get());

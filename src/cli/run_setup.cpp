@@ -76,10 +76,13 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.stop_margin_s = margin;
   if (!o.time_limit.empty()) {
     const double limit = duration_option("--time-limit", o.time_limit);
-    // A margin as long as the limit would stop at once: keep at least a tenth of the limit to work.
-    s.hub.deadline = exec::mono_now() + std::max(limit - margin, limit / 10);
+    s.hub.deadline = stop_deadline(limit, margin);
   }
   return s;
+}
+
+double stop_deadline(double seconds_left, double margin) {
+  return exec::mono_now() + seconds_left - std::min(margin, seconds_left / 2);
 }
 
 WorkerSetup worker_setup_for(const RunSettings& s, int local_rank, int local_size,

@@ -54,6 +54,11 @@ struct RunSettings {
 void register_run_options(CLI::App& cmd, RunOptions& o);
 /// Checks and resolves the options; throws InputError naming the option for a bad value.
 RunSettings resolve_run_options(const RunOptions& o);
+/// The CLOCK_MONOTONIC time at which to stop when `seconds_left` remain before a hard end: `margin`
+/// before it, but never more than half the time left (a 1-minute job with the 2-minute default margin
+/// still gets 30 s of work).
+double stop_deadline(double seconds_left, double margin);
+
 /// What a worker rank owns and needs to know of its node.
 struct WorkerSetup {
   core::WorkerShare share;

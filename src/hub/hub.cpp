@@ -174,9 +174,11 @@ void Hub::send_dispatch() {
 void Hub::record_finalized() {
   auto rows = scheduler_.take_finalized();
   if (rows.empty()) return;
-  finished_this_run_ += rows.size();
-  for (TaskIndex t : rows)
+  for (TaskIndex t : rows) {
+    if (table_.is_barrier(t)) continue;  // a barrier is not a task: it is not counted
+    ++finished_this_run_;
     if (table_.state[t] == TaskState::failed) failures_.push_back(t);
+  }
   if (recorder_) recorder_->finalized(table_, rows);
 }
 
