@@ -4,6 +4,7 @@ set -euo pipefail
 
 MPIQ=${1:?usage: $0 MPIQ_BINARY NP}
 NP=${2:-1}
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)  # this directory, before the cd below
 WORK=$(mktemp -d /tmp/mpiq-e2e-XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
