@@ -73,6 +73,9 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
     table = core::load_task_file(s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.task_file, s.resume);
     dir->load(table);
+    std::error_code ec;
+    std::filesystem::create_directories(s.out_dir, ec);
+    if (ec) throw InputError("--output " + s.out_dir + ": cannot create the directory: " + ec.message());
   } catch (const InputError& e) {
     std::cerr << "mpiq: " << e.what() << "\n";
     dismiss_workers(net);
