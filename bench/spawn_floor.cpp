@@ -2,7 +2,7 @@
 // flight, and reaps them with waitpid. Nothing a task scheduler does can start commands faster on this
 // machine, so mpiq's wall time is reported as a ratio to this one.
 //
-//   bench_spawn_floor N K [PROGRAM]
+//   bench_spawn_floor N K [PROGRAM [ARGS...]]
 //
 // Prints `seconds=<wall> tasks_per_s=<rate>`.
 
@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 2000;
   const long k = argc > 2 ? std::atol(argv[2]) : 2;
   const char* program = argc > 3 ? argv[3] : "/bin/true";
-  char* child_argv[] = {const_cast<char*>(program), nullptr};
+  char* default_argv[] = {const_cast<char*>(program), nullptr};
+  char** child_argv = argc > 3 ? argv + 3 : default_argv;
 
   const auto start = std::chrono::steady_clock::now();
   long started = 0, finished = 0, failed = 0;
