@@ -161,7 +161,9 @@ int run_command(const RunSettings& s) {
     if (mpi.world_size() == 1) return run_alone(s);  // a launcher with one rank: the same as none
     // Every rank of a node says how the launcher bound it (one collective, before any loop starts).
     const auto bindings = mpi.node_allgather(hw::cpu_list(hw::this_thread_binding()));
-    if (mpi.world_rank() == 0) return run_hub(net, s);
+    // Every rank exits with the hub's code: mpirun and srun report the first or highest rank's code,
+    // and a worker's 0 must not hide (or race with) the hub's 1, 2 or 3.
+    if (mpi.world_rank() == 0) return mpi.broadcast_from_hub(run_hub(net, s));
     // The hub has no share of its node: the workers on its node split it among themselves.
     const int skip = mpi.hub_on_node() ? 1 : 0;
     std::vector<std::vector<int>> worker_bindings;
@@ -176,7 +178,7 @@ int run_command(const RunSettings& s) {
     }
     guard_tasks(s);
     run_worker(net, s, setup);
-    return 0;
+    return mpi.broadcast_from_hub(0);
   } catch (const std::exception& e) {
     std::cerr << "mpiq: rank " << mpi.world_rank() << ": " << e.what() << "\n";
     mpi.abort(1);

@@ -47,6 +47,11 @@ std::vector<std::string> MpiSession::node_allgather(const std::string& value) co
   return out;
 }
 
+int MpiSession::broadcast_from_hub(int value) const {
+  check_mpi(MPI_Bcast(&value, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  return value;
+}
+
 MpiSession::~MpiSession() {
   if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
   int finalized = 0;

@@ -9,7 +9,7 @@ set +e; out=$("$MPIQ" check bad.tasks 2>&1); code=$?; set -e
 [ "$code" = 2 ] || fail "check: expected exit 2, got $code"
 printf 'a\n[# 3 #] b\n[# 2 #] c\n' > cycle.tasks
 set +e; out=$(mpiq_run cycle.tasks 2>&1); code=$?; set -e
-[ "$code" = 2 ] && echo "$out" | grep -q "cycle" || fail "cycle not reported: $out"
+[ "$code" = 2 ] && echo "$out" | grep -q "cycle" || fail "cycle not reported (exit $code): $out"
 : > empty.tasks
 expect_code 2 mpiq_run empty.tasks
 expect_code 2 mpiq_run missing-file.tasks
