@@ -13,9 +13,10 @@ for seed in 1 2 3 4 5; do
   setsid bash -c "exec mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ run k.tasks --grace 1s > run.$seed.log 2>&1" &
   leader=$!
   sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-  # The whole job: mpirun's group and the ranks (Open MPI puts each rank in a group of its own).
-  kill -9 -- -"$leader" 2>/dev/null || true
+  # The whole job: the ranks (Open MPI puts each in a group of its own; killed after mpirun they
+  # would stop gracefully, as they end with their launcher) and mpirun's group.
   pkill -9 -f "^$MPIQ run k.tasks" 2>/dev/null || true
+  kill -9 -- -"$leader" 2>/dev/null || true
   wait "$leader" 2>/dev/null || true
   sleep 0.5  # the guard ends the orphaned tasks
   done_ids > done.$seed
