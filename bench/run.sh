@@ -120,6 +120,11 @@ else
   MPIQ1_RATE=0; row "1. $N1 \`true\`, mpiq (np 3)" "FAILED (see note)" "${FLOOR_RATE}/s" "-" "<= 1.10" "MISSED"
   note "1. mpiq run failed: $(tail -3 "$WORK/last.log" | tr '\n' ' ')"
 fi
+mkdir -p "$WORK/floor_out"
+timed FLOORF_S "$BIN/bench_spawn_floor" --out "$WORK/floor_out" "$N1" 2 /bin/true
+rm -rf "$WORK/floor_out"
+row "1. $N1 \`true\`: mpiq (np 3) vs floor that also opens out/<id>.out and .err per task, as mpiq does" \
+  "${MPIQ1_RATE}/s" "$(rate "$N1" "$FLOORF_S")/s (${FLOORF_S} s)" "$(calc "$MPIQ1_S / $FLOORF_S")" "(info)" "-"
 rm -rf "$WORK/r1b"
 if timed MPIQ1B_S "$MPIQ" run "$WORK/true.txt" --run-dir "$WORK/r1b"; then
   row "1. $N1 \`true\`: mpiq one rank (hub thread + 1 worker on both cores) vs floor" "$(rate "$N1" "$MPIQ1B_S")/s (${MPIQ1B_S} s)" \

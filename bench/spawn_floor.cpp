@@ -2,20 +2,33 @@
 // flight, and reaps them with waitpid. Nothing a task scheduler does can start commands faster on this
 // machine, so mpiq's wall time is reported as a ratio to this one.
 //
-//   bench_spawn_floor N K [PROGRAM [ARGS...]]
+//   bench_spawn_floor [--out DIR] N K [PROGRAM [ARGS...]]
+//
+// --out DIR sends each child's stdout and stderr to DIR/<i>.out and DIR/<i>.err (opened by posix_spawn's file
+// actions, created and truncated), as a task scheduler that keeps every task's output must: the floor for that.
 //
 // Prints `seconds=<wall> tasks_per_s=<rate>`.
 
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 extern char** environ;
 
 int main(int argc, char** argv) {
+  std::string out_dir;
+  if (argc > 2 && std::strcmp(argv[1], "--out") == 0) {
+    out_dir = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
   const long n = argc > 1 ? std::atol(argv[1]) : 2000;
   const long k = argc > 2 ? std::atol(argv[2]) : 2;
   const char* program = argc > 3 ? argv[3] : "/bin/true";
@@ -27,8 +40,19 @@ int main(int argc, char** argv) {
   while (finished < n) {
     while (started < n && started - finished < k) {
       pid_t pid;
-      if (posix_spawn(&pid, program, nullptr, nullptr, child_argv, environ) != 0) {
-        std::perror("posix_spawn");
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      std::string out, err;
+      if (!out_dir.empty()) {
+        out = out_dir + "/" + std::to_string(started + 1) + ".out";
+        err = out_dir + "/" + std::to_string(started + 1) + ".err";
+        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      }
+      const int rc = posix_spawn(&pid, program, &actions, nullptr, child_argv, environ);
+      posix_spawn_file_actions_destroy(&actions);
+      if (rc != 0) {
+        std::fprintf(stderr, "posix_spawn: %s\n", std::strerror(rc));
         return 1;
       }
       ++started;
