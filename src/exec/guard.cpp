@@ -105,9 +105,8 @@ bool group_alive(pid_t pgid) {
   bool alive = false;
   while (dirent* e = readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    FILE* f = std::fopen(path, "r");
+    const std::string path = std::string("/proc/") + e->d_name + "/stat";
+    FILE* f = std::fopen(path.c_str(), "r");
     if (!f) continue;
     char buf[512];
     const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
