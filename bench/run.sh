@@ -96,7 +96,7 @@ timed() {
 mpiq_np3() { "${MPIRUN[@]}" -np 3 "$MPIQ" run "$@"; }
 
 if [ $QUICK = 1 ]; then
-  N1=2000; N1_PARALLEL=150; N1_PY=1000; N1_DASK=200; N2_FLOOR=500
+  N1=2000; N1_PARALLEL=100; N1_PY=500; N1_DASK=200; N2_FLOOR=500
   N3_CEIL=1000000; N3_C64=100000; N3_C1=5000; N3_DASK=1000
   SCALE=(1000000); SIM_WORKERS=(10000); SIM_TASKS=1000000; STENCIL_W=1000; IDLE_S=8
 else
@@ -109,16 +109,24 @@ rate() { calc "$1 / $2" 0; }  # tasks / seconds
 # --- 1. Command throughput -------------------------------------------------------------------------
 log "1. command throughput: $N1 x true"
 lines true "$N1" "$WORK/true.txt"
-timed FLOOR_S "$BIN/bench_spawn_floor" "$N1" 2 /bin/true
-FLOOR_RATE=$(rate "$N1" "$FLOOR_S")
+# The floor runs before and after mpiq and the faster of the two counts: on a shared machine a floor run that
+# happened to meet a busy minute would flatter mpiq.
+timed FLOOR_A "$BIN/bench_spawn_floor" "$N1" 2 /bin/true
 rm -rf "$WORK/r1"
-if timed MPIQ1_S mpiq_np3 "$WORK/true.txt" --run-dir "$WORK/r1"; then
+MPIQ1_OK=1
+timed MPIQ1_S mpiq_np3 "$WORK/true.txt" --run-dir "$WORK/r1" || MPIQ1_OK=0
+cp "$WORK/last.log" "$WORK/mpiq1.log"
+timed FLOOR_B "$BIN/bench_spawn_floor" "$N1" 2 /bin/true
+FLOOR_S=$(awk "BEGIN { print ($FLOOR_A < $FLOOR_B) ? $FLOOR_A : $FLOOR_B }")
+FLOOR_RATE=$(rate "$N1" "$FLOOR_S")
+note "1. Floor runs: ${FLOOR_A} s before mpiq, ${FLOOR_B} s after; the faster counts."
+if [ $MPIQ1_OK = 1 ]; then
   MPIQ1_RATE=$(rate "$N1" "$MPIQ1_S")
   row "1. $N1 \`true\`, 2 workers: mpiq (np 3) vs floor (2 posix_spawn in flight)" "${MPIQ1_RATE}/s (${MPIQ1_S} s)" \
     "${FLOOR_RATE}/s (${FLOOR_S} s)" "$(calc "$MPIQ1_S / $FLOOR_S")" "<= 1.10" "$(verdict "$MPIQ1_S / $FLOOR_S" '<=' 1.10)"
 else
   MPIQ1_RATE=0; row "1. $N1 \`true\`, mpiq (np 3)" "FAILED (see note)" "${FLOOR_RATE}/s" "-" "<= 1.10" "MISSED"
-  note "1. mpiq run failed: $(tail -3 "$WORK/last.log" | tr '\n' ' ')"
+  note "1. mpiq run failed: $(tail -3 "$WORK/mpiq1.log" | tr '\n' ' ')"
 fi
 mkdir -p "$WORK/floor_out"
 timed FLOORF_S "$BIN/bench_spawn_floor" --out "$WORK/floor_out" "$N1" 2 /bin/true
