@@ -16,6 +16,14 @@ std::string Reader::get_string() {
   return s;
 }
 
+std::string_view Reader::get_bytes() {
+  const auto n = get<uint32_t>();
+  need(n);
+  std::string_view s(p_, n);
+  p_ += n;
+  return s;
+}
+
 namespace {
 void finish(const Reader& r) {
   if (!r.at_end()) throw Error("malformed message: trailing bytes");
@@ -172,6 +180,98 @@ Stop decode_stop(const std::vector<char>& b) {
   s.kill_running = r.get<uint8_t>() != 0;
   finish(r);
   return s;
+}
+
+std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks, bool report_starts) {
+  // Kind names are sent once per message: map the table's kind index to the message's.
+  std::vector<uint16_t> slot(table.kind_names.size(), UINT16_MAX);
+  std::vector<uint16_t> used;
+  size_t payload_bytes = 0;
+  for (TaskIndex t : tasks) {
+    const uint16_t k = table.kind[t];
+    if (slot[k] == UINT16_MAX) {
+      slot[k] = static_cast<uint16_t>(used.size());
+      used.push_back(k);
+    }
+    payload_bytes += table.payload[t].size();
+  }
+  Writer w;
+  w.reserve(16 + used.size() * 16 + tasks.size() * 22 + payload_bytes);
+  w.put<uint8_t>(report_starts ? 1 : 0);
+  w.put<uint16_t>(static_cast<uint16_t>(used.size()));
+  for (uint16_t k : used) w.put_bytes(table.kind_names[k]);
+  w.put<uint32_t>(static_cast<uint32_t>(tasks.size()));
+  for (TaskIndex t : tasks) {
+    w.put(t);
+    w.put(table.id[t]);
+    w.put<uint32_t>(table.attempts[t] + 1);
+    w.put(table.timeout_s[t]);
+    w.put<uint16_t>(slot[table.kind[t]]);
+    w.put_bytes(table.payload[t]);
+  }
+  return w.take();
+}
+
+FunctionBatch decode_functions(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  FunctionBatch batch;
+  batch.report_starts = r.get<uint8_t>() != 0;
+  const auto kinds = r.get<uint16_t>();
+  if (kinds > b.size()) throw Error("malformed message: bad count");
+  for (uint16_t k = 0; k < kinds; ++k) batch.kinds.emplace_back(r.get_bytes());
+  const auto n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  batch.orders.resize(n);
+  for (FunctionOrder& o : batch.orders) {
+    o.task = r.get<TaskIndex>();
+    o.id = r.get<TaskId>();
+    o.attempt = r.get<uint32_t>();
+    o.timeout_s = r.get<uint32_t>();
+    o.kind = r.get<uint16_t>();
+    if (o.kind >= kinds) throw Error("malformed message: bad kind index");
+    o.payload = r.get_bytes();
+  }
+  finish(r);
+  return batch;
+}
+
+void FunctionReportWriter::add(TaskIndex task, uint8_t outcome, double start_time, double end_time,
+                               std::string_view output) {
+  writer_.put(task);
+  writer_.put(outcome);
+  writer_.put(start_time);
+  writer_.put(end_time);
+  writer_.put_bytes(output);
+  ++count_;
+}
+
+std::vector<char> FunctionReportWriter::take() {
+  writer_.put_at<uint32_t>(0, count_);
+  std::vector<char> out = writer_.take();
+  writer_ = Writer();
+  writer_.put<uint32_t>(0);
+  count_ = 0;
+  return out;
+}
+
+std::vector<TaskResult> decode_function_report(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  const auto n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  std::vector<TaskResult> out(n);
+  for (TaskResult& f : out) {
+    f.task = r.get<TaskIndex>();
+    const auto outcome = r.get<uint8_t>();
+    if (outcome > 3) throw Error("malformed message: bad outcome");
+    f.exit_code = outcome == 0 ? 0 : outcome == 1 ? 1 : -1;
+    f.timed_out = outcome == 2;
+    f.interrupted = outcome == 3;
+    f.start_time = r.get<double>();
+    f.end_time = r.get<double>();
+    f.output = r.get_bytes();
+  }
+  finish(r);
+  return out;
 }
 
 TaskOrder make_order(const TaskTable& table, TaskIndex t) {

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/scheduler.hpp"
@@ -24,6 +26,26 @@ enum class MessageKind : int {
   stop = 6,      ///< hub -> worker: start nothing more; end running tasks if asked; then say bye
   bye = 7,       ///< worker -> hub: all my tasks are reported, I am leaving
   interrupt = 8, ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
+  assign_functions = 9,   ///< hub -> worker: run these function tasks (FunctionBatch)
+  report_functions = 10,  ///< worker -> hub: these function tasks ended (results and messages)
+};
+
+/// A function task as a worker needs it: no command, environment or directory, only its kind (an
+/// index into its batch's kind names) and payload.
+struct FunctionOrder {
+  TaskIndex task = 0;
+  TaskId id = 0;
+  uint32_t attempt = 0;
+  uint32_t timeout_s = 0;  ///< 0 = none
+  uint16_t kind = 0;       ///< index into FunctionBatch::kinds
+  std::string payload;
+};
+
+/// One assign_functions message: kind names are sent once per message, not once per task.
+struct FunctionBatch {
+  bool report_starts = false;  ///< the hub wants a start report per task (someone watches on_start)
+  std::vector<std::string> kinds;
+  std::vector<FunctionOrder> orders;
 };
 
 /// A task as a worker needs it.
@@ -66,6 +88,17 @@ class Writer {
     const char* p = reinterpret_cast<const char*>(&v);
     bytes_.insert(bytes_.end(), p, p + sizeof(T));
   }
+  void put_bytes(std::string_view s) {
+    put<uint32_t>(static_cast<uint32_t>(s.size()));
+    bytes_.insert(bytes_.end(), s.begin(), s.end());
+  }
+  /// Overwrites a value put earlier at byte `offset` (a count known only at the end).
+  template <typename T>
+  void put_at(size_t offset, const T& v) {
+    std::memcpy(bytes_.data() + offset, &v, sizeof(T));
+  }
+  size_t size() const noexcept { return bytes_.size(); }
+  void reserve(size_t n) { bytes_.reserve(n); }
   void put_string(const std::string& s) {
     put<uint32_t>(static_cast<uint32_t>(s.size()));
     bytes_.insert(bytes_.end(), s.begin(), s.end());
@@ -91,6 +124,8 @@ class Reader {
     return v;
   }
   std::string get_string();
+  /// A length-prefixed byte string, as a view into the message (valid while the message lives).
+  std::string_view get_bytes();
   bool at_end() const noexcept { return p_ == end_; }
 
  private:
@@ -112,6 +147,30 @@ Report decode_report(const std::vector<char>&);
 uint32_t decode_count(const std::vector<char>&);
 std::vector<TaskIndex> decode_indices(const std::vector<char>&);
 Stop decode_stop(const std::vector<char>&);
+
+/// The assign_functions message for rows `tasks` of `table` (function tasks; attempt numbers are the
+/// next ones), straight from the table's columns.
+std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks, bool report_starts);
+FunctionBatch decode_functions(const std::vector<char>&);
+
+/// Builds a report_functions message one result at a time, without an intermediate vector.
+class FunctionReportWriter {
+ public:
+  FunctionReportWriter() { writer_.put<uint32_t>(0); }
+  /// `outcome`: 0 done, 1 failed, 2 timed out, 3 interrupted (the attempt does not count).
+  void add(TaskIndex task, uint8_t outcome, double start_time, double end_time, std::string_view output);
+  size_t count() const noexcept { return count_; }
+  size_t bytes() const noexcept { return writer_.size(); }
+  /// The message; the writer is empty afterwards.
+  std::vector<char> take();
+
+ private:
+  Writer writer_;
+  uint32_t count_ = 0;
+};
+/// The results of a report_functions message, as the scheduler takes them (exit code 0 done, 1
+/// failed; `output` holds the result or the message).
+std::vector<TaskResult> decode_function_report(const std::vector<char>&);
 
 /// The order for row `t` of `table` (its attempt number is the next one).
 TaskOrder make_order(const TaskTable& table, TaskIndex t);

@@ -20,8 +20,10 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
   deps_left_.assign(n, 0);
   on_worker_.assign(n, 0);
 
+  late_head_.assign(n, kNoEdge);
   for (TaskIndex t = 0; t < n; ++t) {
     if (!table_.is_barrier(t)) ++command_tasks_;
+    if (table_.is_function(t)) ++function_rows_;
     TaskState s = table_.state[t];
     if (s == TaskState::running && table_.attempts[t] > 0) --table_.attempts[t];  // not counted
     if (!is_final(s)) s = TaskState::waiting;
@@ -48,6 +50,7 @@ Scheduler::Worker& Scheduler::worker(WorkerId w) {
 void Scheduler::add_worker(WorkerId id, uint32_t cores, uint32_t gpus) {
   Worker& w = worker(id);
   w.joined = true;
+  if (options_.function_window) w.window = options_.function_window;
   w.cores = cores;
   w.gpus = gpus;
   mark_hungry(id);
@@ -70,11 +73,78 @@ std::vector<TaskIndex> Scheduler::unplaceable(size_t limit) const {
 }
 
 void Scheduler::set_state(TaskIndex t, TaskState s) {
+  const TaskState old = table_.state[t];
   if (!table_.is_barrier(t)) {
-    --counts_[static_cast<size_t>(table_.state[t])];
+    --counts_[static_cast<size_t>(old)];
     ++counts_[static_cast<size_t>(s)];
   }
+  if ((old == TaskState::ready) != (s == TaskState::ready)) {
+    uint64_t& ready = table_.is_function(t) ? ready_functions_ : ready_commands_;
+    if (s == TaskState::ready)
+      ++ready;
+    else
+      --ready;
+  }
   table_.state[t] = s;
+}
+
+template <class F>
+void Scheduler::for_each_dependant(TaskIndex t, F&& f) const {
+  if (static_cast<size_t>(t) + 1 < dependants_.offsets.size())
+    for (uint64_t e = dependants_.offsets[t]; e < dependants_.offsets[t + 1]; ++e) f(dependants_.edges[e]);
+  for (uint32_t e = late_head_[t]; e != kNoEdge; e = late_next_[e]) f(late_to_[e]);
+}
+
+void Scheduler::add_dependant(TaskIndex of, TaskIndex dependant) {
+  late_to_.push_back(dependant);
+  late_next_.push_back(late_head_[of]);
+  late_head_[of] = static_cast<uint32_t>(late_to_.size() - 1);
+}
+
+bool Scheduler::fits_some_worker(TaskIndex t) const {
+  for (const Worker& w : workers_)
+    if (w.joined && table_.cores[t] <= w.cores && table_.gpus[t] <= w.gpus) return true;
+  return false;
+}
+
+void Scheduler::add_tasks(TaskIndex first_row) {
+  table_.init_runtime_columns();
+  const size_t n = table_.size();
+  critical_path_.resize(n, 0);
+  deps_left_.resize(n, 0);
+  on_worker_.resize(n, 0);
+  late_head_.resize(n, kNoEdge);
+  const bool any_worker = std::any_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.joined; });
+  for (TaskIndex t = first_row; t < n; ++t) {
+    const bool barrier = table_.is_barrier(t);
+    table_.state[t] = TaskState::waiting;
+    if (!barrier) {
+      ++command_tasks_;
+      ++counts_[static_cast<size_t>(TaskState::waiting)];
+    }
+    if (table_.is_function(t)) ++function_rows_;
+    critical_path_[t] = barrier ? 0 : 1;
+    bool blocked = false;  // a dependency failed or was skipped
+    for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e) {
+      const TaskIndex d = table_.deps[e];
+      add_dependant(d, t);
+      const TaskState ds = table_.state[d];
+      if (ds == TaskState::failed || ds == TaskState::skipped) blocked = true;
+      if (ds != TaskState::done) ++deps_left_[t];
+      critical_path_[d] = std::max(critical_path_[d], critical_path_[t] + (table_.is_barrier(d) ? 0 : 1));
+    }
+    if (blocked) {
+      set_state(t, TaskState::skipped);
+      ++final_count_;
+      finalized_.push_back(t);
+    } else if (!barrier && any_worker && !fits_some_worker(t)) {
+      table_.exit_code[t] = -1;
+      if (table_.is_function(t)) table_.result[t] = "the task asks for more cores or GPUs than any worker has";
+      finalize(t, TaskState::failed);
+    } else if (deps_left_[t] == 0) {
+      make_ready(t);
+    }
+  }
 }
 
 void Scheduler::make_ready(TaskIndex t) {
@@ -100,10 +170,9 @@ void Scheduler::finalize(TaskIndex t, TaskState s) {
 }
 
 void Scheduler::release_dependants(TaskIndex t) {
-  for (uint64_t e = dependants_.offsets[t]; e < dependants_.offsets[t + 1]; ++e) {
-    TaskIndex d = dependants_.edges[e];
+  for_each_dependant(t, [&](TaskIndex d) {
     if (--deps_left_[d] == 0 && table_.state[d] == TaskState::waiting) make_ready(d);
-  }
+  });
 }
 
 void Scheduler::skip_dependants(TaskIndex t) {
@@ -112,22 +181,24 @@ void Scheduler::skip_dependants(TaskIndex t) {
   while (!stack.empty()) {
     TaskIndex u = stack.back();
     stack.pop_back();
-    for (uint64_t e = dependants_.offsets[u]; e < dependants_.offsets[u + 1]; ++e) {
-      TaskIndex d = dependants_.edges[e];
+    for_each_dependant(u, [&](TaskIndex d) {
       // Only a waiting task can depend on an unfinished one; anything else was settled earlier.
-      if (table_.state[d] != TaskState::waiting) continue;
+      if (table_.state[d] != TaskState::waiting) return;
       set_state(d, TaskState::skipped);
       ++final_count_;
       finalized_.push_back(d);
       stack.push_back(d);
-    }
+    });
   }
 }
 
 bool Scheduler::has_room(const Worker& w, TaskIndex t) const {
   const uint32_t c = table_.cores[t], g = table_.gpus[t];
   if (c > w.cores || g > w.gpus) return false;
-  if (w.held == 0) return true;
+  // A function task runs on the worker's task thread: its cores and GPUs only choose a worker large
+  // enough; what limits how many it holds is its window.
+  if (table_.is_function(t)) return w.held_functions < w.window;
+  if (w.held == w.held_functions) return true;
   return w.held_cores + c <= w.cores + prefetch(w) && w.held_gpus + g <= 2 * w.gpus;
 }
 
@@ -135,8 +206,38 @@ uint32_t Scheduler::prefetch(const Worker& w) const {
   return options_.prefetch ? options_.prefetch : std::max<uint32_t>(2, w.cores);
 }
 
+bool Scheduler::commands_full(const Worker& w) const {
+  return w.held > w.held_functions && w.held_cores >= w.cores + prefetch(w);
+}
+
+bool Scheduler::functions_full(const Worker& w) const { return w.held_functions >= w.window; }
+
+// No room of either kind: hungry again when one of its tasks ends. Without function tasks in the
+// table this is exactly "command room is full".
 bool Scheduler::full(const Worker& w) const {
-  return w.held > 0 && w.held_cores >= w.cores + prefetch(w);
+  return commands_full(w) && (function_rows_ == 0 || functions_full(w));
+}
+
+// Nothing more this worker can take from what is ready now, by kind.
+bool Scheduler::no_more_for(const Worker& w) const {
+  if (function_rows_ == 0) return commands_full(w);
+  return (commands_full(w) || ready_commands_ == 0) && (functions_full(w) || ready_functions_ == 0);
+}
+
+void Scheduler::learn_duration(Worker& w, const TaskResult& r) {
+  if (options_.function_window) {
+    w.window = options_.function_window;
+    return;
+  }
+  const double d = std::max(0.0, r.end_time - r.start_time);
+  // A moving average over about the last 64 tasks: quick to follow a change of task size.
+  w.task_seconds = w.task_seconds < 0 ? d : w.task_seconds + (d - w.task_seconds) / 64;
+  const double want = kFunctionQueueSeconds / std::max(w.task_seconds, 1e-9);
+  w.window = static_cast<uint32_t>(std::clamp(want, double{kMinFunctionWindow}, double{kMaxFunctionWindow}));
+}
+
+uint32_t Scheduler::function_window(WorkerId id) const {
+  return id < workers_.size() ? workers_[id].window : kInitialFunctionWindow;
 }
 
 void Scheduler::mark_hungry(WorkerId id) {
@@ -149,8 +250,12 @@ void Scheduler::mark_hungry(WorkerId id) {
 void Scheduler::unhold(WorkerId id, TaskIndex t) {
   Worker& w = worker(id);
   --w.held;
-  w.held_cores -= table_.cores[t];
-  w.held_gpus -= table_.gpus[t];
+  if (table_.is_function(t)) {
+    --w.held_functions;
+  } else {
+    w.held_cores -= table_.cores[t];
+    w.held_gpus -= table_.gpus[t];
+  }
   on_worker_[t] = 0;
   --in_flight_;
   mark_hungry(id);
@@ -167,12 +272,13 @@ void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
   ++worker(id).running;
 }
 
-void Scheduler::on_finished(WorkerId id, const TaskResult& r) {
+void Scheduler::on_finished(WorkerId id, TaskResult r) {
   const TaskIndex t = r.task;
   if (t >= table_.size() || !on_worker_[t] || table_.worker_rank[t] != static_cast<int32_t>(id)) return;
   if (table_.state[t] == TaskState::assigned) on_started(id, t, r.start_time);  // report lost its start
   if (table_.state[t] != TaskState::running) return;
   --worker(id).running;
+  if (table_.is_function(t)) learn_duration(worker(id), r);
   unhold(id, t);
   table_.exit_code[t] = r.exit_code;
   table_.signal[t] = r.signal;
@@ -186,11 +292,13 @@ void Scheduler::on_finished(WorkerId id, const TaskResult& r) {
     table_.end_time[t] = 0;
     make_ready(t);
   } else if (r.succeeded()) {
+    if (table_.is_function(t)) table_.result[t] = std::move(r.output);
     finalize(t, TaskState::done);
   } else if (table_.attempts[t] <= table_.retries[t]) {
     ++stats_.retries;
     make_ready(t);
   } else {
+    if (table_.is_function(t)) table_.result[t] = std::move(r.output);
     finalize(t, TaskState::failed);
   }
 }
@@ -232,7 +340,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
     w.hungry = false;
     Assignment* batch = nullptr;
     size_t misses = 0;
-    while (!ready_.empty() && misses < kScanLimit && !full(w)) {
+    while (!ready_.empty() && misses < kScanLimit && !no_more_for(w)) {
       const TaskIndex t = ready_.top().task;
       if (table_.state[t] != TaskState::ready) {  // stale entry
         ready_.pop();
@@ -255,8 +363,12 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
       on_worker_[t] = 1;
       table_.worker_rank[t] = static_cast<int32_t>(id);
       ++w.held;
-      w.held_cores += table_.cores[t];
-      w.held_gpus += table_.gpus[t];
+      if (table_.is_function(t)) {
+        ++w.held_functions;
+      } else {
+        w.held_cores += table_.cores[t];
+        w.held_gpus += table_.gpus[t];
+      }
       ++in_flight_;
     }
     for (TaskIndex t : aside) ready_.push({table_.priority[t], critical_path_[t], t});
@@ -264,7 +376,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
     aside.clear();
     if (full(w)) {
       // Hungry again when one of its tasks ends (unhold).
-    } else if (passed_over) {
+    } else if (passed_over || (!ready_.empty() && no_more_for(w))) {
       parked_.push_back(id);  // room, but nothing ready that fits it now
       parked_at_ = ready_pushes_;
     } else if (ready_.empty()) {

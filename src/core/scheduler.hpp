@@ -33,6 +33,8 @@ struct TaskResult {
   double start_time = 0;
   double end_time = 0;
   int64_t max_rss_kb = 0;
+  /// Of a function task: its result bytes when it succeeded, its error message when it failed.
+  std::string output;
   bool succeeded() const noexcept {
     return exit_code == 0 && signal == 0 && !timed_out && !spawn_failed && !interrupted;
   }
@@ -58,7 +60,19 @@ struct SchedulerOptions {
   bool fail_fast = false;
   /// Steal unstarted tasks from loaded workers for idle ones.
   bool steal = true;
+  /// Function tasks a worker may hold at once (queued and running); 0 = adaptive: about
+  /// kFunctionQueueSeconds of work at the worker's observed task duration, between
+  /// kMinFunctionWindow and kMaxFunctionWindow. A no-op function task takes nanoseconds, so a worker
+  /// must hold thousands of them to never wait on the hub.
+  uint32_t function_window = 0;
 };
+
+/// Seconds of function-task work the adaptive window keeps queued on each worker.
+inline constexpr double kFunctionQueueSeconds = 0.05;
+inline constexpr uint32_t kMinFunctionWindow = 2;
+inline constexpr uint32_t kMaxFunctionWindow = 1u << 16;
+/// The window of a worker before any of its function tasks has finished.
+inline constexpr uint32_t kInitialFunctionWindow = 8;
 
 /// Counters the hub reports in status.json and the summary.
 struct SchedulerStats {
@@ -81,11 +95,19 @@ class Scheduler {
   /// The tasks no joined worker can ever run (their request exceeds every worker), at most `limit`.
   std::vector<TaskIndex> unplaceable(size_t limit) const;
 
+  /// Rows [first_row, table.size()) were just appended to the table (spec columns filled; their
+  /// dependencies point only at earlier rows): they join the graph. Costs O(new rows + their edges):
+  /// each new row's critical path counts only itself, and the rows it depends on are raised to cover
+  /// it, but not their own ancestors. A new task whose dependency already failed or was skipped is
+  /// skipped; one that no joined worker can run fails at once (message in `result`).
+  void add_tasks(TaskIndex first_row);
+
   /// `worker` started `task` at `time` (the worker's clock).
   void on_started(WorkerId worker, TaskIndex task, double time);
   /// `worker` finished an attempt. A failure with retries left goes back to `ready`; a final failure
   /// skips everything downstream (and stops dispatch under fail_fast).
-  void on_finished(WorkerId worker, const TaskResult& result);
+  /// A function task's output moves into `table.result` when the task ends for good.
+  void on_finished(WorkerId worker, TaskResult result);
   /// `worker` gave back tasks it had not started (a steal, or a stop). They become `ready` again.
   void on_returned(WorkerId worker, std::span<const TaskIndex> tasks);
 
@@ -116,6 +138,8 @@ class Scheduler {
   /// Tasks held by `worker` (assigned or running), for status rows.
   uint32_t held_tasks(WorkerId worker) const;
   uint32_t running_tasks(WorkerId worker) const;
+  /// The function tasks `worker` may hold now (its adaptive or fixed window).
+  uint32_t function_window(WorkerId worker) const;
 
   const TaskTable& table() const noexcept { return table_; }
 
@@ -125,6 +149,9 @@ class Scheduler {
     uint32_t cores = 0, gpus = 0;
     uint32_t held_cores = 0, held_gpus = 0;  // requests of tasks assigned or running there
     uint32_t held = 0, running = 0;          // tasks assigned or running there / running
+    uint32_t held_functions = 0;             // function tasks among `held`
+    uint32_t window = kInitialFunctionWindow;  // function tasks it may hold
+    double task_seconds = -1;                // moving average of its function tasks' run time
     bool steal_pending = false;              // a steal request is unanswered
     bool hungry = false;                     // in hungry_ (has room for more)
   };
@@ -146,7 +173,15 @@ class Scheduler {
   void skip_dependants(TaskIndex t);
   void finalize(TaskIndex t, TaskState s);
   bool has_room(const Worker& w, TaskIndex t) const;
+  bool commands_full(const Worker& w) const;
+  bool functions_full(const Worker& w) const;
   bool full(const Worker& w) const;
+  bool no_more_for(const Worker& w) const;
+  bool fits_some_worker(TaskIndex t) const;
+  void learn_duration(Worker& w, const TaskResult& r);
+  void add_dependant(TaskIndex of, TaskIndex dependant);
+  template <class F>
+  void for_each_dependant(TaskIndex t, F&& f) const;
   uint32_t prefetch(const Worker& w) const;
   void unhold(WorkerId w, TaskIndex t);
   void mark_hungry(WorkerId w);
@@ -155,7 +190,13 @@ class Scheduler {
 
   TaskTable& table_;
   SchedulerOptions options_;
-  Csr dependants_;
+  Csr dependants_;                        // of the rows the scheduler was built with
+  // Dependants added by add_tasks, as linked lists in arrays: late_head_[row] is the first edge of
+  // the row's list (kNoEdge when empty), late_next_ chains them, late_to_ is the dependant.
+  static constexpr uint32_t kNoEdge = UINT32_MAX;
+  std::vector<uint32_t> late_head_;
+  std::vector<uint32_t> late_next_;
+  std::vector<TaskIndex> late_to_;
   std::vector<uint32_t> critical_path_;
   std::vector<uint32_t> deps_left_;       // dependencies not yet done
   std::vector<uint8_t> on_worker_;        // 1 while assigned or running somewhere
@@ -170,6 +211,9 @@ class Scheduler {
   std::vector<TaskIndex> finalized_;
   std::array<uint64_t, kTaskStateCount> counts_{};
   uint64_t command_tasks_ = 0;
+  uint64_t function_rows_ = 0;            // rows that are function tasks
+  uint64_t ready_functions_ = 0;          // function tasks in state ready
+  uint64_t ready_commands_ = 0;           // command tasks in state ready
   size_t final_count_ = 0;                // rows (barriers included) in a final state
   size_t in_flight_ = 0;
   bool stopped_ = false;

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <stdexcept>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -72,6 +74,13 @@ struct TaskTable {
   std::vector<uint64_t> dep_offsets{0};
   std::vector<TaskIndex> deps;
 
+  // --- Function tasks (embedding, DESIGN §10). A row is a shell command when its kind is 0. ---
+  /// Index into kind_names: 0 = a shell command, otherwise the registered task kind the row runs.
+  std::vector<uint16_t> kind;
+  /// Task kinds by index; entry 0 is always "" (a shell command). Shared by every row.
+  std::vector<std::string> kind_names{""};
+  StringColumn payload;                ///< the bytes handed to the kind's work(); "" for commands
+
   // --- What happened to it. ---
   std::vector<TaskState> state;
   std::vector<uint32_t> attempts;      ///< attempts started (a running task interrupted by a stop is not counted)
@@ -81,10 +90,24 @@ struct TaskTable {
   std::vector<double> start_time;      ///< Unix time (s) the last attempt started, 0 if never
   std::vector<double> end_time;        ///< Unix time (s) the last attempt ended, 0 if never
   std::vector<int64_t> max_rss_kb;     ///< peak resident set of the last attempt, 0 if unknown
+  /// Of a function task that ended for good: its result bytes when done, the error message when
+  /// failed. Empty otherwise (and always for commands). Set once, when the task reaches a final state.
+  std::vector<std::string> result;
 
   size_t size() const noexcept { return id.size(); }
   size_t edge_count() const noexcept { return deps.size(); }
   bool is_barrier(TaskIndex i) const noexcept { return (flags[i] & kBarrier) != 0; }
+  bool is_function(TaskIndex i) const noexcept { return kind[i] != 0; }
+  std::string_view kind_name(TaskIndex i) const noexcept { return kind_names[kind[i]]; }
+
+  /// The index of kind `name` in kind_names, added when new. Throws std::length_error past 65,535 kinds.
+  uint16_t intern_kind(std::string_view name) {
+    for (size_t k = 0; k < kind_names.size(); ++k)
+      if (kind_names[k] == name) return static_cast<uint16_t>(k);
+    if (kind_names.size() > UINT16_MAX) throw std::length_error("more than 65535 task kinds");
+    kind_names.emplace_back(name);
+    return static_cast<uint16_t>(kind_names.size() - 1);
+  }
 
   /// The row of task `task`, if there is one. O(log n).
   std::optional<TaskIndex> find(TaskId task) const {
@@ -94,9 +117,13 @@ struct TaskTable {
   }
 
   /// Appends the runtime columns' initial values for every row that lacks them (state `waiting`,
-  /// no attempt); the parser fills only the spec columns and calls this last.
+  /// no attempt), and the function-task columns of rows that lack them (a shell command, no payload);
+  /// the parser fills only the spec columns and calls this last.
   void init_runtime_columns() {
     const size_t n = size();
+    kind.resize(n, 0);
+    while (payload.size() < n) payload.push_back({});
+    result.resize(n);
     state.resize(n, TaskState::waiting);
     attempts.resize(n, 0);
     exit_code.resize(n, -1);

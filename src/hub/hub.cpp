@@ -93,6 +93,10 @@ void Hub::handle(const transport::Message& m) {
       case MessageKind::report:
         on_report(static_cast<int>(rank), core::decode_report(m.bytes));
         break;
+      case MessageKind::report_functions:
+        for (core::TaskResult& f : core::decode_function_report(m.bytes))
+          on_finished(static_cast<int>(rank), std::move(f));
+        break;
       case MessageKind::returned: {
         const auto tasks = core::decode_indices(m.bytes);
         scheduler_.on_returned(static_cast<core::WorkerId>(rank), tasks);
@@ -122,47 +126,83 @@ void Hub::handle(const transport::Message& m) {
 
 void Hub::on_report(int rank, const core::Report& r) {
   const auto w = static_cast<core::WorkerId>(rank);
-  for (const auto& s : r.started) scheduler_.on_started(w, s.task, s.time);
-  for (core::TaskResult f : r.finished) {
-    if (f.task >= table_.size()) continue;
-    // A stop signal reaches the tasks too where the launcher signals the whole step (srun, scancel,
-    // Slurm's time limit): a task a signal ended during a stop was interrupted, not failed.
-    if (interrupted_ && f.signal != 0 && !f.timed_out) f.interrupted = true;
-    scheduler_.on_finished(w, f);
-    WorkerRow& row = workers_[static_cast<size_t>(rank)];
-    ++row.done;
-    if (f.end_time > f.start_time) row.busy_s += f.end_time - f.start_time;
-    if (f.interrupted || f.succeeded()) continue;
-    const TaskIndex t = f.task;
-    const bool final_failure = table_.state[t] == TaskState::failed;
-    std::ostringstream msg;
-    msg << "Task " << table_.id[t];
-    if (!table_.name[t].empty()) msg << " (" << table_.name[t] << ")";
-    msg << " located in line " << table_.id[t] << (final_failure ? " failed" : " failed, will retry");
-    if (f.spawn_failed)
-      msg << ": could not start";
-    else if (f.timed_out)
-      msg << ": timed out after " << table_.timeout_s[t] << " s";
-    else
-      msg << " with " << describe_end(table_, t);
-    msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank
-        << ". Logs: " << task_log_path(t, ".out") << " " << task_log_path(t, ".err");
-    if (final_failure)
-      log_.error(msg.str());
-    else
-      log_.warn(msg.str());
+  for (const auto& s : r.started) {
+    scheduler_.on_started(w, s.task, s.time);
+    if (observer_ && s.task < table_.size() && table_.state[s.task] == TaskState::running)
+      observer_->started(s.task, rank);
   }
+  for (const core::TaskResult& f : r.finished) on_finished(rank, f);
+}
+
+void Hub::on_finished(int rank, core::TaskResult f) {
+  const auto w = static_cast<core::WorkerId>(rank);
+  if (f.task >= table_.size()) return;
+  // A stop signal reaches the tasks too where the launcher signals the whole step (srun, scancel,
+  // Slurm's time limit): a task a signal ended during a stop was interrupted, not failed.
+  if (interrupted_ && f.signal != 0 && !f.timed_out) f.interrupted = true;
+  const bool quiet = f.interrupted || f.succeeded();
+  const TaskIndex t = f.task;
+  const bool function = table_.is_function(t);
+  std::string message;
+  if (!quiet && function) message = f.output;  // the scheduler moves the output into the table
+  const bool spawn_failed = f.spawn_failed, timed_out = f.timed_out;
+  const double ran = f.end_time > f.start_time ? f.end_time - f.start_time : 0;
+  scheduler_.on_finished(w, std::move(f));
+  WorkerRow& row = workers_[static_cast<size_t>(rank)];
+  ++row.done;
+  row.busy_s += ran;
+  if (quiet) return;
+  const bool final_failure = table_.state[t] == TaskState::failed;
+  std::ostringstream msg;
+  msg << "Task " << table_.id[t];
+  if (!table_.name[t].empty()) msg << " (" << table_.name[t] << ")";
+  if (function)
+    msg << " of kind " << table_.kind_name(t) << (final_failure ? " failed" : " failed, will retry");
+  else
+    msg << " located in line " << table_.id[t] << (final_failure ? " failed" : " failed, will retry");
+  if (spawn_failed)
+    msg << ": could not start";
+  else if (timed_out)
+    msg << ": timed out after " << table_.timeout_s[t] << " s";
+  else if (function)
+    msg << ": " << message;
+  else
+    msg << " with " << describe_end(table_, t);
+  msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank;
+  if (!function) msg << ". Logs: " << task_log_path(t, ".out") << " " << task_log_path(t, ".err");
+  if (final_failure)
+    log_.error(msg.str());
+  else
+    log_.warn(msg.str());
+}
+
+void Hub::add_tasks(TaskIndex first_row) {
+  scheduler_.add_tasks(first_row);
+  if (recorder_) recorder_->appended(table_, first_row);
 }
 
 void Hub::send_dispatch() {
   assignments_.clear();
   steals_.clear();
   scheduler_.dispatch(assignments_, steals_);
-  for (const core::Assignment& a : assignments_) {
-    std::vector<core::TaskOrder> orders;
-    orders.reserve(a.tasks.size());
-    for (TaskIndex t : a.tasks) orders.push_back(core::make_order(table_, t));
-    net_.send(static_cast<int>(a.worker), MessageKind::assign, core::encode(orders));
+  for (core::Assignment& a : assignments_) {
+    if (observer_) observer_->sent(static_cast<int>(a.worker), a.tasks);
+    // Function tasks go in a message of their own, with no command, directory or environment.
+    const auto is_command = [&](TaskIndex t) { return !table_.is_function(t); };
+    auto functions = a.tasks.end();
+    if (!std::all_of(a.tasks.begin(), a.tasks.end(), is_command))
+      functions = std::stable_partition(a.tasks.begin(), a.tasks.end(), is_command);
+    const std::span<const TaskIndex> commands(a.tasks.begin(), functions);
+    const std::span<const TaskIndex> function_tasks(functions, a.tasks.end());
+    if (!commands.empty()) {
+      std::vector<core::TaskOrder> orders;
+      orders.reserve(commands.size());
+      for (TaskIndex t : commands) orders.push_back(core::make_order(table_, t));
+      net_.send(static_cast<int>(a.worker), MessageKind::assign, core::encode(orders));
+    }
+    if (!function_tasks.empty())
+      net_.send(static_cast<int>(a.worker), MessageKind::assign_functions,
+                core::encode_functions(table_, function_tasks, observer_ && observer_->wants_starts()));
   }
   for (const core::StealRequest& s : steals_) {
     log_.debug("asking worker " + std::to_string(s.victim) + " to give back up to " + std::to_string(s.count) +
@@ -180,6 +220,7 @@ void Hub::record_finalized() {
     if (table_.state[t] == TaskState::failed) failures_.push_back(t);
   }
   if (recorder_) recorder_->finalized(table_, rows);
+  if (observer_) observer_->finalized(rows);
 }
 
 void Hub::begin_stop(bool kill_running, std::string_view why) {

@@ -25,6 +25,27 @@ class RunRecorder {
   virtual void snapshot(const core::TaskTable& table) = 0;
   /// The live status document (status.json), rewritten on a timer and at the end.
   virtual void status(const std::string& json) = 0;
+  /// Rows [first_row, table.size()) were added during the run (for the journal). A recorder that
+  /// never sees added tasks may ignore it.
+  virtual void appended(const core::TaskTable& table, core::TaskIndex first_row) {
+    (void)table;
+    (void)first_row;
+  }
+};
+
+/// Watches the run from the hub's thread (the embedding API's hooks). Every call happens on the
+/// thread that runs Hub::run, between two turns of its loop; an observer may call Hub::add_tasks.
+class HubObserver {
+ public:
+  virtual ~HubObserver() = default;
+  /// `tasks` were sent to `worker` in one message.
+  virtual void sent(int worker, std::span<const core::TaskIndex> tasks) = 0;
+  /// `task` started on `worker` (only reported for function tasks when wants_starts()).
+  virtual void started(core::TaskIndex task, int worker) = 0;
+  /// These rows reached a final state (after the recorder has journalled them).
+  virtual void finalized(std::span<const core::TaskIndex> rows) = 0;
+  /// Whether workers should report the start of each function task (it costs a message entry each).
+  virtual bool wants_starts() const = 0;
 };
 
 struct HubOptions {
@@ -58,6 +79,12 @@ class Hub {
   Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log,
       RunRecorder* recorder);
 
+  /// Sets the observer (may be null); call before run().
+  void set_observer(HubObserver* observer) noexcept { observer_ = observer; }
+  /// Rows [first_row, table.size()) were just appended to the table: they join the run (and the
+  /// journal). Call before run() or from the hub's thread during it (an observer's callback).
+  void add_tasks(core::TaskIndex first_row);
+
   /// Runs the batch to its end and returns the exit code of DESIGN §8: 0 all done, 1 some failed or
   /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
   int run();
@@ -73,6 +100,7 @@ class Hub {
   bool wait_for_workers();
   void handle(const transport::Message& m);
   void on_report(int rank, const core::Report& r);
+  void on_finished(int rank, core::TaskResult f);
   void send_dispatch();
   void record_finalized();
   void begin_stop(bool kill_running, std::string_view why);
@@ -84,6 +112,7 @@ class Hub {
   HubOptions options_;
   Log& log_;
   RunRecorder* recorder_;
+  HubObserver* observer_ = nullptr;
   core::Scheduler scheduler_;
   std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
   size_t byes_ = 0;

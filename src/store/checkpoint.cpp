@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -168,7 +169,10 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   const H5PropertyList fapl = make_file_access_plist();
   H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate"));
 
-  write_u32_attribute(file.get(), "format_version", kCheckpointFormatVersion);
+  // Version 2 only when it is needed: a table of commands is written exactly as version 1 was, so an
+  // older mpiq still reads it, and refuses (rather than misreads) one that holds function tasks.
+  const bool functions = std::any_of(table.kind.begin(), table.kind.end(), [](uint16_t k) { return k != 0; });
+  write_u32_attribute(file.get(), "format_version", functions ? kCheckpointFormatVersion : 1);
   write_string_attribute(file.get(), "mpiq_version", meta.mpiq_version);
   write_string_attribute(file.get(), "task_file", meta.task_file);
   write_string_attribute(file.get(), "task_file_sha256", meta.task_file_sha256);
@@ -210,6 +214,25 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   write_string_column(t, "name", table.name, d);
   write_string_column(t, "command", table.command, d);
   write_string_column(t, "workdir", table.workdir, d);
+  if (functions) {
+    // In memory a kind is an index into kind_names; on disk it is the name, readable without a
+    // dictionary (h5py: bytes[offsets[i]:offsets[i+1]]).
+    core::StringColumn kinds, results;
+    size_t kind_bytes = 0, result_bytes = 0;
+    for (size_t i = 0; i < table.size(); ++i) {
+      kind_bytes += table.kind_names[table.kind[i]].size();
+      result_bytes += table.result[i].size();
+    }
+    kinds.reserve(table.size(), kind_bytes);
+    results.reserve(table.size(), result_bytes);
+    for (size_t i = 0; i < table.size(); ++i) {
+      kinds.push_back(table.kind_names[table.kind[i]]);
+      results.push_back(table.result[i]);
+    }
+    write_string_column(t, "kind", kinds, d);
+    write_string_column(t, "payload", table.payload, d);
+    write_string_column(t, "result", results, d);
+  }
   tasks.close();
 
   H5Group graph(
@@ -276,6 +299,16 @@ class CheckpointReader {
     table.name = string_column(t, "name", n);
     table.command = string_column(t, "command", n);
     table.workdir = string_column(t, "workdir", n);
+    if (version_ >= 2) {
+      const core::StringColumn kinds = string_column(t, "kind", n);
+      table.kind.resize(n);
+      for (size_t i = 0; i < n; ++i) table.kind[i] = table.intern_kind(kinds[i]);
+      table.payload = string_column(t, "payload", n);
+      const core::StringColumn results = string_column(t, "result", n);
+      table.result.resize(n);
+      for (size_t i = 0; i < n; ++i) table.result[i] = results[i];
+    }
+    table.init_runtime_columns();  // a version 1 file: every task a command
     tasks.close();
 
     H5Group graph = open_group(file_.get(), "/graph");
@@ -361,14 +394,15 @@ class CheckpointReader {
     return value;
   }
 
-  void read_meta(CheckpointMeta* meta) const {
+  void read_meta(CheckpointMeta* meta) {
     const hid_t root = file_.get();
     if (!has_attribute(root, "format_version"))
       fail("not an mpiq checkpoint: the HDF5 file has no 'format_version' attribute on /");
     const uint64_t version = u64_attribute(root, "format_version");
-    if (version != kCheckpointFormatVersion)
-      fail("checkpoint format version " + std::to_string(version) + ", but this mpiq reads only version " +
-           std::to_string(kCheckpointFormatVersion));
+    if (version < kOldestCheckpointFormatVersion || version > kCheckpointFormatVersion)
+      fail("checkpoint format version " + std::to_string(version) + ", but this mpiq reads only versions " +
+           std::to_string(kOldestCheckpointFormatVersion) + " to " + std::to_string(kCheckpointFormatVersion));
+    version_ = static_cast<uint32_t>(version);
     CheckpointMeta m;
     m.format_version = static_cast<uint32_t>(version);
     m.mpiq_version = string_attribute(root, "mpiq_version");
@@ -478,6 +512,7 @@ class CheckpointReader {
 
   std::string path_;
   uint64_t file_size_ = 0;
+  uint32_t version_ = 0;
   H5File file_;
 };
 
@@ -499,11 +534,16 @@ std::string find_table_problem(const core::TaskTable& table) {
         rows("attempts", table.attempts.size()), rows("exit_code", table.exit_code.size()),
         rows("signal", table.signal.size()), rows("worker_rank", table.worker_rank.size()),
         rows("start_time", table.start_time.size()), rows("end_time", table.end_time.size()),
-        rows("max_rss_kb", table.max_rss_kb.size())})
+        rows("max_rss_kb", table.max_rss_kb.size()), rows("kind", table.kind.size()),
+        rows("payload", table.payload.size()), rows("result", table.result.size())})
     if (!problem.empty()) return problem;
+  if (table.kind_names.empty() || !table.kind_names[0].empty()) return "kind 0 is not the shell command";
+  for (size_t row = 0; row < n; ++row)
+    if (table.kind[row] >= table.kind_names.size())
+      return "row " + std::to_string(row) + " has the unknown kind " + std::to_string(table.kind[row]);
 
   for (const auto& [name, column] : {std::pair{"name", &table.name}, std::pair{"command", &table.command},
-                                     std::pair{"workdir", &table.workdir}}) {
+                                     std::pair{"workdir", &table.workdir}, std::pair{"payload", &table.payload}}) {
     const std::vector<uint64_t>& offsets = column->offsets();
     for (size_t i = 1; i < offsets.size(); ++i)
       if (offsets[i] < offsets[i - 1])

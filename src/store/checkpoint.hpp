@@ -1,10 +1,10 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (DESIGN §7).
 ///
-/// Layout, format version 1 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 2 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 1), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 2), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated):
 ///                          UTF-8 variable-length strings; restarts (uint32); journal_epoch (uint64)
 ///   /tasks/id              uint32, ascending
@@ -15,11 +15,18 @@
 ///   /tasks/priority        int32       /tasks/cores       uint32      /tasks/gpus       uint32
 ///   /tasks/timeout_s       uint32      /tasks/retries     uint32      /tasks/worker_rank int32
 ///   /tasks/start_time      float64     /tasks/end_time    float64     /tasks/max_rss_kb int64
-///   /tasks/{name,command,workdir}/bytes    uint8: the strings back to back, no terminators
-///   /tasks/{name,command,workdir}/offsets  uint64, tasks+1 entries: string i is
+///   /tasks/{name,command,workdir,kind,payload,result}/bytes    uint8: the strings back to back, no
+///                                          terminators
+///   /tasks/{name,command,workdir,kind,payload,result}/offsets  uint64, tasks+1 entries: string i is
 ///                                          bytes[offsets[i] .. offsets[i+1])
+///                          kind: the function task's kind, "" for a shell command; payload: its
+///                          input bytes; result: its result bytes once done, its failure message once
+///                          failed, "" otherwise (the embedding API, DESIGN §10)
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
+///
+/// Version 1 is version 2 without kind, payload and result (every task a command). A table without
+/// function tasks is still written as version 1, so that an older mpiq reads it; both are read.
 ///
 /// One H5Dwrite per dataset and no variable-length data in the columns keep a 1,000,000-task snapshot
 /// well under a second to write and to load (bench/bench_checkpoint.cpp).
@@ -32,12 +39,15 @@
 
 namespace mpiq::store {
 
-/// The checkpoint format this build writes and the only one it reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
+/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads.
+inline constexpr uint32_t kCheckpointFormatVersion = 2;
+/// The oldest format this build reads.
+inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 
 /// The root attributes of a checkpoint: where the table came from and how the run went.
 struct CheckpointMeta {
-  /// Read: the file's format version. Ignored on write, which always writes kCheckpointFormatVersion.
+  /// Read: the file's format version. Ignored on write, which writes 2 for a table with function tasks
+  /// and 1 otherwise.
   uint32_t format_version = kCheckpointFormatVersion;
   std::string mpiq_version;      ///< version of the mpiq that wrote the file
   std::string task_file;         ///< path of the task file, as given to `mpiq run`

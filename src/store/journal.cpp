@@ -30,6 +30,8 @@ constexpr uint32_t kMaxRecordBytes = 64u << 20;
 constexpr size_t kAppendRecordTarget = 1u << 20;
 constexpr uint32_t kKindTaskUpdate = 1;
 constexpr uint32_t kKindTasksAppended = 2;
+constexpr uint32_t kKindFunctionTasksAppended = 3;
+constexpr uint32_t kKindTaskUpdateWithResult = 4;
 
 template <class T>
 void put(std::string& out, T value) {
@@ -192,7 +194,7 @@ class PayloadReader {
   size_t at_ = 0;
 };
 
-JournalRecord decode_update(PayloadReader& in) {
+JournalRecord decode_update(PayloadReader& in, bool with_result) {
   JournalRecord r;
   r.row = in.take<uint32_t>();
   const auto state = in.take<uint8_t>();
@@ -206,11 +208,12 @@ JournalRecord decode_update(PayloadReader& in) {
   r.start_time = in.take<double>();
   r.end_time = in.take<double>();
   r.max_rss_kb = in.take<int64_t>();
+  if (with_result) r.result = in.take_bytes(in.take<uint32_t>());
   in.expect_end();
   return r;
 }
 
-AppendedTasks decode_appended(PayloadReader& in) {
+AppendedTasks decode_appended(PayloadReader& in, bool functions) {
   AppendedTasks out;
   out.first_row = in.take<uint32_t>();
   const auto count = in.take<uint32_t>();
@@ -233,9 +236,15 @@ AppendedTasks decode_appended(PayloadReader& in) {
     const auto command_bytes = in.take<uint32_t>();
     const auto workdir_bytes = in.take<uint32_t>();
     const auto dep_count = in.take<uint32_t>();
+    const auto kind_bytes = functions ? in.take<uint32_t>() : 0;
+    const auto payload_bytes = functions ? in.take<uint32_t>() : 0;
     t.name.push_back(in.take_bytes(name_bytes));
     t.command.push_back(in.take_bytes(command_bytes));
     t.workdir.push_back(in.take_bytes(workdir_bytes));
+    if (functions) {
+      t.kind.push_back(t.intern_kind(in.take_bytes(kind_bytes)));
+      t.payload.push_back(in.take_bytes(payload_bytes));
+    }
     for (uint32_t d = 0; d < dep_count; ++d) {
       const auto dep = in.take<uint32_t>();
       if (dep >= end_row)
@@ -281,11 +290,11 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
     offset += frame.size;
     const std::string_view payload(bytes.data() + frame.offset + 8, frame.size - kRecordOverhead);
     PayloadReader in(payload, path, frame.offset);
-    if (frame.kind == kKindTaskUpdate) {
-      const JournalRecord record = decode_update(in);
+    if (frame.kind == kKindTaskUpdate || frame.kind == kKindTaskUpdateWithResult) {
+      const JournalRecord record = decode_update(in, frame.kind == kKindTaskUpdateWithResult);
       if (on_update) on_update(record, frame.offset);
-    } else if (frame.kind == kKindTasksAppended) {
-      const AppendedTasks appended = decode_appended(in);
+    } else if (frame.kind == kKindTasksAppended || frame.kind == kKindFunctionTasksAppended) {
+      const AppendedTasks appended = decode_appended(in, frame.kind == kKindFunctionTasksAppended);
       if (on_append) on_append(appended, frame.offset);
     } else {
       in.fail("unknown record kind " + std::to_string(frame.kind) + " (written by a newer mpiq?)");
@@ -309,6 +318,7 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
     table.start_time[r.row] = r.start_time;
     table.end_time[r.row] = r.end_time;
     table.max_rss_kb[r.row] = r.max_rss_kb;
+    table.result[r.row] = r.result;
   };
   const auto on_append = [&](const AppendedTasks& a, uint64_t offset) {
     const core::TaskTable& t = a.tasks;
@@ -331,6 +341,8 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
       table.timeout_s.push_back(t.timeout_s[i]);
       table.retries.push_back(t.retries[i]);
       table.priority.push_back(t.priority[i]);
+      table.kind.push_back(i < t.kind.size() ? table.intern_kind(t.kind_name(static_cast<core::TaskIndex>(i))) : 0);
+      table.payload.push_back(i < t.payload.size() ? t.payload[i] : std::string_view());
       table.deps.insert(table.deps.end(), t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i]),
                         t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i + 1]));
       table.dep_offsets.push_back(table.deps.size());
@@ -351,7 +363,8 @@ JournalRecord JournalRecord::from_row(const core::TaskTable& table, core::TaskIn
                        table.worker_rank[row],
                        table.start_time[row],
                        table.end_time[row],
-                       table.max_rss_kb[row]};
+                       table.max_rss_kb[row],
+                       row < table.result.size() ? table.result[row] : std::string()};
 }
 
 Journal::Journal(std::string path, FileDescriptor fd, uint64_t epoch, uint64_t end)
@@ -424,7 +437,9 @@ void Journal::restart(uint64_t epoch) {
 }
 
 void Journal::append(const JournalRecord& r) {
-  const size_t start = begin_record(pending_, kKindTaskUpdate);
+  if (r.result.size() > kMaxRecordBytes / 2)
+    throw Error(path_ + ": the result of row " + std::to_string(r.row) + " is too large for a journal record");
+  const size_t start = begin_record(pending_, r.result.empty() ? kKindTaskUpdate : kKindTaskUpdateWithResult);
   put<uint32_t>(pending_, r.row);
   put<uint8_t>(pending_, static_cast<uint8_t>(r.state));
   pending_.append(3, '\0');
@@ -435,14 +450,23 @@ void Journal::append(const JournalRecord& r) {
   put<double>(pending_, r.start_time);
   put<double>(pending_, r.end_time);
   put<int64_t>(pending_, r.max_rss_kb);
+  if (!r.result.empty()) {
+    put<uint32_t>(pending_, static_cast<uint32_t>(r.result.size()));
+    pending_.append(r.result);
+  }
   finish_record(pending_, start);
   ++pending_records_;
 }
 
 void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_row) {
   size_t row = first_row;
+  const bool with_kinds = table.kind.size() == table.size();
   while (row < table.size()) {
-    const size_t start = begin_record(pending_, kKindTasksAppended);
+    // Kind 3 only when a function task is among the rows: command tasks keep kind 2's layout.
+    bool functions = false;
+    if (with_kinds)
+      for (size_t r = row; r < table.size() && !functions; ++r) functions = table.kind[r] != 0;
+    const size_t start = begin_record(pending_, functions ? kKindFunctionTasksAppended : kKindTasksAppended);
     put<uint32_t>(pending_, static_cast<uint32_t>(row));
     const size_t count_at = pending_.size();
     put<uint32_t>(pending_, 0);
@@ -452,7 +476,10 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
       const std::string_view name = table.name[row], command = table.command[row],
                              workdir = table.workdir[row];
       const uint64_t dep_begin = table.dep_offsets[row], dep_end = table.dep_offsets[row + 1];
-      if (name.size() + command.size() + workdir.size() + 4 * (dep_end - dep_begin) > kMaxRecordBytes / 2)
+      const std::string_view kind = functions ? table.kind_name(static_cast<core::TaskIndex>(row)) : "";
+      const std::string_view payload = functions ? table.payload[row] : "";
+      if (name.size() + command.size() + workdir.size() + kind.size() + payload.size() + 4 * (dep_end - dep_begin) >
+          kMaxRecordBytes / 2)
         throw Error(path_ + ": task " + std::to_string(table.id[row]) + " is too large for a journal record");
       put<uint32_t>(pending_, table.id[row]);
       put<uint8_t>(pending_, table.flags[row]);
@@ -465,9 +492,15 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
       put<uint32_t>(pending_, static_cast<uint32_t>(command.size()));
       put<uint32_t>(pending_, static_cast<uint32_t>(workdir.size()));
       put<uint32_t>(pending_, static_cast<uint32_t>(dep_end - dep_begin));
+      if (functions) {
+        put<uint32_t>(pending_, static_cast<uint32_t>(kind.size()));
+        put<uint32_t>(pending_, static_cast<uint32_t>(payload.size()));
+      }
       pending_.append(name);
       pending_.append(command);
       pending_.append(workdir);
+      pending_.append(kind);
+      pending_.append(payload);
       for (uint64_t d = dep_begin; d < dep_end; ++d) put<uint32_t>(pending_, table.deps[d]);
     }
     std::memcpy(pending_.data() + count_at, &count, 4);

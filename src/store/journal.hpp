@@ -15,6 +15,14 @@
 ///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint32 lengths of
 ///                      name, command and workdir, uint32 dependency count, then the three strings'
 ///                      bytes and the dependencies (uint32 row indices of the whole table)
+///   kind 3, tasks appended with function tasks among them: kind 2's layout, with per task two more
+///                      uint32 after the dependency count, the lengths of its kind name and payload,
+///                      whose bytes follow the workdir's (kind "" = a shell command)
+///   kind 4, task update with a result: kind 1's payload, then uint32 length and the bytes of the
+///                      function task's result (or failure message)
+///
+/// Kinds 3 and 4 are written only for function tasks (the embedding API), so a run of commands
+/// writes exactly what it did before they existed.
 ///
 /// The epoch is the number of the snapshot the journal follows (CheckpointMeta::journal_epoch). After a
 /// snapshot the hub truncates the journal to a header with the new epoch; if it stops between the two,
@@ -51,6 +59,7 @@ struct JournalRecord {
   double start_time = 0;                             ///< Unix time the last attempt started, 0 if never
   double end_time = 0;                               ///< Unix time the last attempt ended, 0 if never
   int64_t max_rss_kb = 0;                            ///< peak resident set of the last attempt, 0 if unknown
+  std::string result;  ///< a function task's result or failure message (a kind 4 record when not empty)
 
   /// The record that holds row `row` of `table` as it is now.
   static JournalRecord from_row(const core::TaskTable& table, core::TaskIndex row);
@@ -62,7 +71,8 @@ struct AppendedTasks {
   /// The row the first appended task gets: the table had this many rows before.
   core::TaskIndex first_row = 0;
   /// The new tasks' spec columns only (id, flags, name, command, workdir, cores, gpus, timeout_s,
-  /// retries, priority, dep_offsets, deps; the runtime columns are empty). `deps` holds row indices of
+  /// retries, priority, dep_offsets, deps, and for kind 3 records kind, kind_names and payload; the
+  /// runtime columns are empty). `deps` holds row indices of
   /// the whole table, so they may point at rows before first_row.
   core::TaskTable tasks;
 };

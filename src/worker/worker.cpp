@@ -40,6 +40,8 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
   base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
+  functions_ = std::make_unique<FunctionRunner>(
+      options_.functions ? options_.functions : std::make_shared<const FunctionSettings>(), net_.rank());
 }
 
 void Worker::run() {
@@ -68,8 +70,9 @@ void Worker::run() {
     }
     if (!stopping_) start_ready_tasks();
     enforce_deadlines();
+    collect_functions();
     flush_report();
-    if (stopping_ && queue_.empty()) break;
+    if (stopping_ && queue_.empty() && functions_->idle()) break;
     if (progress_) backoff.reset();
     wait_for_events(backoff.next());
   }
@@ -82,8 +85,16 @@ void Worker::handle(const transport::Message& m) {
     case MessageKind::assign:
       for (auto& o : core::decode_orders(m.bytes)) queue_.push(std::move(o));
       break;
+    case MessageKind::assign_functions:
+      functions_->push(core::decode_functions(m.bytes));
+      break;
     case MessageKind::steal: {
-      auto given = queue_.give_back(core::decode_count(m.bytes));
+      const uint32_t count = core::decode_count(m.bytes);
+      auto given = queue_.give_back(count);
+      if (given.size() < count) {
+        auto more = functions_->give_back(count - static_cast<uint32_t>(given.size()));
+        given.insert(given.end(), more.begin(), more.end());
+      }
       // Starts already reported must reach the hub before it sees what was given back.
       flush_report();
       net_.send(options_.hub, MessageKind::returned, core::encode(given));
@@ -92,9 +103,12 @@ void Worker::handle(const transport::Message& m) {
     case MessageKind::stop: {
       stopping_ = true;
       queue_.drop_queue();  // the hub keeps them unstarted; a resumed run starts them
-      if (core::decode_stop(m.bytes).kill_running)
+      functions_->drop_queue();
+      if (core::decode_stop(m.bytes).kill_running) {
         for (core::TaskIndex t : queue_.terminate_all(exec::mono_now()))
           exec::signal_group(children_.at(t).process, SIGTERM);
+        functions_->interrupt_running(exec::mono_now() + options_.grace_s);
+      }
       break;
     }
     default:
@@ -173,7 +187,11 @@ void Worker::start(core::LocalQueue::Next next) {
 void Worker::wait_for_events(int64_t timeout_ns) {
   std::vector<pollfd> fds;
   std::vector<core::TaskIndex> tasks;
-  fds.reserve(children_.size());
+  fds.reserve(children_.size() + 1);
+  if (functions_->wake_fd() >= 0) {
+    fds.push_back({functions_->wake_fd(), POLLIN, 0});
+    tasks.push_back(0);
+  }
   for (auto& [t, c] : children_) {
     if (c.process.pidfd < 0) {  // no pidfd (very old kernel): look, do not wait
       reap(t);
@@ -186,7 +204,25 @@ void Worker::wait_for_events(int64_t timeout_ns) {
   const int n = ppoll(fds.data(), fds.size(), &ts, nullptr);
   if (n <= 0) return;
   for (size_t i = 0; i < fds.size(); ++i)
-    if (fds[i].revents) reap(tasks[i]);
+    if (fds[i].revents && fds[i].fd != functions_->wake_fd()) reap(tasks[i]);
+}
+
+void Worker::collect_functions() {
+  functions_->enforce(exec::mono_now());
+  if (!functions_->collect(function_finished_, report_.started)) return;
+  progress_ = true;
+  for (const FunctionRunner::Finished& f : function_finished_) {
+    // A batch of results in one message, split before it grows past a few MiB.
+    function_report_.add(f.task, static_cast<uint8_t>(f.outcome), f.start_time, f.end_time, f.output);
+    if (function_report_.bytes() >= (4u << 20)) {
+      flush_report();  // starts first: the hub must see a start before its end
+      net_.send(options_.hub, MessageKind::report_functions, function_report_.take());
+    }
+  }
+  function_finished_.clear();
+  flush_report();
+  if (function_report_.count() > 0)
+    net_.send(options_.hub, MessageKind::report_functions, function_report_.take());
 }
 
 void Worker::reap(core::TaskIndex t) {

@@ -3,6 +3,7 @@
 /// process bound to the cores and GPUs it was given, enforces timeouts, and reports starts and ends
 /// in batches. It owns no durable state: everything it knows the hub can rebuild.
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "core/resources.hpp"
 #include "exec/spawn.hpp"
 #include "mpi/transport.hpp"
+#include "worker/function_runner.hpp"
 
 namespace mpiq::worker {
 
@@ -24,6 +26,8 @@ struct WorkerOptions {
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
+  /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
+  std::shared_ptr<const FunctionSettings> functions;
 };
 
 class Worker {
@@ -47,6 +51,7 @@ class Worker {
   void reap(core::TaskIndex task);
   void enforce_deadlines();
   void flush_report();
+  void collect_functions();
 
   transport::Transport& net_;
   core::WorkerShare share_;
@@ -56,6 +61,9 @@ class Worker {
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
   core::Report report_;
+  std::unique_ptr<FunctionRunner> functions_;
+  std::vector<FunctionRunner::Finished> function_finished_;
+  core::FunctionReportWriter function_report_;
   bool stopping_ = false;
   bool interrupt_sent_ = false;
   bool progress_ = false;  // something happened in this turn of the loop
