@@ -1,0 +1,15 @@
+#pragma once
+/// The embedding API of mpiq: everything a C++ program that links mpiq::mpiq may use.
+///
+///   mpiq::Session session(argc, argv);
+///   session.register_function("square", [](mpiq::TaskContext&, std::string_view x) { ... });
+///   if (session.is_hub()) session.submit("square", "7");
+///   return session.run();
+///
+/// See docs/embedding.md.
+
+#include "mpiq/error.hpp"
+#include "mpiq/session.hpp"
+#include "mpiq/task.hpp"
+#include "mpiq/version.hpp"
+#include "mpiq/worker.hpp"
