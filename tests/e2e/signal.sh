@@ -2,6 +2,7 @@
 # finishes the rest, and no task that finished runs again.
 source "$(dirname "$0")/lib.sh"
 for i in $(seq 1 8); do echo "sleep 1; echo \$MPIQ_TASK_ID >> $WORK/ids"; done > sig.tasks
+touch ids  # no task may have finished before the signal
 if [ "$NP" = 1 ]; then
   mpiq_start sig.tasks --grace 2s > run1.log 2>&1
   # As srun and Slurm's time limit do: the signal reaches the tasks as well as mpiq. Tasks it ends
@@ -18,8 +19,9 @@ fi
 start=$(date +%s)
 set +e; wait $pid; code=$?; set -e
 [ "$code" = 3 ] || fail "expected exit 3 after the signal, got $code: $(cat run1.log)"
-[ $(( $(date +%s) - start )) -le 4 ] || fail "the stop took longer than the grace period"
-before=$(sort -n ids 2>/dev/null | tr '\n' ' ')
+# Grace 2 s; the bound leaves room for a loaded CI machine.
+[ $(( $(date +%s) - start )) -le 8 ] || fail "the stop took much longer than the grace period"
+before=$(sort -n ids | tr '\n' ' ')
 [ "$("$MPIQ" status sig.mpiq --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = stopped ] \
   || fail "status does not say stopped"
 expect_code 0 mpiq_run sig.tasks > run2.log 2>&1
