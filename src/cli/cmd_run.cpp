@@ -88,6 +88,8 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   for (const std::string& note : dir->notes()) log.info(note);
 
   hub::HubOptions ho = s.hub;
+  ho.progress = isatty(STDERR_FILENO) != 0;
+  log.set_progress_line(ho.progress);
   ho.out_dir = s.out_dir;
   ho.host = host_name();
   ho.slurm_job_ids = dir->slurm_job_ids();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -238,7 +239,32 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
   stop_sent_ = true;
 }
 
+void Hub::draw_progress(double now, bool last) {
+  const auto& c = scheduler_.counts();
+  auto n = [&](TaskState st) { return c[static_cast<size_t>(st)]; };
+  const double elapsed = std::max(1e-9, now - start_mono_);
+  const double rate = static_cast<double>(finished_this_run_) / elapsed;
+  const uint64_t final_count = n(TaskState::done) + n(TaskState::failed) + n(TaskState::skipped);
+  const uint64_t left = scheduler_.task_count() - final_count;
+  char line[256];
+  std::snprintf(line, sizeof line, "mpiq: %llu/%llu done, %llu failed, %llu skipped, %llu running, %.1f tasks/s",
+                static_cast<unsigned long long>(n(TaskState::done)),
+                static_cast<unsigned long long>(scheduler_.task_count()),
+                static_cast<unsigned long long>(n(TaskState::failed)),
+                static_cast<unsigned long long>(n(TaskState::skipped)),
+                static_cast<unsigned long long>(n(TaskState::running)), rate);
+  std::string text = line;
+  if (rate > 0 && left > 0) text += ", eta " + std::to_string(static_cast<long long>(left / rate)) + " s";
+  // \r and erase-to-end-of-line redraw the same line; the last draw ends it.
+  std::fprintf(stderr, "\r%s\033[K%s", text.c_str(), last ? "\n" : "");
+  std::fflush(stderr);
+}
+
 void Hub::timers(double now) {
+  if (options_.progress && now >= next_progress_) {
+    draw_progress(now, false);
+    next_progress_ = now + 1.0;
+  }
   if (!recorder_) return;
   if (options_.checkpoint_interval_s > 0 && now >= next_checkpoint_) {
     recorder_->snapshot(table_);
@@ -309,6 +335,7 @@ int Hub::run() {
     const bool all_done = c[static_cast<size_t>(TaskState::done)] == scheduler_.task_count();
     code = interrupted_ ? 3 : all_done ? 0 : 1;
   }
+  if (options_.progress) draw_progress(exec::mono_now(), true);
   if (recorder_) {
     recorder_->snapshot(table_);
     recorder_->status(status_json(code == 3 ? "stopped" : "finished"));

@@ -62,6 +62,8 @@ struct HubOptions {
   /// outside Slurm.
   std::vector<std::string> slurm_job_ids;
   std::string slurm_nodelist;  ///< SLURM_JOB_NODELIST of this job
+  /// Redraw a one-line progress report on stderr every second (when stderr is a terminal).
+  bool progress = false;
 };
 
 /// What one worker told the hub, and what the hub counted of it.
@@ -105,6 +107,7 @@ class Hub {
   void record_finalized();
   void begin_stop(bool kill_running, std::string_view why);
   void timers(double now);
+  void draw_progress(double now, bool last);
   std::string task_log_path(core::TaskIndex t, const char* ext) const;
 
   transport::Transport& net_;
@@ -121,7 +124,7 @@ class Hub {
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;
-  double next_status_ = 0, next_checkpoint_ = 0;
+  double next_status_ = 0, next_checkpoint_ = 0, next_progress_ = 0;
   std::vector<core::Assignment> assignments_;
   std::vector<core::StealRequest> steals_;
 };

@@ -41,7 +41,8 @@ void Log::write(LogLevel level, std::string_view text) {
     std::fprintf(file_, "[%s] %s: %.*s\n", stamp, name, len, text.data());
     std::fflush(file_);
   }
-  if (to_stderr_) std::fprintf(stderr, "[%s] %s: %.*s\n", stamp, name, len, text.data());
+  if (to_stderr_)
+    std::fprintf(stderr, "%s[%s] %s: %.*s\n", progress_line_ ? "\r\033[K" : "", stamp, name, len, text.data());
 }
 
 }  // namespace mpiq::hub

@@ -23,6 +23,8 @@ class Log {
   /// Starts writing to `path` too (appending). Returns false if it cannot be opened.
   bool open_file(const std::string& path);
   void set_level(LogLevel level) noexcept { level_ = level; }
+  /// A progress line is being redrawn on stderr: clear it before each log line written there.
+  void set_progress_line(bool on) noexcept { progress_line_ = on; }
   bool enabled(LogLevel level) const noexcept { return level <= level_; }
 
   void write(LogLevel level, std::string_view text);
@@ -35,6 +37,7 @@ class Log {
   LogLevel level_;
   bool to_stderr_;
   std::FILE* file_ = nullptr;
+  bool progress_line_ = false;
 };
 
 }  // namespace mpiq::hub
