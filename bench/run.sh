@@ -418,6 +418,8 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
   echo "## Notes"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done
+  echo
+  cat "$ROOT/bench/why.md"
   if [ -n "$MICRO" ]; then
     echo
     echo "## Micro-benchmarks (build/bin/bench_micro --benchmark_min_time=0.05)"
