@@ -338,3 +338,77 @@ TEST(Scheduler, ReportForAnotherWorkersTaskIsIgnored) {
   s.on_finished(other, ok(0));
   EXPECT_EQ(t.state[0], TaskState::assigned);
 }
+
+namespace {
+// Appends a function task of kind "f" after rows `deps` (the way the embedding API submits).
+TaskIndex append_function(TaskTable& t, std::initializer_list<TaskIndex> deps, std::string_view payload = "") {
+  const auto row = static_cast<TaskIndex>(t.size());
+  t.id.push_back(t.id.empty() ? 1 : t.id.back() + 1);
+  t.flags.push_back(0);
+  t.name.push_back("");
+  t.command.push_back("");
+  t.workdir.push_back("");
+  t.cores.push_back(1);
+  t.gpus.push_back(0);
+  t.timeout_s.push_back(0);
+  t.retries.push_back(0);
+  t.priority.push_back(0);
+  t.deps.insert(t.deps.end(), deps.begin(), deps.end());
+  t.dep_offsets.push_back(t.deps.size());
+  t.kind.push_back(t.intern_kind("f"));
+  t.payload.push_back(payload);
+  t.init_runtime_columns();
+  return row;
+}
+}  // namespace
+
+TEST(Scheduler, TasksAddedDuringARunJoinTheGraph) {
+  TaskTable t = parse("a\nb\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  ASSERT_EQ(dispatch(s).all().size(), 2u);
+  run(s, 1, ok(0));
+  run(s, 1, fail(1));
+  const TaskIndex after_done = append_function(t, {0});
+  const TaskIndex after_failed = append_function(t, {1});
+  const TaskIndex waits = append_function(t, {after_done});
+  s.add_tasks(after_done);
+  EXPECT_EQ(t.state[after_done], TaskState::ready);
+  EXPECT_EQ(t.state[after_failed], TaskState::skipped);
+  EXPECT_EQ(t.state[waits], TaskState::waiting);
+  EXPECT_EQ(s.task_count(), 5u);
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{after_done});
+  TaskResult r = ok(after_done);
+  r.output = "result bytes";
+  run(s, 1, r);
+  EXPECT_EQ(t.result[after_done], "result bytes");
+  EXPECT_EQ(t.state[waits], TaskState::ready);  // released through the edge added at run time
+  run(s, 1, ok(dispatch(s).all().at(0)));
+  EXPECT_TRUE(s.all_final());
+}
+
+TEST(Scheduler, FunctionWindowGrowsForShortTasksAndShrinksForLongOnes) {
+  TaskTable t;
+  for (int i = 0; i < 100000; ++i) append_function(t, {});
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  auto first = dispatch(s).all();
+  EXPECT_EQ(first.size(), kInitialFunctionWindow);
+  for (TaskIndex task : first) {
+    TaskResult r = ok(task);
+    r.start_time = 1.0;
+    r.end_time = 1.0 + 1e-7;  // 100 ns tasks
+    s.on_finished(1, r);
+  }
+  EXPECT_GT(s.function_window(1), 10000u);
+  EXPECT_GT(dispatch(s).all().size(), 10000u);
+  TaskTable slow;
+  for (int i = 0; i < 10; ++i) append_function(slow, {});
+  Scheduler s2(slow, {});
+  s2.add_worker(1, 1, 0);
+  TaskResult r = ok(dispatch(s2).all().at(0));
+  r.start_time = 1.0;
+  r.end_time = 3.0;  // 2 s tasks: hold only a couple
+  s2.on_finished(1, r);
+  EXPECT_EQ(s2.function_window(1), kMinFunctionWindow);
+}

@@ -1,0 +1,22 @@
+# Installs the build into a prefix under the build directory, configures and builds a consumer project
+# against it with find_package(mpiq), runs it, and checks that no private header was installed.
+# Usage: install_consumer.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=${1:?} src=${2:?}
+prefix=$build/install-test/prefix consumer=$build/install-test/consumer
+rm -rf "$build/install-test"
+cmake --install "$build" --prefix "$prefix" > /dev/null
+[ -f "$prefix/include/mpiq/mpiq.hpp" ] || { echo "FAIL: mpiq/mpiq.hpp not installed"; exit 1; }
+if find "$prefix/include" -name '*.hpp' | grep -v '/mpiq/' | grep -q .; then
+  echo "FAIL: headers outside include/mpiq installed"; exit 1
+fi
+# The public headers include only public headers and the standard library.
+if grep -h '#include "' "$prefix"/include/mpiq/*.hpp | grep -v '"mpiq/' | grep -q .; then
+  echo "FAIL: a public header includes a private one"; exit 1
+fi
+cmake -S "$src/tests/unit/embed/consumer" -B "$consumer" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$consumer" -j 2 > /dev/null
+cd "$build/install-test"
+out=$(env -u OMPI_COMM_WORLD_SIZE "$consumer/consumer")
+[ "$out" = 55 ] || { echo "FAIL: the consumer printed '$out', expected 55"; exit 1; }
+echo "ok: installed, found with find_package(mpiq), built and ran a consumer"
