@@ -53,6 +53,7 @@ cmake --build build -j 2 --target "${targets[@]}" >/dev/null
 cmake --build build -j 2 --target bench_micro >/dev/null 2>&1 || log "bench_micro not built (libbenchmark-dev missing?)"
 # bench-embed belongs to the embedding API (issue 6); built when its target exists.
 cmake --build build -j 2 --target bench-embed >/dev/null 2>&1 || true
+cmake --build build -j 2 --target bench_dag_embed >/dev/null 2>&1 || true
 
 # --- Peers, from Debian's archive only --------------------------------------------------------------
 declare -A PEER_OK
@@ -244,14 +245,27 @@ fi
 # --- 4. DAG -------------------------------------------------------------------------------------------
 log "4. DAG"
 for g in stencil fan; do
+  if [ -x "$BIN/bench_dag_embed" ]; then
+    if timed X "${MPIRUN[@]}" -np 3 "$BIN/bench_dag_embed" $g 100000 1000; then
+      R=$(tail -1 "$WORK/last.log" | grep -o 'tasks_per_s=[0-9.]*' | cut -d= -f2)
+      row "4. 100,000-task $g DAG, no-op function tasks, 2 workers (np 3): embedding API" "$(calc "${R:-0}" 0) tasks/s" \
+        "-" "-" "(info)" "-"
+    else
+      row "4. 100,000-task $g DAG, no-op function tasks: embedding API" "FAILED: $(tail -1 "$WORK/last.log")" "-" "-" "(info)" "-"
+    fi
+  else
+    row "4. 100,000-task $g DAG, no-op function tasks: embedding API" "pending (issue 6 API)" "-" "-" "(info)" "pending"
+  fi
+done
+for g in stencil fan; do
   out=$("$BIN/bench_sched_sim" --graph $g --tasks 100000 --width 1000 --workers 2 --durations zero)
   row "4. 100,000-task $g DAG, no-op tasks: hub scheduling core with 2 instant simulated workers" \
     "$(calc "$(kv tasks_per_s "$out")" 0) tasks/s" "-" "-" "(info)" "-"
 done
-note "4. The embedding API (issue 6) is not there yet, so no-op DAG throughput is measured on the hub's scheduling \
-core (core::Scheduler) with simulated workers that finish every task the moment it is assigned: it is the hub's \
-ceiling, without messages. Stencil: levels of 1,000 tasks, each waiting for 3 of the level before; fan: blocks of \
-1 -> 1,000 -> 1."
+note "4. No-op DAG throughput twice: through the embedding API's hub and 2 worker ranks (bench_dag_embed, the \
+run() time of tasks submitted beforehand), and on the hub's scheduling core alone (core::Scheduler) with simulated \
+workers that finish every task the moment it is assigned: the hub's ceiling, without messages. Stencil: levels of \
+1,000 tasks, each waiting for 3 of the level before; fan: blocks of 1 -> 1,000 -> 1."
 for g in stencil fan; do
   width=10; [ $g = fan ] && width=48
   bounds=$($PY "$ROOT/bench/peers/dag_tasks.py" $g 200 $width 2 7 "$WORK/dag_$g.txt")
