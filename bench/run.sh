@@ -97,7 +97,7 @@ timed() {
 mpiq_np3() { "${MPIRUN[@]}" -np 3 "$MPIQ" run "$@"; }
 
 if [ $QUICK = 1 ]; then
-  N1=2000; N1_PARALLEL=100; N1_PY=500; N1_DASK=200; N2_FLOOR=500
+  N1=2000; N1_PARALLEL=100; N1_PY=300; N1_DASK=200; N2_FLOOR=500
   N3_CEIL=1000000; N3_C64=100000; N3_C1=5000; N3_DASK=1000; N3_EMBED=500000
   SCALE=(1000000); SIM_WORKERS=(10000); SIM_TASKS=1000000; STENCIL_W=1000; IDLE_S=8
 else
@@ -129,6 +129,9 @@ else
   MPIQ1_RATE=0; row "1. $N1 \`true\`, mpiq (np 3)" "FAILED (see note)" "${FLOOR_RATE}/s" "-" "<= 1.10" "MISSED"
   note "1. mpiq run failed: $(tail -3 "$WORK/mpiq1.log" | tr '\n' ' ')"
 fi
+timed FLOOR2P_S "$BIN/bench_spawn_floor" --procs 2 "$N1" 2 /bin/true
+row "1. $N1 \`true\`: mpiq (np 3) vs a stricter floor: 2 spawning processes, 1 in flight each (as 2 worker ranks)" \
+  "${MPIQ1_RATE}/s" "$(rate "$N1" "$FLOOR2P_S")/s (${FLOOR2P_S} s)" "$(calc "$MPIQ1_S / $FLOOR2P_S")" "(info)" "-"
 mkdir -p "$WORK/floor_out"
 timed FLOORF_S "$BIN/bench_spawn_floor" --out "$WORK/floor_out" "$N1" 2 /bin/true
 rm -rf "$WORK/floor_out"
