@@ -26,6 +26,7 @@
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
 #include "mpi/mpi_transport.hpp"
+#include "store/sha256.hpp"
 #include "worker/worker.hpp"
 
 namespace mpiq::cli {
@@ -71,8 +72,10 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   core::TaskTable table;
   try {
     table = core::load_task_file(s.task_file);
-    dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.task_file, s.resume);
-    dir->load(table);
+    dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
+    dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
+    if (dir->resuming()) table = std::move(dir->restored());
+    dir->start(table);
     std::error_code ec;
     std::filesystem::create_directories(s.out_dir, ec);
     if (ec) throw InputError("--output " + s.out_dir + ": cannot create the directory: " + ec.message());

@@ -146,8 +146,16 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
         << pad(std::to_string(t.attempts[i]), 10)
         << pad(t.exit_code[i] >= 0 ? std::to_string(t.exit_code[i]) : "-", 6)
         << pad(t.signal[i] ? std::to_string(t.signal[i]) : "-", 8)
-        << pad(t.worker_rank[i] >= 0 ? std::to_string(t.worker_rank[i]) : "-", 6) << dir << "/out/" << t.id[i]
-        << ".err\n";
+        << pad(t.worker_rank[i] >= 0 ? std::to_string(t.worker_rank[i]) : "-", 6);
+    if (t.is_function(static_cast<core::TaskIndex>(i))) {
+      // A function task has no log file: its kind, and for a failure the error it threw.
+      out << "function " << t.kind_name(static_cast<core::TaskIndex>(i));
+      if (t.state[i] == core::TaskState::failed && i < t.result.size() && !t.result[i].empty())
+        out << ": " << t.result[i];
+      out << "\n";
+    } else {
+      out << dir << "/out/" << t.id[i] << ".err\n";
+    }
   }
   out << n << " task(s) " << core::to_string(want) << "\n";
 }

@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "core/task_file.hpp"
-#include "embed/run_state.hpp"
+#include "hub/run_directory.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
@@ -105,7 +105,7 @@ struct Session::Impl final : hub::HubObserver {
   // --- The hub's side. ---
   core::TaskTable table;
   std::string task_file;
-  std::unique_ptr<embed::RunState> state;
+  std::unique_ptr<hub::RunDirectory> state;
   bool state_opened = false;
   std::unordered_map<std::string, TaskIndex> names;
   TaskId next_id = 1;
@@ -130,7 +130,8 @@ struct Session::Impl final : hub::HubObserver {
     std::string dir = options.run_dir;
     if (dir.empty() && !task_file.empty()) dir = (fs::current_path() / (fs::path(task_file).stem().string() + ".mpiq")).string();
     if (dir.empty()) return;
-    state = std::make_unique<embed::RunState>(fs::absolute(dir).lexically_normal().string(), options.fresh);
+    state = std::make_unique<hub::RunDirectory>(fs::absolute(dir).lexically_normal().string(),
+                                                hub::ResumeMode{options.fresh, false});
     if (!state->resuming()) return;
     table = std::move(state->restored());
     claimed.assign(table.size(), 0);
@@ -352,18 +353,14 @@ void Session::load_task_file(const std::string& path) {
   s.task_file = path;
   s.open_state();
   const std::string sha = store::sha256_file(path);
-  if (s.state && s.state->resuming()) {
-    if (s.state->meta().task_file_sha256 != sha)
-      throw InputError(path + ": has changed since the run in " + s.state->path() +
-                       " started; restore it, or start with --fresh");
-  } else {
+  if (s.state) s.state->set_task_file(path, sha);  // refuses a changed task file on resume
+  if (!s.state || !s.state->resuming()) {
     s.table = std::move(parsed);
     s.table.init_runtime_columns();
     for (TaskIndex t = 0; t < s.table.size(); ++t)
       if (!s.table.name[t].empty()) s.names.emplace(std::string(s.table.name[t]), t);
     if (!s.table.id.empty()) s.next_id = s.table.id.back() + 1;
   }
-  if (s.state) s.state->set_task_file(path, sha);
 }
 
 TaskId Session::submit(std::string_view kind, std::string_view payload, const TaskOptions& options) {

@@ -15,7 +15,6 @@
 #include "mpiq/error.hpp"
 #include "mpiq/version.hpp"
 #include "store/atomic_file.hpp"
-#include "store/sha256.hpp"
 
 namespace mpiq::hub {
 
@@ -44,8 +43,7 @@ std::vector<std::string> slurm_job_ids_plus_current(std::vector<std::string> ids
 }
 }  // namespace
 
-RunDirectory::RunDirectory(std::string path, std::string task_file, ResumeMode mode)
-    : path_(std::move(path)), task_file_(std::move(task_file)), mode_(mode) {
+RunDirectory::RunDirectory(std::string path, ResumeMode mode) : path_(std::move(path)), mode_(mode) {
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) throw InputError(path_ + ": exists and is not a directory (--run-dir)");
@@ -58,6 +56,7 @@ RunDirectory::RunDirectory(std::string path, std::string task_file, ResumeMode m
     if (!empty && !marked)
       throw InputError(path_ + ": is a directory that is not an mpiq run directory; choose another --run-dir");
     lock();
+    if (!mode_.fresh) read_state();
   }
 }
 
@@ -97,26 +96,53 @@ void RunDirectory::keep_previous_state() {
   notes_.push_back("--fresh: the previous state is kept as checkpoint.h5.prev and journal.prev");
 }
 
-void RunDirectory::load(core::TaskTable& table) {
-  const std::string sha = store::sha256_file(task_file_);
+void RunDirectory::read_state() {
   const std::string checkpoint = file("checkpoint.h5");
   const std::string journal = file("journal");
-  const bool resuming = !mode_.fresh && (exists(checkpoint) || exists(journal));
-
-  // Everything that can refuse the run is checked before anything is written.
-  core::TaskTable resumed;
-  store::ReplayResult replay;
-  if (resuming) {
-    if (!exists(checkpoint))
+  if (!exists(checkpoint)) {
+    if (exists(journal))
       throw InputError(journal + ": a journal without checkpoint.h5: this run directory is damaged; use --fresh "
                                  "to start over (the old state is kept as *.prev)");
-    resumed = store::read_checkpoint(checkpoint, &meta_);
-    if (meta_.task_file_sha256 != sha)
-      throw InputError(task_file_ + ": has changed since the run in " + path_ + " started (" + meta_.created +
-                       "); restore it, or use --fresh to start over (the old state is kept as *.prev)");
-    if (exists(journal)) replay = store::apply_journal(journal, meta_.journal_epoch, resumed);
+    return;
   }
+  restored_ = store::read_checkpoint(checkpoint, &meta_);
+  store::ReplayResult replay;
+  if (exists(journal)) replay = store::apply_journal(journal, meta_.journal_epoch, restored_);
+  resuming_ = true;
+  ++meta_.restarts;
+  uint64_t counts[core::kTaskStateCount] = {};
+  for (core::TaskState s : restored_.state) ++counts[static_cast<size_t>(s)];
+  notes_.push_back("resuming run (restart " + std::to_string(meta_.restarts) + "): " +
+                   std::to_string(counts[static_cast<size_t>(core::TaskState::done)]) + " done, " +
+                   std::to_string(counts[static_cast<size_t>(core::TaskState::failed)]) + " failed, " +
+                   std::to_string(counts[static_cast<size_t>(core::TaskState::skipped)]) + " skipped; " +
+                   std::to_string(replay.records) + " journal record(s) replayed");
+  if (replay.dropped_bytes > 0)
+    notes_.push_back("journal: ignored a torn last record (" + std::to_string(replay.dropped_bytes) +
+                     " bytes), the trace of a crash while it was written");
+  if (mode_.retry_failed) {
+    size_t again = 0;
+    for (size_t i = 0; i < restored_.size(); ++i)
+      if (restored_.state[i] == core::TaskState::failed || restored_.state[i] == core::TaskState::skipped) {
+        restored_.state[i] = core::TaskState::waiting;
+        restored_.attempts[i] = 0;
+        restored_.exit_code[i] = -1;
+        restored_.signal[i] = 0;
+        ++again;
+      }
+    notes_.push_back("--retry-failed: " + std::to_string(again) + " failed or skipped task(s) get another go");
+  }
+}
 
+void RunDirectory::set_task_file(const std::string& path, const std::string& sha256) {
+  if (resuming_ && meta_.task_file_sha256 != sha256)
+    throw InputError(path + ": has changed since the run in " + path_ + " started (" + meta_.created +
+                     "); restore it, or use --fresh to start over (the old state is kept as *.prev)");
+  meta_.task_file = path;
+  meta_.task_file_sha256 = sha256;
+}
+
+void RunDirectory::start(const core::TaskTable& table) {
   if (lock_fd_ < 0) {
     if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
       throw InputError(path_ + ": cannot create the run directory: " + std::strerror(errno));
@@ -124,39 +150,7 @@ void RunDirectory::load(core::TaskTable& table) {
   }
   for (const char* sub : {"out", "inbox"}) ::mkdir(file(sub).c_str(), 0700);
   if (mode_.fresh) keep_previous_state();
-
-  if (resuming) {
-    table = std::move(resumed);
-    ++meta_.restarts;
-    uint64_t counts[core::kTaskStateCount] = {};
-    for (core::TaskState s : table.state) ++counts[static_cast<size_t>(s)];
-    notes_.push_back("resuming run (restart " + std::to_string(meta_.restarts) + "): " +
-                     std::to_string(counts[static_cast<size_t>(core::TaskState::done)]) + " done, " +
-                     std::to_string(counts[static_cast<size_t>(core::TaskState::failed)]) + " failed, " +
-                     std::to_string(counts[static_cast<size_t>(core::TaskState::skipped)]) + " skipped; " +
-                     std::to_string(replay.records) + " journal record(s) replayed");
-    if (replay.dropped_bytes > 0)
-      notes_.push_back("journal: ignored a torn last record (" + std::to_string(replay.dropped_bytes) +
-                       " bytes), the trace of a crash while it was written");
-    if (mode_.retry_failed) {
-      size_t again = 0;
-      for (size_t i = 0; i < table.size(); ++i)
-        if (table.state[i] == core::TaskState::failed || table.state[i] == core::TaskState::skipped) {
-          table.state[i] = core::TaskState::waiting;
-          table.attempts[i] = 0;
-          table.exit_code[i] = -1;
-          table.signal[i] = 0;
-          ++again;
-        }
-      notes_.push_back("--retry-failed: " + std::to_string(again) + " failed or skipped task(s) get another go");
-    }
-  } else {
-    meta_ = {};
-    meta_.task_file = task_file_;
-    meta_.restarts = 0;
-  }
   meta_.mpiq_version = kVersion;
-  meta_.task_file_sha256 = sha;
   meta_.slurm_job_ids = slurm_job_ids_plus_current(meta_.slurm_job_ids);
   // The first snapshot makes the resumed (or new) state the base the journal builds on.
   snapshot(table);
@@ -173,6 +167,12 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
     journal_->sync();
     last_sync_ = now;
   }
+}
+
+void RunDirectory::appended(const core::TaskTable& table, core::TaskIndex first_row) {
+  if (!journal_) return;
+  journal_->append_tasks(table, first_row);
+  journal_->flush();
 }
 
 void RunDirectory::snapshot(const core::TaskTable& table) {

@@ -1,7 +1,14 @@
 #pragma once
 /// The run directory (DESIGN §6): its layout, its lock, and the durable state of a run in it —
-/// checkpoint.h5 snapshots with a journal of finished tasks in between (DESIGN §7) — plus status.json.
-/// The hub reports to it through RunRecorder; the run command opens it before the hub starts.
+/// checkpoint.h5 snapshots with a journal in between (DESIGN §7) — plus status.json. The hub reports to
+/// it through RunRecorder; `mpiq run` and embedding programs (mpiq::Session) open it the same way:
+///
+///   RunDirectory dir(path, mode);          // checks, reads any saved state; writes nothing
+///   if (dir.resuming()) table = std::move(dir.restored());
+///   dir.set_task_file(file, sha256);       // when the run has a task file
+///   dir.start(table);                      // layout, lock, first snapshot
+///   ... hub runs, calling finalized/appended/snapshot/status ...
+///   dir.close();
 
 #include <memory>
 #include <string>
@@ -20,40 +27,53 @@ struct ResumeMode {
 
 class RunDirectory final : public RunRecorder {
  public:
-  /// Checks `path` and takes its lock; creates nothing yet. Throws InputError when `path` is a file,
-  /// a directory that is not a run directory, or one a live hub holds.
-  RunDirectory(std::string path, std::string task_file, ResumeMode mode);
+  /// Checks `path`, takes its lock when it exists, and reads the state it holds (checkpoint plus
+  /// journal) unless `mode.fresh`. Creates and changes nothing. Throws InputError when `path` is a file,
+  /// a directory that is not a run directory, one a live hub holds, or one whose checkpoint or journal
+  /// is damaged.
+  RunDirectory(std::string path, ResumeMode mode);
   ~RunDirectory() override;
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
 
-  /// Brings `table` (just parsed from the task file) to where the run stands: a new run keeps it; a
-  /// resumed one takes the checkpoint's table and replays the journal over it. Then creates the
-  /// directory's layout and writes a first snapshot, so a checkpoint exists from the first second.
-  /// Throws InputError, having changed nothing on disk, for a damaged checkpoint or journal or a task
-  /// file that no longer matches the checkpoint.
-  void load(core::TaskTable& table);
-  /// What load() found, for the log (a resume, a torn journal record dropped, ...).
+  /// True when the directory holds a run to resume; its table is restored() (with --retry-failed
+  /// already applied).
+  bool resuming() const noexcept { return resuming_; }
+  core::TaskTable& restored() noexcept { return restored_; }
+  const store::CheckpointMeta& meta() const noexcept { return meta_; }
+  /// Records the run's task file; for a resumed run, throws InputError (changing nothing) when the file
+  /// is not the one the run started from.
+  void set_task_file(const std::string& path, const std::string& sha256);
+
+  /// Creates the layout (the directory with mode 0700, out/, inbox/) and takes the lock if the
+  /// constructor could not, moves the previous state to *.prev under --fresh, and writes the first
+  /// snapshot of `table`, so a checkpoint exists from the first second.
+  void start(const core::TaskTable& table);
+  /// What the constructor found, for the log (a resume, a torn journal record dropped, ...).
   const std::vector<std::string>& notes() const noexcept { return notes_; }
 
   void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override;
+  void appended(const core::TaskTable& table, core::TaskIndex first_row) override;
   void snapshot(const core::TaskTable& table) override;
   void status(const std::string& json) override;
   /// Makes the journal durable and releases the lock.
   void close();
 
   const std::string& path() const noexcept { return path_; }
-  /// Slurm jobs that worked on this run, oldest first, this one last (from the checkpoint and
-  /// SLURM_JOB_ID); valid after load().
+  /// Slurm jobs that worked on this run, oldest first, this one last; valid after start().
   const std::vector<std::string>& slurm_job_ids() const noexcept { return meta_.slurm_job_ids; }
 
  private:
   std::string file(const char* name) const { return path_ + "/" + name; }
   void lock();
+  void read_state();
   void keep_previous_state();
 
   std::string path_;
-  std::string task_file_;
   ResumeMode mode_;
   int lock_fd_ = -1;
+  bool resuming_ = false;
+  core::TaskTable restored_;
   store::CheckpointMeta meta_;
   std::unique_ptr<store::Journal> journal_;
   std::vector<std::string> notes_;

@@ -50,7 +50,10 @@ void Worker::run() {
   std::vector<int> pus;
   for (const auto& c : share_.cores) pus.insert(pus.end(), c.pus.begin(), c.pus.end());
   hello.cpus = hw::cpu_list(pus);
-  for (const auto& g : share_.gpus) hello.gpus += (hello.gpus.empty() ? "" : ",") + std::to_string(g.index);
+  for (const auto& g : share_.gpus) {
+    if (!hello.gpus.empty()) hello.gpus += ',';
+    hello.gpus += std::to_string(g.index);
+  }
   hello.cores = static_cast<uint32_t>(share_.cores.size());
   hello.gpu_count = static_cast<uint32_t>(share_.gpus.size());
   net_.send(options_.hub, MessageKind::hello, core::encode(hello));

@@ -65,9 +65,10 @@ expect_code 1 mpiq_run d.tasks --fresh > /dev/null 2>&1
 [ -e d.mpiq/checkpoint.h5.prev ] || fail "--fresh did not keep checkpoint.h5.prev"
 
 # A second hub on a live run directory is refused.
-printf 'sleep 3\n' > l.tasks
+printf 'sleep 5\n' > l.tasks
 mpiq_start l.tasks > /dev/null 2>&1
-pid=$!; sleep 1
+pid=$!
+for _ in $(seq 1 300); do [ -e l.mpiq/status.json ] && break; sleep 0.1; done  # the hub holds the lock
 set +e; out=$("$MPIQ" run l.tasks 2>&1); code=$?; set -e
 wait $pid
 [ "$code" = 2 ] && echo "$out" | grep -q "in use" || fail "a second hub was not refused: $code $out"
