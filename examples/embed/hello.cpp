@@ -3,9 +3,8 @@
 //   build/bin/embed-hello                     # one process: the hub and one worker
 //   mpirun -np 3 build/bin/embed-hello        # rank 0 the hub, ranks 1-2 workers
 
-#include <mpiq/mpiq.hpp>
-
 #include <iostream>
+#include <mpiq/mpiq.hpp>
 #include <string>
 
 int main(int argc, char** argv) {

@@ -7,10 +7,9 @@
 // The graph: 8 "prime_count" tasks each count primes in a range; one "sum" task per pair adds two
 // counts; a final "sum" adds those. Results travel as decimal text.
 
-#include <mpiq/mpiq.hpp>
-
 #include <chrono>
 #include <iostream>
+#include <mpiq/mpiq.hpp>
 #include <string>
 #include <vector>
 
@@ -67,7 +66,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < kParts; ++i) {
     mpiq::TaskOptions o;
     o.name = "count" + std::to_string(i);
-    counts.push_back(session.submit("prime_count", std::to_string(i * kSpan) + "," + std::to_string((i + 1) * kSpan), o));
+    counts.push_back(
+        session.submit("prime_count", std::to_string(i * kSpan) + "," + std::to_string((i + 1) * kSpan), o));
   }
   // Pairs are summed as soon as both counts are in (submitted from a hook, during the run); the final
   // sum waits for every pair by name.
@@ -75,18 +75,22 @@ int main(int argc, char** argv) {
   int pairs_submitted = 0;
   const auto started = std::chrono::steady_clock::now();
   const auto ms = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+        .count();
   };
   session.on_send([&](const mpiq::TaskInfo& t) {
-    std::cout << "[" << ms() << " ms] sent   " << t.kind << " " << t.id << " to rank " << t.worker_rank << "\n";
+    std::cout << "[" << ms() << " ms] sent   " << t.kind << " " << t.id << " to rank " << t.worker_rank
+              << "\n";
   });
   session.on_start([&](const mpiq::TaskInfo& t) {
-    std::cout << "[" << ms() << " ms] start  " << t.kind << " " << t.id << " on rank " << t.worker_rank << "\n";
+    std::cout << "[" << ms() << " ms] start  " << t.kind << " " << t.id << " on rank " << t.worker_rank
+              << "\n";
   });
   std::vector<std::string> pair_sums;
   session.on_end([&](const mpiq::Result& r) {
-    std::cout << "[" << ms() << " ms] end    " << r.kind << " " << r.id << (r.from_checkpoint ? " (saved)" : "")
-              << ": " << (r.ok() ? r.bytes : "FAILED: " + r.error) << "\n";
+    std::cout << "[" << ms() << " ms] end    " << r.kind << " " << r.id
+              << (r.from_checkpoint ? " (saved)" : "") << ": " << (r.ok() ? r.bytes : "FAILED: " + r.error)
+              << "\n";
     if (!r.ok()) return;
     if (r.kind == "prime_count") {
       const int i = std::stoi(r.name.substr(5));
@@ -96,8 +100,10 @@ int main(int argc, char** argv) {
         mpiq::TaskOptions o;
         o.name = "pair" + std::to_string(std::min(i, j) / 2);
         o.after = {counts[static_cast<size_t>(i)], counts[static_cast<size_t>(j)]};
-        session.submit("sum", results[static_cast<size_t>(std::min(i, j))] + " " +
-                                  results[static_cast<size_t>(std::max(i, j))], o);
+        session.submit(
+            "sum",
+            results[static_cast<size_t>(std::min(i, j))] + " " + results[static_cast<size_t>(std::max(i, j))],
+            o);
         ++pairs_submitted;
       }
     } else if (r.name.rfind("pair", 0) == 0) {

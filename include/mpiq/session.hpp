@@ -64,11 +64,13 @@ class Session {
 
   /// Registers task kind `name` on this rank: `make` builds its worker object. Every rank must
   /// register the kinds it may be sent; registering the same kinds everywhere is simplest.
-  void register_kind(std::string name, std::function<std::unique_ptr<TaskWorker>()> make, KindOptions options = {});
+  void register_kind(std::string name, std::function<std::unique_ptr<TaskWorker>()> make,
+                     KindOptions options = {});
   /// Registers `W` (default-constructible, derived from TaskWorker) as kind `name`.
   template <class W>
   void register_kind(std::string name, KindOptions options = {}) {
-    register_kind(std::move(name), [] { return std::unique_ptr<TaskWorker>(new W()); }, options);
+    register_kind(
+        std::move(name), [] { return std::unique_ptr<TaskWorker>(new W()); }, options);
   }
   /// Registers a stateless kind: a function of (context, payload) returning the result bytes.
   void register_function(std::string name, std::function<std::string(TaskContext&, std::string_view)> fn,

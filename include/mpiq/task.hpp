@@ -31,31 +31,31 @@ enum class TaskStatus : uint8_t {
 /// What a submission may say besides its kind and payload. Every field has the default a task-file
 /// line without prefixes gets.
 struct TaskOptions {
-  std::string name;                     ///< unique in the run; "" = unnamed
-  std::vector<TaskId> after;            ///< runs after these tasks (submitted or task-file ids)
-  std::vector<std::string> after_names; ///< and after these named tasks
-  int32_t priority = 0;                 ///< larger runs first
-  uint32_t cores = 1;                   ///< picks a worker with at least this many cores
-  uint32_t gpus = 0;                    ///< picks a worker with at least this many GPUs
-  double timeout_s = 0;                 ///< 0 = the session's task_timeout_s; rounded up to seconds
-  uint32_t retries = 0;                 ///< extra attempts after a failure
+  std::string name;                      ///< unique in the run; "" = unnamed
+  std::vector<TaskId> after;             ///< runs after these tasks (submitted or task-file ids)
+  std::vector<std::string> after_names;  ///< and after these named tasks
+  int32_t priority = 0;                  ///< larger runs first
+  uint32_t cores = 1;                    ///< picks a worker with at least this many cores
+  uint32_t gpus = 0;                     ///< picks a worker with at least this many GPUs
+  double timeout_s = 0;                  ///< 0 = the session's task_timeout_s; rounded up to seconds
+  uint32_t retries = 0;                  ///< extra attempts after a failure
 };
 
 /// A task that reached its end, as on_end and futures deliver it.
 struct Result {
   TaskId id = 0;
-  std::string name;       ///< "" when unnamed
-  std::string kind;       ///< the task kind; "" for a task-file command
+  std::string name;  ///< "" when unnamed
+  std::string kind;  ///< the task kind; "" for a task-file command
   TaskStatus status = TaskStatus::done;
   /// work()'s result bytes when done; "" otherwise and for commands.
   std::string bytes;
   /// Why it failed: the exception's what(), "timed out after N s", a too-large result, ...; "" when
   /// done. For a command: "exit code N" or "signal N".
   std::string error;
-  uint32_t attempts = 0;   ///< attempts started
-  int worker_rank = -1;    ///< rank that ran the last attempt
-  double start_time = 0;   ///< Unix time of the last attempt's start
-  double end_time = 0;     ///< Unix time of the last attempt's end
+  uint32_t attempts = 0;         ///< attempts started
+  int worker_rank = -1;          ///< rank that ran the last attempt
+  double start_time = 0;         ///< Unix time of the last attempt's start
+  double end_time = 0;           ///< Unix time of the last attempt's end
   bool from_checkpoint = false;  ///< finished in an earlier run of this run directory, not rerun
   bool ok() const noexcept { return status == TaskStatus::done; }
 };
@@ -66,13 +66,14 @@ struct TaskInfo {
   std::string_view name;
   std::string_view kind;  ///< "" for a command
   int worker_rank = -1;
-  uint32_t attempt = 0;   ///< 1 for the first
+  uint32_t attempt = 0;  ///< 1 for the first
 };
 
 /// What work() knows about the task it runs. Built by mpiq on the worker.
 class TaskContext {
  public:
-  TaskContext(TaskId id, uint32_t attempt, std::string_view kind, int rank, const std::atomic<bool>* abandoned)
+  TaskContext(TaskId id, uint32_t attempt, std::string_view kind, int rank,
+              const std::atomic<bool>* abandoned)
       : id_(id), attempt_(attempt), kind_(kind), rank_(rank), abandoned_(abandoned) {}
   TaskId id() const noexcept { return id_; }
   /// 1 for the first attempt.

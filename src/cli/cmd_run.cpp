@@ -7,12 +7,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <thread>
-#include <ctime>
 #include <optional>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
@@ -99,7 +99,8 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   if (const char* nodes = std::getenv("SLURM_JOB_NODELIST")) ho.slurm_nodelist = nodes;
   if (const char* job = std::getenv("SLURM_JOB_ID")) {
     log.info(std::string("Slurm job ") + job + " on " + ho.slurm_nodelist + ", " +
-             (std::getenv("SLURM_CPUS_ON_NODE") ? std::getenv("SLURM_CPUS_ON_NODE") : "?") + " CPUs on this node");
+             (std::getenv("SLURM_CPUS_ON_NODE") ? std::getenv("SLURM_CPUS_ON_NODE") : "?") +
+             " CPUs on this node");
     // Stop before Slurm's end time, so the state is saved and the job can be resumed (DESIGN §8).
     if (auto end = slurm_end_time(job)) {
       const double left = *end - exec::wall_now();

@@ -65,7 +65,8 @@ json status_from_table(const core::TaskTable& t, const store::CheckpointMeta& me
     }
   for (size_t s = 0; s < core::kTaskStateCount; ++s) counts[std::string(core::kTaskStateNames[s])] = c[s];
   json doc = last.is_object() ? last : json::object();
-  doc["state"] = doc.value("state", std::string("stopped")) == "running" ? "stopped" : doc.value("state", "stopped");
+  doc["state"] =
+      doc.value("state", std::string("stopped")) == "running" ? "stopped" : doc.value("state", "stopped");
   doc["total"] = total;
   doc["counts"] = counts;
   doc["checkpoint"] = {{"created", meta.created}, {"restarts", meta.restarts}, {"task_file", meta.task_file}};
@@ -88,7 +89,8 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   out << "tasks          " << total << "   done " << done;
   if (total > 0) {
     char pct[16];
-    std::snprintf(pct, sizeof pct, " (%.1f%%)", 100.0 * static_cast<double>(done) / static_cast<double>(total));
+    std::snprintf(pct, sizeof pct, " (%.1f%%)",
+                  100.0 * static_cast<double>(done) / static_cast<double>(total));
     out << pct;
   }
   out << "\n              ";
@@ -107,7 +109,8 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
         << d["checkpoint"].value("restarts", 0) << "\n";
   const json& workers = d["workers"];
   if (!workers.empty()) {
-    out << "\n" << pad("rank", 6) << pad("host", 18) << pad("cpus", 14) << pad("gpus", 10) << pad("running", 9)
+    out << "\n"
+        << pad("rank", 6) << pad("host", 18) << pad("cpus", 14) << pad("gpus", 10) << pad("running", 9)
         << pad("done", 9) << "busy\n";
     for (const json& w : workers) {
       char busy[16];
@@ -115,8 +118,8 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
       std::string gpus = w.value("gpus", "");
       out << pad(std::to_string(w.value("rank", 0)), 6) << pad(w.value("host", "?"), 18)
           << pad(w.value("cpus", ""), 14) << pad(gpus.empty() ? "-" : gpus, 10)
-          << pad(std::to_string(w.value("running", 0)), 9) << pad(std::to_string(w.value("done", 0)), 9) << busy
-          << "\n";
+          << pad(std::to_string(w.value("running", 0)), 9) << pad(std::to_string(w.value("done", 0)), 9)
+          << busy << "\n";
     }
   }
   const json& fails = d["recent_failures"];

@@ -20,15 +20,18 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
   cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
   cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
-  cmd.add_option("--prefetch", o.prefetch,
-                 "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
+  cmd.add_option(
+      "--prefetch", o.prefetch,
+      "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
   cmd.add_option("--bind", o.bind, "Bind each task to its cores: core (default) or none")
       ->check(CLI::IsMember({"core", "none"}));
   cmd.add_option("--log-level", o.log_level, "error, warn, info (default) or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
-  cmd.add_option("--grace", o.grace, "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
+  cmd.add_option("--grace", o.grace,
+                 "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
   cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 10s)");
-  cmd.add_option("--checkpoint-interval", o.checkpoint_interval, "How often checkpoint.h5 is written (default 60s)");
+  cmd.add_option("--checkpoint-interval", o.checkpoint_interval,
+                 "How often checkpoint.h5 is written (default 60s)");
   cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
   cmd.add_option("--stop-margin", o.stop_margin,
                  "Stop this long before --time-limit or the Slurm job's end (default 2m)");
@@ -55,7 +58,8 @@ std::string default_run_dir(const std::string& task_file) {
 RunSettings resolve_run_options(const RunOptions& o) {
   RunSettings s;
   s.task_file = o.task_file;
-  s.run_dir = fs::absolute(o.run_dir.empty() ? default_run_dir(o.task_file) : o.run_dir).lexically_normal().string();
+  s.run_dir =
+      fs::absolute(o.run_dir.empty() ? default_run_dir(o.task_file) : o.run_dir).lexically_normal().string();
   while (s.run_dir.size() > 1 && s.run_dir.back() == '/') s.run_dir.pop_back();
   s.out_dir = o.output.empty() ? s.run_dir + "/out" : fs::absolute(o.output).lexically_normal().string();
   s.resume.fresh = o.fresh;

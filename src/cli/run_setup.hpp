@@ -45,8 +45,8 @@ struct RunSettings {
   bool bind = true;
   double grace_s = 10;
   double stop_margin_s = 120;  ///< stop this long before the time limit or the Slurm job's end
-  uint32_t worker_cores = 0;  ///< 0 = the whole share
-  int worker_gpus = -1;       ///< -1 = the whole share
+  uint32_t worker_cores = 0;   ///< 0 = the whole share
+  int worker_gpus = -1;        ///< -1 = the whole share
   std::string topology_xml;
 };
 

@@ -24,8 +24,8 @@ class LocalQueue {
     TaskOrder order;
     Allocation allocation;
     double started = 0;
-    double deadline = 0;   ///< when it times out
-    double kill_at = 0;    ///< after a TERM: when to KILL
+    double deadline = 0;  ///< when it times out
+    double kill_at = 0;   ///< after a TERM: when to KILL
     bool timed_out = false;
   };
 

@@ -101,7 +101,8 @@ std::vector<char> encode(const Report& rep) {
     w.put(f.task);
     w.put(f.exit_code);
     w.put(f.signal);
-    w.put<uint8_t>(static_cast<uint8_t>((f.timed_out ? 1 : 0) | (f.spawn_failed ? 2 : 0) | (f.interrupted ? 4 : 0)));
+    w.put<uint8_t>(
+        static_cast<uint8_t>((f.timed_out ? 1 : 0) | (f.spawn_failed ? 2 : 0) | (f.interrupted ? 4 : 0)));
     w.put(f.start_time);
     w.put(f.end_time);
     w.put(f.max_rss_kb);
@@ -182,7 +183,8 @@ Stop decode_stop(const std::vector<char>& b) {
   return s;
 }
 
-std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks, bool report_starts) {
+std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks,
+                                   bool report_starts) {
   // Kind names are sent once per message: map the table's kind index to the message's.
   std::vector<uint16_t> slot(table.kind_names.size(), UINT16_MAX);
   std::vector<uint16_t> used;

@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/scheduler.hpp"
@@ -18,14 +18,14 @@ namespace mpiq::core {
 
 /// Message kinds; the value is the transport tag.
 enum class MessageKind : int {
-  hello = 1,     ///< worker -> hub: I am up, here are my resources
-  assign = 2,    ///< hub -> worker: run these tasks
-  report = 3,    ///< worker -> hub: these started, these finished
-  steal = 4,     ///< hub -> worker: give back up to N unstarted tasks
-  returned = 5,  ///< worker -> hub: the tasks given back (possibly none)
-  stop = 6,      ///< hub -> worker: start nothing more; end running tasks if asked; then say bye
-  bye = 7,       ///< worker -> hub: all my tasks are reported, I am leaving
-  interrupt = 8, ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
+  hello = 1,              ///< worker -> hub: I am up, here are my resources
+  assign = 2,             ///< hub -> worker: run these tasks
+  report = 3,             ///< worker -> hub: these started, these finished
+  steal = 4,              ///< hub -> worker: give back up to N unstarted tasks
+  returned = 5,           ///< worker -> hub: the tasks given back (possibly none)
+  stop = 6,               ///< hub -> worker: start nothing more; end running tasks if asked; then say bye
+  bye = 7,                ///< worker -> hub: all my tasks are reported, I am leaving
+  interrupt = 8,          ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
   assign_functions = 9,   ///< hub -> worker: run these function tasks (FunctionBatch)
   report_functions = 10,  ///< worker -> hub: these function tasks ended (results and messages)
 };
@@ -150,7 +150,8 @@ Stop decode_stop(const std::vector<char>&);
 
 /// The assign_functions message for rows `tasks` of `table` (function tasks; attempt numbers are the
 /// next ones), straight from the table's columns.
-std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks, bool report_starts);
+std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks,
+                                   bool report_starts);
 FunctionBatch decode_functions(const std::vector<char>&);
 
 /// Builds a report_functions message one result at a time, without an intermediate vector.

@@ -64,9 +64,8 @@ std::vector<TaskIndex> Scheduler::unplaceable(size_t limit) const {
   std::vector<TaskIndex> out;
   for (TaskIndex t = 0; t < table_.size() && out.size() < limit; ++t) {
     if (table_.is_barrier(t) || is_final(table_.state[t])) continue;
-    bool fits = std::any_of(kinds.begin(), kinds.end(), [&](auto k) {
-      return table_.cores[t] <= k.first && table_.gpus[t] <= k.second;
-    });
+    bool fits = std::any_of(kinds.begin(), kinds.end(),
+                            [&](auto k) { return table_.cores[t] <= k.first && table_.gpus[t] <= k.second; });
     if (!fits) out.push_back(t);
   }
   return out;
@@ -114,7 +113,8 @@ void Scheduler::add_tasks(TaskIndex first_row) {
   deps_left_.resize(n, 0);
   on_worker_.resize(n, 0);
   late_head_.resize(n, kNoEdge);
-  const bool any_worker = std::any_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.joined; });
+  const bool any_worker =
+      std::any_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.joined; });
   for (TaskIndex t = first_row; t < n; ++t) {
     const bool barrier = table_.is_barrier(t);
     table_.state[t] = TaskState::waiting;
@@ -139,7 +139,8 @@ void Scheduler::add_tasks(TaskIndex first_row) {
       finalized_.push_back(t);
     } else if (!barrier && any_worker && !fits_some_worker(t)) {
       table_.exit_code[t] = -1;
-      if (table_.is_function(t)) table_.result[t] = "the task asks for more cores or GPUs than any worker has";
+      if (table_.is_function(t))
+        table_.result[t] = "the task asks for more cores or GPUs than any worker has";
       finalize(t, TaskState::failed);
     } else if (deps_left_[t] == 0) {
       make_ready(t);
@@ -210,7 +211,9 @@ bool Scheduler::commands_full(const Worker& w) const {
   return w.held > w.held_functions && w.held_cores >= w.cores + prefetch(w);
 }
 
-bool Scheduler::functions_full(const Worker& w) const { return w.held_functions >= w.window; }
+bool Scheduler::functions_full(const Worker& w) const {
+  return w.held_functions >= w.window;
+}
 
 // No room of either kind: hungry again when one of its tasks ends. Without function tasks in the
 // table this is exactly "command room is full".
@@ -329,7 +332,8 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
   }
   if (steal_returned_) {
     // Stolen tasks are for the idle: they go first, ahead of workers that merely have room.
-    std::stable_partition(hungry_.begin(), hungry_.end(), [&](WorkerId id) { return workers_[id].held == 0; });
+    std::stable_partition(hungry_.begin(), hungry_.end(),
+                          [&](WorkerId id) { return workers_[id].held == 0; });
     steal_returned_ = false;
   }
   std::vector<TaskIndex> aside;
@@ -429,7 +433,9 @@ std::vector<TaskIndex> Scheduler::take_finalized() {
   return out;
 }
 
-uint32_t Scheduler::held_tasks(WorkerId id) const { return id < workers_.size() ? workers_[id].held : 0; }
+uint32_t Scheduler::held_tasks(WorkerId id) const {
+  return id < workers_.size() ? workers_[id].held : 0;
+}
 uint32_t Scheduler::running_tasks(WorkerId id) const {
   return id < workers_.size() ? workers_[id].running : 0;
 }

@@ -25,11 +25,11 @@ using WorkerId = uint32_t;
 /// How a task's attempt ended, as the worker saw it.
 struct TaskResult {
   TaskIndex task = 0;
-  int32_t exit_code = -1;    ///< exit status when it exited, -1 otherwise
-  int32_t signal = 0;        ///< signal that killed it, 0 when it exited
-  bool timed_out = false;    ///< killed by the worker for exceeding its timeout
-  bool spawn_failed = false; ///< could not be started (bad directory, missing program, ...)
-  bool interrupted = false;  ///< ended by a stop (signal, time limit): the attempt does not count
+  int32_t exit_code = -1;     ///< exit status when it exited, -1 otherwise
+  int32_t signal = 0;         ///< signal that killed it, 0 when it exited
+  bool timed_out = false;     ///< killed by the worker for exceeding its timeout
+  bool spawn_failed = false;  ///< could not be started (bad directory, missing program, ...)
+  bool interrupted = false;   ///< ended by a stop (signal, time limit): the attempt does not count
   double start_time = 0;
   double end_time = 0;
   int64_t max_rss_kb = 0;
@@ -147,13 +147,13 @@ class Scheduler {
   struct Worker {
     bool joined = false;
     uint32_t cores = 0, gpus = 0;
-    uint32_t held_cores = 0, held_gpus = 0;  // requests of tasks assigned or running there
-    uint32_t held = 0, running = 0;          // tasks assigned or running there / running
-    uint32_t held_functions = 0;             // function tasks among `held`
+    uint32_t held_cores = 0, held_gpus = 0;    // requests of tasks assigned or running there
+    uint32_t held = 0, running = 0;            // tasks assigned or running there / running
+    uint32_t held_functions = 0;               // function tasks among `held`
     uint32_t window = kInitialFunctionWindow;  // function tasks it may hold
-    double task_seconds = -1;                // moving average of its function tasks' run time
-    bool steal_pending = false;              // a steal request is unanswered
-    bool hungry = false;                     // in hungry_ (has room for more)
+    double task_seconds = -1;                  // moving average of its function tasks' run time
+    bool steal_pending = false;                // a steal request is unanswered
+    bool hungry = false;                       // in hungry_ (has room for more)
   };
   /// Ready-queue key: priority, then critical path, then file order (smaller row first).
   struct ReadyEntry {
@@ -190,7 +190,7 @@ class Scheduler {
 
   TaskTable& table_;
   SchedulerOptions options_;
-  Csr dependants_;                        // of the rows the scheduler was built with
+  Csr dependants_;  // of the rows the scheduler was built with
   // Dependants added by add_tasks, as linked lists in arrays: late_head_[row] is the first edge of
   // the row's list (kNoEdge when empty), late_next_ chains them, late_to_ is the dependant.
   static constexpr uint32_t kNoEdge = UINT32_MAX;
@@ -198,23 +198,23 @@ class Scheduler {
   std::vector<uint32_t> late_next_;
   std::vector<TaskIndex> late_to_;
   std::vector<uint32_t> critical_path_;
-  std::vector<uint32_t> deps_left_;       // dependencies not yet done
-  std::vector<uint8_t> on_worker_;        // 1 while assigned or running somewhere
+  std::vector<uint32_t> deps_left_;  // dependencies not yet done
+  std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
   std::priority_queue<ReadyEntry> ready_;
-  std::vector<Worker> workers_;           // indexed by WorkerId
-  std::deque<WorkerId> hungry_;           // workers with room, in the order they got it
-  std::vector<WorkerId> parked_;          // room, but no ready task fitted them at the last look
-  uint64_t ready_pushes_ = 0;             // tasks made ready so far
-  uint64_t parked_at_ = 0;                // ready_pushes_ when a worker was last parked
-  size_t pending_steals_ = 0;             // steal requests not yet answered
-  bool steal_returned_ = false;           // tasks came back from a steal since the last dispatch
+  std::vector<Worker> workers_;   // indexed by WorkerId
+  std::deque<WorkerId> hungry_;   // workers with room, in the order they got it
+  std::vector<WorkerId> parked_;  // room, but no ready task fitted them at the last look
+  uint64_t ready_pushes_ = 0;     // tasks made ready so far
+  uint64_t parked_at_ = 0;        // ready_pushes_ when a worker was last parked
+  size_t pending_steals_ = 0;     // steal requests not yet answered
+  bool steal_returned_ = false;   // tasks came back from a steal since the last dispatch
   std::vector<TaskIndex> finalized_;
   std::array<uint64_t, kTaskStateCount> counts_{};
   uint64_t command_tasks_ = 0;
-  uint64_t function_rows_ = 0;            // rows that are function tasks
-  uint64_t ready_functions_ = 0;          // function tasks in state ready
-  uint64_t ready_commands_ = 0;           // command tasks in state ready
-  size_t final_count_ = 0;                // rows (barriers included) in a final state
+  uint64_t function_rows_ = 0;    // rows that are function tasks
+  uint64_t ready_functions_ = 0;  // function tasks in state ready
+  uint64_t ready_commands_ = 0;   // command tasks in state ready
+  size_t final_count_ = 0;        // rows (barriers included) in a final state
   size_t in_flight_ = 0;
   bool stopped_ = false;
   SchedulerStats stats_;

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +38,9 @@ inline constexpr size_t kTaskStateCount = 7;
 inline constexpr std::array<std::string_view, kTaskStateCount> kTaskStateNames = {
     "waiting", "ready", "assigned", "running", "done", "failed", "skipped"};
 
-inline std::string_view to_string(TaskState s) { return kTaskStateNames[static_cast<size_t>(s)]; }
+inline std::string_view to_string(TaskState s) {
+  return kTaskStateNames[static_cast<size_t>(s)];
+}
 inline std::optional<TaskState> parse_task_state(std::string_view name) {
   for (size_t i = 0; i < kTaskStateCount; ++i)
     if (kTaskStateNames[i] == name) return static_cast<TaskState>(i);
@@ -59,16 +61,16 @@ enum TaskFlag : uint8_t {
 /// Every column has size() rows, except the CSR offsets (size()+1) and `deps` (number of edges).
 struct TaskTable {
   // --- What the task file says. ---
-  std::vector<TaskId> id;              ///< ascending
-  std::vector<uint8_t> flags;          ///< TaskFlag bits
-  StringColumn name;                   ///< "" when unnamed
-  StringColumn command;                ///< the command after its prefixes, continuation lines joined
-  StringColumn workdir;                ///< "" = the run's working directory
-  std::vector<uint32_t> cores;         ///< cores requested (default 1)
-  std::vector<uint32_t> gpus;          ///< GPUs requested (default 0)
-  std::vector<uint32_t> timeout_s;     ///< 0 = none
-  std::vector<uint32_t> retries;       ///< extra attempts after a failure (default 0)
-  std::vector<int32_t> priority;       ///< larger runs first (default 0)
+  std::vector<TaskId> id;           ///< ascending
+  std::vector<uint8_t> flags;       ///< TaskFlag bits
+  StringColumn name;                ///< "" when unnamed
+  StringColumn command;             ///< the command after its prefixes, continuation lines joined
+  StringColumn workdir;             ///< "" = the run's working directory
+  std::vector<uint32_t> cores;      ///< cores requested (default 1)
+  std::vector<uint32_t> gpus;       ///< GPUs requested (default 0)
+  std::vector<uint32_t> timeout_s;  ///< 0 = none
+  std::vector<uint32_t> retries;    ///< extra attempts after a failure (default 0)
+  std::vector<int32_t> priority;    ///< larger runs first (default 0)
   /// Dependencies as CSR over row indices: the rows that row i waits for are
   /// deps[dep_offsets[i] .. dep_offsets[i+1]). Sorted and unique within a row.
   std::vector<uint64_t> dep_offsets{0};
@@ -79,17 +81,17 @@ struct TaskTable {
   std::vector<uint16_t> kind;
   /// Task kinds by index; entry 0 is always "" (a shell command). Shared by every row.
   std::vector<std::string> kind_names{""};
-  StringColumn payload;                ///< the bytes handed to the kind's work(); "" for commands
+  StringColumn payload;  ///< the bytes handed to the kind's work(); "" for commands
 
   // --- What happened to it. ---
   std::vector<TaskState> state;
-  std::vector<uint32_t> attempts;      ///< attempts started (a running task interrupted by a stop is not counted)
-  std::vector<int32_t> exit_code;      ///< of the last attempt; -1 when it has not exited
-  std::vector<int32_t> signal;         ///< signal that ended the last attempt, 0 if none
-  std::vector<int32_t> worker_rank;    ///< rank that ran the last attempt, -1 if none
-  std::vector<double> start_time;      ///< Unix time (s) the last attempt started, 0 if never
-  std::vector<double> end_time;        ///< Unix time (s) the last attempt ended, 0 if never
-  std::vector<int64_t> max_rss_kb;     ///< peak resident set of the last attempt, 0 if unknown
+  std::vector<uint32_t> attempts;  ///< attempts started (a running task interrupted by a stop is not counted)
+  std::vector<int32_t> exit_code;  ///< of the last attempt; -1 when it has not exited
+  std::vector<int32_t> signal;     ///< signal that ended the last attempt, 0 if none
+  std::vector<int32_t> worker_rank;  ///< rank that ran the last attempt, -1 if none
+  std::vector<double> start_time;    ///< Unix time (s) the last attempt started, 0 if never
+  std::vector<double> end_time;      ///< Unix time (s) the last attempt ended, 0 if never
+  std::vector<int64_t> max_rss_kb;   ///< peak resident set of the last attempt, 0 if unknown
   /// Of a function task that ended for good: its result bytes when done, the error message when
   /// failed. Empty otherwise (and always for commands). Set once, when the task reaches a final state.
   std::vector<std::string> result;
@@ -147,11 +149,11 @@ struct TaskTable {
 
 /// The shape of a task graph, as `mpiq check` prints it. Barrier rows are not counted as tasks.
 struct GraphSummary {
-  uint64_t tasks = 0;         ///< command tasks
-  uint64_t edges = 0;         ///< dependency edges between command tasks (through barriers counted once per pair
-                              ///< of task and barrier)
-  uint64_t roots = 0;         ///< tasks with no dependency
-  uint64_t depth = 0;         ///< tasks on the longest dependency chain
+  uint64_t tasks = 0;  ///< command tasks
+  uint64_t edges = 0;  ///< dependency edges between command tasks (through barriers counted once per pair
+                       ///< of task and barrier)
+  uint64_t roots = 0;  ///< tasks with no dependency
+  uint64_t depth = 0;  ///< tasks on the longest dependency chain
   uint64_t widest_level = 0;  ///< most tasks at one depth
   uint32_t max_cores = 0;     ///< the largest cores= request
   uint32_t max_gpus = 0;      ///< the largest gpus= request

@@ -17,11 +17,11 @@
 #include <unordered_map>
 
 #include "core/task_file.hpp"
-#include "hub/run_directory.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
+#include "hub/run_directory.hpp"
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/shares.hpp"
@@ -44,7 +44,9 @@ std::string host_name() {
   return buf;
 }
 
-uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull + (h >> 29); }
+uint64_t mix(uint64_t h, uint64_t v) {
+  return (h ^ v) * 0x100000001b3ull + (h >> 29);
+}
 
 // What a resumed program's submission is matched on: kind, payload and dependencies (rows).
 uint64_t content_key(std::string_view kind, std::string_view payload, std::span<const TaskIndex> deps) {
@@ -128,7 +130,8 @@ struct Session::Impl final : hub::HubObserver {
     if (state_opened) return;
     state_opened = true;
     std::string dir = options.run_dir;
-    if (dir.empty() && !task_file.empty()) dir = (fs::current_path() / (fs::path(task_file).stem().string() + ".mpiq")).string();
+    if (dir.empty() && !task_file.empty())
+      dir = (fs::current_path() / (fs::path(task_file).stem().string() + ".mpiq")).string();
     if (dir.empty()) return;
     state = std::make_unique<hub::RunDirectory>(fs::absolute(dir).lexically_normal().string(),
                                                 hub::ResumeMode{options.fresh, false});
@@ -215,8 +218,9 @@ struct Session::Impl final : hub::HubObserver {
     require_hub("submit");
     if (kind.empty()) throw InputError("submit: the task kind is empty");
     if (payload.size() > kMaxPayloadBytes)
-      throw InputError("submit: a payload of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
-                       std::to_string(kMaxPayloadBytes) + " bytes (kMaxPayloadBytes)");
+      throw InputError("submit: a payload of " + std::to_string(payload.size()) +
+                       " bytes exceeds the limit of " + std::to_string(kMaxPayloadBytes) +
+                       " bytes (kMaxPayloadBytes)");
     if (o.cores == 0) throw InputError("submit: cores must be at least 1");
     if (!(o.timeout_s >= 0)) throw InputError("submit: the timeout is negative");
     open_state();
@@ -241,7 +245,8 @@ struct Session::Impl final : hub::HubObserver {
       const uint64_t key = content_key(kind, payload, deps);
       const auto same = [&](TaskIndex t) {
         return !claimed[t] && table.kind_name(t) == kind && table.payload[t] == payload &&
-               std::equal(deps.begin(), deps.end(), deps_of(t).begin(), deps_of(t).end()) && table.name[t] == o.name;
+               std::equal(deps.begin(), deps.end(), deps_of(t).begin(), deps_of(t).end()) &&
+               table.name[t] == o.name;
       };
       if (!o.name.empty()) {
         if (auto it = names.find(o.name); it != names.end()) {
@@ -267,7 +272,8 @@ struct Session::Impl final : hub::HubObserver {
         }
     }
 
-    if (!o.name.empty() && names.count(o.name)) throw InputError("submit: a task named '" + o.name + "' already exists");
+    if (!o.name.empty() && names.count(o.name))
+      throw InputError("submit: a task named '" + o.name + "' already exists");
     const TaskIndex row = static_cast<TaskIndex>(table.size());
     if (table.size() >= UINT32_MAX - 1 || next_id == UINT32_MAX) throw Error("submit: too many tasks");
     table.id.push_back(next_id++);
@@ -322,26 +328,36 @@ Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>()) {
 
 Session::~Session() = default;
 
-bool Session::is_hub() const noexcept { return impl_->rank == 0; }
-int Session::rank() const noexcept { return impl_->rank; }
-int Session::size() const noexcept { return impl_->size; }
+bool Session::is_hub() const noexcept {
+  return impl_->rank == 0;
+}
+int Session::rank() const noexcept {
+  return impl_->rank;
+}
+int Session::size() const noexcept {
+  return impl_->size;
+}
 
-void Session::register_kind(std::string name, std::function<std::unique_ptr<TaskWorker>()> make, KindOptions options) {
+void Session::register_kind(std::string name, std::function<std::unique_ptr<TaskWorker>()> make,
+                            KindOptions options) {
   if (name.empty()) throw InputError("register_kind: the kind name is empty");
   for (const auto& k : impl_->functions->kinds)
     if (k.name == name) throw InputError("register_kind: kind '" + name + "' is registered twice");
   impl_->functions->kinds.push_back({std::move(name), std::move(make), options.recycle_after});
 }
 
-void Session::register_function(std::string name, std::function<std::string(TaskContext&, std::string_view)> fn,
+void Session::register_function(std::string name,
+                                std::function<std::string(TaskContext&, std::string_view)> fn,
                                 KindOptions options) {
   struct FunctionWorker final : TaskWorker {
-    explicit FunctionWorker(std::function<std::string(TaskContext&, std::string_view)> f) : fn(std::move(f)) {}
+    explicit FunctionWorker(std::function<std::string(TaskContext&, std::string_view)> f)
+        : fn(std::move(f)) {}
     std::string work(TaskContext& c, std::string_view p) override { return fn(c, p); }
     std::function<std::string(TaskContext&, std::string_view)> fn;
   };
   register_kind(
-      std::move(name), [fn = std::move(fn)] { return std::unique_ptr<TaskWorker>(new FunctionWorker(fn)); }, options);
+      std::move(name), [fn = std::move(fn)] { return std::unique_ptr<TaskWorker>(new FunctionWorker(fn)); },
+      options);
 }
 
 void Session::load_task_file(const std::string& path) {
@@ -394,9 +410,15 @@ std::optional<Result> Session::result(TaskId id) const {
   return s.make_result(*row, !s.ran);
 }
 
-void Session::on_send(std::function<void(const TaskInfo&)> hook) { impl_->send_hook = std::move(hook); }
-void Session::on_start(std::function<void(const TaskInfo&)> hook) { impl_->start_hook = std::move(hook); }
-void Session::on_end(std::function<void(const Result&)> hook) { impl_->end_hook = std::move(hook); }
+void Session::on_send(std::function<void(const TaskInfo&)> hook) {
+  impl_->send_hook = std::move(hook);
+}
+void Session::on_start(std::function<void(const TaskInfo&)> hook) {
+  impl_->start_hook = std::move(hook);
+}
+void Session::on_end(std::function<void(const Result&)> hook) {
+  impl_->end_hook = std::move(hook);
+}
 
 int Session::Impl::run_hub(transport::Transport& net) {
   hub::LogLevel level = hub::LogLevel::warn;
@@ -410,7 +432,8 @@ int Session::Impl::run_hub(transport::Transport& net) {
   table.init_runtime_columns();
   std::string out_dir = state ? state->path() + "/out" : fs::current_path().string();
   if (state) {
-    if (!log.open_file(state->path() + "/hub.log")) std::cerr << "mpiq: cannot open " << state->path() << "/hub.log\n";
+    if (!log.open_file(state->path() + "/hub.log"))
+      std::cerr << "mpiq: cannot open " << state->path() << "/hub.log\n";
     state->start(table);
   }
   hub::HubOptions ho;

@@ -93,8 +93,12 @@ void ProcessGuard::send(char op, pid_t pgid) noexcept {
   }
 }
 
-void ProcessGuard::watch(pid_t pgid) noexcept { send('+', pgid); }
-void ProcessGuard::forget(pid_t pgid) noexcept { send('-', pgid); }
+void ProcessGuard::watch(pid_t pgid) noexcept {
+  send('+', pgid);
+}
+void ProcessGuard::forget(pid_t pgid) noexcept {
+  send('-', pgid);
+}
 
 namespace {
 // True while a process of group `pgid` runs. Zombies do not count: kill(-pgid, 0) would, and an
@@ -116,8 +120,8 @@ bool group_alive(pid_t pgid) {
     const char* rest = std::strrchr(buf, ')');
     char state = 0;
     int ppid = 0, pgrp = 0;
-    if (rest && std::sscanf(rest + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid && state != 'Z' &&
-        state != 'X') {
+    if (rest && std::sscanf(rest + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+        state != 'Z' && state != 'X') {
       alive = true;
       break;
     }
@@ -141,8 +145,12 @@ bool enable_process_guard(const std::string& self_exe, double grace_s, std::stri
   return process_guard().active();
 }
 
-void guard_watch(pid_t pgid) noexcept { process_guard().watch(pgid); }
-void guard_forget(pid_t pgid) noexcept { process_guard().forget(pgid); }
+void guard_watch(pid_t pgid) noexcept {
+  process_guard().watch(pgid);
+}
+void guard_forget(pid_t pgid) noexcept {
+  process_guard().forget(pgid);
+}
 
 int guard_main(int argc, char** argv) {
   const double grace = argc > 2 ? std::atof(argv[2]) : 10.0;

@@ -10,7 +10,9 @@ namespace {
 std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free store");
 
-extern "C" void on_stop_signal(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig, std::memory_order_relaxed);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -22,7 +24,11 @@ void install_stop_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int stop_signal() { return g_signal.load(std::memory_order_relaxed); }
-void clear_stop_signal() { g_signal.store(0, std::memory_order_relaxed); }
+int stop_signal() {
+  return g_signal.load(std::memory_order_relaxed);
+}
+void clear_stop_signal() {
+  g_signal.store(0, std::memory_order_relaxed);
+}
 
 }  // namespace mpiq::exec

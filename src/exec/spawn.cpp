@@ -1,21 +1,20 @@
 #include "exec/spawn.hpp"
 
-#include "exec/guard.hpp"
-
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 
-#include <chrono>
-
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+
+#include "exec/guard.hpp"
 
 extern char** environ;
 
@@ -50,8 +49,9 @@ std::string describe(int err, const SpawnRequest& req, const std::string& progra
 bool needs_shell(std::string_view cmd) {
   // Builtins with no program of their own behave only inside a shell.
   static constexpr std::string_view kBuiltins[] = {
-      "cd", "exit", "export", "set", "unset", "source", ".", "alias", "ulimit", "umask", "wait",
-      "eval", "exec", "read", "shift", "trap", "return", "break", "continue", ":", "type", "command"};
+      "cd",     "exit",  "export",   "set",  "unset", "source", ".",     "alias",
+      "ulimit", "umask", "wait",     "eval", "exec",  "read",   "shift", "trap",
+      "return", "break", "continue", ":",    "type",  "command"};
   const size_t start = cmd.find_first_not_of(" \t");
   if (start != std::string_view::npos) {
     const std::string_view first = cmd.substr(start, cmd.find_first_of(" \t", start) - start);
@@ -194,7 +194,8 @@ std::optional<std::string> capture_output(const std::vector<std::string>& args, 
   bool timed_out = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;

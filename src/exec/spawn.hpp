@@ -13,12 +13,12 @@ namespace mpiq::exec {
 
 /// What one task process needs.
 struct SpawnRequest {
-  std::string command;            ///< run directly when it has no shell syntax, else by /bin/sh -c
-  std::string workdir;            ///< "" = inherit
-  std::vector<std::string> env;   ///< the whole environment, "K=V" each
-  std::string stdout_path;        ///< "" = inherit
-  std::string stderr_path;        ///< "" = inherit
-  bool append = false;            ///< append to the output files (a retry) instead of truncating
+  std::string command;           ///< run directly when it has no shell syntax, else by /bin/sh -c
+  std::string workdir;           ///< "" = inherit
+  std::vector<std::string> env;  ///< the whole environment, "K=V" each
+  std::string stdout_path;       ///< "" = inherit
+  std::string stderr_path;       ///< "" = inherit
+  bool append = false;           ///< append to the output files (a retry) instead of truncating
 };
 
 /// A started process: its pid (also its process group id) and a pidfd that becomes readable when
@@ -29,14 +29,14 @@ struct Child {
 };
 
 /// Starts `req` in a new process group. The child inherits the calling thread's CPU binding: to bind
-/// a task, bind the thread around this call (hw::ScopedThreadBinding). On failure returns pid -1 and sets `*error` to a message
-/// that says what failed (`cannot enter directory '/x': No such file or directory`).
+/// a task, bind the thread around this call (hw::ScopedThreadBinding). On failure returns pid -1 and sets
+/// `*error` to a message that says what failed (`cannot enter directory '/x': No such file or directory`).
 Child spawn(const SpawnRequest& req, std::string* error);
 
 /// How a child ended.
 struct Exit {
-  int exit_code = -1;   ///< when it exited
-  int signal = 0;       ///< when a signal ended it
+  int exit_code = -1;  ///< when it exited
+  int signal = 0;      ///< when a signal ended it
   long max_rss_kb = 0;
 };
 

@@ -102,7 +102,8 @@ void Hub::handle(const transport::Message& m) {
         const auto tasks = core::decode_indices(m.bytes);
         scheduler_.on_returned(static_cast<core::WorkerId>(rank), tasks);
         if (!tasks.empty())
-          log_.debug("worker " + std::to_string(rank) + " gave back " + std::to_string(tasks.size()) + " tasks");
+          log_.debug("worker " + std::to_string(rank) + " gave back " + std::to_string(tasks.size()) +
+                     " tasks");
         break;
       }
       case MessageKind::interrupt:
@@ -206,8 +207,8 @@ void Hub::send_dispatch() {
                 core::encode_functions(table_, function_tasks, observer_ && observer_->wants_starts()));
   }
   for (const core::StealRequest& s : steals_) {
-    log_.debug("asking worker " + std::to_string(s.victim) + " to give back up to " + std::to_string(s.count) +
-               " tasks");
+    log_.debug("asking worker " + std::to_string(s.victim) + " to give back up to " +
+               std::to_string(s.count) + " tasks");
     net_.send(static_cast<int>(s.victim), MessageKind::steal, core::encode_count(s.count));
   }
 }
@@ -247,7 +248,8 @@ void Hub::draw_progress(double now, bool last) {
   const uint64_t final_count = n(TaskState::done) + n(TaskState::failed) + n(TaskState::skipped);
   const uint64_t left = scheduler_.task_count() - final_count;
   char line[256];
-  std::snprintf(line, sizeof line, "mpiq: %llu/%llu done, %llu failed, %llu skipped, %llu running, %.1f tasks/s",
+  std::snprintf(line, sizeof line,
+                "mpiq: %llu/%llu done, %llu failed, %llu skipped, %llu running, %.1f tasks/s",
                 static_cast<unsigned long long>(n(TaskState::done)),
                 static_cast<unsigned long long>(scheduler_.task_count()),
                 static_cast<unsigned long long>(n(TaskState::failed)),
@@ -307,7 +309,8 @@ int Hub::run() {
     bool traffic = false;
     // The signal is looked at before the reports: those it caused must already count as a stop's.
     if (!interrupted_)
-      if (const int sig = exec::stop_signal(); sig != 0) begin_stop(true, "received signal " + std::to_string(sig));
+      if (const int sig = exec::stop_signal(); sig != 0)
+        begin_stop(true, "received signal " + std::to_string(sig));
     transport::Message m;
     for (int i = 0; i < 4096 && net_.poll(m); ++i) {  // bounded: timers and dispatch still get their turn
       handle(m);
@@ -360,14 +363,15 @@ std::string Hub::status_json(std::string_view state) const {
   for (const WorkerRow& w : workers_) {
     if (w.rank == 0 || !w.joined) continue;
     const auto id = static_cast<core::WorkerId>(w.rank);
-    workers.push_back({{"rank", w.rank},
-                       {"host", w.host},
-                       {"cpus", w.cpus},
-                       {"gpus", w.gpus},
-                       {"running", scheduler_.running_tasks(id)},
-                       {"queued", scheduler_.held_tasks(id) - scheduler_.running_tasks(id)},
-                       {"done", w.done},
-                       {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
+    workers.push_back(
+        {{"rank", w.rank},
+         {"host", w.host},
+         {"cpus", w.cpus},
+         {"gpus", w.gpus},
+         {"running", scheduler_.running_tasks(id)},
+         {"queued", scheduler_.held_tasks(id) - scheduler_.running_tasks(id)},
+         {"done", w.done},
+         {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
   }
   json failures = json::array();
   const size_t first = failures_.size() > 10 ? failures_.size() - 10 : 0;
@@ -426,7 +430,8 @@ std::string Hub::summary() const {
       s << ": " << describe_end(table_, t) << ", log " << task_log_path(t, ".err") << "\n";
     }
     if (failures_.size() > options_.summary_failures)
-      s << "    ... and " << failures_.size() - options_.summary_failures << " more (mpiq status --tasks failed)\n";
+      s << "    ... and " << failures_.size() - options_.summary_failures
+        << " more (mpiq status --tasks failed)\n";
   }
   return s.str();
 }

@@ -55,8 +55,8 @@ struct HubOptions {
   /// Stop (save, exit 3) at this CLOCK_MONOTONIC time; 0 = no limit. The run command derives it
   /// from --time-limit or Slurm's end time minus --stop-margin.
   double deadline = 0;
-  std::string out_dir;        ///< where task logs are, for messages
-  std::string host;           ///< the hub's host, for status.json
+  std::string out_dir;          ///< where task logs are, for messages
+  std::string host;             ///< the hub's host, for status.json
   size_t summary_failures = 5;  ///< failed tasks listed in the summary
   /// Slurm jobs that have worked on this run, oldest first (status.json `slurm.job_ids`); empty
   /// outside Slurm.
@@ -72,14 +72,13 @@ struct WorkerRow {
   bool joined = false, left = false;
   std::string host, cpus, gpus;
   uint32_t cores = 0, gpu_count = 0;
-  uint64_t done = 0;        ///< attempts that ended on it (any outcome)
-  double busy_s = 0;        ///< seconds its tasks ran, summed
+  uint64_t done = 0;  ///< attempts that ended on it (any outcome)
+  double busy_s = 0;  ///< seconds its tasks ran, summed
 };
 
 class Hub {
  public:
-  Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log,
-      RunRecorder* recorder);
+  Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log, RunRecorder* recorder);
 
   /// Sets the observer (may be null); call before run().
   void set_observer(HubObserver* observer) noexcept { observer_ = observer; }
@@ -120,7 +119,7 @@ class Hub {
   std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
   size_t byes_ = 0;
   bool stop_sent_ = false;
-  bool interrupted_ = false;        // a signal, an interrupt message or the deadline
+  bool interrupted_ = false;               // a signal, an interrupt message or the deadline
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;

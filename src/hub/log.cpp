@@ -5,8 +5,10 @@
 namespace mpiq::hub {
 
 bool parse_log_level(std::string_view name, LogLevel* out) {
-  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
-      {"error", LogLevel::error}, {"warn", LogLevel::warn}, {"info", LogLevel::info}, {"debug", LogLevel::debug}};
+  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {{"error", LogLevel::error},
+                                                                      {"warn", LogLevel::warn},
+                                                                      {"info", LogLevel::info},
+                                                                      {"debug", LogLevel::debug}};
   for (auto [n, l] : kLevels)
     if (n == name) {
       *out = l;
@@ -42,7 +44,8 @@ void Log::write(LogLevel level, std::string_view text) {
     std::fflush(file_);
   }
   if (to_stderr_)
-    std::fprintf(stderr, "%s[%s] %s: %.*s\n", progress_line_ ? "\r\033[K" : "", stamp, name, len, text.data());
+    std::fprintf(stderr, "%s[%s] %s: %.*s\n", progress_line_ ? "\r\033[K" : "", stamp, name, len,
+                 text.data());
 }
 
 }  // namespace mpiq::hub

@@ -54,7 +54,8 @@ RunDirectory::RunDirectory(std::string path, ResumeMode mode) : path_(std::move(
         if (e.path().filename() == m) marked = true;
     }
     if (!empty && !marked)
-      throw InputError(path_ + ": is a directory that is not an mpiq run directory; choose another --run-dir");
+      throw InputError(path_ +
+                       ": is a directory that is not an mpiq run directory; choose another --run-dir");
     lock();
     if (!mode_.fresh) read_state();
   }
@@ -101,8 +102,9 @@ void RunDirectory::read_state() {
   const std::string journal = file("journal");
   if (!exists(checkpoint)) {
     if (exists(journal))
-      throw InputError(journal + ": a journal without checkpoint.h5: this run directory is damaged; use --fresh "
-                                 "to start over (the old state is kept as *.prev)");
+      throw InputError(journal +
+                       ": a journal without checkpoint.h5: this run directory is damaged; use --fresh "
+                       "to start over (the old state is kept as *.prev)");
     return;
   }
   restored_ = store::read_checkpoint(checkpoint, &meta_);
@@ -112,8 +114,8 @@ void RunDirectory::read_state() {
   ++meta_.restarts;
   uint64_t counts[core::kTaskStateCount] = {};
   for (core::TaskState s : restored_.state) ++counts[static_cast<size_t>(s)];
-  notes_.push_back("resuming run (restart " + std::to_string(meta_.restarts) + "): " +
-                   std::to_string(counts[static_cast<size_t>(core::TaskState::done)]) + " done, " +
+  notes_.push_back("resuming run (restart " + std::to_string(meta_.restarts) +
+                   "): " + std::to_string(counts[static_cast<size_t>(core::TaskState::done)]) + " done, " +
                    std::to_string(counts[static_cast<size_t>(core::TaskState::failed)]) + " failed, " +
                    std::to_string(counts[static_cast<size_t>(core::TaskState::skipped)]) + " skipped; " +
                    std::to_string(replay.records) + " journal record(s) replayed");
@@ -130,7 +132,8 @@ void RunDirectory::read_state() {
         restored_.signal[i] = 0;
         ++again;
       }
-    notes_.push_back("--retry-failed: " + std::to_string(again) + " failed or skipped task(s) get another go");
+    notes_.push_back("--retry-failed: " + std::to_string(again) +
+                     " failed or skipped task(s) get another go");
   }
 }
 
@@ -187,7 +190,9 @@ void RunDirectory::snapshot(const core::TaskTable& table) {
     journal_ = std::make_unique<store::Journal>(store::Journal::open(file("journal"), meta_.journal_epoch));
 }
 
-void RunDirectory::status(const std::string& json) { store::write_file_atomically(file("status.json"), json); }
+void RunDirectory::status(const std::string& json) {
+  store::write_file_atomically(file("status.json"), json);
+}
 
 void RunDirectory::close() {
   if (journal_) {

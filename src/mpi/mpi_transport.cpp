@@ -39,8 +39,9 @@ std::vector<std::string> MpiSession::node_allgather(const std::string& value) co
     total += lens[i];
   }
   std::string all(static_cast<size_t>(total), '\0');
-  check_mpi(MPI_Allgatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, node_),
-            "MPI_Allgatherv");
+  check_mpi(
+      MPI_Allgatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, node_),
+      "MPI_Allgatherv");
   std::vector<std::string> out;
   for (size_t i = 0; i < lens.size(); ++i)
     out.push_back(all.substr(static_cast<size_t>(displs[i]), static_cast<size_t>(lens[i])));

@@ -4,8 +4,8 @@
 #include <mpi.h>
 
 #include <list>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "mpi/transport.hpp"
 #include "mpiq/error.hpp"

@@ -401,7 +401,8 @@ class CheckpointReader {
     const uint64_t version = u64_attribute(root, "format_version");
     if (version < kOldestCheckpointFormatVersion || version > kCheckpointFormatVersion)
       fail("checkpoint format version " + std::to_string(version) + ", but this mpiq reads only versions " +
-           std::to_string(kOldestCheckpointFormatVersion) + " to " + std::to_string(kCheckpointFormatVersion));
+           std::to_string(kOldestCheckpointFormatVersion) + " to " +
+           std::to_string(kCheckpointFormatVersion));
     version_ = static_cast<uint32_t>(version);
     CheckpointMeta m;
     m.format_version = static_cast<uint32_t>(version);
@@ -526,24 +527,25 @@ std::string find_table_problem(const core::TaskTable& table) {
            std::to_string(n);
   };
   for (const std::string& problem :
-       {rows("flags", table.flags.size()), rows("name", table.name.size()),
-        rows("command", table.command.size()), rows("workdir", table.workdir.size()),
-        rows("cores", table.cores.size()), rows("gpus", table.gpus.size()),
-        rows("timeout_s", table.timeout_s.size()), rows("retries", table.retries.size()),
-        rows("priority", table.priority.size()), rows("state", table.state.size()),
-        rows("attempts", table.attempts.size()), rows("exit_code", table.exit_code.size()),
-        rows("signal", table.signal.size()), rows("worker_rank", table.worker_rank.size()),
+       {rows("flags", table.flags.size()),           rows("name", table.name.size()),
+        rows("command", table.command.size()),       rows("workdir", table.workdir.size()),
+        rows("cores", table.cores.size()),           rows("gpus", table.gpus.size()),
+        rows("timeout_s", table.timeout_s.size()),   rows("retries", table.retries.size()),
+        rows("priority", table.priority.size()),     rows("state", table.state.size()),
+        rows("attempts", table.attempts.size()),     rows("exit_code", table.exit_code.size()),
+        rows("signal", table.signal.size()),         rows("worker_rank", table.worker_rank.size()),
         rows("start_time", table.start_time.size()), rows("end_time", table.end_time.size()),
         rows("max_rss_kb", table.max_rss_kb.size()), rows("kind", table.kind.size()),
-        rows("payload", table.payload.size()), rows("result", table.result.size())})
+        rows("payload", table.payload.size()),       rows("result", table.result.size())})
     if (!problem.empty()) return problem;
   if (table.kind_names.empty() || !table.kind_names[0].empty()) return "kind 0 is not the shell command";
   for (size_t row = 0; row < n; ++row)
     if (table.kind[row] >= table.kind_names.size())
       return "row " + std::to_string(row) + " has the unknown kind " + std::to_string(table.kind[row]);
 
-  for (const auto& [name, column] : {std::pair{"name", &table.name}, std::pair{"command", &table.command},
-                                     std::pair{"workdir", &table.workdir}, std::pair{"payload", &table.payload}}) {
+  for (const auto& [name, column] :
+       {std::pair{"name", &table.name}, std::pair{"command", &table.command},
+        std::pair{"workdir", &table.workdir}, std::pair{"payload", &table.payload}}) {
     const std::vector<uint64_t>& offsets = column->offsets();
     for (size_t i = 1; i < offsets.size(); ++i)
       if (offsets[i] < offsets[i - 1])

@@ -341,7 +341,8 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
       table.timeout_s.push_back(t.timeout_s[i]);
       table.retries.push_back(t.retries[i]);
       table.priority.push_back(t.priority[i]);
-      table.kind.push_back(i < t.kind.size() ? table.intern_kind(t.kind_name(static_cast<core::TaskIndex>(i))) : 0);
+      table.kind.push_back(i < t.kind.size() ? table.intern_kind(t.kind_name(static_cast<core::TaskIndex>(i)))
+                                             : 0);
       table.payload.push_back(i < t.payload.size() ? t.payload[i] : std::string_view());
       table.deps.insert(table.deps.end(), t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i]),
                         t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i + 1]));
@@ -438,7 +439,8 @@ void Journal::restart(uint64_t epoch) {
 
 void Journal::append(const JournalRecord& r) {
   if (r.result.size() > kMaxRecordBytes / 2)
-    throw Error(path_ + ": the result of row " + std::to_string(r.row) + " is too large for a journal record");
+    throw Error(path_ + ": the result of row " + std::to_string(r.row) +
+                " is too large for a journal record");
   const size_t start = begin_record(pending_, r.result.empty() ? kKindTaskUpdate : kKindTaskUpdateWithResult);
   put<uint32_t>(pending_, r.row);
   put<uint8_t>(pending_, static_cast<uint8_t>(r.state));
@@ -478,7 +480,8 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
       const uint64_t dep_begin = table.dep_offsets[row], dep_end = table.dep_offsets[row + 1];
       const std::string_view kind = functions ? table.kind_name(static_cast<core::TaskIndex>(row)) : "";
       const std::string_view payload = functions ? table.payload[row] : "";
-      if (name.size() + command.size() + workdir.size() + kind.size() + payload.size() + 4 * (dep_end - dep_begin) >
+      if (name.size() + command.size() + workdir.size() + kind.size() + payload.size() +
+              4 * (dep_end - dep_begin) >
           kMaxRecordBytes / 2)
         throw Error(path_ + ": task " + std::to_string(table.id[row]) + " is too large for a journal record");
       put<uint32_t>(pending_, table.id[row]);

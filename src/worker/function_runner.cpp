@@ -135,8 +135,8 @@ void task_thread(std::shared_ptr<FunctionRunner::Lane> lane, std::shared_ptr<con
         out.outcome = FunctionOutcome::failed;
         out.output = "work() threw an exception that is not a std::exception";
       }
-      const uint32_t limit = settings->kinds[k].recycle_after ? settings->kinds[k].recycle_after
-                                                              : settings->recycle_after;
+      const uint32_t limit =
+          settings->kinds[k].recycle_after ? settings->kinds[k].recycle_after : settings->recycle_after;
       if (limit > 0 && ++uses[k] >= limit) retire(k);
     }
     out.end_time = exec::wall_now();
@@ -146,7 +146,8 @@ void task_thread(std::shared_ptr<FunctionRunner::Lane> lane, std::shared_ptr<con
     lane->busy = false;
     const double end = out.end_time;
     lane->finished.push_back(std::move(out));
-    if (lane->queue.empty() || lane->finished.size() >= kWakeResults || end - lane->last_wake >= kWakeSeconds) {
+    if (lane->queue.empty() || lane->finished.size() >= kWakeResults ||
+        end - lane->last_wake >= kWakeSeconds) {
       lane->last_wake = end;
       wake(wake_fd);
     }
@@ -193,8 +194,8 @@ void FunctionRunner::push(core::FunctionBatch batch) {
   {
     std::lock_guard lock(lane_->mutex);
     for (core::FunctionOrder& o : batch.orders)
-      lane_->queue.push_back(
-          Job{o.task, o.id, o.attempt, o.timeout_s, kind_of[o.kind], batch.report_starts, std::move(o.payload)});
+      lane_->queue.push_back(Job{o.task, o.id, o.attempt, o.timeout_s, kind_of[o.kind], batch.report_starts,
+                                 std::move(o.payload)});
   }
   lane_->cv.notify_one();
 }
@@ -257,9 +258,8 @@ void FunctionRunner::enforce(double now) {
     timeout = lane_->current.timeout_s;
   }
   if (deadline > 0 && now >= deadline) {
-    abandon(FunctionOutcome::timed_out,
-            "timed out after " + std::to_string(timeout) +
-                " s; the call was abandoned and its worker object replaced");
+    abandon(FunctionOutcome::timed_out, "timed out after " + std::to_string(timeout) +
+                                            " s; the call was abandoned and its worker object replaced");
   } else if (interrupt_at_ > 0 && now >= interrupt_at_) {
     abandon(FunctionOutcome::interrupted, "interrupted by a stop");
   }
@@ -280,7 +280,9 @@ void FunctionRunner::drop_queue() {
   lane_->queue.clear();
 }
 
-void FunctionRunner::interrupt_running(double at) { interrupt_at_ = at; }
+void FunctionRunner::interrupt_running(double at) {
+  interrupt_at_ = at;
+}
 
 bool FunctionRunner::idle() {
   if (!abandoned_results_.empty()) return false;

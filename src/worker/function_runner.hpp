@@ -38,7 +38,7 @@ struct FunctionKind {
 /// What every worker rank of one program knows about function tasks.
 struct FunctionSettings {
   std::vector<FunctionKind> kinds;
-  uint32_t recycle_after = 0;             ///< rebuild an object after this many tasks; 0 = never
+  uint32_t recycle_after = 0;  ///< rebuild an object after this many tasks; 0 = never
   size_t max_result_bytes = kMaxResultBytes;
 };
 

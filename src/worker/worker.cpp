@@ -24,8 +24,12 @@ using core::MessageKind;
 namespace {
 // Variables set per task; any value inherited from the worker's own environment is replaced.
 bool set_per_task(std::string_view entry) {
-  static constexpr std::string_view kKeys[] = {"MPIQ_",           "OMP_NUM_THREADS=",      "CUDA_VISIBLE_DEVICES=",
-                                               "ROCR_VISIBLE_DEVICES=", "ZE_AFFINITY_MASK=", "CUDA_DEVICE_ORDER="};
+  static constexpr std::string_view kKeys[] = {"MPIQ_",
+                                               "OMP_NUM_THREADS=",
+                                               "CUDA_VISIBLE_DEVICES=",
+                                               "ROCR_VISIBLE_DEVICES=",
+                                               "ZE_AFFINITY_MASK=",
+                                               "CUDA_DEVICE_ORDER="};
   for (std::string_view k : kKeys)
     if (entry.substr(0, k.size()) == k) return true;
   return false;
@@ -68,7 +72,8 @@ void Worker::run() {
     }
     if (!interrupt_sent_ && exec::stop_signal() != 0) {
       // The hub decides what a stop means for the whole run; this rank only tells it.
-      net_.send(options_.hub, MessageKind::interrupt, core::encode_count(static_cast<uint32_t>(exec::stop_signal())));
+      net_.send(options_.hub, MessageKind::interrupt,
+                core::encode_count(static_cast<uint32_t>(exec::stop_signal())));
       interrupt_sent_ = true;
     }
     if (!stopping_) start_ready_tasks();
@@ -115,8 +120,8 @@ void Worker::handle(const transport::Message& m) {
       break;
     }
     default:
-      std::cerr << "mpiq worker " << net_.rank() << ": unexpected message kind "
-                << static_cast<int>(m.kind) << " from rank " << m.source << "\n";
+      std::cerr << "mpiq worker " << net_.rank() << ": unexpected message kind " << static_cast<int>(m.kind)
+                << " from rank " << m.source << "\n";
   }
 }
 
@@ -127,8 +132,7 @@ void Worker::start_ready_tasks() {
   }
 }
 
-std::vector<std::string> Worker::task_environment(const core::TaskOrder& o,
-                                                  const core::Allocation& a) const {
+std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
   std::vector<std::string> env = base_env_;
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
   env.push_back("MPIQ_TASK_NAME=" + o.name);
@@ -247,7 +251,8 @@ void Worker::reap(core::TaskIndex t) {
   res.timed_out = r.timed_out;
   // Ended by the stop (our TERM/KILL), or by a signal the launcher sent the whole step with the stop
   // signal this rank received: either way the attempt does not count.
-  res.interrupted = !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
+  res.interrupted =
+      !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   report_.finished.push_back(res);
   children_.erase(it);
 }

@@ -17,12 +17,12 @@
 namespace mpiq::worker {
 
 struct WorkerOptions {
-  std::string run_dir;   ///< absolute path of the run directory (MPIQ_RUN_DIR)
-  std::string out_dir;   ///< absolute path where <id>.out and <id>.err go
-  std::string host;      ///< this node's name (MPIQ_HOST)
-  bool bind = true;      ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
-  double grace_s = 10;   ///< seconds between TERM and KILL for a task that timed out or is stopped
-  int hub = 0;           ///< the hub's rank
+  std::string run_dir;  ///< absolute path of the run directory (MPIQ_RUN_DIR)
+  std::string out_dir;  ///< absolute path where <id>.out and <id>.err go
+  std::string host;     ///< this node's name (MPIQ_HOST)
+  bool bind = true;     ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
+  double grace_s = 10;  ///< seconds between TERM and KILL for a task that timed out or is stopped
+  int hub = 0;          ///< the hub's rank
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;

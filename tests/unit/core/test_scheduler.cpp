@@ -12,7 +12,9 @@ using namespace mpiq::core;
 
 namespace {
 
-TaskTable parse(const std::string& text) { return parse_task_file(text, "test.tasks"); }
+TaskTable parse(const std::string& text) {
+  return parse_task_file(text, "test.tasks");
+}
 
 // Runs dispatch once and returns what each worker got.
 struct Round {
@@ -55,7 +57,9 @@ void run(Scheduler& s, WorkerId w, const TaskResult& r) {
   s.on_finished(w, r);
 }
 
-TaskIndex row(const TaskTable& t, TaskId id) { return *t.find(id); }
+TaskIndex row(const TaskTable& t, TaskId id) {
+  return *t.find(id);
+}
 
 }  // namespace
 
@@ -341,7 +345,8 @@ TEST(Scheduler, ReportForAnotherWorkersTaskIsIgnored) {
 
 namespace {
 // Appends a function task of kind "f" after rows `deps` (the way the embedding API submits).
-TaskIndex append_function(TaskTable& t, std::initializer_list<TaskIndex> deps, std::string_view payload = "") {
+TaskIndex append_function(TaskTable& t, std::initializer_list<TaskIndex> deps,
+                          std::string_view payload = "") {
   const auto row = static_cast<TaskIndex>(t.size());
   t.id.push_back(t.id.empty() ? 1 : t.id.back() + 1);
   t.flags.push_back(0);

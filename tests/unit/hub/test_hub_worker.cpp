@@ -7,9 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "core/task_file.hpp"
 #include "exec/signals.hpp"
@@ -66,7 +66,8 @@ RunResult run_tasks(const std::string& text, int workers, hub::HubOptions option
       wo.host = "testhost";
       wo.grace_s = 1;
       wo.bind = false;
-      worker::Worker(*ends[static_cast<size_t>(r)], one_core_share(static_cast<int>((r - 1) % ncpu)), wo).run();
+      worker::Worker(*ends[static_cast<size_t>(r)], one_core_share(static_cast<int>((r - 1) % ncpu)), wo)
+          .run();
     });
   }
   std::thread side;
@@ -169,7 +170,7 @@ TEST(HubAndWorkers, StopSignalEndsRunningTasksAndExitsThree) {
   exec::clear_stop_signal();
   EXPECT_EQ(r.code, 3);
   EXPECT_EQ(r.table.state[0], core::TaskState::ready);  // runs again on resume
-  EXPECT_EQ(r.table.attempts[0], 0u);                 // the interrupted try does not count
+  EXPECT_EQ(r.table.attempts[0], 0u);                   // the interrupted try does not count
   EXPECT_EQ(r.table.state[2], core::TaskState::waiting);
 }
 

@@ -1,7 +1,6 @@
 // Squares 1..5 through an installed libmpiq; prints the sum of the results (55).
-#include <mpiq/mpiq.hpp>
-
 #include <iostream>
+#include <mpiq/mpiq.hpp>
 #include <string>
 
 int main(int argc, char** argv) {
