@@ -36,12 +36,13 @@ cp good.h5 "$cp"
 # A journal whose last record is torn is resumed (the torn record ignored); damage before the end is
 # refused and left as it was.
 printf 'true\ntrue\ntrue\nsleep 4\n' > j.tasks
-mpiq_start j.tasks --checkpoint-interval 1h > /dev/null 2>&1
+# The absolute path makes the pkill below match this test's ranks only (tests run in parallel).
+mpiq_start "$WORK/j.tasks" --checkpoint-interval 1h > /dev/null 2>&1
 pid=$!
 # Kill once the three short tasks are in the journal (the long one still runs).
 for _ in $(seq 1 300); do [ "$(stat -c %s j.mpiq/journal 2>/dev/null || echo 0)" -gt 100 ] && break; sleep 0.05; done
 # The ranks first: killed after mpirun, they would stop gracefully (they end with their launcher).
-pkill -9 -f "^$MPIQ run j.tasks" 2>/dev/null || true; kill -9 $pid 2>/dev/null || true
+pkill -9 -f "^$MPIQ run $WORK/j.tasks" 2>/dev/null || true; kill -9 $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
 sleep 0.3
 [ "$(stat -c %s j.mpiq/journal)" -gt 100 ] || fail "no journal records after three finished tasks"

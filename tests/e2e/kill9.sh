@@ -10,12 +10,12 @@ done_ids() {  # ids the checkpoint + journal record as done
 for seed in 1 2 3 4 5; do
   RANDOM=$seed
   delay=$(( 1000 + RANDOM % 2500 ))  # ms into the run (MPI start-up takes about 1 s here)
-  setsid bash -c "exec mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ run k.tasks --grace 1s > run.$seed.log 2>&1" &
+  setsid bash -c "exec mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ run $WORK/k.tasks --grace 1s > run.$seed.log 2>&1" &
   leader=$!
   sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   # The whole job: the ranks (Open MPI puts each in a group of its own; killed after mpirun they
   # would stop gracefully, as they end with their launcher) and mpirun's group.
-  pkill -9 -f "^$MPIQ run k.tasks" 2>/dev/null || true
+  pkill -9 -f "^$MPIQ run $WORK/k.tasks" 2>/dev/null || true
   kill -9 -- -"$leader" 2>/dev/null || true
   wait "$leader" 2>/dev/null || true
   sleep 0.5  # the guard ends the orphaned tasks

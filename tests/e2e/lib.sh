@@ -1,8 +1,9 @@
 # Shared helpers for the end-to-end tests: each test script sources this file.
 # Usage of a test: bash TEST.sh MPIQ_BINARY NP   (NP = 1 runs without a launcher)
 set -euo pipefail
+exec 3>&2  # the test's own stderr: a failure is reported there even inside a redirected command
 # An unexpected error stops a test with set -e; say where, or the log shows nothing.
-trap '[[ $- != *e* ]] || echo "FAIL: unexpected error (exit $?) at $(basename "$0"):$LINENO: $BASH_COMMAND" >&2' ERR
+trap '[[ $- != *e* ]] || echo "FAIL: unexpected error (exit $?) at $(basename "$0"):$LINENO: $BASH_COMMAND" >&3' ERR
 
 MPIQ=${1:?usage: $0 MPIQ_BINARY NP}
 NP=${2:-1}
@@ -17,7 +18,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&3; exit 1; }
 
 # mpiq_run ARGS...: `mpiq run ARGS` on NP ranks; prints nothing of its own; returns mpiq's exit code.
 mpiq_run() {

@@ -7,7 +7,7 @@ if [ "$NP" = 1 ]; then
   mpiq_start sig.tasks --grace 2s > run1.log 2>&1
   # As srun and Slurm's time limit do: the signal reaches the tasks as well as mpiq. Tasks it ends
   # were interrupted by the stop: they must run again on resume, not count as failed.
-  pid=$!; sleep 1.5; kill -TERM $pid; pkill -TERM -f "^/bin/sh -c sleep 1; echo" || true
+  pid=$!; sleep 1.5; kill -TERM $pid; pkill -TERM -f "^/bin/sh -c sleep 1; echo .* >> $WORK/ids" || true  # this test's tasks only
 else
   # mpirun forwards SIGUSR1 to every rank (SIGTERM makes mpirun itself abort the job with exit 1,
   # whatever the ranks return); under Slurm, srun forwards SIGTERM too.
