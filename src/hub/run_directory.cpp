@@ -163,12 +163,52 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
   if (!journal_) return;
   for (core::TaskIndex t : rows) journal_->append(store::JournalRecord::from_row(table, t));
   journal_->flush();
-  // Batched fsync: at most every 50 ms, so a journal costs little even for millisecond tasks, and a
-  // power loss can take only the last 50 ms of records (a kill -9 of mpiq takes none: they are written).
+  // Batched fsync, off the hub's thread: asked for at most every 50 ms, so a power loss can take only
+  // the last tens of milliseconds of records (a kill -9 of mpiq takes none: they are written).
   const double now = exec::mono_now();
   if (now - last_sync_ >= 0.05) {
-    journal_->sync();
+    syncer_.request(journal_->native_handle());
     last_sync_ = now;
+  }
+}
+
+RunDirectory::Syncer::Syncer() : thread_([this] { loop(); }) {}
+
+RunDirectory::Syncer::~Syncer() { stop(); }
+
+void RunDirectory::Syncer::request(int fd) {
+  {
+    std::lock_guard lock(mutex_);
+    fd_ = fd;
+    requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void RunDirectory::Syncer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RunDirectory::Syncer::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return requested_ || stopping_; });
+    if (requested_) {
+      const int fd = fd_;
+      requested_ = false;
+      lock.unlock();
+      // A failure here is seen again by the synchronous sync at close(), which reports it.
+      ::fdatasync(fd);
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
   }
 }
 
@@ -195,6 +235,7 @@ void RunDirectory::status(const std::string& json) {
 }
 
 void RunDirectory::close() {
+  syncer_.stop();  // before the journal's last sync, and before the journal can go away
   if (journal_) {
     journal_->flush();
     journal_->sync();

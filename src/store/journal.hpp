@@ -152,6 +152,9 @@ class Journal {
   uint64_t epoch() const noexcept { return epoch_; }
   /// The journal's path.
   const std::string& path() const noexcept { return path_; }
+  /// The open file, for an fdatasync(2) from another thread (the hub's background syncer): flushed
+  /// records are made durable by any thread's fdatasync on it. Valid as long as the Journal lives.
+  int native_handle() const noexcept { return fd_.get(); }
 
  private:
   Journal(std::string path, FileDescriptor fd, uint64_t epoch, uint64_t end);
