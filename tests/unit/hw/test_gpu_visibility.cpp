@@ -8,17 +8,12 @@
 #include "hw/gpu_visibility.hpp"
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
+#include "shared_topologies.hpp"
 
 namespace mpiq::hw {
 namespace {
 
-const std::string kTopologies = std::string(MPIQ_SHARED_DIR) + "/topologies";
-
-#define SKIP_WITHOUT_TOPOLOGIES()                                                                     \
-  do {                                                                                                \
-    if (!std::filesystem::is_directory(kTopologies))                                                  \
-      GTEST_SKIP() << "no shared topologies at " << kTopologies << " (../shared is not checked out)"; \
-  } while (0)
+using testing::kTopologies;
 
 GpuVisibilityEnv cuda(const std::string& v) {
   GpuVisibilityEnv env;

@@ -11,17 +11,12 @@
 #include "hw/hwloc_error.hpp"
 #include "hw/shares.hpp"
 #include "mpiq/error.hpp"
+#include "shared_topologies.hpp"
 
 namespace mpiq::hw {
 namespace {
 
-const std::string kTopologies = std::string(MPIQ_SHARED_DIR) + "/topologies";
-
-#define SKIP_WITHOUT_TOPOLOGIES()                                                                     \
-  do {                                                                                                \
-    if (!std::filesystem::is_directory(kTopologies))                                                  \
-      GTEST_SKIP() << "no shared topologies at " << kTopologies << " (../shared is not checked out)"; \
-  } while (0)
+using testing::kTopologies;
 
 Topology xml(const std::string& name) {
   return Topology::from_xml(kTopologies + "/" + name, {});

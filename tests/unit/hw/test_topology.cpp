@@ -10,11 +10,12 @@
 
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
+#include "shared_topologies.hpp"
 
 namespace mpiq::hw {
 namespace {
 
-const std::string kTopologies = std::string(MPIQ_SHARED_DIR) + "/topologies";
+using testing::kTopologies;
 
 /// Sets (or unsets) an environment variable for the scope of a test, then puts back what was there.
 class ScopedEnv {
@@ -56,12 +57,6 @@ const std::map<std::string, Expected>& expectations() {
   };
   return kExpected;
 }
-
-#define SKIP_WITHOUT_TOPOLOGIES()                                                                     \
-  do {                                                                                                \
-    if (!std::filesystem::is_directory(kTopologies))                                                  \
-      GTEST_SKIP() << "no shared topologies at " << kTopologies << " (../shared is not checked out)"; \
-  } while (0)
 
 Topology load_xml(const std::string& name, const GpuVisibilityEnv& env = {}) {
   return Topology::from_xml(kTopologies + "/" + name, env);

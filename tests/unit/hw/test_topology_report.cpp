@@ -5,17 +5,12 @@
 
 #include "hw/topology_report.hpp"
 #include "mpiq/error.hpp"
+#include "shared_topologies.hpp"
 
 namespace mpiq::hw {
 namespace {
 
-const std::string kTopologies = std::string(MPIQ_SHARED_DIR) + "/topologies";
-
-#define SKIP_WITHOUT_TOPOLOGIES()                                                                     \
-  do {                                                                                                \
-    if (!std::filesystem::is_directory(kTopologies))                                                  \
-      GTEST_SKIP() << "no shared topologies at " << kTopologies << " (../shared is not checked out)"; \
-  } while (0)
+using testing::kTopologies;
 
 TEST(TopologyReport, JsonHasTheDocumentedFields) {
   SKIP_WITHOUT_TOPOLOGIES();
