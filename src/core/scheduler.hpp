@@ -208,6 +208,9 @@ class Scheduler {
   uint64_t parked_at_ = 0;        // ready_pushes_ when a worker was last parked
   size_t pending_steals_ = 0;     // steal requests not yet answered
   bool steal_returned_ = false;   // tasks came back from a steal since the last dispatch
+  size_t idle_workers_ = 0;       // joined workers that hold no task
+  // (unstarted tasks, worker), pushed when a worker's count grows; stale entries checked on pop.
+  std::priority_queue<std::pair<uint32_t, WorkerId>> victims_;
   std::vector<TaskIndex> finalized_;
   std::array<uint64_t, kTaskStateCount> counts_{};
   uint64_t command_tasks_ = 0;
