@@ -33,19 +33,33 @@ class RunRecorder {
   }
 };
 
-/// Watches the run from the hub's thread (the embedding API's hooks). Every call happens on the
-/// thread that runs Hub::run, between two turns of its loop; an observer may call Hub::add_tasks.
+class Hub;
+
+/// Watches the run from the hub's thread and feeds it tasks that arrive during it (the embedding
+/// API's hooks and submissions from other threads; the run directory's inbox). Every call happens on
+/// the thread that runs Hub::run, between two turns of its loop; an observer may call Hub::add_tasks.
 class HubObserver {
  public:
   virtual ~HubObserver() = default;
   /// `tasks` were sent to `worker` in one message.
-  virtual void sent(int worker, std::span<const core::TaskIndex> tasks) = 0;
+  virtual void sent(int worker, std::span<const core::TaskIndex> tasks) {
+    (void)worker;
+    (void)tasks;
+  }
   /// `task` started on `worker` (only reported for function tasks when wants_starts()).
-  virtual void started(core::TaskIndex task, int worker) = 0;
+  virtual void started(core::TaskIndex task, int worker) {
+    (void)task;
+    (void)worker;
+  }
   /// These rows reached a final state (after the recorder has journalled them).
-  virtual void finalized(std::span<const core::TaskIndex> rows) = 0;
+  virtual void finalized(std::span<const core::TaskIndex> rows) { (void)rows; }
   /// Whether workers should report the start of each function task (it costs a message entry each).
-  virtual bool wants_starts() const = 0;
+  virtual bool wants_starts() const { return false; }
+  /// Once per turn of the loop, before dispatch: append the tasks that arrived since the last turn to
+  /// the table and pass them to hub.add_tasks.
+  virtual void poll(Hub& hub) { (void)hub; }
+  /// While true, the run does not end when every task has ended: more may still arrive.
+  virtual bool keeps_open() const { return false; }
 };
 
 struct HubOptions {
