@@ -51,18 +51,13 @@ BENCHMARK(BM_ParseWithDependency)->Arg(1000)->Arg(100000)->Unit(benchmark::kMicr
 TaskTable table_of(size_t n, bool fan_out) {
   TaskTable t;
   for (size_t i = 0; i < n; ++i) {
-    t.id.push_back(static_cast<uint32_t>(i + 1));
-    t.flags.push_back(0);
-    t.name.push_back("");
-    t.command.push_back("true");
-    t.workdir.push_back("");
-    t.cores.push_back(1);
-    t.gpus.push_back(0);
-    t.timeout_s.push_back(0);
-    t.retries.push_back(0);
-    t.priority.push_back(static_cast<int32_t>(i % 7));  // the heap sees mixed keys
-    if (fan_out && i > 0) t.deps.push_back(0);
-    t.dep_offsets.push_back(t.deps.size());
+    static const TaskIndex kFirst = 0;
+    mpiq::core::TaskSpec spec;
+    spec.id = static_cast<uint32_t>(i + 1);
+    spec.command = "true";
+    spec.priority = static_cast<int32_t>(i % 7);  // the heap sees mixed keys
+    if (fan_out && i > 0) spec.deps = {&kFirst, 1};
+    t.append(spec);
   }
   t.init_runtime_columns();
   return t;

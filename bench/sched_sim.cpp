@@ -47,21 +47,13 @@ struct Options {
 };
 
 void add_row(TaskTable& t, std::vector<TaskIndex> deps) {
-  const auto i = static_cast<uint32_t>(t.id.size());
-  t.id.push_back(i + 1);
-  t.flags.push_back(0);
-  t.name.push_back("");
-  t.command.push_back("true");
-  t.workdir.push_back("");
-  t.cores.push_back(1);
-  t.gpus.push_back(0);
-  t.timeout_s.push_back(0);
-  t.retries.push_back(0);
-  t.priority.push_back(0);
   std::sort(deps.begin(), deps.end());
   deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-  t.deps.insert(t.deps.end(), deps.begin(), deps.end());
-  t.dep_offsets.push_back(t.deps.size());
+  mpiq::core::TaskSpec spec;
+  spec.id = static_cast<uint32_t>(t.size()) + 1;
+  spec.command = "true";
+  spec.deps = deps;
+  t.append(spec);
 }
 
 TaskTable make_graph(const Options& o) {

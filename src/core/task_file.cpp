@@ -279,19 +279,15 @@ class Parser {
   void add_barrier() {
     const auto row = static_cast<TaskIndex>(table_.size());
     mark_line(LineKind::barrier, row);
-    table_.id.push_back(line_no_);
-    table_.flags.push_back(kBarrier);
-    table_.name.push_back({});
-    table_.command.push_back({});
-    table_.workdir.push_back({});
-    table_.cores.push_back(0);
-    table_.gpus.push_back(0);
-    table_.timeout_s.push_back(0);
-    table_.retries.push_back(0);
-    table_.priority.push_back(0);
     // Rows [segment_start_, row) are the previous barrier and the tasks since it, already in order.
-    for (TaskIndex d = segment_start_; d < row; ++d) table_.deps.push_back(d);
-    table_.dep_offsets.push_back(table_.deps.size());
+    barrier_deps_.clear();
+    for (TaskIndex d = segment_start_; d < row; ++d) barrier_deps_.push_back(d);
+    TaskSpec spec;
+    spec.id = line_no_;
+    spec.flags = kBarrier;
+    spec.cores = 0;
+    spec.deps = barrier_deps_;
+    table_.append(spec);
     last_barrier_ = row;
     segment_start_ = row;
   }
@@ -361,24 +357,24 @@ class Parser {
              "duplicate name '" + std::string(name) + "' (first used on line " +
                  std::to_string(table_.id[first]) + ")");
     }
-    table_.id.push_back(first_line);
-    table_.flags.push_back(0);
-    table_.name.push_back(name);
-    table_.command.push_back(command);
-    table_.workdir.push_back(workdir);
-    table_.cores.push_back(settings.cores);
-    table_.gpus.push_back(settings.gpus);
-    table_.timeout_s.push_back(settings.timeout_s);
-    table_.retries.push_back(settings.retries);
-    table_.priority.push_back(settings.priority);
-    if (!name.empty()) names_.insert(row);
     if (last_barrier_ != kNone) row_deps_.push_back(last_barrier_);
     if (row_deps_.size() > 1) {
       std::sort(row_deps_.begin(), row_deps_.end());
       row_deps_.erase(std::unique(row_deps_.begin(), row_deps_.end()), row_deps_.end());
     }
-    table_.deps.insert(table_.deps.end(), row_deps_.begin(), row_deps_.end());
-    table_.dep_offsets.push_back(table_.deps.size());
+    TaskSpec spec;
+    spec.id = first_line;
+    spec.name = name;
+    spec.command = command;
+    spec.workdir = workdir;
+    spec.cores = settings.cores;
+    spec.gpus = settings.gpus;
+    spec.timeout_s = settings.timeout_s;
+    spec.retries = settings.retries;
+    spec.priority = settings.priority;
+    spec.deps = row_deps_;
+    table_.append(spec);
+    if (!name.empty()) names_.insert(row);
     row_deps_.clear();
     ++command_tasks_;
   }
@@ -716,6 +712,7 @@ class Parser {
   std::vector<LineKind> line_kind_;  ///< per physical line (index line - 1)
   std::vector<TaskIndex> line_row_;  ///< per physical line: the row of a task or barrier line, else kNone
   std::vector<TaskIndex> row_deps_;  ///< the dependencies of the task being read
+  std::vector<TaskIndex> barrier_deps_;  ///< scratch: the rows a barrier waits for
   std::vector<Pending> pending_;     ///< in row order
   bool may_cycle_ = false;           ///< some row waits for a later one
 };

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -56,6 +57,19 @@ enum TaskFlag : uint8_t {
   /// A `#MPIQ barrier` line: no command; done as soon as every earlier task is done. It is a row of its
   /// own so that a barrier costs one edge per task instead of one per pair of tasks.
   kBarrier = 1u << 0,
+};
+
+/// One row's spec columns: a task as a task-file line or a submission describes it. The views and
+/// the span must outlive the TaskTable::append call that copies them.
+struct TaskSpec {
+  TaskId id = 0;
+  uint8_t flags = 0;  ///< TaskFlag bits
+  std::string_view name, command, workdir;
+  uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
+  int32_t priority = 0;
+  std::span<const TaskIndex> deps;  ///< rows of the table it is appended to, sorted and unique
+  std::string_view kind;            ///< "" = a shell command
+  std::string_view payload;
 };
 
 /// Every column has size() rows, except the CSR offsets (size()+1) and `deps` (number of edges).
@@ -109,6 +123,49 @@ struct TaskTable {
     if (kind_names.size() > UINT16_MAX) throw std::length_error("more than 65535 task kinds");
     kind_names.emplace_back(name);
     return static_cast<uint16_t>(kind_names.size() - 1);
+  }
+
+  /// Appends a row holding `s` in the spec columns and returns it. The runtime columns are left to
+  /// init_runtime_columns(). The one way rows are added: parser, submissions, journal replay, tests.
+  TaskIndex append(const TaskSpec& s) {
+    const auto row = static_cast<TaskIndex>(size());
+    // Rows added by hand (or by an older writer) before this one may lack a kind and payload.
+    grow(kind, row, uint16_t{0});
+    while (payload.size() < row) payload.push_back({});
+    id.push_back(s.id);
+    flags.push_back(s.flags);
+    name.push_back(s.name);
+    command.push_back(s.command);
+    workdir.push_back(s.workdir);
+    cores.push_back(s.cores);
+    gpus.push_back(s.gpus);
+    timeout_s.push_back(s.timeout_s);
+    retries.push_back(s.retries);
+    priority.push_back(s.priority);
+    deps.insert(deps.end(), s.deps.begin(), s.deps.end());
+    dep_offsets.push_back(deps.size());
+    kind.push_back(s.kind.empty() ? uint16_t{0} : intern_kind(s.kind));
+    payload.push_back(s.payload);
+    return row;
+  }
+
+  /// Row i's spec (views into this table: valid until it changes).
+  TaskSpec spec(TaskIndex i) const {
+    TaskSpec s;
+    s.id = id[i];
+    s.flags = flags[i];
+    s.name = name[i];
+    s.command = command[i];
+    s.workdir = workdir[i];
+    s.cores = cores[i];
+    s.gpus = gpus[i];
+    s.timeout_s = timeout_s[i];
+    s.retries = retries[i];
+    s.priority = priority[i];
+    s.deps = {deps.data() + dep_offsets[i], deps.data() + dep_offsets[i + 1]};
+    s.kind = i < kind.size() ? kind_names[kind[i]] : std::string_view();
+    s.payload = i < payload.size() ? payload[i] : std::string_view();
+    return s;
   }
 
   /// The row of task `task`, if there is one. O(log n).

@@ -331,22 +331,7 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
               "appended task id " + std::to_string(t.id.front()) + " is not above the last id " +
                   std::to_string(table.id.back()));
     for (size_t i = 0; i < t.size(); ++i) {
-      table.id.push_back(t.id[i]);
-      table.flags.push_back(t.flags[i]);
-      table.name.push_back(t.name[i]);
-      table.command.push_back(t.command[i]);
-      table.workdir.push_back(t.workdir[i]);
-      table.cores.push_back(t.cores[i]);
-      table.gpus.push_back(t.gpus[i]);
-      table.timeout_s.push_back(t.timeout_s[i]);
-      table.retries.push_back(t.retries[i]);
-      table.priority.push_back(t.priority[i]);
-      table.kind.push_back(i < t.kind.size() ? table.intern_kind(t.kind_name(static_cast<core::TaskIndex>(i)))
-                                             : 0);
-      table.payload.push_back(i < t.payload.size() ? t.payload[i] : std::string_view());
-      table.deps.insert(table.deps.end(), t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i]),
-                        t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[i + 1]));
-      table.dep_offsets.push_back(table.deps.size());
+      table.append(t.spec(static_cast<core::TaskIndex>(i)));
     }
     table.init_runtime_columns();
   };

@@ -347,21 +347,13 @@ namespace {
 // Appends a function task of kind "f" after rows `deps` (the way the embedding API submits).
 TaskIndex append_function(TaskTable& t, std::initializer_list<TaskIndex> deps,
                           std::string_view payload = "") {
-  const auto row = static_cast<TaskIndex>(t.size());
-  t.id.push_back(t.id.empty() ? 1 : t.id.back() + 1);
-  t.flags.push_back(0);
-  t.name.push_back("");
-  t.command.push_back("");
-  t.workdir.push_back("");
-  t.cores.push_back(1);
-  t.gpus.push_back(0);
-  t.timeout_s.push_back(0);
-  t.retries.push_back(0);
-  t.priority.push_back(0);
-  t.deps.insert(t.deps.end(), deps.begin(), deps.end());
-  t.dep_offsets.push_back(t.deps.size());
-  t.kind.push_back(t.intern_kind("f"));
-  t.payload.push_back(payload);
+  const std::vector<TaskIndex> rows(deps);
+  TaskSpec spec;
+  spec.id = t.id.empty() ? 1 : t.id.back() + 1;
+  spec.deps = rows;
+  spec.kind = "f";
+  spec.payload = payload;
+  const TaskIndex row = t.append(spec);
   t.init_runtime_columns();
   return row;
 }
