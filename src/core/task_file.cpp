@@ -9,6 +9,8 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -172,7 +174,9 @@ class NameIndex {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& path) : text_(text), path_(path) {}
+  /// `run` is null for a task file of its own, else the run a submitted file joins.
+  Parser(std::string_view text, const std::string& path, const RunContext* run = nullptr)
+      : text_(text), path_(path), run_(run) {}
 
   TaskTable run() {
     reject_nul_bytes();
@@ -180,10 +184,46 @@ class Parser {
     if (command_tasks_ == 0) fail(0, 0, "no tasks");
     resolve_pending();
     // With every dependency pointing backward (GREASY's rule, and the common case) row order is a
-    // topological order: there can be no cycle to look for.
+    // topological order: there can be no cycle to look for. Dependencies on the run's tasks never
+    // close a cycle: those tasks cannot wait for the file's, which did not exist when they were added.
     if (may_cycle_) check_acyclic();
     table_.init_runtime_columns();
     return std::move(table_);
+  }
+
+  /// The file as tasks joining run_: ids base + line, dependencies as rows of the run's table once the
+  /// file's rows follow its last one.
+  Submission submission() {
+    TaskTable own = run();
+    Submission out;
+    const uint64_t base = submission_base(run_->last_id);
+    const uint64_t last_line = line_kind_.size();
+    if (base + last_line >= kNone)
+      fail(0, 0,
+           "the run has no task ids left for " + std::to_string(last_line) + " more lines (the last id is " +
+               std::to_string(run_->last_id) + ")");
+    out.base = static_cast<TaskId>(base);
+    std::sort(external_.begin(), external_.end());
+    external_.erase(std::unique(external_.begin(), external_.end()), external_.end());
+    out.tasks.reserve(own.size());
+    std::vector<TaskIndex> deps;
+    size_t e = 0;
+    for (TaskIndex r = 0; r < own.size(); ++r) {
+      // The run's rows come before the file's, so the external dependencies (sorted) go first.
+      deps.clear();
+      for (; e < external_.size() && external_[e].first == r; ++e) deps.push_back(external_[e].second);
+      for (uint64_t k = own.dep_offsets[r]; k < own.dep_offsets[r + 1]; ++k)
+        deps.push_back(run_->rows + own.deps[k]);
+      TaskSpec spec = own.spec(r);
+      spec.id = static_cast<TaskId>(out.base + own.id[r]);
+      spec.deps = deps;
+      out.tasks.append(spec);
+    }
+    out.tasks.init_runtime_columns();
+    std::sort(outside_names_.begin(), outside_names_.end());
+    outside_names_.erase(std::unique(outside_names_.begin(), outside_names_.end()), outside_names_.end());
+    out.outside_names = std::move(outside_names_);
+    return out;
   }
 
  private:
@@ -356,6 +396,11 @@ class Parser {
         fail(first_line, name_column,
              "duplicate name '" + std::string(name) + "' (first used on line " +
                  std::to_string(table_.id[first]) + ")");
+      if (run_ && run_->find_name)
+        if (const auto task = run_->find_name(name))
+          fail(first_line, name_column,
+               "duplicate name '" + std::string(name) + "': the run already has it (task " +
+                   std::to_string(task->id) + ")");
     }
     if (last_barrier_ != kNone) row_deps_.push_back(last_barrier_);
     if (row_deps_.size() > 1) {
@@ -635,7 +680,7 @@ class Parser {
     table_.dep_offsets = std::move(offsets);
   }
 
-  void resolve_later(const Pending& pending, std::vector<TaskIndex>& out) const {
+  void resolve_later(const Pending& pending, std::vector<TaskIndex>& out) {
     const DepRef& ref = pending.ref;
     const uint32_t at = table_.id[pending.row];
     switch (ref.kind) {
@@ -647,6 +692,20 @@ class Parser {
         break;
       case RefKind::name: {
         const TaskIndex row = names_.find(ref.token);
+        if (row == kNone && run_) {
+          // Not a task of the file: one of the run's, or (the run's names unknown) left for later.
+          if (!run_->find_name) {
+            outside_names_.emplace_back(ref.token);
+            break;
+          }
+          if (const auto task = run_->find_name(ref.token)) {
+            external_.emplace_back(pending.row, task->row);
+            break;
+          }
+          fail(at, ref.column,
+               "unknown dependency '" + std::string(ref.token) +
+                   "' (no task of this file or of the run has that name)");
+        }
         if (row == kNone) fail(at, ref.column, "unknown dependency '" + std::string(ref.token) + "'");
         if (row == pending.row) fail(at, ref.column, "task " + std::to_string(at) + " depends on itself");
         out.push_back(row);
@@ -699,6 +758,7 @@ class Parser {
 
   std::string_view text_;
   const std::string& path_;
+  const RunContext* run_;
   size_t pos_ = 0;
   uint32_t line_no_ = 0;
 
@@ -709,12 +769,15 @@ class Parser {
   TaskIndex segment_start_ = 0;
   NameIndex names_{table_.name};
 
-  std::vector<LineKind> line_kind_;  ///< per physical line (index line - 1)
-  std::vector<TaskIndex> line_row_;  ///< per physical line: the row of a task or barrier line, else kNone
-  std::vector<TaskIndex> row_deps_;  ///< the dependencies of the task being read
+  std::vector<LineKind> line_kind_;      ///< per physical line (index line - 1)
+  std::vector<TaskIndex> line_row_;      ///< per physical line: the row of a task or barrier line, else kNone
+  std::vector<TaskIndex> row_deps_;      ///< the dependencies of the task being read
   std::vector<TaskIndex> barrier_deps_;  ///< scratch: the rows a barrier waits for
-  std::vector<Pending> pending_;     ///< in row order
-  bool may_cycle_ = false;           ///< some row waits for a later one
+  std::vector<Pending> pending_;         ///< in row order
+  bool may_cycle_ = false;               ///< some row waits for a later one
+  /// Of a submitted file: (row of the file, row of the run) for each dependency on a task of the run.
+  std::vector<std::pair<TaskIndex, TaskIndex>> external_;
+  std::vector<std::string> outside_names_;  ///< names defined neither in the file nor (known) in the run
 };
 
 }  // namespace
@@ -723,7 +786,36 @@ TaskTable parse_task_file(std::string_view text, const std::string& path) {
   return Parser(text, path).run();
 }
 
+uint64_t submission_base(TaskId last_id) {
+  return (uint64_t{last_id} + kSubmissionIdStep - 1) / kSubmissionIdStep * kSubmissionIdStep;
+}
+
+Submission parse_submission(std::string_view text, const std::string& path, const RunContext& run) {
+  return Parser(text, path, &run).submission();
+}
+
+RunContext run_context(const TaskTable& run) {
+  RunContext context;
+  context.rows = static_cast<TaskIndex>(run.size());
+  context.last_id = run.id.empty() ? 0 : run.id.back();
+  // Views into the table's name column: valid as long as the table does not change, as documented.
+  auto names = std::make_shared<std::unordered_map<std::string_view, TaskIndex>>();
+  for (TaskIndex r = 0; r < run.size(); ++r)
+    if (!run.name[r].empty()) names->emplace(run.name[r], r);
+  const TaskTable* table = &run;
+  context.find_name = [names, table](std::string_view name) -> std::optional<RunTask> {
+    const auto it = names->find(name);
+    if (it == names->end()) return std::nullopt;
+    return RunTask{it->second, table->id[it->second]};
+  };
+  return context;
+}
+
 TaskTable load_task_file(const std::string& path) {
+  return parse_task_file(read_task_file(path), path);
+}
+
+std::string read_task_file(const std::string& path) {
   auto unreadable = [&path](int err) {
     return InputError(path, 0, 0, std::string("cannot read the task file: ") + std::strerror(err));
   };
@@ -747,7 +839,7 @@ TaskTable load_task_file(const std::string& path) {
   }
   ::close(fd);
   text.resize(len);
-  return parse_task_file(text, path);
+  return text;
 }
 
 std::optional<uint32_t> parse_duration(std::string_view text) {
