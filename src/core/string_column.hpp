@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/column_memory.hpp"
+
 namespace mpiq::core {
 
 class StringColumn {
@@ -16,8 +18,11 @@ class StringColumn {
 
   /// Appends `s` as the next row.
   void push_back(std::string_view s) {
-    blob_.insert(blob_.end(), s.begin(), s.end());
-    offsets_.push_back(blob_.size());
+    if (!s.empty()) {
+      grow_column(blob_, s.size());
+      blob_.insert(blob_.end(), s.begin(), s.end());
+    }
+    push_column(offsets_, blob_.size());
   }
   /// Row `i` (0-based); valid until the column is next modified.
   std::string_view operator[](size_t i) const {
@@ -26,8 +31,8 @@ class StringColumn {
   size_t size() const noexcept { return offsets_.size() - 1; }
   bool empty() const noexcept { return size() == 0; }
   void reserve(size_t rows, size_t bytes) {
-    offsets_.reserve(rows + 1);
-    blob_.reserve(bytes);
+    reserve_column(offsets_, rows + 1);
+    reserve_column(blob_, bytes);
   }
   void clear() {
     blob_.clear();

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/column_memory.hpp"
 #include "core/string_column.hpp"
 
 namespace mpiq::core {
@@ -132,21 +133,43 @@ struct TaskTable {
     // Rows added by hand (or by an older writer) before this one may lack a kind and payload.
     grow(kind, row, uint16_t{0});
     while (payload.size() < row) payload.push_back({});
-    id.push_back(s.id);
-    flags.push_back(s.flags);
+    push_column(id, s.id);
+    push_column(flags, s.flags);
     name.push_back(s.name);
     command.push_back(s.command);
     workdir.push_back(s.workdir);
-    cores.push_back(s.cores);
-    gpus.push_back(s.gpus);
-    timeout_s.push_back(s.timeout_s);
-    retries.push_back(s.retries);
-    priority.push_back(s.priority);
+    push_column(cores, s.cores);
+    push_column(gpus, s.gpus);
+    push_column(timeout_s, s.timeout_s);
+    push_column(retries, s.retries);
+    push_column(priority, s.priority);
+    grow_column(deps, s.deps.size());
     deps.insert(deps.end(), s.deps.begin(), s.deps.end());
-    dep_offsets.push_back(deps.size());
-    kind.push_back(s.kind.empty() ? uint16_t{0} : intern_kind(s.kind));
+    push_column(dep_offsets, deps.size());
+    push_column(kind, s.kind.empty() ? uint16_t{0} : intern_kind(s.kind));
     payload.push_back(s.payload);
     return row;
+  }
+
+  /// Makes room for `rows` rows in every column (string bytes grow as they come), so that appending
+  /// a known number of tasks one at a time copies no column.
+  void reserve(size_t rows) {
+    reserve_column(id, rows);
+    reserve_column(flags, rows);
+    name.reserve(rows, 0);
+    command.reserve(rows, 0);
+    workdir.reserve(rows, 0);
+    for (auto* c : {&cores, &gpus, &timeout_s, &retries, &attempts}) reserve_column(*c, rows);
+    reserve_column(priority, rows);
+    reserve_column(dep_offsets, rows + 1);
+    reserve_column(kind, rows);
+    payload.reserve(rows, 0);
+    reserve_column(state, rows);
+    for (auto* c : {&exit_code, &signal, &worker_rank}) reserve_column(*c, rows);
+    reserve_column(start_time, rows);
+    reserve_column(end_time, rows);
+    reserve_column(max_rss_kb, rows);
+    reserve_column(result, rows);
   }
 
   /// Row i's spec (views into this table: valid until it changes).
@@ -199,7 +222,7 @@ struct TaskTable {
   // amortised growth.
   template <class T, class V>
   static void grow(std::vector<T>& column, size_t n, const V& value) {
-    if (column.capacity() < n) column.reserve(std::max(n, 2 * column.capacity()));
+    if (column.capacity() < n) reserve_column(column, std::max(n, 2 * column.capacity()));
     column.resize(n, value);
   }
 };

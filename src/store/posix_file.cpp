@@ -82,14 +82,6 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
-void advise_huge_pages(const void* data, size_t bytes) noexcept {
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t last = (begin + bytes) & ~(kHugePage - 1);
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-}
-
 std::string read_whole_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw InputError(path, 0, 0, std::string("cannot open: ") + std::strerror(errno));

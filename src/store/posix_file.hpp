@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "core/column_memory.hpp"
+
 namespace mpiq::store {
 
 /// An owned file descriptor: move-only, closed by the destructor (a failure there is logged).
@@ -52,9 +54,8 @@ void fsync_directory(const std::string& dir);
 /// The directory that holds `path`: "." for a bare name, "/" for a file in the root.
 std::string parent_directory(const std::string& path);
 
-/// Asks the kernel to back the 2 MiB-aligned interior of `[data, data + bytes)` with transparent huge
-/// pages. Only a hint, for large buffers about to be filled: errors (THP off) are ignored.
-void advise_huge_pages(const void* data, size_t bytes) noexcept;
+/// (Huge pages for large buffers about to be filled: core::advise_huge_pages, core/column_memory.hpp.)
+using core::advise_huge_pages;
 
 /// The whole content of the regular file at `path`. Throws mpiq::InputError naming the file when it
 /// cannot be opened or read; a missing file is reported as such.
