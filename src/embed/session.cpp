@@ -9,15 +9,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "core/task_file.hpp"
 #include "exec/clock.hpp"
+#include "exec/guard.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
@@ -48,10 +51,10 @@ uint64_t mix(uint64_t h, uint64_t v) {
   return (h ^ v) * 0x100000001b3ull + (h >> 29);
 }
 
-// What a resumed program's submission is matched on: kind, payload and dependencies (rows).
-uint64_t content_key(std::string_view kind, std::string_view payload, std::span<const TaskIndex> deps) {
+// What a resumed program's submission is matched on: kind, payload and dependencies (ids, ascending).
+uint64_t content_key(std::string_view kind, std::string_view payload, std::span<const TaskId> deps) {
   uint64_t h = mix(std::hash<std::string_view>{}(kind), std::hash<std::string_view>{}(payload));
-  for (TaskIndex d : deps) h = mix(h, d);
+  for (TaskId d : deps) h = mix(h, d);
   return h;
 }
 
@@ -98,6 +101,21 @@ void take_options(int& argc, char**& argv, SessionOptions& o) {
 
 }  // namespace
 
+// A submission that waits for the hub's thread to append it (one made from another thread during run()).
+struct Pending {
+  TaskId id = 0;
+  std::string kind, payload, name;
+  std::vector<TaskId> deps;  // ascending
+  int32_t priority = 0;
+  uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
+};
+
+// Threads. run() runs the hub on the calling thread (the hub's thread); hooks run there too. submit()
+// may come from any thread at any time. `mutex` guards everything submissions touch: next_id, names,
+// the resume claims, `pending`, `promises`, and every change to the table's rows. During run() only the
+// hub's thread appends rows (other threads queue Pending ones for its next turn, Impl::poll), because the
+// hub reads the table without the lock; other threads read only the table's spec columns (and the ended
+// rows a resumed run restored), under the lock.
 struct Session::Impl final : hub::HubObserver {
   SessionOptions options;
   std::unique_ptr<transport::MpiSession> mpi;
@@ -109,14 +127,20 @@ struct Session::Impl final : hub::HubObserver {
   std::string task_file;
   std::unique_ptr<hub::RunDirectory> state;
   bool state_opened = false;
-  std::unordered_map<std::string, TaskIndex> names;
+  std::unordered_map<std::string, TaskId> names;
   TaskId next_id = 1;
   size_t submissions = 0;
-  hub::Hub* hub = nullptr;  // while run() runs
+  hub::Hub* hub = nullptr;  // while the hub runs
+  std::thread::id hub_thread;  // the thread in run(), while `running`
+  bool running = false;        // run() has started on the hub's thread and not returned
+  bool ended = false;          // run() has returned: no more submissions
   bool ran = false;
+  std::atomic<int> holds{0};
   std::function<void(const TaskInfo&)> send_hook, start_hook;
   std::function<void(const Result&)> end_hook;
   std::unordered_map<TaskIndex, std::promise<Result>> promises;
+  std::vector<Pending> pending;  // ids ascending, all above the table's
+  std::mutex mutex;
   // Resume: function rows of the checkpoint no submission has claimed yet, by content.
   std::unordered_multimap<uint64_t, TaskIndex> unclaimed;
   std::vector<uint8_t> claimed;
@@ -125,7 +149,8 @@ struct Session::Impl final : hub::HubObserver {
     if (rank != 0) throw Error(std::string("mpiq::Session::") + what + " is for the hub (rank 0) only");
   }
 
-  // Opens the run directory (once): a resumed run's table replaces the empty one.
+  // Opens the run directory (once): a resumed run's table replaces the empty one. Called before run(),
+  // with the mutex held when a submission calls it.
   void open_state() {
     if (state_opened) return;
     state_opened = true;
@@ -138,16 +163,19 @@ struct Session::Impl final : hub::HubObserver {
     if (!state->resuming()) return;
     table = std::move(state->restored());
     claimed.assign(table.size(), 0);
+    std::vector<TaskId> ids;
     for (TaskIndex t = 0; t < table.size(); ++t) {
-      if (!table.name[t].empty()) names.emplace(std::string(table.name[t]), t);
+      if (!table.name[t].empty()) names.emplace(std::string(table.name[t]), table.id[t]);
       if (!table.is_function(t)) continue;
-      unclaimed.emplace(content_key(table.kind_name(t), table.payload[t], deps_of(t)), t);
+      dep_ids(t, ids);
+      unclaimed.emplace(content_key(table.kind_name(t), table.payload[t], ids), t);
     }
     if (!table.id.empty()) next_id = table.id.back() + 1;
   }
 
-  std::span<const TaskIndex> deps_of(TaskIndex t) const {
-    return {table.deps.data() + table.dep_offsets[t], table.deps.data() + table.dep_offsets[t + 1]};
+  void dep_ids(TaskIndex t, std::vector<TaskId>& out) const {
+    out.clear();
+    for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e) out.push_back(table.id[table.deps[e]]);
   }
 
   Result make_result(TaskIndex t, bool from_checkpoint) const {
@@ -181,15 +209,28 @@ struct Session::Impl final : hub::HubObserver {
     return r;
   }
 
-  void deliver(TaskIndex t, bool from_checkpoint) {
-    if (table.is_barrier(t)) return;
-    auto p = promises.find(t);
-    if (!end_hook && p == promises.end()) return;
-    Result r = make_result(t, from_checkpoint);
-    if (end_hook) end_hook(r);
-    if (p != promises.end()) {
-      p->second.set_value(std::move(r));
-      promises.erase(p);
+  // Hands ended rows to on_end and to their futures. On the hub's thread, without the mutex (a hook
+  // may submit).
+  void deliver(std::span<const TaskIndex> rows, bool from_checkpoint) {
+    std::vector<std::pair<TaskIndex, std::promise<Result>>> owed;
+    {
+      std::lock_guard lock(mutex);
+      if (!promises.empty())
+        for (TaskIndex t : rows)
+          if (auto p = promises.find(t); p != promises.end()) {
+            owed.emplace_back(t, std::move(p->second));
+            promises.erase(p);
+          }
+    }
+    if (!end_hook && owed.empty()) return;
+    size_t next_owed = 0;
+    for (TaskIndex t : rows) {
+      if (table.is_barrier(t)) continue;
+      const bool is_owed = next_owed < owed.size() && owed[next_owed].first == t;
+      if (!end_hook && !is_owed) continue;
+      Result r = make_result(t, from_checkpoint);
+      if (end_hook) end_hook(r);
+      if (is_owed) owed[next_owed++].second.set_value(std::move(r));
     }
   }
 
@@ -209,12 +250,54 @@ struct Session::Impl final : hub::HubObserver {
       start_hook(i);
     }
   }
-  void finalized(std::span<const TaskIndex> rows) override {
-    for (TaskIndex t : rows) deliver(t, false);
-  }
+  void finalized(std::span<const TaskIndex> rows) override { deliver(rows, false); }
   bool wants_starts() const override { return static_cast<bool>(start_hook); }
+  void poll(hub::Hub& h) override {
+    TaskIndex first = 0;
+    {
+      std::lock_guard lock(mutex);  // submitters hold it for well under a microsecond each
+      if (pending.empty()) return;
+      first = append_pending();
+    }
+    h.add_tasks(first);
+  }
+  bool keeps_open() const override { return holds.load(std::memory_order_relaxed) > 0; }
 
-  TaskIndex submit(std::string_view kind, std::string_view payload, const TaskOptions& o) {
+  // Appends the pending submissions to the table (mutex held); returns the first new row.
+  TaskIndex append_pending() {
+    const auto first = static_cast<TaskIndex>(table.size());
+    std::vector<TaskIndex> rows;
+    for (const Pending& p : pending) {
+      rows.clear();
+      for (TaskId d : p.deps) rows.push_back(*table.find(d));  // checked at submit; ids ascend with rows
+      core::TaskSpec spec;
+      spec.id = p.id;
+      spec.name = p.name;
+      spec.cores = p.cores;
+      spec.gpus = p.gpus;
+      spec.timeout_s = p.timeout_s;
+      spec.retries = p.retries;
+      spec.priority = p.priority;
+      spec.deps = rows;
+      spec.kind = p.kind;
+      spec.payload = p.payload;
+      table.append(spec);
+    }
+    pending.clear();
+    table.init_runtime_columns();
+    return first;
+  }
+
+  // A task id that exists or waits in `pending` (mutex held).
+  bool known(TaskId id) const {
+    return table.find(id).has_value() || (!pending.empty() && id >= pending.front().id && id < next_id);
+  }
+
+  // Returns the new (or, on a resume, the matched) task's row... or, for one queued from another thread
+  // during the run, no row yet: the id is what the caller gets either way. `promise` (may be null) is
+  // registered in the same critical section, before the hub can see the task.
+  TaskId submit(std::string_view kind, std::string_view payload, const TaskOptions& o,
+                std::promise<Result>* promise) {
     require_hub("submit");
     if (kind.empty()) throw InputError("submit: the task kind is empty");
     if (payload.size() > kMaxPayloadBytes)
@@ -223,78 +306,116 @@ struct Session::Impl final : hub::HubObserver {
                        " bytes (kMaxPayloadBytes)");
     if (o.cores == 0) throw InputError("submit: cores must be at least 1");
     if (!(o.timeout_s >= 0)) throw InputError("submit: the timeout is negative");
+    const double timeout = o.timeout_s > 0 ? o.timeout_s : options.task_timeout_s;
+    const auto timeout_s = static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9));
+
+    std::unique_lock lock(mutex);
+    if (ended) throw Error("submit: run() has ended; a session runs once");
     open_state();
-    std::vector<TaskIndex> deps;
+    Pending p;
     for (TaskId id : o.after) {
-      auto row = table.find(id);
-      if (!row) throw InputError("submit: unknown dependency: task " + std::to_string(id));
-      deps.push_back(*row);
+      if (!known(id)) throw InputError("submit: unknown dependency: task " + std::to_string(id));
+      p.deps.push_back(id);
     }
     for (const std::string& n : o.after_names) {
       auto it = names.find(n);
       if (it == names.end()) throw InputError("submit: unknown dependency '" + n + "'");
-      deps.push_back(it->second);
+      p.deps.push_back(it->second);
     }
-    std::sort(deps.begin(), deps.end());
-    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+    std::sort(p.deps.begin(), p.deps.end());
+    p.deps.erase(std::unique(p.deps.begin(), p.deps.end()), p.deps.end());
     ++submissions;
 
-    // A resumed run: the same kind, payload and dependencies as a task of the checkpoint no
-    // submission has claimed yet is that task (named tasks must match their name's task).
-    if (!unclaimed.empty() || (!o.name.empty() && names.count(o.name))) {
-      const uint64_t key = content_key(kind, payload, deps);
-      const auto same = [&](TaskIndex t) {
-        return !claimed[t] && table.kind_name(t) == kind && table.payload[t] == payload &&
-               std::equal(deps.begin(), deps.end(), deps_of(t).begin(), deps_of(t).end()) &&
-               table.name[t] == o.name;
-      };
-      if (!o.name.empty()) {
-        if (auto it = names.find(o.name); it != names.end()) {
-          const TaskIndex t = it->second;
-          if (t < claimed.size() && same(t)) {
-            claimed[t] = 1;
-            return t;
-          }
-          throw InputError("submit: a task named '" + o.name + "' already exists" +
-                           (t < claimed.size() && table.is_function(t)
-                                ? " in the checkpoint with another kind, payload or dependencies; start with "
-                                  "--fresh to drop the saved run"
-                                : ""));
-        }
+    if (auto t = claim(kind, payload, o.name, p.deps)) {
+      // A resumed run's task: it exists already, ended or not.
+      if (promise) {
+        if (core::is_final(table.state[*t]))
+          promise->set_value(make_result(*t, true));
+        else
+          promises.emplace(*t, std::move(*promise));
       }
-      auto [lo, hi] = unclaimed.equal_range(key);
-      for (auto it = lo; it != hi; ++it)
-        if (same(it->second)) {
-          const TaskIndex t = it->second;
-          claimed[t] = 1;
-          unclaimed.erase(it);
-          return t;
-        }
+      return table.id[*t];
     }
 
     if (!o.name.empty() && names.count(o.name))
       throw InputError("submit: a task named '" + o.name + "' already exists");
-    const TaskIndex row = static_cast<TaskIndex>(table.size());
-    if (table.size() >= UINT32_MAX - 1 || next_id == UINT32_MAX) throw Error("submit: too many tasks");
-    table.id.push_back(next_id++);
-    table.flags.push_back(0);
-    table.name.push_back(o.name);
-    table.command.push_back({});
-    table.workdir.push_back({});
-    table.cores.push_back(o.cores);
-    table.gpus.push_back(o.gpus);
-    const double timeout = o.timeout_s > 0 ? o.timeout_s : options.task_timeout_s;
-    table.timeout_s.push_back(static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)));
-    table.retries.push_back(o.retries);
-    table.priority.push_back(o.priority);
-    table.deps.insert(table.deps.end(), deps.begin(), deps.end());
-    table.dep_offsets.push_back(table.deps.size());
-    table.kind.push_back(table.intern_kind(kind));
-    table.payload.push_back(payload);
+    if (table.size() + pending.size() >= UINT32_MAX - 1 || next_id == UINT32_MAX)
+      throw Error("submit: too many tasks");
+    const TaskId id = next_id++;
+    if (!o.name.empty()) names.emplace(o.name, id);
+    if (running && std::this_thread::get_id() != hub_thread) {
+      // The hub's thread appends it at its next turn (poll); the promise is keyed by the row it gets.
+      p.id = id;
+      p.kind = kind;
+      p.payload = payload;
+      p.name = o.name;
+      p.priority = o.priority;
+      p.cores = o.cores;
+      p.gpus = o.gpus;
+      p.timeout_s = timeout_s;
+      p.retries = o.retries;
+      pending.push_back(std::move(p));
+      if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.size() - 1), std::move(*promise));
+      return id;
+    }
+    // Before run(), or on the hub's thread: straight into the table, after what other threads queued.
+    const TaskIndex first = pending.empty() ? static_cast<TaskIndex>(table.size()) : append_pending();
+    std::vector<TaskIndex> rows;
+    for (TaskId d : p.deps) rows.push_back(*table.find(d));
+    core::TaskSpec spec;
+    spec.id = id;
+    spec.name = o.name;
+    spec.cores = o.cores;
+    spec.gpus = o.gpus;
+    spec.timeout_s = timeout_s;
+    spec.retries = o.retries;
+    spec.priority = o.priority;
+    spec.deps = rows;
+    spec.kind = kind;
+    spec.payload = payload;
+    const TaskIndex row = table.append(spec);
     table.init_runtime_columns();
-    if (!o.name.empty()) names.emplace(o.name, row);
-    if (hub) hub->add_tasks(row);
-    return row;
+    if (promise) promises.emplace(row, std::move(*promise));
+    lock.unlock();
+    if (hub) hub->add_tasks(first);
+    return id;
+  }
+
+  // A resumed run: the same kind, payload and dependencies as a task of the checkpoint no submission
+  // has claimed yet is that task (named tasks must match their name's task). Mutex held.
+  std::optional<TaskIndex> claim(std::string_view kind, std::string_view payload, const std::string& name,
+                                 const std::vector<TaskId>& deps) {
+    if (unclaimed.empty() && (name.empty() || !names.count(name))) return std::nullopt;
+    std::vector<TaskId> ids;
+    const auto same = [&](TaskIndex t) {
+      if (claimed[t] || table.kind_name(t) != kind || table.payload[t] != payload || table.name[t] != name)
+        return false;
+      dep_ids(t, ids);
+      return ids == deps;
+    };
+    if (!name.empty()) {
+      if (auto it = names.find(name); it != names.end()) {
+        const auto t = table.find(it->second);
+        if (t && *t < claimed.size() && same(*t)) {
+          claimed[*t] = 1;
+          return t;
+        }
+        throw InputError("submit: a task named '" + name + "' already exists" +
+                         (t && *t < claimed.size() && table.is_function(*t)
+                              ? " in the checkpoint with another kind, payload or dependencies; start with "
+                                "--fresh to drop the saved run"
+                              : ""));
+      }
+    }
+    auto [lo, hi] = unclaimed.equal_range(content_key(kind, payload, deps));
+    for (auto it = lo; it != hi; ++it)
+      if (same(it->second)) {
+        const TaskIndex t = it->second;
+        claimed[t] = 1;
+        unclaimed.erase(it);
+        return t;
+      }
+    return std::nullopt;
   }
 
   int run_hub(transport::Transport& net);
@@ -374,40 +495,75 @@ void Session::load_task_file(const std::string& path) {
     s.table = std::move(parsed);
     s.table.init_runtime_columns();
     for (TaskIndex t = 0; t < s.table.size(); ++t)
-      if (!s.table.name[t].empty()) s.names.emplace(std::string(s.table.name[t]), t);
+      if (!s.table.name[t].empty()) s.names.emplace(std::string(s.table.name[t]), s.table.id[t]);
     if (!s.table.id.empty()) s.next_id = s.table.id.back() + 1;
   }
 }
 
 TaskId Session::submit(std::string_view kind, std::string_view payload, const TaskOptions& options) {
-  return impl_->table.id[impl_->submit(kind, payload, options)];
+  return impl_->submit(kind, payload, options, nullptr);
+}
+
+void Session::reserve(size_t tasks) {
+  impl_->require_hub("reserve");
+  std::lock_guard lock(impl_->mutex);
+  impl_->open_state();
+  if (!impl_->running) impl_->table.reserve(impl_->table.size() + tasks);  // the hub's thread reads it
 }
 
 std::future<Result> Session::submit_future(std::string_view kind, std::string_view payload,
                                            const TaskOptions& options) {
-  Impl& s = *impl_;
-  const TaskIndex t = s.submit(kind, payload, options);
   std::promise<Result> promise;
   std::future<Result> future = promise.get_future();
-  if (core::is_final(s.table.state[t]) && !s.hub) {
-    promise.set_value(s.make_result(t, true));  // restored from the checkpoint
-  } else {
-    s.promises.emplace(t, std::move(promise));
-  }
+  impl_->submit(kind, payload, options, &promise);
   return future;
 }
 
 std::optional<TaskId> Session::find(std::string_view name) const {
+  std::lock_guard lock(impl_->mutex);
   auto it = impl_->names.find(std::string(name));
   if (it == impl_->names.end()) return std::nullopt;
-  return impl_->table.id[it->second];
+  return it->second;
 }
 
 std::optional<Result> Session::result(TaskId id) const {
   const Impl& s = *impl_;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (s.running && std::this_thread::get_id() != s.hub_thread)
+      throw Error("mpiq::Session::result: during run() call it from the hub's thread (a hook), or use "
+                  "submit_future");
+  }
   auto row = s.table.find(id);
   if (!row || !core::is_final(s.table.state[*row])) return std::nullopt;
   return s.make_result(*row, !s.ran);
+}
+
+Session::Hold Session::hold() {
+  impl_->require_hub("hold");
+  return Hold(impl_.get());
+}
+
+Session::Hold::Hold(Impl* impl) : impl_(impl) {
+  impl_->holds.fetch_add(1);
+}
+Session::Hold::Hold(Hold&& other) noexcept : impl_(other.impl_) {
+  other.impl_ = nullptr;
+}
+Session::Hold& Session::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    release();
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
+Session::Hold::~Hold() {
+  release();
+}
+void Session::Hold::release() noexcept {
+  if (impl_) impl_->holds.fetch_sub(1);
+  impl_ = nullptr;
 }
 
 void Session::on_send(std::function<void(const TaskInfo&)> hook) {
@@ -424,11 +580,10 @@ int Session::Impl::run_hub(transport::Transport& net) {
   hub::LogLevel level = hub::LogLevel::warn;
   hub::parse_log_level(options.log_level, &level);
   hub::Log log(level, true);
-  open_state();
   // Tasks that ended in an earlier run are delivered first; their hooks may submit more.
   if (state && state->resuming())
     for (TaskIndex t = 0; t < table.size(); ++t)
-      if (core::is_final(table.state[t])) deliver(t, true);
+      if (core::is_final(table.state[t])) deliver(std::span(&t, 1), true);
   table.init_runtime_columns();
   std::string out_dir = state ? state->path() + "/out" : fs::current_path().string();
   if (state) {
@@ -445,7 +600,7 @@ int Session::Impl::run_hub(transport::Transport& net) {
   ho.host = host_name();
   hub::Hub h(net, table, ho, log, state.get());
   h.set_observer(this);
-  hub = &h;
+  hub = &h;  // only the hub's thread reads it
   int code = 2;
   try {
     code = h.run();
@@ -454,7 +609,6 @@ int Session::Impl::run_hub(transport::Transport& net) {
     throw;
   }
   hub = nullptr;
-  ran = true;
   if (state) state->close();
   return code;
 }
@@ -473,8 +627,33 @@ void Session::Impl::run_worker(transport::Transport& net, const std::string& out
 
 int Session::run() {
   Impl& s = *impl_;
-  if (s.ran) throw Error("mpiq::Session::run: a session runs once");
+  if (s.rank == 0) {
+    // From here on the table is the hub thread's: other threads' submissions queue (Impl::submit).
+    std::lock_guard lock(s.mutex);
+    if (s.ran || s.running) throw Error("mpiq::Session::run: a session runs once");
+    s.open_state();
+    s.running = true;
+    s.hub_thread = std::this_thread::get_id();
+  } else if (s.ran) {
+    throw Error("mpiq::Session::run: a session runs once");
+  }
+  struct EndOfRun {
+    Impl& s;
+    ~EndOfRun() {
+      std::lock_guard lock(s.mutex);
+      s.running = false;
+      s.ended = s.rank == 0;
+      s.ran = true;
+    }
+  } end_of_run{s};
   exec::install_stop_handlers();
+  if (s.size <= 1 || s.rank != 0) {
+    // Command tasks (a loaded task file) never outlive this worker process (exec/guard.hpp).
+    std::string error;
+    if (!exec::enable_process_guard(exec::self_executable(), s.options.grace_s, &error))
+      std::cerr << "mpiq: rank " << s.rank << ": " << error
+                << "; command tasks may outlive this process if it is killed\n";
+  }
   if (s.size <= 1) {
     // One rank: the hub here, one worker with every core this process may use on a second thread.
     const hw::Topology topo = hw::Topology::load();
@@ -502,19 +681,13 @@ int Session::run() {
   // Every rank learns where command tasks write their output (the hub decides: its run directory).
   transport::MpiTransport net;
   std::string out_dir;
-  if (s.rank == 0) {
-    s.open_state();
-    out_dir = s.state ? s.state->path() + "/out" : fs::current_path().string();
-  }
+  if (s.rank == 0) out_dir = s.state ? s.state->path() + "/out" : fs::current_path().string();
   int len = static_cast<int>(out_dir.size());
   MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
   out_dir.resize(static_cast<size_t>(len));
   MPI_Bcast(out_dir.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
   const auto bindings = s.mpi->node_allgather(hw::cpu_list(hw::this_thread_binding()));
-  if (s.rank == 0) {
-    s.ran = true;
-    return s.run_hub(net);
-  }
+  if (s.rank == 0) return s.run_hub(net);
   const int skip = s.mpi->hub_on_node() ? 1 : 0;
   std::vector<std::vector<int>> worker_bindings;
   for (size_t i = static_cast<size_t>(skip); i < bindings.size(); ++i)
@@ -527,7 +700,6 @@ int Session::run() {
     const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
     share = hw::split_node(topo, slots)[static_cast<size_t>((s.mpi->local_rank() - skip) % slots)];
   }
-  s.ran = true;
   s.run_worker(net, out_dir, std::move(share), topo.gpu_vendors());
   return 0;
 }

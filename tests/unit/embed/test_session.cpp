@@ -300,3 +300,67 @@ TEST(Session, ResumeAfterKillReturnsStoredResultsWithoutRerunning) {
   EXPECT_LE(runs.size(), 200u + (200u - static_cast<size_t>(checkpointed)) - (200u - before) + 2u);
   EXPECT_EQ(runs.size() - before, 200u - static_cast<size_t>(checkpointed));
 }
+
+// Producer threads submit while run() runs on the main thread; their holds keep the run open until
+// they are done. Dependencies may point at tasks the same thread submitted a moment before, which the
+// hub may not have taken yet.
+TEST(Session, ThreadsSubmitDuringTheRun) {
+  mpiq::Session s(quiet());
+  s.register_function("square", square);
+  constexpr int kThreads = 3, kPerThread = 4000;
+  std::vector<std::vector<std::future<mpiq::Result>>> futures(kThreads);
+  std::vector<std::thread> producers;
+  std::vector<mpiq::Session::Hold> holds;
+  for (int p = 0; p < kThreads; ++p) holds.push_back(s.hold());
+  for (int p = 0; p < kThreads; ++p)
+    producers.emplace_back([&, p, hold = std::move(holds[static_cast<size_t>(p)])]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30 * p));  // some arrive mid-run
+      for (int i = 0; i < kPerThread; ++i) {
+        mpiq::TaskOptions o;
+        const std::string name = "p" + std::to_string(p) + "-" + std::to_string(i);
+        if (i % 100 == 98) o.name = name;
+        if (i % 100 == 99) o.after_names = {"p" + std::to_string(p) + "-" + std::to_string(i - 1)};
+        futures[static_cast<size_t>(p)].push_back(s.submit_future("square", std::to_string(p * kPerThread + i), o));
+      }
+      hold.release();
+    });
+  EXPECT_EQ(s.run(), 0);
+  for (auto& t : producers) t.join();
+  std::set<mpiq::TaskId> ids;
+  for (int p = 0; p < kThreads; ++p) {
+    auto& f = futures[static_cast<size_t>(p)];
+    std::vector<mpiq::Result> r;
+    for (auto& x : f) r.push_back(x.get());
+    for (int i = 0; i < kPerThread; ++i) {
+      const long x = p * kPerThread + i;
+      EXPECT_EQ(r[static_cast<size_t>(i)].bytes, std::to_string(x * x));
+      ids.insert(r[static_cast<size_t>(i)].id);
+      if (i % 100 == 99)
+        EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time) << p << " " << i;
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_THROW(s.submit("square", "1"), mpiq::Error);  // the run has ended
+}
+
+// A hold keeps a run with nothing to do open: a task submitted later still runs, and run() returns
+// only after the hold is released.
+TEST(Session, HoldKeepsAnIdleRunOpen) {
+  mpiq::Session s(quiet());
+  s.register_function("square", square);
+  std::future<mpiq::Result> late;
+  std::atomic<bool> released{false};
+  std::thread producer([&, hold = s.hold()]() mutable {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    late = s.submit_future("square", "12");
+    EXPECT_THROW(s.result(1), mpiq::Error);  // not from this thread during the run
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    released = true;
+    hold.release();
+  });
+  EXPECT_EQ(s.run(), 0);
+  EXPECT_TRUE(released.load());
+  producer.join();
+  EXPECT_EQ(late.get().bytes, "144");
+  EXPECT_EQ(s.result(1)->bytes, "144");
+}
