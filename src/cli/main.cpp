@@ -4,13 +4,10 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
-#include "exec/guard.hpp"
 #include "mpiq/error.hpp"
 #include "mpiq/version.hpp"
 
 int main(int argc, char** argv) {
-  // The guard that ends a worker's tasks when the worker dies (exec/guard.hpp): not a user command.
-  if (argc >= 2 && std::string_view(argv[1]) == "__guard") return mpiq::exec::guard_main(argc, argv);
   CLI::App app{"mpiq: run a batch of tasks through one MPI allocation", "mpiq"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mpiq ") + mpiq::kVersion);
@@ -19,6 +16,7 @@ int main(int argc, char** argv) {
   mpiq::cli::add_check_command(app, &exit_code);
   mpiq::cli::add_topology_command(app, &exit_code);
   mpiq::cli::add_status_command(app, &exit_code);
+  mpiq::cli::add_submit_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
+#include <vector>
 
 extern char** environ;
 
@@ -41,14 +42,21 @@ ProcessGuard ProcessGuard::start(const std::string& self_exe, double grace_s, st
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  std::string grace = std::to_string(grace_s);
-  char* argv[] = {const_cast<char*>("mpiq"), const_cast<char*>("__guard"), grace.data(), nullptr};
-  const int rc = posix_spawn(&g.pid_, self_exe.c_str(), &actions, &attr, argv, environ);
+  // The same program, told by its environment to be the guard (see run_guard_if_asked below).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, kGuardVariable, std::strlen(kGuardVariable)) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back(std::string(kGuardVariable) + "=" + std::to_string(grace_s));
+  std::vector<char*> env;
+  for (std::string& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  char* argv[] = {const_cast<char*>("mpiq-guard"), nullptr};
+  const int rc = posix_spawn(&g.pid_, self_exe.c_str(), &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[0]);
   if (rc != 0) {
-    *error = "cannot start " + self_exe + " __guard: " + std::strerror(rc);
+    *error = "cannot start the task guard (" + self_exe + "): " + std::strerror(rc);
     ::close(fds[1]);
     g.pid_ = -1;
     return g;
@@ -152,8 +160,10 @@ void guard_forget(pid_t pgid) noexcept {
   process_guard().forget(pgid);
 }
 
-int guard_main(int argc, char** argv) {
-  const double grace = argc > 2 ? std::atof(argv[2]) : 10.0;
+namespace {
+// The guard's loop: reads `+PGID`/`-PGID` lines on stdin until end-of-file, then ends every group still
+// listed. Returns the process exit code.
+int guard_loop(double grace) {
   // The worker's end of things is the pipe, not signals: a Ctrl-C to the terminal's group must not
   // end the guard before its worker.
   for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signal(sig, SIG_IGN);
@@ -190,5 +200,16 @@ int guard_main(int argc, char** argv) {
   for (pid_t g : groups) kill(-g, SIGKILL);
   return 0;
 }
+
+
+// Runs before main() (and before the program's own static constructors, priority 101): in a process
+// started by ProcessGuard::start, be the guard and never return to the program.
+__attribute__((constructor(101))) void run_guard_if_asked() {
+  const char* grace = std::getenv(kGuardVariable);
+  if (!grace) return;
+  std::fflush(nullptr);
+  _exit(guard_loop(std::atof(grace)));
+}
+}  // namespace
 
 }  // namespace mpiq::exec

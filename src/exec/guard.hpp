@@ -4,11 +4,16 @@
 /// Tasks run in process groups of their own (so a timeout can end a task and everything it started),
 /// which also means a kill of the job's process group, or a kill -9 of the worker, would leave them
 /// running — and a resumed run would race with them. PR_SET_PDEATHSIG cannot help: it must be set in
-/// the child, and posix_spawn runs no code there. So each worker starts one small guard process (this
-/// same binary, `mpiq __guard`) in a process group of its own, tells it through a pipe which task
-/// groups are alive, and keeps the pipe's write end. However the worker ends — exit, crash, kill -9 —
-/// the kernel closes that end; the guard reads end-of-file and ends every group still listed:
-/// SIGTERM, then SIGKILL after the grace period. Two small writes per task, no polling.
+/// the child, and posix_spawn runs no code there. So each worker process starts one small guard
+/// process in a process group of its own, tells it through a pipe which task groups are alive, and
+/// keeps the pipe's write end. However the worker ends — exit, crash, kill -9 — the kernel closes that
+/// end; the guard reads end-of-file and ends every group still listed: SIGTERM, then SIGKILL after the
+/// grace period. Two small writes per task, no polling.
+///
+/// The guard is the running program itself, started again with MPIQ_GUARD_GRACE in its environment:
+/// a constructor of this library runs before main() and turns that process into the guard. So the
+/// `mpiq` binary and every program that embeds mpiq (mpiq::Session) get a guard the same way, with no
+/// helper executable to install or find.
 
 #include <sys/types.h>
 
@@ -42,17 +47,17 @@ class ProcessGuard {
   pid_t pid_ = -1;
 };
 
-/// Starts the process-wide guard that exec::spawn and exec::try_reap report to (the `mpiq run`
-/// command calls this once, before any worker starts; without it, as in unit tests, nothing is
-/// guarded). Returns false, with `*error` set, when the guard cannot start.
+/// Starts the process-wide guard that exec::spawn and exec::try_reap report to (`mpiq run` and
+/// mpiq::Session::run call this once, before any worker starts; without it, as in unit tests, nothing
+/// is guarded). Returns false, with `*error` set, when the guard cannot start.
 bool enable_process_guard(const std::string& self_exe, double grace_s, std::string* error);
 /// Called by spawn/try_reap: a task group started or ended. No-ops when no guard is enabled.
 void guard_watch(pid_t pgid) noexcept;
 void guard_forget(pid_t pgid) noexcept;
 
-/// The guard's own main loop (`mpiq __guard GRACE_S`): reads `+PGID`/`-PGID` lines on stdin until
-/// end-of-file, then ends every group still listed. Returns the process exit code.
-int guard_main(int argc, char** argv);
+/// The environment variable that makes a process started from this program the guard, with the
+/// grace period in seconds as its value.
+inline constexpr const char* kGuardVariable = "MPIQ_GUARD_GRACE";
 
 /// The path of the running executable (/proc/self/exe).
 std::string self_executable();
