@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/ready_queue.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::core {
@@ -200,7 +201,7 @@ class Scheduler {
   std::vector<uint32_t> critical_path_;
   std::vector<uint32_t> deps_left_;  // dependencies not yet done
   std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
-  std::priority_queue<ReadyEntry> ready_;
+  ReadyQueue<ReadyEntry> ready_;
   std::vector<Worker> workers_;   // indexed by WorkerId
   std::deque<WorkerId> hungry_;   // workers with room, in the order they got it
   std::vector<WorkerId> parked_;  // room, but no ready task fitted them at the last look
