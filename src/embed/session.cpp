@@ -376,8 +376,10 @@ struct Session::Impl final : hub::HubObserver {
     const TaskIndex row = table.append(spec);
     table.init_runtime_columns();
     if (promise) promises.emplace(row, std::move(*promise));
+    // Running means this is the hub's thread (else the task was queued above); `hub` is its own.
+    hub::Hub* const target = running ? hub : nullptr;
     lock.unlock();
-    if (hub) hub->add_tasks(first);
+    if (target) target->add_tasks(first);
     return id;
   }
 
