@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/column_memory.hpp"
+#include "core/result_column.hpp"
 #include "core/string_column.hpp"
 
 namespace mpiq::core {
@@ -109,7 +110,7 @@ struct TaskTable {
   std::vector<int64_t> max_rss_kb;   ///< peak resident set of the last attempt, 0 if unknown
   /// Of a function task that ended for good: its result bytes when done, the error message when
   /// failed. Empty otherwise (and always for commands). Set once, when the task reaches a final state.
-  std::vector<std::string> result;
+  ResultColumn result;
 
   size_t size() const noexcept { return id.size(); }
   size_t edge_count() const noexcept { return deps.size(); }
@@ -169,7 +170,7 @@ struct TaskTable {
     reserve_column(start_time, rows);
     reserve_column(end_time, rows);
     reserve_column(max_rss_kb, rows);
-    reserve_column(result, rows);
+    result.reserve(rows);
   }
 
   /// Row i's spec (views into this table: valid until it changes).
@@ -205,7 +206,7 @@ struct TaskTable {
     const size_t n = size();
     grow(kind, n, uint16_t{0});
     while (payload.size() < n) payload.push_back({});
-    grow(result, n, std::string());
+    result.resize(n);
     grow(state, n, TaskState::waiting);
     grow(attempts, n, 0u);
     grow(exit_code, n, -1);
