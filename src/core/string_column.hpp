@@ -2,6 +2,10 @@
 /// A column of strings stored as one byte blob plus offsets: the in-memory twin of the
 /// `/tasks/command` layout in checkpoint.h5 (DESIGN §7), and far smaller than a vector of
 /// std::string for millions of tasks (no per-string heap block or 32-byte header).
+///
+/// While every string in it is empty (the names, directories and payloads of a command-only file, the
+/// commands of function tasks) it keeps no offsets at all, only a row count: 8 B per row saved in each
+/// such column.
 
 #include <cstdint>
 #include <string>
@@ -14,45 +18,62 @@ namespace mpiq::core {
 
 class StringColumn {
  public:
-  StringColumn() { offsets_.push_back(0); }
-
   /// Appends `s` as the next row.
   void push_back(std::string_view s) {
-    if (!s.empty()) {
-      grow_column(blob_, s.size());
-      blob_.insert(blob_.end(), s.begin(), s.end());
+    if (s.empty() && offsets_.empty()) {
+      ++rows_;
+      return;
     }
+    materialize();
+    grow_column(blob_, s.size());
+    blob_.insert(blob_.end(), s.begin(), s.end());
     push_column(offsets_, blob_.size());
+    ++rows_;
   }
   /// Row `i` (0-based); valid until the column is next modified.
   std::string_view operator[](size_t i) const {
+    if (offsets_.empty()) return {};
     return {blob_.data() + offsets_[i], static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
   }
-  size_t size() const noexcept { return offsets_.size() - 1; }
-  bool empty() const noexcept { return size() == 0; }
+  size_t size() const noexcept { return rows_; }
+  bool empty() const noexcept { return rows_ == 0; }
   void reserve(size_t rows, size_t bytes) {
+    if (bytes == 0) return;  // offsets are made when the first non-empty string comes
+    materialize();
     reserve_column(offsets_, rows + 1);
     reserve_column(blob_, bytes);
   }
   void clear() {
     blob_.clear();
-    offsets_.assign(1, 0);
+    offsets_.clear();
+    rows_ = 0;
   }
 
-  /// Raw storage, for the checkpoint: `offsets()` has size()+1 entries, the first 0, the last
-  /// blob().size(); row i is blob()[offsets()[i], offsets()[i+1]).
+  /// True while every row is "" and no offsets are kept: offsets() is then empty, and the checkpoint
+  /// writes rows+1 zeros itself.
+  bool all_empty() const noexcept { return offsets_.empty(); }
+  /// Raw storage, for the checkpoint: unless all_empty(), `offsets()` has size()+1 entries, the first
+  /// 0, the last blob().size(); row i is blob()[offsets()[i], offsets()[i+1]).
   const std::vector<char>& blob() const noexcept { return blob_; }
   const std::vector<uint64_t>& offsets() const noexcept { return offsets_; }
   /// Rebuilds the column from raw storage; the caller has validated the offsets
-  /// (non-decreasing, first 0, last blob.size()).
+  /// (non-decreasing, first 0, last blob.size(), at least one entry).
   void assign(std::vector<char> blob, std::vector<uint64_t> offsets) {
+    rows_ = offsets.empty() ? 0 : offsets.size() - 1;
     blob_ = std::move(blob);
     offsets_ = std::move(offsets);
+    if (blob_.empty()) offsets_ = {};  // every row empty: keep none
   }
 
  private:
+  void materialize() {
+    if (!offsets_.empty()) return;
+    reserve_column(offsets_, rows_ + 1);
+    offsets_.assign(rows_ + 1, 0);
+  }
   std::vector<char> blob_;
-  std::vector<uint64_t> offsets_;
+  std::vector<uint64_t> offsets_;  // empty while every row is ""
+  size_t rows_ = 0;
 };
 
 }  // namespace mpiq::core
