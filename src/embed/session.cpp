@@ -102,12 +102,16 @@ void take_options(int& argc, char**& argv, SessionOptions& o) {
 }  // namespace
 
 // A submission that waits for the hub's thread to append it (one made from another thread during run()).
+// A submission's settings besides its kind, payload, name and dependencies.
+struct Settings {
+  int32_t priority = 0;
+  uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
+};
 struct Pending {
   TaskId id = 0;
   std::string kind, payload, name;
   std::vector<TaskId> deps;  // ascending
-  int32_t priority = 0;
-  uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
+  Settings settings;
 };
 
 // Threads. run() runs the hub on the calling thread (the hub's thread); hooks run there too. submit()
@@ -267,25 +271,29 @@ struct Session::Impl final : hub::HubObserver {
   TaskIndex append_pending() {
     const auto first = static_cast<TaskIndex>(table.size());
     std::vector<TaskIndex> rows;
-    for (const Pending& p : pending) {
-      rows.clear();
-      for (TaskId d : p.deps) rows.push_back(*table.find(d));  // checked at submit; ids ascend with rows
-      core::TaskSpec spec;
-      spec.id = p.id;
-      spec.name = p.name;
-      spec.cores = p.cores;
-      spec.gpus = p.gpus;
-      spec.timeout_s = p.timeout_s;
-      spec.retries = p.retries;
-      spec.priority = p.priority;
-      spec.deps = rows;
-      spec.kind = p.kind;
-      spec.payload = p.payload;
-      table.append(spec);
-    }
+    for (const Pending& p : pending) append(p.id, p.kind, p.payload, p.name, p.settings, p.deps, rows);
     pending.clear();
     table.init_runtime_columns();
     return first;
+  }
+
+  // Appends one submitted task (mutex held; its dependencies are in the table, checked at submit).
+  TaskIndex append(TaskId id, std::string_view kind, std::string_view payload, std::string_view name,
+                   const Settings& settings, const std::vector<TaskId>& deps, std::vector<TaskIndex>& rows) {
+    rows.clear();
+    for (TaskId d : deps) rows.push_back(*table.find(d));  // ids ascend with rows: rows stay sorted
+    core::TaskSpec spec;
+    spec.id = id;
+    spec.name = name;
+    spec.cores = settings.cores;
+    spec.gpus = settings.gpus;
+    spec.timeout_s = settings.timeout_s;
+    spec.retries = settings.retries;
+    spec.priority = settings.priority;
+    spec.deps = rows;
+    spec.kind = kind;
+    spec.payload = payload;
+    return table.append(spec);
   }
 
   // A task id that exists or waits in `pending` (mutex held).
@@ -307,7 +315,8 @@ struct Session::Impl final : hub::HubObserver {
     if (o.cores == 0) throw InputError("submit: cores must be at least 1");
     if (!(o.timeout_s >= 0)) throw InputError("submit: the timeout is negative");
     const double timeout = o.timeout_s > 0 ? o.timeout_s : options.task_timeout_s;
-    const auto timeout_s = static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9));
+    const Settings settings{o.priority, o.cores, o.gpus, static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)),
+                            o.retries};
 
     std::unique_lock lock(mutex);
     if (ended) throw Error("submit: run() has ended; a session runs once");
@@ -349,11 +358,7 @@ struct Session::Impl final : hub::HubObserver {
       p.kind = kind;
       p.payload = payload;
       p.name = o.name;
-      p.priority = o.priority;
-      p.cores = o.cores;
-      p.gpus = o.gpus;
-      p.timeout_s = timeout_s;
-      p.retries = o.retries;
+      p.settings = settings;
       pending.push_back(std::move(p));
       if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.size() - 1), std::move(*promise));
       return id;
@@ -361,19 +366,7 @@ struct Session::Impl final : hub::HubObserver {
     // Before run(), or on the hub's thread: straight into the table, after what other threads queued.
     const TaskIndex first = pending.empty() ? static_cast<TaskIndex>(table.size()) : append_pending();
     std::vector<TaskIndex> rows;
-    for (TaskId d : p.deps) rows.push_back(*table.find(d));
-    core::TaskSpec spec;
-    spec.id = id;
-    spec.name = o.name;
-    spec.cores = o.cores;
-    spec.gpus = o.gpus;
-    spec.timeout_s = timeout_s;
-    spec.retries = o.retries;
-    spec.priority = o.priority;
-    spec.deps = rows;
-    spec.kind = kind;
-    spec.payload = payload;
-    const TaskIndex row = table.append(spec);
+    const TaskIndex row = append(id, kind, payload, o.name, settings, p.deps, rows);
     table.init_runtime_columns();
     if (promise) promises.emplace(row, std::move(*promise));
     // Running means this is the hub's thread (else the task was queued above); `hub` is its own.
