@@ -110,6 +110,7 @@ void RunDirectory::read_state() {
   restored_ = store::read_checkpoint(checkpoint, &meta_);
   store::ReplayResult replay;
   if (exists(journal)) replay = store::apply_journal(journal, meta_.journal_epoch, restored_);
+  replayed_submissions_ = std::move(replay.submissions);
   resuming_ = true;
   ++meta_.restarts;
   uint64_t counts[core::kTaskStateCount] = {};
@@ -214,8 +215,17 @@ void RunDirectory::Syncer::loop() {
 
 void RunDirectory::appended(const core::TaskTable& table, core::TaskIndex first_row) {
   if (!journal_) return;
-  journal_->append_tasks(table, first_row);
-  journal_->flush();
+  if (submission_file_.empty()) {
+    journal_->append_tasks(table, first_row);
+    journal_->flush();
+    return;
+  }
+  const std::string file = std::move(submission_file_);
+  submission_file_.clear();
+  journal_->append_submission(table, first_row, file, submission_base_);
+  // Synced, not only flushed: the inbox moves the file away once this returns, and a crash of the node
+  // must not keep that move and lose the tasks.
+  journal_->sync();
 }
 
 void RunDirectory::snapshot(const core::TaskTable& table) {

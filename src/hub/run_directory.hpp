@@ -55,6 +55,18 @@ class RunDirectory final : public RunRecorder {
   /// What the constructor found, for the log (a resume, a torn journal record dropped, ...).
   const std::vector<std::string>& notes() const noexcept { return notes_; }
 
+  /// The inbox files whose tasks the replayed journal appended (store::TakenSubmission): a restart
+  /// finishes taking any of them still in the inbox, before start() (hub/inbox.hpp).
+  const std::vector<store::TakenSubmission>& replayed_submissions() const noexcept {
+    return replayed_submissions_;
+  }
+  /// The rows that the next appended() reports come from the inbox file `file` (ids from `base`): they
+  /// go to the journal as one record that names the file, synced before appended() returns.
+  void expect_submission(std::string file, core::TaskId base) {
+    submission_file_ = std::move(file);
+    submission_base_ = base;
+  }
+
   void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override;
   void appended(const core::TaskTable& table, core::TaskIndex first_row) override;
   void snapshot(const core::TaskTable& table) override;
@@ -81,6 +93,9 @@ class RunDirectory final : public RunRecorder {
   std::unique_ptr<store::Journal> journal_;
   std::vector<std::string> notes_;
   double last_sync_ = 0;
+  std::vector<store::TakenSubmission> replayed_submissions_;
+  std::string submission_file_;  // of the next appended(), when it is a submission
+  core::TaskId submission_base_ = 0;
 
   /// fdatasync of the journal on a thread of its own: on a shared disk one sync took 0.3-4 ms (median)
   /// with a long tail, and the hub's loop blocked in it while workers' prefetched work ran dry —

@@ -32,6 +32,10 @@ constexpr uint32_t kKindTaskUpdate = 1;
 constexpr uint32_t kKindTasksAppended = 2;
 constexpr uint32_t kKindFunctionTasksAppended = 3;
 constexpr uint32_t kKindTaskUpdateWithResult = 4;
+constexpr uint32_t kKindSubmission = 5;
+// Fixed bytes of a task in kind 2's layout: id, flags, cores, gpus, timeout, retries, priority, three
+// string lengths, dependency count.
+constexpr size_t kAppendedTaskBytes = 4 + 1 + 5 * 4 + 4 * 4;
 
 template <class T>
 void put(std::string& out, T value) {
@@ -63,6 +67,44 @@ size_t begin_record(std::string& out, uint32_t kind) {
   put<uint32_t>(out, 0);  // size, known once the payload is in
   put<uint32_t>(out, kind);
   return start;
+}
+
+/// One task of `table` in kind 2's layout (kind 3's when `functions`).
+void put_task(std::string& out, const core::TaskTable& table, size_t row, bool functions) {
+  const std::string_view name = table.name[row], command = table.command[row], workdir = table.workdir[row];
+  const uint64_t dep_begin = table.dep_offsets[row], dep_end = table.dep_offsets[row + 1];
+  const std::string_view kind = functions ? table.kind_name(static_cast<core::TaskIndex>(row)) : "";
+  const std::string_view payload = functions ? table.payload[row] : "";
+  put<uint32_t>(out, table.id[row]);
+  put<uint8_t>(out, table.flags[row]);
+  put<uint32_t>(out, table.cores[row]);
+  put<uint32_t>(out, table.gpus[row]);
+  put<uint32_t>(out, table.timeout_s[row]);
+  put<uint32_t>(out, table.retries[row]);
+  put<int32_t>(out, table.priority[row]);
+  put<uint32_t>(out, static_cast<uint32_t>(name.size()));
+  put<uint32_t>(out, static_cast<uint32_t>(command.size()));
+  put<uint32_t>(out, static_cast<uint32_t>(workdir.size()));
+  put<uint32_t>(out, static_cast<uint32_t>(dep_end - dep_begin));
+  if (functions) {
+    put<uint32_t>(out, static_cast<uint32_t>(kind.size()));
+    put<uint32_t>(out, static_cast<uint32_t>(payload.size()));
+  }
+  out.append(name);
+  out.append(command);
+  out.append(workdir);
+  out.append(kind);
+  out.append(payload);
+  for (uint64_t d = dep_begin; d < dep_end; ++d) put<uint32_t>(out, table.deps[d]);
+}
+
+/// The bytes of a kind 5 record for `rows` rows of `table` from `first_row`, submitted as `source`.
+uint64_t submission_record_bytes(const core::TaskTable& table, size_t first_row, std::string_view source) {
+  uint64_t bytes = kRecordOverhead + 4 + 4 + source.size() + 8;
+  for (size_t row = first_row; row < table.size(); ++row)
+    bytes += kAppendedTaskBytes + table.name[row].size() + table.command[row].size() +
+             table.workdir[row].size() + 4 * (table.dep_offsets[row + 1] - table.dep_offsets[row]);
+  return bytes;
 }
 
 void finish_record(std::string& out, size_t start) {
@@ -296,6 +338,14 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
     } else if (frame.kind == kKindTasksAppended || frame.kind == kKindFunctionTasksAppended) {
       const AppendedTasks appended = decode_appended(in, frame.kind == kKindFunctionTasksAppended);
       if (on_append) on_append(appended, frame.offset);
+    } else if (frame.kind == kKindSubmission) {
+      const auto base = in.take<uint32_t>();
+      const std::string_view source = in.take_bytes(in.take<uint32_t>());
+      if (source.empty()) in.fail("submission record without a file name");
+      AppendedTasks appended = decode_appended(in, false);
+      appended.source = source;
+      appended.base = base;
+      if (on_append) on_append(appended, frame.offset);
     } else {
       in.fail("unknown record kind " + std::to_string(frame.kind) + " (written by a newer mpiq?)");
     }
@@ -305,6 +355,7 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
 }
 
 ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table) {
+  std::vector<TakenSubmission> submissions;
   const auto on_update = [&](const JournalRecord& r, uint64_t offset) {
     if (r.row >= table.size())
       fail_at(path, offset,
@@ -333,9 +384,13 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
     for (size_t i = 0; i < t.size(); ++i) {
       table.append(t.spec(static_cast<core::TaskIndex>(i)));
     }
+    if (!a.source.empty() && t.size() > 0)
+      submissions.push_back({a.source, a.base, t.id.front(), t.id.back(), static_cast<uint32_t>(t.size())});
     table.init_runtime_columns();
   };
-  return replay_journal(path, epoch, on_update, on_append);
+  ReplayResult result = replay_journal(path, epoch, on_update, on_append);
+  result.submissions = std::move(submissions);
+  return result;
 }
 
 // --- Writing ------------------------------------------------------------------------------------
@@ -469,32 +524,37 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
               4 * (dep_end - dep_begin) >
           kMaxRecordBytes / 2)
         throw Error(path_ + ": task " + std::to_string(table.id[row]) + " is too large for a journal record");
-      put<uint32_t>(pending_, table.id[row]);
-      put<uint8_t>(pending_, table.flags[row]);
-      put<uint32_t>(pending_, table.cores[row]);
-      put<uint32_t>(pending_, table.gpus[row]);
-      put<uint32_t>(pending_, table.timeout_s[row]);
-      put<uint32_t>(pending_, table.retries[row]);
-      put<int32_t>(pending_, table.priority[row]);
-      put<uint32_t>(pending_, static_cast<uint32_t>(name.size()));
-      put<uint32_t>(pending_, static_cast<uint32_t>(command.size()));
-      put<uint32_t>(pending_, static_cast<uint32_t>(workdir.size()));
-      put<uint32_t>(pending_, static_cast<uint32_t>(dep_end - dep_begin));
-      if (functions) {
-        put<uint32_t>(pending_, static_cast<uint32_t>(kind.size()));
-        put<uint32_t>(pending_, static_cast<uint32_t>(payload.size()));
-      }
-      pending_.append(name);
-      pending_.append(command);
-      pending_.append(workdir);
-      pending_.append(kind);
-      pending_.append(payload);
-      for (uint64_t d = dep_begin; d < dep_end; ++d) put<uint32_t>(pending_, table.deps[d]);
+      put_task(pending_, table, row, functions);
     }
     std::memcpy(pending_.data() + count_at, &count, 4);
     finish_record(pending_, start);
     ++pending_records_;
   }
+}
+
+void Journal::append_submission(const core::TaskTable& table, core::TaskIndex first_row,
+                                std::string_view source, core::TaskId base) {
+  if (source.empty() || source.size() > kMaxRecordBytes / 4)
+    throw Error(path_ + ": a submission needs the name of its file");
+  for (size_t row = first_row; row < table.size(); ++row)
+    if (table.kind.size() > row && table.kind[row] != 0)
+      throw Error(path_ + ": a submission from the inbox holds function task " +
+                  std::to_string(table.id[row]));
+  if (submission_record_bytes(table, first_row, source) > kMaxRecordBytes)
+    throw Error(path_ + ": the submission " + std::string(source) + " is too large for one journal record");
+  const size_t start = begin_record(pending_, kKindSubmission);
+  put<uint32_t>(pending_, base);
+  put<uint32_t>(pending_, static_cast<uint32_t>(source.size()));
+  pending_.append(source);
+  put<uint32_t>(pending_, first_row);
+  put<uint32_t>(pending_, static_cast<uint32_t>(table.size() - first_row));
+  for (size_t row = first_row; row < table.size(); ++row) put_task(pending_, table, row, false);
+  finish_record(pending_, start);
+  ++pending_records_;
+}
+
+bool submission_fits_journal(const core::TaskTable& tasks, std::string_view source) {
+  return source.size() <= kMaxRecordBytes / 4 && submission_record_bytes(tasks, 0, source) <= kMaxRecordBytes;
 }
 
 void Journal::flush() {

@@ -20,6 +20,11 @@
 ///                      whose bytes follow the workdir's (kind "" = a shell command)
 ///   kind 4, task update with a result: kind 1's payload, then uint32 length and the bytes of the
 ///                      function task's result (or failure message)
+///   kind 5, tasks submitted through the run directory's inbox (`mpiq submit`): uint32 base (the
+///                      submission's ids are base + line), uint32 length and the bytes of the inbox
+///                      file's name, then kind 2's payload. Always one record, so a crash keeps all of
+///                      a submission or none of it, and the file's name goes with its tasks: a restart
+///                      that finds the file still in the inbox knows it was taken (hub/inbox.hpp).
 ///
 /// Kinds 3 and 4 are written only for function tasks (the embedding API), so a run of commands
 /// writes exactly what it did before they existed.
@@ -39,6 +44,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/task_table.hpp"
 #include "store/posix_file.hpp"
@@ -66,7 +73,7 @@ struct JournalRecord {
   bool operator==(const JournalRecord&) const = default;
 };
 
-/// Tasks appended to the table during a run (records of kind 2), as replay hands them over.
+/// Tasks appended to the table during a run (records of kind 2, 3 or 5), as replay hands them over.
 struct AppendedTasks {
   /// The row the first appended task gets: the table had this many rows before.
   core::TaskIndex first_row = 0;
@@ -75,6 +82,18 @@ struct AppendedTasks {
   /// runtime columns are empty). `deps` holds row indices of
   /// the whole table, so they may point at rows before first_row.
   core::TaskTable tasks;
+  /// Of a submission (kind 5): the inbox file the tasks came from, and the base of their ids. Empty and
+  /// 0 for tasks added otherwise.
+  std::string source;
+  core::TaskId base = 0;
+};
+
+/// An inbox file whose tasks a replayed journal appended (a record of kind 5).
+struct TakenSubmission {
+  std::string file;       ///< its name in the inbox
+  core::TaskId base = 0;  ///< its task on line L has id base + L
+  core::TaskId first_id = 0, last_id = 0;
+  uint32_t rows = 0;  ///< rows it added (its tasks and barriers)
 };
 
 /// What a replay did.
@@ -86,6 +105,8 @@ struct ReplayResult {
   /// True when the journal's epoch is older than the snapshot's: its records are already in the
   /// snapshot, so none was replayed.
   bool stale = false;
+  /// Of apply_journal: the submissions whose tasks it appended, in journal order.
+  std::vector<TakenSubmission> submissions;
 };
 
 /// Called for each task update, with the record's byte offset in the file (for error messages).
@@ -109,6 +130,10 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
 /// tasks appended at a row other than the table's end, or appended ids that do not ascend past the
 /// table's. After an error `table` may hold part of the journal and must be discarded.
 ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table);
+
+/// Whether `tasks` (a submission's rows, commands only) submitted through the inbox file `source` fit
+/// the one journal record that Journal::append_submission writes (64 MiB).
+bool submission_fits_journal(const core::TaskTable& tasks, std::string_view source);
 
 /// The writing end of a journal, owned by the hub. Records are buffered in memory by append() and
 /// append_tasks() and reach the file only with flush() or sync(). Not thread-safe.
@@ -135,6 +160,11 @@ class Journal {
   /// it, in as many records as needed (about 1 MiB each). Throws mpiq::Error if one task alone
   /// exceeds a record's 64 MiB limit.
   void append_tasks(const core::TaskTable& table, core::TaskIndex first_row);
+  /// Buffers the rows [first_row, table.size()) of `table`, command tasks submitted through the inbox
+  /// file `source` with ids from `base`, as one record of kind 5. Throws mpiq::Error (buffering
+  /// nothing) when they do not fit one record: check submission_fits_journal first.
+  void append_submission(const core::TaskTable& table, core::TaskIndex first_row, std::string_view source,
+                         core::TaskId base);
   /// Writes the buffered records to the file with one write(2). On failure (mpiq::Error) the records stay
   /// buffered and the next flush() writes them again at the same offset.
   void flush();
