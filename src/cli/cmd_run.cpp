@@ -22,6 +22,7 @@
 #include "exec/signals.hpp"
 #include "exec/spawn.hpp"
 #include "hub/hub.hpp"
+#include "hub/inbox.hpp"
 #include "hub/run_directory.hpp"
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
@@ -70,11 +71,14 @@ void dismiss_workers(transport::Transport& net) {
 int run_hub(transport::Transport& net, const RunSettings& s) {
   std::unique_ptr<hub::RunDirectory> dir;
   core::TaskTable table;
+  std::vector<std::string> inbox_notes;
   try {
     table = core::load_task_file(s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
     if (dir->resuming()) table = std::move(dir->restored());
+    // Before start(), whose snapshot empties the journal that says which inbox files were taken.
+    inbox_notes = hub::Inbox::finish_taken(s.run_dir, dir->replayed_submissions(), table);
     dir->start(table);
     std::error_code ec;
     std::filesystem::create_directories(s.out_dir, ec);
@@ -89,6 +93,7 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   log.info("mpiq run " + s.task_file + ": " + std::to_string(table.size()) + " rows, " +
            std::to_string(net.size() - 1) + " worker(s), run directory " + s.run_dir);
   for (const std::string& note : dir->notes()) log.info(note);
+  for (const std::string& note : inbox_notes) log.info(note);
 
   hub::HubOptions ho = s.hub;
   ho.progress = isatty(STDERR_FILENO) != 0;
@@ -111,6 +116,8 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
     }
   }
   hub::Hub hub(net, table, ho, log, dir.get());
+  hub::Inbox inbox(*dir, table, log);  // task files from `mpiq submit`
+  hub.set_observer(&inbox);
   const int code = hub.run();
   dir->close();
   std::cout << hub.summary();

@@ -1,0 +1,212 @@
+#include "hub/inbox.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "exec/clock.hpp"
+#include "mpiq/error.hpp"
+#include "store/atomic_file.hpp"
+#include "store/journal.hpp"
+#include "store/posix_file.hpp"
+
+namespace mpiq::hub {
+
+namespace {
+
+// A submission larger than a journal record can hold is refused anyway; reading no more than this
+// keeps a stray huge file from costing the hub its memory.
+constexpr off_t kMaxFileBytes = 64 << 20;
+
+bool is_submission_name(std::string_view name) {
+  constexpr std::string_view kExt = ".tasks";
+  return !name.empty() && name[0] != '.' && name.size() > kExt.size() &&
+         name.substr(name.size() - kExt.size()) == kExt;
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string accepted_line(core::TaskId base, core::TaskId first, core::TaskId last, uint64_t tasks) {
+  return "accepted base=" + std::to_string(base) + " first=" + std::to_string(first) +
+         " last=" + std::to_string(last) + " tasks=" + std::to_string(tasks) + "\n";
+}
+
+std::string describe_ids(core::TaskId base, core::TaskId first, core::TaskId last, uint64_t tasks) {
+  return std::to_string(tasks) + " task(s), ids " + std::to_string(first) + "-" + std::to_string(last) +
+         " (id = " + std::to_string(base) + " + line)";
+}
+
+// The verdict first, then the move, then both directories synced: once the file has left the inbox its
+// verdict is there, and a crash of the node cannot bring the file back (see the header).
+void write_verdict_and_move(const std::string& inbox, const std::string& done, const std::string& name,
+                            const std::string& ext, const std::string& verdict) {
+  store::write_file_atomically(done + "/" + name + ext, verdict);
+  const std::string from = inbox + "/" + name, to = done + "/" + name;
+  if (::rename(from.c_str(), to.c_str()) != 0) store::throw_errno(from, "rename");
+  store::fsync_directory(inbox);
+  store::fsync_directory(done);
+}
+
+void make_done_directory(const std::string& done) {
+  if (::mkdir(done.c_str(), 0700) != 0 && errno != EEXIST) store::throw_errno(done, "mkdir");
+}
+
+}  // namespace
+
+Inbox::Inbox(RunDirectory& dir, core::TaskTable& table, Log& log)
+    : dir_(dir), table_(table), log_(log), inbox_(dir.path() + "/inbox"), done_(inbox_ + "/done") {}
+
+std::vector<std::string> Inbox::finish_taken(const std::string& run_dir,
+                                             const std::vector<store::TakenSubmission>& taken,
+                                             const core::TaskTable& table) {
+  std::vector<std::string> notes;
+  const std::string inbox = run_dir + "/inbox", done = inbox + "/done";
+  for (const store::TakenSubmission& t : taken) {
+    if (!is_regular_file(inbox + "/" + t.file)) continue;  // moved, as it should have been
+    uint64_t tasks = 0;
+    const auto first = table.find(t.first_id);
+    for (core::TaskIndex r = first.value_or(0); first && r < first.value() + t.rows && r < table.size(); ++r)
+      if (!table.is_barrier(r)) ++tasks;
+    make_done_directory(done);
+    write_verdict_and_move(inbox, done, t.file, ".accepted",
+                           accepted_line(t.base, t.first_id, t.last_id, tasks));
+    notes.push_back("inbox: " + t.file + " was taken before the last stop (" +
+                    describe_ids(t.base, t.first_id, t.last_id, tasks) + "); moved to inbox/done");
+  }
+  return notes;
+}
+
+std::vector<std::string> Inbox::waiting() const {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(inbox_.c_str());
+  if (d == nullptr) return names;  // no inbox (yet): nothing waits
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (!is_submission_name(name)) continue;
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    std::string n(name);
+    if (given_up_.count(n)) continue;
+    names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  // `mpiq submit` names files `<unix-ns>-<host>-<pid>.tasks`: name order is submission order.
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool Inbox::keeps_open() const {
+  // Files this hub journalled but could not move are not waiting: they must not hold the run open.
+  const std::vector<std::string> names = waiting();
+  waiting_seen_ =
+      std::any_of(names.begin(), names.end(), [&](const std::string& n) { return !taken_.count(n); });
+  return waiting_seen_;
+}
+
+void Inbox::poll(Hub& hub) {
+  const double now = exec::mono_now();
+  if (now < next_poll_ && !waiting_seen_) return;
+  next_poll_ = now + kPollInterval;
+  waiting_seen_ = false;
+  const auto fits = [&hub](uint32_t cores, uint32_t gpus) {
+    for (const WorkerRow& w : hub.workers())
+      if (w.joined && !w.left && w.cores >= cores && w.gpu_count >= gpus) return true;
+    return false;
+  };
+  take_waiting([&hub](core::TaskIndex first_row) { hub.add_tasks(first_row); }, fits);
+}
+
+size_t Inbox::take_waiting(const std::function<void(core::TaskIndex)>& add, const Fits& fits) {
+  const std::vector<std::string> names = waiting();
+  for (const std::string& name : names) {
+    if (auto t = taken_.find(name); t != taken_.end()) {
+      // Journalled earlier by this hub: only the move is left to do.
+      if (finish(name, ".accepted", t->second)) taken_.erase(t);
+      continue;
+    }
+    take(name, add, fits);
+  }
+  return names.size();
+}
+
+core::RunContext Inbox::context() {
+  for (; indexed_rows_ < table_.size(); ++indexed_rows_)
+    if (!table_.name[indexed_rows_].empty())
+      names_.emplace(std::string(table_.name[indexed_rows_]),
+                     core::RunTask{indexed_rows_, table_.id[indexed_rows_]});
+  core::RunContext c;
+  c.rows = static_cast<core::TaskIndex>(table_.size());
+  c.last_id = table_.id.empty() ? 0 : table_.id.back();
+  c.find_name = [this](std::string_view name) -> std::optional<core::RunTask> {
+    const auto it = names_.find(std::string(name));
+    if (it == names_.end()) return std::nullopt;
+    return it->second;
+  };
+  return c;
+}
+
+void Inbox::take(const std::string& name, const std::function<void(core::TaskIndex)>& add, const Fits& fits) {
+  const std::string path = inbox_ + "/" + name;
+  core::Submission s;
+  try {
+    if (!is_regular_file(path)) throw InputError(name, 0, 0, "not a regular file");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && st.st_size > kMaxFileBytes)
+      throw InputError(name, 0, 0,
+                       "too large for one submission (" + std::to_string(st.st_size >> 20) +
+                           " MiB, at most 64): split it into several files");
+    s = core::parse_submission(core::read_task_file(path), name, context());
+    for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
+      if (!s.tasks.is_barrier(r) && !fits(s.tasks.cores[r], s.tasks.gpus[r]))
+        throw InputError(name, s.tasks.id[r] - s.base, 1,
+                         "the task asks for " + std::to_string(s.tasks.cores[r]) + " cores and " +
+                             std::to_string(s.tasks.gpus[r]) + " GPUs, which no worker of this run has");
+    if (!store::submission_fits_journal(s.tasks, name))
+      throw InputError(name, 0, 0, "too many tasks for one submission: split it into several files");
+  } catch (const std::exception& e) {
+    // InputError above all; anything else (a read error, memory) rejects the file the same way.
+    reject(name, e.what());
+    return;
+  }
+
+  const auto first_row = static_cast<core::TaskIndex>(table_.size());
+  for (core::TaskIndex r = 0; r < s.tasks.size(); ++r) table_.append(s.tasks.spec(r));
+  table_.init_runtime_columns();
+  dir_.expect_submission(name, s.base);
+  add(first_row);  // journals the rows and the file's name in one synced record: the file is taken
+  uint64_t tasks = 0;
+  for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
+    if (!s.tasks.is_barrier(r)) ++tasks;
+  const core::TaskId first = s.tasks.id.front(), last = s.tasks.id.back();
+  log_.info("inbox: took " + name + ": " + describe_ids(s.base, first, last, tasks));
+  const std::string verdict = accepted_line(s.base, first, last, tasks);
+  if (!finish(name, ".accepted", verdict)) taken_.emplace(name, verdict);
+}
+
+void Inbox::reject(const std::string& name, const std::string& message) {
+  log_.warn("inbox: rejected " + message);
+  if (!finish(name, ".rejected", message + "\n")) given_up_.insert(name);
+}
+
+bool Inbox::finish(const std::string& name, const std::string& verdict_ext, const std::string& verdict) {
+  try {
+    make_done_directory(done_);
+    write_verdict_and_move(inbox_, done_, name, verdict_ext, verdict);
+    return true;
+  } catch (const std::exception& e) {
+    log_.error("inbox: cannot move " + name +
+               " to inbox/done (it stays where it is, and is not taken twice "
+               "by this hub): " +
+               e.what());
+    return false;
+  }
+}
+
+}  // namespace mpiq::hub

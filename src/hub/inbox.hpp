@@ -1,0 +1,91 @@
+#pragma once
+/// The run directory's inbox (DESIGN §4, §6): task files that `mpiq submit` drops into RUN_DIR/inbox/
+/// join the running hub's graph.
+///
+/// Files. `mpiq submit` writes `inbox/.NAME.tmp`, fsyncs it and renames it to `inbox/NAME` (NAME ends in
+/// `.tasks`), so the hub only ever sees whole files; names starting with `.` and not ending in `.tasks`
+/// are not the inbox's. The hub gives each file a verdict, `inbox/done/NAME.accepted` (one line:
+/// `accepted base=B first=F last=L tasks=N`) or `inbox/done/NAME.rejected` (the error, `NAME:LINE:COL:
+/// what`), then moves the file to `inbox/done/NAME`. Nothing in the inbox can crash the hub: a file that
+/// cannot be read, parsed or placed is rejected.
+///
+/// Crash safety (DESIGN §7, §11): a kill -9 or a crash of the node at any moment neither loses an
+/// accepted submission nor adds its tasks twice. Taking a file is, in this order:
+///   1. parse it against the table, append its rows, and journal them (Hub::add_tasks ->
+///      RunDirectory::appended) as ONE record of kind 5 that also holds the file's name, synced;
+///   2. write the verdict, move the file to done/, fsync both directories.
+/// A crash before 1 completes leaves no record (a torn record is dropped on replay) and the file in the
+/// inbox: the next hub takes it. A crash between 1 and 2 leaves both the record and the file: the next
+/// hub's replay lists the file among RunDirectory::replayed_submissions(), and finish_taken() completes
+/// step 2 without adding anything, before RunDirectory::start() snapshots and empties the journal. Every
+/// snapshot written during a run comes after step 2 of every file it holds (the same thread does both,
+/// and step 2 is durable before the hub's loop turns again), so a file still in the inbox is never in a
+/// snapshot. The checkpoint's layout does not change.
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/task_file.hpp"
+#include "hub/hub.hpp"
+#include "hub/log.hpp"
+#include "hub/run_directory.hpp"
+
+namespace mpiq::hub {
+
+class Inbox final : public HubObserver {
+ public:
+  /// Whether some worker can run a task asking for `cores` cores and `gpus` GPUs.
+  using Fits = std::function<bool(uint32_t cores, uint32_t gpus)>;
+
+  /// The inbox of `dir`, feeding the hub that runs `table`. Call after dir.start().
+  Inbox(RunDirectory& dir, core::TaskTable& table, Log& log);
+
+  /// Finishes taking the files that a previous hub journalled (`taken`, from
+  /// RunDirectory::replayed_submissions()) but left in `run_dir`/inbox/: writes their verdict and moves
+  /// them to done/, adding nothing. Call before RunDirectory::start(). Returns notes for the log.
+  static std::vector<std::string> finish_taken(const std::string& run_dir,
+                                               const std::vector<store::TakenSubmission>& taken,
+                                               const core::TaskTable& table);
+
+  /// Takes the waiting files, at most every kPollInterval (and at once on the first call, so that a
+  /// resumed run takes what waited before its first dispatch).
+  void poll(Hub& hub) override;
+  /// When every task has ended: true if a file is waiting, so the run takes it instead of ending (a
+  /// task that submitted with --no-wait and exited must not lose the race with the end of the run).
+  bool keeps_open() const override;
+
+  /// Takes every waiting file now, in name order (submission time): accepted rows are appended to the
+  /// table and passed to `add` (Hub::add_tasks, which journals them); `fits` rejects tasks no worker
+  /// can run. Returns how many files got a verdict.
+  size_t take_waiting(const std::function<void(core::TaskIndex first_row)>& add, const Fits& fits);
+
+  /// At most one readdir of the inbox this often while tasks run: 5 a second cost nothing measurable
+  /// (tests/e2e/idle_cpu.sh).
+  static constexpr double kPollInterval = 0.2;
+
+ private:
+  std::vector<std::string> waiting() const;
+  void take(const std::string& name, const std::function<void(core::TaskIndex)>& add, const Fits& fits);
+  void reject(const std::string& name, const std::string& message);
+  bool finish(const std::string& name, const std::string& verdict_ext, const std::string& verdict);
+  core::RunContext context();
+
+  RunDirectory& dir_;
+  core::TaskTable& table_;
+  Log& log_;
+  std::string inbox_, done_;
+  double next_poll_ = 0;
+  mutable bool waiting_seen_ = false;  // keeps_open() saw a file: poll() takes it without waiting
+  std::unordered_map<std::string, core::RunTask> names_;  // the run's named tasks
+  core::TaskIndex indexed_rows_ = 0;                      // rows already in names_
+  /// Files that this hub journalled but could not move out of the inbox (a file system error): never
+  /// taken again; the move is retried on each poll.
+  std::unordered_map<std::string, std::string> taken_;  // name -> verdict
+  /// Files that could not be rejected properly (the verdict or the move failed): left alone.
+  std::unordered_set<std::string> given_up_;
+};
+
+}  // namespace mpiq::hub
