@@ -12,5 +12,6 @@ void add_run_command(CLI::App& app, int* exit_code);
 void add_check_command(CLI::App& app, int* exit_code);
 void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
+void add_submit_command(CLI::App& app, int* exit_code);
 
 }  // namespace mpiq::cli

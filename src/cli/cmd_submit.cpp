@@ -1,0 +1,217 @@
+// `mpiq submit RUN_DIR FILE [--no-wait] [--timeout S]`: adds the tasks of FILE to the run in RUN_DIR
+// (DESIGN §4). Checks FILE first, drops it into RUN_DIR/inbox/ whole (temporary name, fsync, rename),
+// and waits for the hub's verdict (hub/inbox.hpp has the hub's side and the file layout).
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "core/task_file.hpp"
+#include "exec/clock.hpp"
+#include "mpiq/error.hpp"
+#include "store/checkpoint.hpp"
+#include "store/journal.hpp"
+#include "store/posix_file.hpp"
+
+namespace mpiq::cli {
+
+namespace {
+
+struct SubmitOptions {
+  std::string run_dir, file;
+  bool no_wait = false;
+  double timeout_s = 30;
+};
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// A live hub holds the lock file with flock; a shared lock we cannot get means it is there.
+bool hub_is_live(const std::string& dir) {
+  const int fd = ::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  ::close(fd);
+  return live;
+}
+
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The run's table as its checkpoint and journal hold it, read without changing either. A hub may be
+// replacing both meanwhile; any failure just means the names are left to the hub to check.
+std::optional<core::TaskTable> read_run(const std::string& dir, std::string* why) {
+  try {
+    store::CheckpointMeta meta;
+    core::TaskTable table = store::read_checkpoint(dir + "/checkpoint.h5", &meta);
+    if (exists(dir + "/journal")) store::apply_journal(dir + "/journal", meta.journal_epoch, table);
+    return table;
+  } catch (const std::exception& e) {
+    *why = e.what();
+    return std::nullopt;
+  }
+}
+
+// Checks FILE as far as can be done here: everything but what the run's live state decides. Throws
+// InputError for bad input.
+void check_file(const SubmitOptions& o, const std::string& text) {
+  core::RunContext unknown;  // the run's names unknown: names from outside the file are listed
+  const core::Submission alone = core::parse_submission(text, o.file, unknown);
+  bool defines_names = false;
+  for (core::TaskIndex r = 0; r < alone.tasks.size() && !defines_names; ++r)
+    defines_names = !alone.tasks.name[r].empty();
+  if (alone.outside_names.empty() && !defines_names) return;
+  std::string why;
+  const auto run = read_run(o.run_dir, &why);
+  if (!run) {
+    std::cerr << "mpiq: note: could not read the run's task names (" << why << "); the hub checks them\n";
+    return;
+  }
+  core::parse_submission(text, o.file, core::run_context(*run));  // unknown or duplicate names
+}
+
+// Writes `text` to RUN_DIR/inbox/NAME whole: a temporary name the hub ignores, fsync, rename, fsync of
+// the directory. Returns NAME.
+std::string drop(const std::string& inbox, const std::string& text) {
+  if (::mkdir(inbox.c_str(), 0700) != 0 && errno != EEXIST) store::throw_errno(inbox, "mkdir");
+  const auto ns = static_cast<long long>(exec::wall_now() * 1e9);
+  const std::string name = std::to_string(ns) + "-" + host_name() + "-" + std::to_string(getpid()) + ".tasks";
+  const std::string tmp = inbox + "/." + name + ".tmp", final_path = inbox + "/" + name;
+  store::FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) store::throw_errno(tmp, "open");
+  try {
+    store::write_all(fd.get(), text.data(), text.size(), tmp);
+    store::fsync_fd(fd.get(), tmp);
+    fd.close(tmp);
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0) store::throw_errno(tmp, "rename");
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  store::fsync_directory(inbox);
+  return name;
+}
+
+// `accepted base=B first=F last=L tasks=N` -> the user's sentence.
+std::string describe_accepted(const std::string& verdict, const std::string& file) {
+  std::istringstream in(verdict);
+  std::string word, base, first, last, tasks;
+  while (in >> word) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "base") base = value;
+    if (key == "first") first = value;
+    if (key == "last") last = value;
+    if (key == "tasks") tasks = value;
+  }
+  return tasks + " task(s), ids " + first + "-" + last + " (id = " + base + " + line of " + file + ")";
+}
+
+int submit(const SubmitOptions& o) {
+  struct stat st {};
+  if (::stat(o.run_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw InputError(o.run_dir + ": no such run directory");
+  if (!exists(o.run_dir + "/checkpoint.h5"))
+    throw InputError(o.run_dir +
+                     ": not an mpiq run directory (no checkpoint.h5); start the run with mpiq run");
+  if (::stat(o.file.c_str(), &st) == 0 && st.st_size > (64 << 20))
+    throw InputError(o.file + ": too large for one submission (at most 64 MiB): split it into several files");
+  const std::string text = core::read_task_file(o.file);
+  check_file(o, text);
+
+  const std::string inbox = o.run_dir + "/inbox", done = inbox + "/done";
+  const std::string name = drop(inbox, text);
+  const std::string where = inbox + "/" + name;
+  if (!hub_is_live(o.run_dir)) {
+    std::cout << "mpiq: " << o.file << " waits in " << where << ": no hub runs on " << o.run_dir
+              << " now; the next `mpiq run` on it takes it\n";
+    return 0;
+  }
+  if (o.no_wait) {
+    std::cout << "mpiq: " << o.file << " submitted as " << where << "; the verdict will be in " << done << "/"
+              << name << ".accepted or .rejected\n";
+    return 0;
+  }
+
+  const double give_up = exec::mono_now() + o.timeout_s;
+  double next_lock_check = exec::mono_now() + 1;
+  for (;;) {
+    if (auto v = read_small_file(done + "/" + name + ".accepted")) {
+      std::cout << "mpiq: " << o.file << " accepted: " << describe_accepted(*v, o.file) << "\n";
+      return 0;
+    }
+    if (auto v = read_small_file(done + "/" + name + ".rejected")) {
+      // The hub names the file by its inbox name: say the user's instead.
+      std::string message = *v;
+      if (message.compare(0, name.size(), name) == 0) message = o.file + message.substr(name.size());
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      std::cerr << "mpiq: rejected by the hub: " << message << "\n";
+      return 2;
+    }
+    const double now = exec::mono_now();
+    if (now >= give_up) {
+      std::cout << "mpiq: no verdict after " << o.timeout_s << " s; " << o.file << " waits in " << where
+                << " and the verdict will be in " << done << "/" << name << ".accepted or .rejected\n";
+      return 0;
+    }
+    // The hub may end (its tasks all ended) without taking the file: it then waits for the next run.
+    if (now >= next_lock_check) {
+      next_lock_check = now + 1;
+      if (!hub_is_live(o.run_dir) && exists(where)) {
+        std::cout << "mpiq: the hub ended before taking " << o.file << "; it waits in " << where
+                  << " for the next `mpiq run` on " << o.run_dir << "\n";
+        return 0;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+void add_submit_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "submit",
+      "Add the tasks of a task file to a run (running or not). The file is checked, dropped into "
+      "RUN_DIR/inbox/ and taken by the hub, which gives its tasks the ids base + line (base: the run's "
+      "last id rounded up to a multiple of 1000, printed). Numeric and relative dependencies refer to "
+      "lines of FILE; a name to a task of FILE or to any named task already in the run. Without a live "
+      "hub, the file waits for the next `mpiq run` on RUN_DIR. Works from inside a task: "
+      "mpiq submit \"$MPIQ_RUN_DIR\" more.tasks. Exit 0: accepted (or waiting, as printed); 2: bad input "
+      "or rejected by the hub, nothing added");
+  auto o = std::make_shared<SubmitOptions>();
+  cmd->add_option("RUN_DIR", o->run_dir,
+                  "The run's directory (--run-dir of mpiq run; tasks.mpiq/ for tasks.txt)")
+      ->required();
+  cmd->add_option("FILE", o->file, "Task file to add (the task-file language of mpiq run)")->required();
+  cmd->add_flag("--no-wait", o->no_wait, "Return once the file is in the inbox, without the hub's verdict");
+  cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for the hub's verdict (default 30)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([o, exit_code] { *exit_code = submit(*o); });
+}
+
+}  // namespace mpiq::cli
