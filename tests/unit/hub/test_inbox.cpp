@@ -1,0 +1,127 @@
+// The hub's inbox over a real run directory in a temporary directory: verdicts, moves, and a crash
+// between journalling a submission and moving its file (no task added twice).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/task_file.hpp"
+#include "hub/inbox.hpp"
+#include "hub/run_directory.hpp"
+
+namespace mpiq::hub {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/mpiq-inbox-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string path;
+};
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const auto kAnyWorker = [](uint32_t, uint32_t) { return true; };
+
+TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
+  TempDir tmp;
+  const std::string run = tmp.path + "/run";
+  core::TaskTable table = core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks");
+  RunDirectory dir(run, {});
+  dir.start(table);
+  Log log(LogLevel::error, false);
+  Inbox inbox(dir, table, log);
+  write(run + "/inbox/1-h-1.tasks", "[# prep #] c\n\nd\n");
+  write(run + "/inbox/.2-h-1.tasks.tmp", "half a fi");  // mpiq submit's temporary name: not taken
+  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker), 1u);
+  ASSERT_EQ(table.size(), 4u);
+  EXPECT_EQ(table.id[2], 1001u);
+  EXPECT_EQ(table.id[3], 1003u);
+  EXPECT_EQ(table.deps[table.dep_offsets[2]], 0u);  // waits for prep
+  EXPECT_EQ(read(run + "/inbox/done/1-h-1.tasks.accepted"),
+            "accepted base=1000 first=1001 last=1003 tasks=2\n");
+  EXPECT_TRUE(fs::exists(run + "/inbox/done/1-h-1.tasks"));
+  EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
+  EXPECT_TRUE(fs::exists(run + "/inbox/.2-h-1.tasks.tmp"));
+  dir.close();
+
+  RunDirectory again(run, {});
+  EXPECT_EQ(again.restored().size(), 4u);  // the journal holds the submission
+}
+
+TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
+  TempDir tmp;
+  const std::string run = tmp.path + "/run";
+  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
+  {
+    RunDirectory dir(run, {});
+    dir.start(table);
+    Log log(LogLevel::error, false);
+    Inbox inbox(dir, table, log);
+    write(run + "/inbox/1-h-1.tasks", "b\nc\n");
+    inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker);
+    ASSERT_EQ(table.size(), 3u);
+    dir.close();
+  }
+  // The crash came after the journal record and before the move: the file is back, with no verdict.
+  fs::rename(run + "/inbox/done/1-h-1.tasks", run + "/inbox/1-h-1.tasks");
+  fs::remove(run + "/inbox/done/1-h-1.tasks.accepted");
+
+  RunDirectory dir(run, {});
+  core::TaskTable restored = std::move(dir.restored());
+  ASSERT_EQ(restored.size(), 3u);
+  ASSERT_EQ(dir.replayed_submissions().size(), 1u);
+  EXPECT_EQ(dir.replayed_submissions()[0].file, "1-h-1.tasks");
+  EXPECT_EQ(Inbox::finish_taken(run, dir.replayed_submissions(), restored).size(), 1u);
+  EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
+  EXPECT_EQ(read(run + "/inbox/done/1-h-1.tasks.accepted"),
+            "accepted base=1000 first=1001 last=1002 tasks=2\n");
+  dir.start(restored);
+  Log log(LogLevel::error, false);
+  Inbox inbox(dir, restored, log);
+  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker),
+            0u);
+  EXPECT_EQ(restored.size(), 3u);
+}
+
+TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
+  TempDir tmp;
+  const std::string run = tmp.path + "/run";
+  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
+  RunDirectory dir(run, {});
+  dir.start(table);
+  Log log(LogLevel::error, false);
+  Inbox inbox(dir, table, log);
+  write(run + "/inbox/1-h-1.tasks", "b\n[# nope #] c\n");
+  write(run + "/inbox/2-h-1.tasks", "b\n[% cores=64 %] c\n");
+  const auto small = [](uint32_t cores, uint32_t gpus) { return cores <= 4 && gpus == 0; };
+  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, small), 2u);
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(
+      read(run + "/inbox/done/1-h-1.tasks.rejected"),
+      "1-h-1.tasks:2:4: unknown dependency 'nope' (no task of this file or of the run has that name)\n");
+  EXPECT_EQ(read(run + "/inbox/done/2-h-1.tasks.rejected"),
+            "2-h-1.tasks:2:1: the task asks for 64 cores and 0 GPUs, which no worker of this run has\n");
+  EXPECT_FALSE(inbox.keeps_open());
+}
+
+}  // namespace
+}  // namespace mpiq::hub
