@@ -397,6 +397,40 @@ TEST(Journal, ManyAppendedTasksAreSplitIntoRecordsOfAboutOneMebibyte) {
   test::expect_tables_equal(replayed, live);
 }
 
+TEST(Journal, ASubmissionIsOneRecordThatNamesItsFile) {
+  TempDir dir;
+  const std::string path = dir.file("journal");
+  const core::TaskTable snapshot = test::sample_table();
+  core::TaskTable live = snapshot;
+  const auto first = static_cast<core::TaskIndex>(live.size());
+  const std::string command(3000, 'y');  // more than one record would hold with append_tasks' split
+  for (core::TaskId id = 1001; id <= 1400; ++id) test::add_task(live, id, command, "", {0});
+  live.init_runtime_columns();
+  {
+    Journal journal = Journal::open(path, 2);
+    journal.append_submission(live, first, "123-h-9.tasks", 1000);
+    EXPECT_EQ(journal.pending_records(), 1u);
+  }
+  core::TaskTable replayed = snapshot;
+  const ReplayResult result = apply_journal(path, 2, replayed);
+  test::expect_tables_equal(replayed, live);
+  ASSERT_EQ(result.submissions.size(), 1u);
+  EXPECT_EQ(result.submissions[0].file, "123-h-9.tasks");
+  EXPECT_EQ(result.submissions[0].base, 1000u);
+  EXPECT_EQ(result.submissions[0].first_id, 1001u);
+  EXPECT_EQ(result.submissions[0].last_id, 1400u);
+  EXPECT_EQ(result.submissions[0].rows, 400u);
+
+  // Cut anywhere inside, the record is torn: replay keeps none of the submission, not a part of it.
+  const std::string bytes = read_bytes(path);
+  write_bytes(path, bytes.substr(0, bytes.size() - 1000));
+  core::TaskTable torn = snapshot;
+  const ReplayResult cut = apply_journal(path, 2, torn);
+  EXPECT_EQ(torn.size(), snapshot.size());
+  EXPECT_TRUE(cut.submissions.empty());
+  EXPECT_GT(cut.dropped_bytes, 0u);
+}
+
 TEST(Journal, TasksAppendedAtAnotherRowThanTheTableEndAreRefused) {
   TempDir dir;
   const std::string path = dir.file("journal");
