@@ -246,38 +246,9 @@ uint32_t Scheduler::function_window(WorkerId id) const {
 
 void Scheduler::mark_hungry(WorkerId id) {
   Worker& w = worker(id);
-  if (!w.joined) return;
-  if (!w.hungry) {
-    w.hungry = true;
-    push_hungry(id, false);
-  } else if (w.held == 0 && !w.idle_lane) {
-    push_hungry(id, false);  // became idle while waiting in the busy lane
-  }
-}
-
-void Scheduler::push_hungry(WorkerId id, bool front) {
-  Worker& w = worker(id);
-  w.idle_lane = w.held == 0;
-  auto& lane = w.idle_lane ? hungry_idle_ : hungry_busy_;
-  if (front)
-    lane.push_front(id);
-  else
-    lane.push_back(id);
-}
-
-bool Scheduler::pop_hungry(WorkerId* id) {
-  for (bool idle : {true, false}) {
-    auto& lane = idle ? hungry_idle_ : hungry_busy_;
-    while (!lane.empty()) {
-      const WorkerId w = lane.front();
-      lane.pop_front();
-      if (workers_[w].hungry && workers_[w].idle_lane == idle) {
-        *id = w;
-        return true;
-      }
-    }
-  }
-  return false;
+  if (!w.joined || w.hungry) return;
+  w.hungry = true;
+  hungry_.push_back(id);
 }
 
 void Scheduler::unhold(WorkerId id, TaskIndex t) {
@@ -349,6 +320,7 @@ void Scheduler::on_returned(WorkerId id, std::span<const TaskIndex> tasks) {
     unhold(id, t);
     make_ready(t);
     ++stats_.tasks_stolen;
+    steal_returned_ = true;
   }
   if (w.held > w.running) victims_.push({w.held - w.running, id});  // may be stolen from again
 }
@@ -360,9 +332,16 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
     for (WorkerId id : parked_) mark_hungry(id);
     parked_.clear();
   }
+  if (steal_returned_) {
+    // Stolen tasks are for the idle: they go first, ahead of workers that merely have room.
+    std::stable_partition(hungry_.begin(), hungry_.end(),
+                          [&](WorkerId id) { return workers_[id].held == 0; });
+    steal_returned_ = false;
+  }
   std::vector<TaskIndex> aside;
-  WorkerId id = 0;
-  while (!ready_.empty() && pop_hungry(&id)) {
+  while (!hungry_.empty() && !ready_.empty()) {
+    const WorkerId id = hungry_.front();
+    hungry_.pop_front();
     Worker& w = workers_[id];
     w.hungry = false;
     Assignment* batch = nullptr;
@@ -409,7 +388,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
       parked_at_ = ready_pushes_;
     } else if (ready_.empty()) {
       w.hungry = true;  // still has room: first in line when more work is ready
-      push_hungry(id, true);
+      hungry_.push_front(id);
     }
   }
   if (options_.steal && ready_.empty()) plan_steals(steals);

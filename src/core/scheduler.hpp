@@ -154,8 +154,7 @@ class Scheduler {
     uint32_t window = kInitialFunctionWindow;  // function tasks it may hold
     double task_seconds = -1;                  // moving average of its function tasks' run time
     bool steal_pending = false;                // a steal request is unanswered
-    bool hungry = false;                       // in a hungry lane (has room for more)
-    bool idle_lane = false;                    // its live entry is in hungry_idle_, not hungry_busy_
+    bool hungry = false;                       // in hungry_ (has room for more)
   };
   /// Ready-queue key: priority, then critical path, then file order (smaller row first).
   struct ReadyEntry {
@@ -187,8 +186,6 @@ class Scheduler {
   uint32_t prefetch(const Worker& w) const;
   void unhold(WorkerId w, TaskIndex t);
   void mark_hungry(WorkerId w);
-  void push_hungry(WorkerId id, bool front);
-  bool pop_hungry(WorkerId* id);
   Worker& worker(WorkerId w);
   void plan_steals(std::vector<StealRequest>& steals);
 
@@ -206,14 +203,12 @@ class Scheduler {
   std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
   ReadyQueue<ReadyEntry> ready_;
   std::vector<Worker> workers_;   // indexed by WorkerId
-  // Workers with room, in the order they got it: those that hold nothing (idle) are served first, so
-  // that tasks a steal brought back go to the idle workers it was for. A worker that becomes idle in
-  // the busy lane gets a second entry in the idle lane; the stale one is skipped when popped.
-  std::deque<WorkerId> hungry_idle_, hungry_busy_;
+  std::deque<WorkerId> hungry_;   // workers with room, in the order they got it
   std::vector<WorkerId> parked_;  // room, but no ready task fitted them at the last look
   uint64_t ready_pushes_ = 0;     // tasks made ready so far
   uint64_t parked_at_ = 0;        // ready_pushes_ when a worker was last parked
   size_t pending_steals_ = 0;     // steal requests not yet answered
+  bool steal_returned_ = false;   // tasks came back from a steal since the last dispatch
   size_t idle_workers_ = 0;       // joined workers that hold no task
   // (unstarted tasks, worker), pushed when a worker's count grows; stale entries checked on pop.
   std::priority_queue<std::pair<uint32_t, WorkerId>> victims_;
