@@ -40,8 +40,12 @@ class ReadyQueue {
   void pop() {
     if (head_ == run_.size() || (!heap_.empty() && run_[head_] < heap_.top()))
       heap_.pop();
-    else
-      ++head_;
+    else if (++head_ > 4096 && 2 * head_ > run_.size()) {
+      // A long run that is consumed while it grows (a steady stream of submissions): drop the
+      // consumed half, so memory follows what is ready, not what ever was.
+      run_.erase(run_.begin(), run_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
   }
 
  private:

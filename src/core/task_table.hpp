@@ -131,6 +131,8 @@ struct TaskTable {
   /// init_runtime_columns(). The one way rows are added: parser, submissions, journal replay, tests.
   TaskIndex append(const TaskSpec& s) {
     const auto row = static_cast<TaskIndex>(size());
+    // First what may throw (too many kinds), so that a failure leaves no half-appended row.
+    const uint16_t kind_index = s.kind.empty() ? uint16_t{0} : intern_kind(s.kind);
     // Rows added by hand (or by an older writer) before this one may lack a kind and payload.
     grow(kind, row, uint16_t{0});
     while (payload.size() < row) payload.push_back({});
@@ -147,7 +149,7 @@ struct TaskTable {
     grow_column(deps, s.deps.size());
     deps.insert(deps.end(), s.deps.begin(), s.deps.end());
     push_column(dep_offsets, deps.size());
-    push_column(kind, s.kind.empty() ? uint16_t{0} : intern_kind(s.kind));
+    push_column(kind, kind_index);
     payload.push_back(s.payload);
     return row;
   }

@@ -144,6 +144,11 @@ struct Session::Impl final : hub::HubObserver {
   std::function<void(const Result&)> end_hook;
   std::unordered_map<TaskIndex, std::promise<Result>> promises;
   std::vector<Pending> pending;  // ids ascending, all above the table's
+  std::atomic<size_t> queued{0};  // pending.size(), for keeps_open without the lock
+  // Futures of resumed tasks claimed from another thread during the run: the hub's thread resolves
+  // them (their runtime columns are the hub's to read).
+  std::vector<std::pair<TaskIndex, std::promise<Result>>> claimed_promises;
+  std::vector<uint8_t> restored_final;  // rows that had ended when the run directory was opened
   std::mutex mutex;
   // Resume: function rows of the checkpoint no submission has claimed yet, by content.
   std::unordered_multimap<uint64_t, TaskIndex> unclaimed;
@@ -167,6 +172,8 @@ struct Session::Impl final : hub::HubObserver {
     if (!state->resuming()) return;
     table = std::move(state->restored());
     claimed.assign(table.size(), 0);
+    restored_final.assign(table.size(), 0);
+    for (TaskIndex t = 0; t < table.size(); ++t) restored_final[t] = core::is_final(table.state[t]);
     std::vector<TaskId> ids;
     for (TaskIndex t = 0; t < table.size(); ++t) {
       if (!table.name[t].empty()) names.emplace(std::string(table.name[t]), table.id[t]);
@@ -258,21 +265,40 @@ struct Session::Impl final : hub::HubObserver {
   bool wants_starts() const override { return static_cast<bool>(start_hook); }
   void poll(hub::Hub& h) override {
     TaskIndex first = 0;
+    std::vector<std::pair<TaskIndex, std::promise<Result>>> claims;
     {
       std::lock_guard lock(mutex);  // submitters hold it for well under a microsecond each
-      if (pending.empty()) return;
-      first = append_pending();
+      if (pending.empty() && claimed_promises.empty()) return;
+      claims.swap(claimed_promises);
+      first = pending.empty() ? static_cast<TaskIndex>(table.size()) : append_pending();
+      for (auto& [t, promise] : claims)
+        if (!core::is_final(table.state[t])) promises.emplace(t, std::move(promise));
     }
-    h.add_tasks(first);
+    for (auto& [t, promise] : claims)
+      if (core::is_final(table.state[t])) promise.set_value(make_result(t, restored_final[t] != 0));
+    if (first < table.size()) h.add_tasks(first);
   }
-  bool keeps_open() const override { return holds.load(std::memory_order_relaxed) > 0; }
+  // Open while a hold lives or submissions wait: a producer's last submit() comes before its release,
+  // so once `holds` reads 0, its submissions are counted in `queued` (both sequentially consistent).
+  bool keeps_open() const override { return holds.load() > 0 || queued.load() > 0; }
 
   // Appends the pending submissions to the table (mutex held); returns the first new row.
   TaskIndex append_pending() {
     const auto first = static_cast<TaskIndex>(table.size());
     std::vector<TaskIndex> rows;
-    for (const Pending& p : pending) append(p.id, p.kind, p.payload, p.name, p.settings, p.deps, rows);
+    size_t done = 0;
+    try {
+      for (const Pending& p : pending) {
+        append(p.id, p.kind, p.payload, p.name, p.settings, p.deps, rows);
+        ++done;
+      }
+    } catch (...) {  // out of memory, too many kinds: what was appended must not be appended again
+      pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(done));
+      queued = pending.size();
+      throw;
+    }
     pending.clear();
+    queued = 0;
     table.init_runtime_columns();
     return first;
   }
@@ -338,8 +364,10 @@ struct Session::Impl final : hub::HubObserver {
     if (auto t = claim(kind, payload, o.name, p.deps)) {
       // A resumed run's task: it exists already, ended or not.
       if (promise) {
-        if (core::is_final(table.state[*t]))
-          promise->set_value(make_result(*t, true));
+        if (running && std::this_thread::get_id() != hub_thread)
+          claimed_promises.emplace_back(*t, std::move(*promise));  // resolved by the hub's thread
+        else if (core::is_final(table.state[*t]))
+          promise->set_value(make_result(*t, restored_final[*t] != 0));
         else
           promises.emplace(*t, std::move(*promise));
       }
@@ -350,8 +378,8 @@ struct Session::Impl final : hub::HubObserver {
       throw InputError("submit: a task named '" + o.name + "' already exists");
     if (table.size() + pending.size() >= UINT32_MAX - 1 || next_id == UINT32_MAX)
       throw Error("submit: too many tasks");
-    const TaskId id = next_id++;
-    if (!o.name.empty()) names.emplace(o.name, id);
+    // The id and the name are taken only once the task is queued or appended (either may throw).
+    const TaskId id = next_id;
     if (running && std::this_thread::get_id() != hub_thread) {
       // The hub's thread appends it at its next turn (poll); the promise is keyed by the row it gets.
       p.id = id;
@@ -360,6 +388,9 @@ struct Session::Impl final : hub::HubObserver {
       p.name = o.name;
       p.settings = settings;
       pending.push_back(std::move(p));
+      ++next_id;
+      queued = pending.size();
+      if (!o.name.empty()) names.emplace(o.name, id);
       if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.size() - 1), std::move(*promise));
       return id;
     }
@@ -367,6 +398,8 @@ struct Session::Impl final : hub::HubObserver {
     const TaskIndex first = pending.empty() ? static_cast<TaskIndex>(table.size()) : append_pending();
     std::vector<TaskIndex> rows;
     const TaskIndex row = append(id, kind, payload, o.name, settings, p.deps, rows);
+    ++next_id;
+    if (!o.name.empty()) names.emplace(o.name, id);
     table.init_runtime_columns();
     if (promise) promises.emplace(row, std::move(*promise));
     // Running means this is the hub's thread (else the task was queued above); `hub` is its own.
@@ -479,8 +512,12 @@ void Session::register_function(std::string name,
 void Session::load_task_file(const std::string& path) {
   Impl& s = *impl_;
   s.require_hub("load_task_file");
+  std::lock_guard lock(s.mutex);
+  if (s.running || s.ended) throw Error("load_task_file: call it before run()");
   if (!s.task_file.empty()) throw InputError("load_task_file: a task file is already loaded");
   if (s.submissions > 0) throw InputError("load_task_file: call it before the first submit()");
+  // A submit() that threw may have opened the state before any task file: the file's name decides.
+  if (s.state_opened && !s.state) s.state_opened = false;
   core::TaskTable parsed = core::load_task_file(path);
   s.task_file = path;
   s.open_state();
@@ -502,8 +539,9 @@ TaskId Session::submit(std::string_view kind, std::string_view payload, const Ta
 void Session::reserve(size_t tasks) {
   impl_->require_hub("reserve");
   std::lock_guard lock(impl_->mutex);
-  impl_->open_state();
-  if (!impl_->running) impl_->table.reserve(impl_->table.size() + tasks);  // the hub's thread reads it
+  // Not while the hub's thread reads the table; and the run directory is not opened here, since a
+  // task file loaded next decides its default name.
+  if (!impl_->running) impl_->table.reserve(impl_->table.size() + tasks);
 }
 
 std::future<Result> Session::submit_future(std::string_view kind, std::string_view payload,
@@ -523,11 +561,12 @@ std::optional<TaskId> Session::find(std::string_view name) const {
 
 std::optional<Result> Session::result(TaskId id) const {
   const Impl& s = *impl_;
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (s.running && std::this_thread::get_id() != s.hub_thread)
+  std::unique_lock lock(impl_->mutex);
+  if (s.running) {
+    if (std::this_thread::get_id() != s.hub_thread)
       throw Error("mpiq::Session::result: during run() call it from the hub's thread (a hook), or use "
                   "submit_future");
+    lock.unlock();  // the hub's thread is the table's only writer
   }
   auto row = s.table.find(id);
   if (!row || !core::is_final(s.table.state[*row])) return std::nullopt;
@@ -639,6 +678,20 @@ int Session::run() {
       s.running = false;
       s.ended = s.rank == 0;
       s.ran = true;
+      // Nothing will run now (a stop, or submissions after the last turn): no future may wait forever.
+      // A task that ended before the stop was delivered already and is not among these.
+      for (auto& [t, promise] : s.claimed_promises)
+        if (core::is_final(s.table.state[t]))
+          promise.set_value(s.make_result(t, s.restored_final[t] != 0));
+        else
+          promise.set_exception(std::make_exception_ptr(
+              Error("mpiq: the run ended before task " + std::to_string(s.table.id[t]) + " ran")));
+      s.claimed_promises.clear();
+      for (auto& [t, promise] : s.promises)
+        promise.set_exception(std::make_exception_ptr(Error(
+            "mpiq: the run ended before this task ended (stopped early, or submitted after the run's last "
+            "turn); run the program again to resume it")));
+      s.promises.clear();
     }
   } end_of_run{s};
   exec::install_stop_handlers();

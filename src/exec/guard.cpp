@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,14 +45,18 @@ ProcessGuard ProcessGuard::start(const std::string& self_exe, double grace_s, st
   posix_spawnattr_setsigmask(&attr, &none);
   // The same program, told by its environment to be the guard (see run_guard_if_asked below).
   std::vector<std::string> env_strings;
+  const std::string prefix = std::string(kGuardVariable) + "=";
   for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, kGuardVariable, std::strlen(kGuardVariable)) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back(std::string(kGuardVariable) + "=" + std::to_string(grace_s));
+    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0) env_strings.emplace_back(*e);
+  char grace[32];
+  const auto [end, ec] = std::to_chars(grace, grace + sizeof grace, grace_s);  // not the locale's comma
+  env_strings.push_back(prefix + (ec == std::errc() ? std::string(grace, end) : std::string("10")));
   std::vector<char*> env;
   for (std::string& e : env_strings) env.push_back(e.data());
   env.push_back(nullptr);
   char* argv[] = {const_cast<char*>("mpiq-guard"), nullptr};
-  const int rc = posix_spawn(&g.pid_, self_exe.c_str(), &actions, &attr, argv, env.data());
+  // /proc/self/exe rather than its target: the same image even if the file was replaced or deleted.
+  const int rc = posix_spawn(&g.pid_, "/proc/self/exe", &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[0]);
@@ -61,6 +66,8 @@ ProcessGuard ProcessGuard::start(const std::string& self_exe, double grace_s, st
     g.pid_ = -1;
     return g;
   }
+  // A full pipe (a stuck guard) must not stall the worker: a line that does not fit is dropped.
+  fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
   g.fd_ = fds[1];
   return g;
 }
@@ -207,7 +214,14 @@ int guard_loop(double grace) {
 __attribute__((constructor(101))) void run_guard_if_asked() {
   const char* grace = std::getenv(kGuardVariable);
   if (!grace) return;
-  std::fflush(nullptr);
+  // Hold none of the program's files (its output pipes, sockets) past the worker's end: only the pipe
+  // from the worker, on stdin, is the guard's.
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 1);
+    dup2(null, 2);
+  }
+  close_range(3, ~0u, 0);
   _exit(guard_loop(std::atof(grace)));
 }
 }  // namespace

@@ -364,3 +364,32 @@ TEST(Session, HoldKeepsAnIdleRunOpen) {
   EXPECT_EQ(late.get().bytes, "144");
   EXPECT_EQ(s.result(1)->bytes, "144");
 }
+
+// A producer that releases its hold right after its last submission, at the worst moment: after the
+// hub's turn has looked for submissions and before it checks whether every task has ended (an on_end
+// hook holds the hub there until the producer is done). The submission must still run.
+TEST(Session, ASubmissionRightBeforeTheReleaseStillRuns) {
+  mpiq::Session s(quiet());
+  s.register_function("square", square);
+  std::promise<void> first_ended, producer_done;
+  std::future<void> first_ended_f = first_ended.get_future(), producer_done_f = producer_done.get_future();
+  std::future<mpiq::Result> late;
+  std::thread producer([&, hold = s.hold()]() mutable {
+    first_ended_f.wait();
+    late = s.submit_future("square", "7");
+    hold.release();
+    producer_done.set_value();
+  });
+  bool once = false;
+  s.on_end([&](const mpiq::Result&) {
+    if (once) return;
+    once = true;
+    first_ended.set_value();
+    producer_done_f.wait();
+  });
+  s.submit("square", "3");
+  EXPECT_EQ(s.run(), 0);
+  producer.join();
+  ASSERT_EQ(late.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(late.get().bytes, "49");
+}
