@@ -2,8 +2,6 @@
 // while a hub holds the run directory; otherwise the checkpoint (with its journal) is the truth, and
 // status.json adds the per-worker rows of the last run.
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "core/task_table.hpp"
+#include "hub/run_directory.hpp"
 #include "mpiq/error.hpp"
 #include "store/checkpoint.hpp"
 #include "store/journal.hpp"
@@ -23,14 +22,6 @@ namespace mpiq::cli {
 namespace {
 
 using nlohmann::json;
-
-bool hub_is_live(const std::string& dir) {
-  const int fd = ::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
-  ::close(fd);
-  return live;
-}
 
 bool read_json(const std::string& path, json* out) {
   std::ifstream in(path);
@@ -179,7 +170,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
     while (d.size() > 1 && d.back() == '/') d.pop_back();
     json last;
     const bool have_status = read_json(d + "/status.json", &last);
-    const bool live = hub_is_live(d);
+    const bool live = hub::RunDirectory::held_by_live_hub(d);
     json doc;
     if (!tasks->empty() || !live || !have_status) {
       store::CheckpointMeta meta;

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "cli/commands.hpp"
 #include "core/task_file.hpp"
 #include "exec/clock.hpp"
+#include "hub/run_directory.hpp"
 #include "mpiq/error.hpp"
 #include "store/checkpoint.hpp"
 #include "store/journal.hpp"
@@ -42,15 +42,6 @@ std::string host_name() {
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
-}
-
-// A live hub holds the lock file with flock; a shared lock we cannot get means it is there.
-bool hub_is_live(const std::string& dir) {
-  const int fd = ::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
-  ::close(fd);
-  return live;
 }
 
 std::optional<std::string> read_small_file(const std::string& path) {
@@ -146,7 +137,7 @@ int submit(const SubmitOptions& o) {
   const std::string inbox = o.run_dir + "/inbox", done = inbox + "/done";
   const std::string name = drop(inbox, text);
   const std::string where = inbox + "/" + name;
-  if (!hub_is_live(o.run_dir)) {
+  if (!hub::RunDirectory::held_by_live_hub(o.run_dir)) {
     std::cout << "mpiq: " << o.file << " waits in " << where << ": no hub runs on " << o.run_dir
               << " now; the next `mpiq run` on it takes it\n";
     return 0;
@@ -181,7 +172,7 @@ int submit(const SubmitOptions& o) {
     // The hub may end (its tasks all ended) without taking the file: it then waits for the next run.
     if (now >= next_lock_check) {
       next_lock_check = now + 1;
-      if (!hub_is_live(o.run_dir) && exists(where)) {
+      if (!hub::RunDirectory::held_by_live_hub(o.run_dir) && exists(where)) {
         std::cout << "mpiq: the hub ended before taking " << o.file << "; it waits in " << where
                   << " for the next `mpiq run` on " << o.run_dir << "\n";
         return 0;

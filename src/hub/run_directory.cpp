@@ -69,6 +69,14 @@ RunDirectory::~RunDirectory() {
   }
 }
 
+bool RunDirectory::held_by_live_hub(const std::string& path) {
+  const int fd = ::open((path + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  ::close(fd);
+  return live;
+}
+
 void RunDirectory::lock() {
   const std::string p = file("lock");
   lock_fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

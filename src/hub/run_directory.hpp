@@ -75,6 +75,9 @@ class RunDirectory final : public RunRecorder {
   void close();
 
   const std::string& path() const noexcept { return path_; }
+  /// True while a live hub holds the lock of the run directory at `path` (a shared flock of its
+  /// `lock` file fails); reads and changes nothing. For `mpiq status` and `mpiq submit`.
+  static bool held_by_live_hub(const std::string& path);
   /// Slurm jobs that worked on this run, oldest first, this one last; valid after start().
   const std::vector<std::string>& slurm_job_ids() const noexcept { return meta_.slurm_job_ids; }
 
