@@ -139,7 +139,7 @@ void run_worker(transport::Transport& net, const RunSettings& s, const WorkerSet
 // Starts the guard that ends this process's tasks if it dies (exec/guard.hpp).
 void guard_tasks(const RunSettings& s) {
   std::string error;
-  if (!exec::enable_process_guard(exec::self_executable(), s.grace_s, &error))
+  if (!exec::enable_process_guard(s.grace_s, &error))
     std::cerr << "mpiq: warning: tasks may outlive this process if it is killed: " << error << "\n";
 }
 

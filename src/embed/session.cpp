@@ -446,6 +446,17 @@ struct Session::Impl final : hub::HubObserver {
     return std::nullopt;
   }
 
+  // Both constructors: the settings, and MPI when a launcher started the program.
+  void start(SessionOptions o, int& argc, char**& argv) {
+    options = std::move(o);
+    functions->recycle_after = options.recycle_after;
+    if (transport::launched_by_mpi()) {
+      mpi = std::make_unique<transport::MpiSession>(&argc, &argv);
+      rank = mpi->world_rank();
+      size = mpi->world_size();
+    }
+  }
+
   int run_hub(transport::Transport& net);
   void run_worker(transport::Transport& net, const std::string& out_dir, core::WorkerShare share,
                   std::vector<std::string> gpu_vendors);
@@ -453,26 +464,14 @@ struct Session::Impl final : hub::HubObserver {
 
 Session::Session(int& argc, char**& argv, SessionOptions options) : impl_(std::make_unique<Impl>()) {
   take_options(argc, argv, options);
-  impl_->options = std::move(options);
-  impl_->functions->recycle_after = impl_->options.recycle_after;
-  if (transport::launched_by_mpi()) {
-    impl_->mpi = std::make_unique<transport::MpiSession>(&argc, &argv);
-    impl_->rank = impl_->mpi->world_rank();
-    impl_->size = impl_->mpi->world_size();
-  }
+  impl_->start(std::move(options), argc, argv);
 }
 
 Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>()) {
   int argc = 0;
   char* none[] = {nullptr};
   char** argv = none;
-  impl_->options = std::move(options);
-  impl_->functions->recycle_after = impl_->options.recycle_after;
-  if (transport::launched_by_mpi()) {
-    impl_->mpi = std::make_unique<transport::MpiSession>(&argc, &argv);
-    impl_->rank = impl_->mpi->world_rank();
-    impl_->size = impl_->mpi->world_size();
-  }
+  impl_->start(std::move(options), argc, argv);
 }
 
 Session::~Session() = default;
@@ -698,7 +697,7 @@ int Session::run() {
   if (s.size <= 1 || s.rank != 0) {
     // Command tasks (a loaded task file) never outlive this worker process (exec/guard.hpp).
     std::string error;
-    if (!exec::enable_process_guard(exec::self_executable(), s.options.grace_s, &error))
+    if (!exec::enable_process_guard(s.options.grace_s, &error))
       std::cerr << "mpiq: rank " << s.rank << ": " << error
                 << "; command tasks may outlive this process if it is killed\n";
   }

@@ -19,13 +19,14 @@ extern char** environ;
 
 namespace mpiq::exec {
 
-std::string self_executable() {
+// The path of the running executable, for messages (the guard itself is started as /proc/self/exe).
+static std::string self_executable() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-ProcessGuard ProcessGuard::start(const std::string& self_exe, double grace_s, std::string* error) {
+ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
   ProcessGuard g;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -61,7 +62,7 @@ ProcessGuard ProcessGuard::start(const std::string& self_exe, double grace_s, st
   posix_spawnattr_destroy(&attr);
   ::close(fds[0]);
   if (rc != 0) {
-    *error = "cannot start the task guard (" + self_exe + "): " + std::strerror(rc);
+    *error = "cannot start the task guard (" + self_executable() + "): " + std::strerror(rc);
     ::close(fds[1]);
     g.pid_ = -1;
     return g;
@@ -154,9 +155,9 @@ ProcessGuard& process_guard() {
 }
 }  // namespace
 
-bool enable_process_guard(const std::string& self_exe, double grace_s, std::string* error) {
+bool enable_process_guard(double grace_s, std::string* error) {
   if (process_guard().active()) return true;
-  process_guard() = ProcessGuard::start(self_exe, grace_s, error);
+  process_guard() = ProcessGuard::start(grace_s, error);
   return process_guard().active();
 }
 

@@ -25,9 +25,9 @@ class ProcessGuard {
  public:
   /// A guard that does nothing (tests, or when it cannot start; the worker says so on stderr).
   ProcessGuard() = default;
-  /// Starts the guard from `self_exe` (the running mpiq binary); `grace_s` between TERM and KILL.
-  /// On failure the guard is inactive and `*error` says why.
-  static ProcessGuard start(const std::string& self_exe, double grace_s, std::string* error);
+  /// Starts the guard (this program again, /proc/self/exe); `grace_s` between TERM and KILL. On
+  /// failure the guard is inactive and `*error` says why.
+  static ProcessGuard start(double grace_s, std::string* error);
   ProcessGuard(ProcessGuard&& other) noexcept;
   ProcessGuard& operator=(ProcessGuard&& other) noexcept;
   ProcessGuard(const ProcessGuard&) = delete;
@@ -50,7 +50,7 @@ class ProcessGuard {
 /// Starts the process-wide guard that exec::spawn and exec::try_reap report to (`mpiq run` and
 /// mpiq::Session::run call this once, before any worker starts; without it, as in unit tests, nothing
 /// is guarded). Returns false, with `*error` set, when the guard cannot start.
-bool enable_process_guard(const std::string& self_exe, double grace_s, std::string* error);
+bool enable_process_guard(double grace_s, std::string* error);
 /// Called by spawn/try_reap: a task group started or ended. No-ops when no guard is enabled.
 void guard_watch(pid_t pgid) noexcept;
 void guard_forget(pid_t pgid) noexcept;
@@ -58,8 +58,5 @@ void guard_forget(pid_t pgid) noexcept;
 /// The environment variable that makes a process started from this program the guard, with the
 /// grace period in seconds as its value.
 inline constexpr const char* kGuardVariable = "MPIQ_GUARD_GRACE";
-
-/// The path of the running executable (/proc/self/exe).
-std::string self_executable();
 
 }  // namespace mpiq::exec
