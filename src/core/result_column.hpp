@@ -27,8 +27,6 @@ class ResultColumn {
       slot_.resize(rows, 0);
     }
   }
-  /// Nothing to reserve: rows cost nothing until one has a result.
-  void reserve(size_t) noexcept {}
 
   /// Row i's bytes; "" when it has none.
   const std::string& operator[](size_t i) const noexcept {

@@ -134,8 +134,7 @@ struct TaskTable {
     // First what may throw (too many kinds), so that a failure leaves no half-appended row.
     const uint16_t kind_index = s.kind.empty() ? uint16_t{0} : intern_kind(s.kind);
     // Rows added by hand (or by an older writer) before this one may lack a kind and payload.
-    grow(kind, row, uint16_t{0});
-    while (payload.size() < row) payload.push_back({});
+    pad_function_columns(row);
     push_column(id, s.id);
     push_column(flags, s.flags);
     name.push_back(s.name);
@@ -171,8 +170,7 @@ struct TaskTable {
     for (auto* c : {&exit_code, &signal, &worker_rank}) reserve_column(*c, rows);
     reserve_column(start_time, rows);
     reserve_column(end_time, rows);
-    reserve_column(max_rss_kb, rows);
-    result.reserve(rows);
+    reserve_column(max_rss_kb, rows);  // `result` costs nothing per row until one has a result
   }
 
   /// Row i's spec (views into this table: valid until it changes).
@@ -206,8 +204,7 @@ struct TaskTable {
   /// the parser fills only the spec columns and calls this last.
   void init_runtime_columns() {
     const size_t n = size();
-    grow(kind, n, uint16_t{0});
-    while (payload.size() < n) payload.push_back({});
+    pad_function_columns(n);
     result.resize(n);
     grow(state, n, TaskState::waiting);
     grow(attempts, n, 0u);
@@ -220,6 +217,11 @@ struct TaskTable {
   }
 
  private:
+  // Gives rows [.., n) that lack them a shell command's kind and an empty payload.
+  void pad_function_columns(size_t n) {
+    grow(kind, n, uint16_t{0});
+    while (payload.size() < n) payload.push_back({});
+  }
   // resize() to one more row reallocates every time in libstdc++ 12 (measured: 200,000 one-row
   // resizes took 0.11 s for doubles, 0.38 s for strings); tasks submitted one at a time need
   // amortised growth.
