@@ -15,8 +15,14 @@ for f in examples/*.tasks; do
   "$mpiq" status "examples/runs/$name.mpiq"
   echo
 done
-for exe in build/bin/embed-*; do
-  [ -x "$exe" ] || continue
+# The embedding examples are the programs of examples/embed/ (embed-NAME for NAME.cpp); build/bin
+# also holds test helpers, which are not examples.
+for src in examples/embed/*.cpp; do
+  exe=build/bin/embed-$(basename "$src" .cpp)
+  if [ ! -x "$exe" ]; then
+    echo "examples/run.sh: $exe is missing: build with scripts/build.sh first" >&2
+    exit 1
+  fi
   echo "=== $exe"
   (cd examples/runs && "../../$exe")
 done
