@@ -151,11 +151,14 @@ int submit(const SubmitOptions& o) {
   const double give_up = exec::mono_now() + o.timeout_s;
   double next_lock_check = exec::mono_now() + 1;
   for (;;) {
-    if (auto v = read_small_file(done + "/" + name + ".accepted")) {
+    // The hub writes the verdict, then moves the file to done/ (hub/inbox.hpp): the answer is given once
+    // both are there, so that when `mpiq submit` returns the inbox no longer holds the file.
+    if (exists(where)) {
+      // not taken yet, or the verdict is written and the move follows at once
+    } else if (auto v = read_small_file(done + "/" + name + ".accepted")) {
       std::cout << "mpiq: " << o.file << " accepted: " << describe_accepted(*v, o.file) << "\n";
       return 0;
-    }
-    if (auto v = read_small_file(done + "/" + name + ".rejected")) {
+    } else if (auto v = read_small_file(done + "/" + name + ".rejected")) {
       // The hub names the file by its inbox name: say the user's instead.
       std::string message = *v;
       if (message.compare(0, name.size(), name) == 0) message = o.file + message.substr(name.size());
