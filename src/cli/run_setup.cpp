@@ -3,9 +3,7 @@
 #include <filesystem>
 
 #include "core/task_file.hpp"
-#include "exec/clock.hpp"
-#include "hw/shares.hpp"
-#include "hw/topology.hpp"
+#include "launch/launch.hpp"
 #include "mpiq/error.hpp"
 
 namespace mpiq::cli {
@@ -80,29 +78,9 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.stop_margin_s = margin;
   if (!o.time_limit.empty()) {
     const double limit = duration_option("--time-limit", o.time_limit);
-    s.hub.deadline = stop_deadline(limit, margin);
+    s.hub.deadline = launch::stop_deadline(limit, margin);
   }
   return s;
-}
-
-double stop_deadline(double seconds_left, double margin) {
-  return exec::mono_now() + seconds_left - std::min(margin, seconds_left / 2);
-}
-
-WorkerSetup worker_setup_for(const RunSettings& s, int local_rank, int local_size,
-                             const std::vector<std::vector<int>>& local_bindings) {
-  hw::ShareOverrides overrides;
-  if (s.worker_cores > 0) overrides.cores = s.worker_cores;
-  if (s.worker_gpus >= 0) overrides.gpus = static_cast<uint32_t>(s.worker_gpus);
-  const hw::Topology topo = hw::Topology::load(s.topology_xml);
-  core::WorkerShare share = hw::worker_share(topo, local_rank, local_size, overrides, local_bindings);
-  if (share.cores.empty()) {
-    // More worker ranks than PUs on this node (an oversubscribed test or laptop run): ranks share
-    // PUs round-robin rather than sit idle. Their tasks then compete for those PUs, as they asked.
-    const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
-    share = hw::trim_share(hw::split_node(topo, slots)[static_cast<size_t>(local_rank % slots)], overrides);
-  }
-  return {std::move(share), topo.gpu_vendors()};
 }
 
 }  // namespace mpiq::cli

@@ -1,12 +1,10 @@
 #pragma once
-/// The options of `mpiq run`, as typed (RunOptions) and as resolved and checked (RunSettings), and
-/// how a worker rank's share of its node is decided. Every rank resolves the same argv, so every rank
-/// agrees on paths and settings without a message.
+/// The options of `mpiq run`, as typed (RunOptions) and as resolved and checked (RunSettings). Every
+/// rank resolves the same argv, so every rank agrees on the settings without a message.
 
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "core/resources.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
 #include "hub/run_directory.hpp"
@@ -54,21 +52,4 @@ struct RunSettings {
 void register_run_options(CLI::App& cmd, RunOptions& o);
 /// Checks and resolves the options; throws InputError naming the option for a bad value.
 RunSettings resolve_run_options(const RunOptions& o);
-/// The CLOCK_MONOTONIC time at which to stop when `seconds_left` remain before a hard end: `margin`
-/// before it, but never more than half the time left (a 1-minute job with the 2-minute default margin
-/// still gets 30 s of work).
-double stop_deadline(double seconds_left, double margin);
-
-/// What a worker rank owns and needs to know of its node.
-struct WorkerSetup {
-  core::WorkerShare share;
-  std::vector<std::string> gpu_vendors;  ///< of the whole node, for the tasks' visibility variables
-};
-/// This worker's share of its node: the launcher's binding if there is one, else an equal part of the
-/// node for local worker `local_rank` of `local_size`, trimmed by --worker-cores/--worker-gpus.
-/// `local_bindings` (every node-local worker's binding, by local rank; may be empty) tells apart ranks
-/// the launcher bound to the same cpuset, so they split it instead of each taking all of it.
-WorkerSetup worker_setup_for(const RunSettings& s, int local_rank, int local_size,
-                             const std::vector<std::vector<int>>& local_bindings = {});
-
 }  // namespace mpiq::cli

@@ -1,128 +1,44 @@
-// The embedding API's Session: the same hub, workers, scheduler and run directory as `mpiq run`, driven
-// from a program instead of the command line. Rank 0 runs the hub on its main thread (and, alone, a
-// worker on a second thread over the in-process transport); every other rank runs a worker.
+// The embedding API's Session: a thin facade over the same hub, workers, scheduler and run directory
+// as `mpiq run`, started the same way (launch/launch.hpp). Its parts: the command-line options
+// (embed/options.hpp), the submissions of other threads and the locking rules
+// (embed/submission_queue.hpp), resume matching by content (embed/resume_match.hpp), and Results
+// (embed/result.hpp).
 
 #include "mpiq/session.hpp"
 
-#include <limits.h>
-#include <mpi.h>
-#include <unistd.h>
+#include <errno.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "core/task_file.hpp"
-#include "exec/clock.hpp"
-#include "exec/guard.hpp"
-#include "exec/signals.hpp"
+#include "embed/options.hpp"
+#include "embed/result.hpp"
+#include "embed/resume_match.hpp"
+#include "embed/submission_queue.hpp"
 #include "hub/hub.hpp"
-#include "hub/log.hpp"
 #include "hub/run_directory.hpp"
-#include "hw/binding.hpp"
-#include "hw/cpu_list.hpp"
-#include "hw/shares.hpp"
-#include "hw/topology.hpp"
-#include "mpi/mpi_transport.hpp"
+#include "launch/launch.hpp"
+#include "mpiq/error.hpp"
 #include "store/sha256.hpp"
-#include "worker/worker.hpp"
+#include "worker/function_runner.hpp"
 
 namespace mpiq {
 
 namespace fs = std::filesystem;
 using core::TaskIndex;
 using core::TaskState;
+using embed::make_result;
 
-namespace {
-
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-uint64_t mix(uint64_t h, uint64_t v) {
-  return (h ^ v) * 0x100000001b3ull + (h >> 29);
-}
-
-// What a resumed program's submission is matched on: kind, payload and dependencies (ids, ascending).
-uint64_t content_key(std::string_view kind, std::string_view payload, std::span<const TaskId> deps) {
-  uint64_t h = mix(std::hash<std::string_view>{}(kind), std::hash<std::string_view>{}(payload));
-  for (TaskId d : deps) h = mix(h, d);
-  return h;
-}
-
-// Takes `--name VALUE` / `--flag` options of mpiq out of argv, leaving the program's own.
-void take_options(int& argc, char**& argv, SessionOptions& o) {
-  int out = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto value = [&](const char* name) -> std::string {
-      if (i + 1 >= argc) throw InputError(std::string(name) + ": needs a value");
-      return argv[++i];
-    };
-    const auto number = [&](const char* name) -> double {
-      const std::string v = value(name);
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(d >= 0) || d > 4e9)
-        throw InputError(std::string(name) + ": '" + v + "' is not a non-negative number");
-      return d;
-    };
-    if (a == "--run-dir")
-      o.run_dir = value("--run-dir");
-    else if (a == "--fresh")
-      o.fresh = true;
-    else if (a == "--fail-fast")
-      o.fail_fast = true;
-    else if (a == "--recycle-after")
-      o.recycle_after = static_cast<uint32_t>(number("--recycle-after"));
-    else if (a == "--task-timeout")
-      o.task_timeout_s = number("--task-timeout");
-    else if (a == "--function-window")
-      o.function_window = static_cast<uint32_t>(number("--function-window"));
-    else if (a == "--log-level")
-      o.log_level = value("--log-level");
-    else
-      argv[out++] = argv[i];
-  }
-  argc = out;
-  argv[argc] = nullptr;
-  hub::LogLevel level;
-  if (!hub::parse_log_level(o.log_level, &level))
-    throw InputError("--log-level: '" + o.log_level + "' is not error, warn, info or debug");
-}
-
-}  // namespace
-
-// A submission that waits for the hub's thread to append it (one made from another thread during run()).
-// A submission's settings besides its kind, payload, name and dependencies.
-struct Settings {
-  int32_t priority = 0;
-  uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
-};
-struct Pending {
-  TaskId id = 0;
-  std::string kind, payload, name;
-  std::vector<TaskId> deps;  // ascending
-  Settings settings;
-};
-
-// Threads. run() runs the hub on the calling thread (the hub's thread); hooks run there too. submit()
-// may come from any thread at any time. `mutex` guards everything submissions touch: next_id, names,
-// the resume claims, `pending`, `promises`, and every change to the table's rows. During run() only the
-// hub's thread appends rows (other threads queue Pending ones for its next turn, Impl::poll), because the
-// hub reads the table without the lock; other threads read only the table's spec columns (and the ended
-// rows a resumed run restored), under the lock.
+// The hub's side lives on rank 0; the locking rules are in embed/submission_queue.hpp.
 struct Session::Impl final : hub::HubObserver {
   SessionOptions options;
-  std::unique_ptr<transport::MpiSession> mpi;
+  std::unique_ptr<launch::Job> job;
   int rank = 0, size = 1;
   std::shared_ptr<worker::FunctionSettings> functions = std::make_shared<worker::FunctionSettings>();
 
@@ -134,7 +50,7 @@ struct Session::Impl final : hub::HubObserver {
   std::unordered_map<std::string, TaskId> names;
   TaskId next_id = 1;
   size_t submissions = 0;
-  hub::Hub* hub = nullptr;  // while the hub runs
+  hub::Hub* hub = nullptr;     // while the hub runs
   std::thread::id hub_thread;  // the thread in run(), while `running`
   bool running = false;        // run() has started on the hub's thread and not returned
   bool ended = false;          // run() has returned: no more submissions
@@ -143,16 +59,13 @@ struct Session::Impl final : hub::HubObserver {
   std::function<void(const TaskInfo&)> send_hook, start_hook;
   std::function<void(const Result&)> end_hook;
   std::unordered_map<TaskIndex, std::promise<Result>> promises;
-  std::vector<Pending> pending;  // ids ascending, all above the table's
-  std::atomic<size_t> queued{0};  // pending.size(), for keeps_open without the lock
+  embed::SubmissionQueue pending;  // ids ascending, all above the table's
   // Futures of resumed tasks claimed from another thread during the run: the hub's thread resolves
   // them (their runtime columns are the hub's to read).
   std::vector<std::pair<TaskIndex, std::promise<Result>>> claimed_promises;
   std::vector<uint8_t> restored_final;  // rows that had ended when the run directory was opened
   std::mutex mutex;
-  // Resume: function rows of the checkpoint no submission has claimed yet, by content.
-  std::unordered_multimap<uint64_t, TaskIndex> unclaimed;
-  std::vector<uint8_t> claimed;
+  embed::ResumeMatch resume;  // the checkpoint's function rows, matched to submissions by content
 
   void require_hub(const char* what) const {
     if (rank != 0) throw Error(std::string("mpiq::Session::") + what + " is for the hub (rank 0) only");
@@ -171,53 +84,13 @@ struct Session::Impl final : hub::HubObserver {
                                                 hub::ResumeMode{options.fresh, false});
     if (!state->resuming()) return;
     table = std::move(state->restored());
-    claimed.assign(table.size(), 0);
     restored_final.assign(table.size(), 0);
-    for (TaskIndex t = 0; t < table.size(); ++t) restored_final[t] = core::is_final(table.state[t]);
-    std::vector<TaskId> ids;
     for (TaskIndex t = 0; t < table.size(); ++t) {
+      restored_final[t] = core::is_final(table.state[t]);
       if (!table.name[t].empty()) names.emplace(std::string(table.name[t]), table.id[t]);
-      if (!table.is_function(t)) continue;
-      dep_ids(t, ids);
-      unclaimed.emplace(content_key(table.kind_name(t), table.payload[t], ids), t);
     }
+    resume = embed::ResumeMatch(table, names);
     if (!table.id.empty()) next_id = table.id.back() + 1;
-  }
-
-  void dep_ids(TaskIndex t, std::vector<TaskId>& out) const {
-    out.clear();
-    for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e) out.push_back(table.id[table.deps[e]]);
-  }
-
-  Result make_result(TaskIndex t, bool from_checkpoint) const {
-    Result r;
-    r.id = table.id[t];
-    r.name = table.name[t];
-    r.kind = table.kind_name(t);
-    r.attempts = table.attempts[t];
-    r.worker_rank = table.worker_rank[t];
-    r.start_time = table.start_time[t];
-    r.end_time = table.end_time[t];
-    r.from_checkpoint = from_checkpoint;
-    switch (table.state[t]) {
-      case TaskState::done:
-        r.status = TaskStatus::done;
-        if (table.is_function(t)) r.bytes = table.result[t];
-        break;
-      case TaskState::skipped:
-        r.status = TaskStatus::skipped;
-        r.error = "a task it depends on failed or was skipped";
-        break;
-      default:
-        r.status = TaskStatus::failed;
-        if (table.is_function(t))
-          r.error = table.result[t];
-        else if (table.signal[t] != 0)
-          r.error = "signal " + std::to_string(table.signal[t]);
-        else
-          r.error = "exit code " + std::to_string(table.exit_code[t]);
-    }
-    return r;
   }
 
   // Hands ended rows to on_end and to their futures. On the hub's thread, without the mutex (a hook
@@ -239,7 +112,7 @@ struct Session::Impl final : hub::HubObserver {
       if (table.is_barrier(t)) continue;
       const bool is_owed = next_owed < owed.size() && owed[next_owed].first == t;
       if (!end_hook && !is_owed) continue;
-      Result r = make_result(t, from_checkpoint);
+      Result r = make_result(table, t, from_checkpoint);
       if (end_hook) end_hook(r);
       if (is_owed) owed[next_owed++].second.set_value(std::move(r));
     }
@@ -275,12 +148,11 @@ struct Session::Impl final : hub::HubObserver {
         if (!core::is_final(table.state[t])) promises.emplace(t, std::move(promise));
     }
     for (auto& [t, promise] : claims)
-      if (core::is_final(table.state[t])) promise.set_value(make_result(t, restored_final[t] != 0));
+      if (core::is_final(table.state[t])) promise.set_value(make_result(table, t, restored_final[t] != 0));
     if (first < table.size()) h.add_tasks(first);
   }
-  // Open while a hold lives or submissions wait: a producer's last submit() comes before its release,
-  // so once `holds` reads 0, its submissions are counted in `queued` (both sequentially consistent).
-  bool keeps_open() const override { return holds.load() > 0 || queued.load() > 0; }
+  // Open while a hold lives or submissions wait (embed/submission_queue.hpp says why this is enough).
+  bool keeps_open() const override { return holds.load() > 0 || pending.size() > 0; }
 
   // Appends the pending submissions to the table (mutex held); returns the first new row.
   TaskIndex append_pending() {
@@ -288,24 +160,22 @@ struct Session::Impl final : hub::HubObserver {
     std::vector<TaskIndex> rows;
     size_t done = 0;
     try {
-      for (const Pending& p : pending) {
+      for (const embed::PendingTask& p : pending.tasks()) {
         append(p.id, p.kind, p.payload, p.name, p.settings, p.deps, rows);
         ++done;
       }
     } catch (...) {  // out of memory, too many kinds: what was appended must not be appended again
-      pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(done));
-      queued = pending.size();
+      pending.drop_front(done);
       throw;
     }
-    pending.clear();
-    queued = 0;
+    pending.drop_front(pending.tasks().size());
     table.init_runtime_columns();
     return first;
   }
 
   // Appends one submitted task (mutex held; its dependencies are in the table, checked at submit).
   TaskIndex append(TaskId id, std::string_view kind, std::string_view payload, std::string_view name,
-                   const Settings& settings, const std::vector<TaskId>& deps, std::vector<TaskIndex>& rows) {
+                   const embed::TaskSettings& settings, const std::vector<TaskId>& deps, std::vector<TaskIndex>& rows) {
     rows.clear();
     for (TaskId d : deps) rows.push_back(*table.find(d));  // ids ascend with rows: rows stay sorted
     core::TaskSpec spec;
@@ -324,7 +194,7 @@ struct Session::Impl final : hub::HubObserver {
 
   // A task id that exists or waits in `pending` (mutex held).
   bool known(TaskId id) const {
-    return table.find(id).has_value() || (!pending.empty() && id >= pending.front().id && id < next_id);
+    return table.find(id).has_value() || (!pending.empty() && id >= pending.tasks().front().id && id < next_id);
   }
 
   // Returns the new (or, on a resume, the matched) task's row... or, for one queued from another thread
@@ -341,13 +211,13 @@ struct Session::Impl final : hub::HubObserver {
     if (o.cores == 0) throw InputError("submit: cores must be at least 1");
     if (!(o.timeout_s >= 0)) throw InputError("submit: the timeout is negative");
     const double timeout = o.timeout_s > 0 ? o.timeout_s : options.task_timeout_s;
-    const Settings settings{o.priority, o.cores, o.gpus, static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)),
+    const embed::TaskSettings settings{o.priority, o.cores, o.gpus, static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)),
                             o.retries};
 
     std::unique_lock lock(mutex);
     if (ended) throw Error("submit: run() has ended; a session runs once");
     open_state();
-    Pending p;
+    embed::PendingTask p;
     for (TaskId id : o.after) {
       if (!known(id)) throw InputError("submit: unknown dependency: task " + std::to_string(id));
       p.deps.push_back(id);
@@ -361,13 +231,13 @@ struct Session::Impl final : hub::HubObserver {
     p.deps.erase(std::unique(p.deps.begin(), p.deps.end()), p.deps.end());
     ++submissions;
 
-    if (auto t = claim(kind, payload, o.name, p.deps)) {
+    if (auto t = resume.claim(kind, payload, o.name, p.deps)) {
       // A resumed run's task: it exists already, ended or not.
       if (promise) {
         if (running && std::this_thread::get_id() != hub_thread)
           claimed_promises.emplace_back(*t, std::move(*promise));  // resolved by the hub's thread
         else if (core::is_final(table.state[*t]))
-          promise->set_value(make_result(*t, restored_final[*t] != 0));
+          promise->set_value(make_result(table, *t, restored_final[*t] != 0));
         else
           promises.emplace(*t, std::move(*promise));
       }
@@ -376,7 +246,7 @@ struct Session::Impl final : hub::HubObserver {
 
     if (!o.name.empty() && names.count(o.name))
       throw InputError("submit: a task named '" + o.name + "' already exists");
-    if (table.size() + pending.size() >= UINT32_MAX - 1 || next_id == UINT32_MAX)
+    if (table.size() + pending.tasks().size() >= UINT32_MAX - 1 || next_id == UINT32_MAX)
       throw Error("submit: too many tasks");
     // The id and the name are taken only once the task is queued or appended (either may throw).
     const TaskId id = next_id;
@@ -387,11 +257,10 @@ struct Session::Impl final : hub::HubObserver {
       p.payload = payload;
       p.name = o.name;
       p.settings = settings;
-      pending.push_back(std::move(p));
+      pending.push(std::move(p));
       ++next_id;
-      queued = pending.size();
       if (!o.name.empty()) names.emplace(o.name, id);
-      if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.size() - 1), std::move(*promise));
+      if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.tasks().size() - 1), std::move(*promise));
       return id;
     }
     // Before run(), or on the hub's thread: straight into the table, after what other threads queued.
@@ -409,61 +278,49 @@ struct Session::Impl final : hub::HubObserver {
     return id;
   }
 
-  // A resumed run: the same kind, payload and dependencies as a task of the checkpoint no submission
-  // has claimed yet is that task (named tasks must match their name's task). Mutex held.
-  std::optional<TaskIndex> claim(std::string_view kind, std::string_view payload, const std::string& name,
-                                 const std::vector<TaskId>& deps) {
-    if (unclaimed.empty() && (name.empty() || !names.count(name))) return std::nullopt;
-    std::vector<TaskId> ids;
-    const auto same = [&](TaskIndex t) {
-      if (claimed[t] || table.kind_name(t) != kind || table.payload[t] != payload || table.name[t] != name)
-        return false;
-      dep_ids(t, ids);
-      return ids == deps;
-    };
-    if (!name.empty()) {
-      if (auto it = names.find(name); it != names.end()) {
-        const auto t = table.find(it->second);
-        if (t && *t < claimed.size() && same(*t)) {
-          claimed[*t] = 1;
-          return t;
-        }
-        throw InputError("submit: a task named '" + name + "' already exists" +
-                         (t && *t < claimed.size() && table.is_function(*t)
-                              ? " in the checkpoint with another kind, payload or dependencies; start with "
-                                "--fresh to drop the saved run"
-                              : ""));
-      }
-    }
-    auto [lo, hi] = unclaimed.equal_range(content_key(kind, payload, deps));
-    for (auto it = lo; it != hi; ++it)
-      if (same(it->second)) {
-        const TaskIndex t = it->second;
-        claimed[t] = 1;
-        unclaimed.erase(it);
-        return t;
-      }
-    return std::nullopt;
-  }
-
   // Both constructors: the settings, and MPI when a launcher started the program.
   void start(SessionOptions o, int& argc, char**& argv) {
     options = std::move(o);
     functions->recycle_after = options.recycle_after;
-    if (transport::launched_by_mpi()) {
-      mpi = std::make_unique<transport::MpiSession>(&argc, &argv);
-      rank = mpi->world_rank();
-      size = mpi->world_size();
-    }
+    job = launch::make_job(argc, argv);
+    rank = job->rank();
+    size = job->size();
   }
 
-  int run_hub(transport::Transport& net);
-  void run_worker(transport::Transport& net, const std::string& out_dir, core::WorkerShare share,
-                  std::vector<std::string> gpu_vendors);
+  // The hub rank's side of launch::run: the run as it stands when run() starts.
+  launch::HubRun prepare_hub() {
+    // Tasks that ended in an earlier run are delivered first; their hooks may submit more.
+    if (state && state->resuming())
+      for (TaskIndex t = 0; t < table.size(); ++t)
+        if (core::is_final(table.state[t])) deliver(std::span(&t, 1), true);
+    table.init_runtime_columns();
+    launch::HubRun run;
+    run.table = &table;
+    run.dir = state.get();
+    run.what = std::string("mpiq::Session in ") + program_invocation_short_name;
+    run.observer = this;
+    run.attach = [this](hub::Hub* h) { hub = h; };  // only the hub's thread reads it
+    run.inbox_guard = [this](const std::function<void()>& take) { take_inbox(take); };
+    return run;
+  }
+
+  // Takes the run directory's inbox files (on the hub's thread, `hub` attached) under the lock, since
+  // other threads read the table: first what other threads queued since poll(), so that ids keep
+  // ascending with rows (an inbox file's ids come after every id given out), then the files; then their
+  // names and ids become the session's too.
+  void take_inbox(const std::function<void()>& take) {
+    std::lock_guard lock(mutex);
+    if (!pending.empty()) hub->add_tasks(append_pending());
+    const auto before = static_cast<TaskIndex>(table.size());
+    take();
+    for (TaskIndex t = before; t < table.size(); ++t)
+      if (!table.name[t].empty()) names.emplace(std::string(table.name[t]), table.id[t]);
+    if (table.size() > before) next_id = std::max(next_id, table.id.back() + 1);
+  }
 };
 
 Session::Session(int& argc, char**& argv, SessionOptions options) : impl_(std::make_unique<Impl>()) {
-  take_options(argc, argv, options);
+  embed::take_options(argc, argv, options);
   impl_->start(std::move(options), argc, argv);
 }
 
@@ -569,7 +426,7 @@ std::optional<Result> Session::result(TaskId id) const {
   }
   auto row = s.table.find(id);
   if (!row || !core::is_final(s.table.state[*row])) return std::nullopt;
-  return s.make_result(*row, !s.ran);
+  return make_result(s.table, *row, !s.ran);
 }
 
 Session::Hold Session::hold() {
@@ -609,55 +466,6 @@ void Session::on_end(std::function<void(const Result&)> hook) {
   impl_->end_hook = std::move(hook);
 }
 
-int Session::Impl::run_hub(transport::Transport& net) {
-  hub::LogLevel level = hub::LogLevel::warn;
-  hub::parse_log_level(options.log_level, &level);
-  hub::Log log(level, true);
-  // Tasks that ended in an earlier run are delivered first; their hooks may submit more.
-  if (state && state->resuming())
-    for (TaskIndex t = 0; t < table.size(); ++t)
-      if (core::is_final(table.state[t])) deliver(std::span(&t, 1), true);
-  table.init_runtime_columns();
-  std::string out_dir = state ? state->path() + "/out" : fs::current_path().string();
-  if (state) {
-    if (!log.open_file(state->path() + "/hub.log"))
-      std::cerr << "mpiq: cannot open " << state->path() << "/hub.log\n";
-    state->start(table);
-  }
-  hub::HubOptions ho;
-  ho.scheduler.fail_fast = options.fail_fast;
-  ho.scheduler.function_window = options.function_window;
-  ho.status_interval_s = state ? options.status_interval_s : 0;
-  ho.checkpoint_interval_s = state ? options.checkpoint_interval_s : 0;
-  ho.out_dir = out_dir;
-  ho.host = host_name();
-  hub::Hub h(net, table, ho, log, state.get());
-  h.set_observer(this);
-  hub = &h;  // only the hub's thread reads it
-  int code = 2;
-  try {
-    code = h.run();
-  } catch (...) {
-    hub = nullptr;
-    throw;
-  }
-  hub = nullptr;
-  if (state) state->close();
-  return code;
-}
-
-void Session::Impl::run_worker(transport::Transport& net, const std::string& out_dir, core::WorkerShare share,
-                               std::vector<std::string> gpu_vendors) {
-  worker::WorkerOptions wo;
-  wo.run_dir = out_dir;
-  wo.out_dir = out_dir;
-  wo.host = host_name();
-  wo.grace_s = options.grace_s;
-  wo.gpu_vendors = std::move(gpu_vendors);
-  wo.functions = functions;
-  worker::Worker(net, std::move(share), wo).run();
-}
-
 int Session::run() {
   Impl& s = *impl_;
   if (s.rank == 0) {
@@ -681,7 +489,7 @@ int Session::run() {
       // A task that ended before the stop was delivered already and is not among these.
       for (auto& [t, promise] : s.claimed_promises)
         if (core::is_final(s.table.state[t]))
-          promise.set_value(s.make_result(t, s.restored_final[t] != 0));
+          promise.set_value(make_result(s.table, t, s.restored_final[t] != 0));
         else
           promise.set_exception(std::make_exception_ptr(
               Error("mpiq: the run ended before task " + std::to_string(s.table.id[t]) + " ran")));
@@ -693,62 +501,17 @@ int Session::run() {
       s.promises.clear();
     }
   } end_of_run{s};
-  exec::install_stop_handlers();
-  if (s.size <= 1 || s.rank != 0) {
-    // Command tasks (a loaded task file) never outlive this worker process (exec/guard.hpp).
-    std::string error;
-    if (!exec::enable_process_guard(s.options.grace_s, &error))
-      std::cerr << "mpiq: rank " << s.rank << ": " << error
-                << "; command tasks may outlive this process if it is killed\n";
-  }
-  if (s.size <= 1) {
-    // One rank: the hub here, one worker with every core this process may use on a second thread.
-    const hw::Topology topo = hw::Topology::load();
-    core::WorkerShare share = hw::worker_share(topo, 0, 1);
-    transport::LocalNetwork network(2);
-    auto hub_end = network.endpoint(0);
-    auto worker_end = network.endpoint(1);
-    const std::string out_dir = s.state ? s.state->path() + "/out" : fs::current_path().string();
-    int code = 2;
-    {
-      std::thread worker([&] { s.run_worker(*worker_end, out_dir, share, topo.gpu_vendors()); });
-      try {
-        code = s.run_hub(*hub_end);
-      } catch (...) {
-        // The worker leaves only when told: tell it, so that the thread can be joined.
-        hub_end->send(1, core::MessageKind::stop, core::encode(core::Stop{true}));
-        worker.join();
-        throw;
-      }
-      worker.join();
-    }
-    return code;
-  }
-
-  // Every rank learns where command tasks write their output (the hub decides: its run directory).
-  transport::MpiTransport net;
-  std::string out_dir;
-  if (s.rank == 0) out_dir = s.state ? s.state->path() + "/out" : fs::current_path().string();
-  int len = static_cast<int>(out_dir.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  out_dir.resize(static_cast<size_t>(len));
-  MPI_Bcast(out_dir.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
-  const auto bindings = s.mpi->node_allgather(hw::cpu_list(hw::this_thread_binding()));
-  if (s.rank == 0) return s.run_hub(net);
-  const int skip = s.mpi->hub_on_node() ? 1 : 0;
-  std::vector<std::vector<int>> worker_bindings;
-  for (size_t i = static_cast<size_t>(skip); i < bindings.size(); ++i)
-    worker_bindings.push_back(hw::parse_cpu_list(bindings[i]));
-  const hw::Topology topo = hw::Topology::load();
-  core::WorkerShare share =
-      hw::worker_share(topo, s.mpi->local_rank() - skip, s.mpi->local_size() - skip, {}, worker_bindings);
-  if (share.cores.empty()) {
-    // More worker ranks than PUs (an oversubscribed run): ranks share PUs round-robin.
-    const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
-    share = hw::split_node(topo, slots)[static_cast<size_t>((s.mpi->local_rank() - skip) % slots)];
-  }
-  s.run_worker(net, out_dir, std::move(share), topo.gpu_vendors());
-  return 0;
+  launch::RunSpec spec;
+  spec.worker.grace_s = s.options.grace_s;
+  spec.worker.functions = s.functions;
+  hub::parse_log_level(s.options.log_level, &spec.hub.log_level);
+  hub::HubOptions& ho = spec.hub.options;
+  ho.scheduler.fail_fast = s.options.fail_fast;
+  ho.scheduler.function_window = s.options.function_window;
+  ho.status_interval_s = s.state ? s.options.status_interval_s : 0;
+  ho.checkpoint_interval_s = s.state ? s.options.checkpoint_interval_s : 0;
+  spec.prepare = [&s] { return s.prepare_hub(); };
+  return launch::run(*s.job, spec);
 }
 
 }  // namespace mpiq

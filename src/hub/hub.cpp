@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/task_outcome.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "mpiq/error.hpp"
@@ -29,10 +30,6 @@ std::string iso8601(double unix_time) {
   return buf;
 }
 
-std::string describe_end(const core::TaskTable& t, TaskIndex i) {
-  if (t.signal[i] != 0) return "signal " + std::to_string(t.signal[i]);
-  return "exit code " + std::to_string(t.exit_code[i]);
-}
 }  // namespace
 
 Hub::Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, Log& log,
@@ -169,7 +166,7 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   else if (function)
     msg << ": " << message;
   else
-    msg << " with " << describe_end(table_, t);
+    msg << " with " << core::describe_end(table_, t);
   msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank;
   if (!function) msg << ". Logs: " << task_log_path(t, ".out") << " " << task_log_path(t, ".err");
   if (final_failure)
@@ -429,7 +426,9 @@ std::string Hub::summary() const {
       const TaskIndex t = failures_[i];
       s << "    task " << table_.id[t];
       if (!table_.name[t].empty()) s << " (" << table_.name[t] << ")";
-      s << ": " << describe_end(table_, t) << ", log " << task_log_path(t, ".err") << "\n";
+      s << ": " << core::describe_end(table_, t);
+      if (!table_.is_function(t)) s << ", log " << task_log_path(t, ".err");
+      s << "\n";
     }
     if (failures_.size() > options_.summary_failures)
       s << "    ... and " << failures_.size() - options_.summary_failures

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "exec/clock.hpp"
+#include "exec/host.hpp"
 #include "mpiq/error.hpp"
 #include "mpiq/version.hpp"
 #include "store/atomic_file.hpp"
@@ -24,12 +25,6 @@ namespace {
 // Entries that mark a directory as a run directory: a non-empty directory with none of them is
 // someone else's, and mpiq will not write into it.
 constexpr const char* kMarkers[] = {"checkpoint.h5", "journal", "lock", "status.json", "hub.log", "out"};
-
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 bool exists(const std::string& p) {
   struct stat st;
@@ -91,7 +86,7 @@ void RunDirectory::lock() {
     throw InputError(path_ + ": in use by a live mpiq hub (" + who +
                      "); wait for it to finish or use another --run-dir");
   }
-  const std::string me = host_name() + " " + std::to_string(getpid()) + "\n";
+  const std::string me = exec::host_name() + " " + std::to_string(getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
     // The lock itself is held; only the note of who holds it is missing.
   }

@@ -1,9 +1,29 @@
 #include "mpi/mpi_transport.hpp"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
 namespace mpiq::transport {
+
+namespace {
+// Waits for `request` without burning a core: a blocking collective under Open MPI spins at ~100% CPU,
+// and ranks may wait in one for seconds (the hub reading a large task file). Sleeps back off from
+// 20 us to 1 ms, the event loops' cap.
+void wait_quietly(MPI_Request& request, const char* call) {
+  long ns = 20'000;
+  for (;;) {
+    int done = 0;
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return;
+    const timespec pause{0, ns};
+    nanosleep(&pause, nullptr);
+    ns = std::min(ns * 2, 1'000'000L);
+  }
+}
+}  // namespace
 
 void check_mpi(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return;
@@ -49,8 +69,28 @@ std::vector<std::string> MpiSession::node_allgather(const std::string& value) co
 }
 
 int MpiSession::broadcast_from_hub(int value) const {
-  check_mpi(MPI_Bcast(&value, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  MPI_Request r;
+  check_mpi(MPI_Ibcast(&value, 1, MPI_INT, 0, MPI_COMM_WORLD, &r), "MPI_Ibcast");
+  wait_quietly(r, "MPI_Ibcast");
   return value;
+}
+
+std::string MpiSession::broadcast_from_hub(const std::string& value) const {
+  int len = static_cast<int>(value.size());
+  len = broadcast_from_hub(len);
+  std::string out = rank_ == 0 ? value : std::string(static_cast<size_t>(len), '\0');
+  MPI_Request r;
+  check_mpi(MPI_Ibcast(out.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD, &r), "MPI_Ibcast");
+  wait_quietly(r, "MPI_Ibcast");
+  return out;
+}
+
+bool MpiSession::all_agree(bool ok) const {
+  int mine = ok ? 1 : 0, all = 0;
+  MPI_Request r;
+  check_mpi(MPI_Iallreduce(&mine, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD, &r), "MPI_Iallreduce");
+  wait_quietly(r, "MPI_Iallreduce");
+  return all != 0;
 }
 
 MpiSession::~MpiSession() {

@@ -37,8 +37,11 @@ class MpiSession {
   bool hub_on_node() const noexcept { return hub_on_node_; }
   /// Every node-local rank's `value`, indexed by local rank (a collective over the node).
   std::vector<std::string> node_allgather(const std::string& value) const;
-  /// Rank 0's `value`, on every rank (a collective over all ranks).
+  /// Rank 0's `value`, on every rank (a collective over all ranks; waits without spinning).
   int broadcast_from_hub(int value) const;
+  std::string broadcast_from_hub(const std::string& value) const;
+  /// True on every rank when `ok` is true on every rank (a collective; waits without spinning).
+  bool all_agree(bool ok) const;
   /// Ends the whole job at once (MPI_Abort).
   [[noreturn]] void abort(int code) const;
 

@@ -43,7 +43,8 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
   if (options_.bind) own_binding_ = hw::this_thread_binding();
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
-  base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
+  // An embedded run without a run directory has none to name (and `mpiq submit` none to reach).
+  if (!options_.run_dir.empty()) base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
   functions_ = std::make_unique<FunctionRunner>(
       options_.functions ? options_.functions : std::make_shared<const FunctionSettings>(), net_.rank());
 }

@@ -17,7 +17,7 @@
 namespace mpiq::worker {
 
 struct WorkerOptions {
-  std::string run_dir;  ///< absolute path of the run directory (MPIQ_RUN_DIR)
+  std::string run_dir;  ///< absolute path of the run directory (MPIQ_RUN_DIR); "" = none
   std::string out_dir;  ///< absolute path where <id>.out and <id>.err go
   std::string host;     ///< this node's name (MPIQ_HOST)
   bool bind = true;     ///< bind each task to its cores (`--bind core`), or not (`--bind none`)

@@ -1,0 +1,239 @@
+#include "launch/launch.hpp"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "exec/clock.hpp"
+#include "exec/guard.hpp"
+#include "exec/host.hpp"
+#include "exec/signals.hpp"
+#include "exec/spawn.hpp"
+#include "hub/inbox.hpp"
+#include "hub/observer_list.hpp"
+#include "hw/shares.hpp"
+#include "hw/topology.hpp"
+#include "mpiq/error.hpp"
+#include "worker/worker.hpp"
+
+namespace mpiq::launch {
+
+namespace {
+
+/// What a worker rank owns and needs to know of its node.
+struct WorkerSetup {
+  core::WorkerShare share;
+  std::vector<std::string> gpu_vendors;  // of the whole node, for the tasks' visibility variables
+};
+
+// This worker's share of its node: the launcher's binding if there is one, else an equal part of the
+// node, trimmed by --worker-cores/--worker-gpus. Throws InputError when those ask for too much.
+WorkerSetup worker_setup(const WorkerConfig& c, const NodePlace& place) {
+  hw::ShareOverrides overrides;
+  if (c.cores > 0) overrides.cores = c.cores;
+  if (c.gpus >= 0) overrides.gpus = static_cast<uint32_t>(c.gpus);
+  const hw::Topology topo = hw::Topology::load(c.topology_xml);
+  core::WorkerShare share = hw::worker_share(topo, place.index, place.count, overrides, place.bindings);
+  if (share.cores.empty()) {
+    // More worker ranks than PUs on this node (an oversubscribed test or laptop run): ranks share
+    // PUs round-robin rather than sit idle. Their tasks then compete for those PUs, as they asked.
+    const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
+    share = hw::trim_share(hw::split_node(topo, slots)[static_cast<size_t>(place.index % slots)], overrides);
+  }
+  return {std::move(share), topo.gpu_vendors()};
+}
+
+// The Slurm job's end time as Unix time, from `squeue -h -j JOB -o %e` (Slurm 22.05 exports no
+// variable with it); nullopt without a limit or when squeue does not answer.
+std::optional<double> slurm_end_time(const char* job) {
+  auto out = exec::capture_output({"squeue", "-h", "-j", job, "-o", "%e"}, 10.0);
+  if (!out) return std::nullopt;
+  std::tm tm{};
+  tm.tm_isdst = -1;
+  if (!strptime(out->c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;  // "N/A", "Unknown"
+  return static_cast<double>(std::mktime(&tm));
+}
+
+// The run's files as the hub tells the workers: "ok\n" RUN_DIR "\n" OUT_DIR; "" = the run does not start.
+std::string encode_plan(const std::string& run_dir, const std::string& out_dir) {
+  return "ok\n" + run_dir + "\n" + out_dir;
+}
+bool decode_plan(const std::string& plan, std::string& run_dir, std::string& out_dir) {
+  if (plan.rfind("ok\n", 0) != 0) return false;
+  const size_t nl = plan.find('\n', 3);
+  run_dir = plan.substr(3, nl - 3);
+  out_dir = plan.substr(nl + 1);
+  return true;
+}
+
+// Starts the prepared run's directory (layout, lock, first snapshot) after finishing a crashed hub's
+// half-taken inbox files, and makes the output directory. Returns notes for hub.log.
+std::vector<std::string> start_run_directory(HubRun& run) {
+  std::vector<std::string> notes;
+  if (run.dir) {
+    notes = run.dir->notes();
+    // Before start(), whose snapshot empties the journal that says which inbox files were taken.
+    for (std::string& n : hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
+      notes.push_back(std::move(n));
+    run.dir->start(*run.table);
+    if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
+  }
+  if (run.out_dir.empty()) run.out_dir = std::filesystem::current_path().string();
+  std::error_code ec;
+  std::filesystem::create_directories(run.out_dir, ec);
+  if (ec) throw InputError("--output " + run.out_dir + ": cannot create the directory: " + ec.message());
+  return notes;
+}
+
+// The inbox, taken under the embedding session's lock when it has one.
+class GuardedInbox final : public hub::HubObserver {
+ public:
+  GuardedInbox(hub::Inbox& inbox, std::function<void(const std::function<void()>&)> guard)
+      : inbox_(inbox), guard_(std::move(guard)) {}
+  void poll(hub::Hub& h) override {
+    if (guard_)
+      guard_([&] { inbox_.poll(h); });
+    else
+      inbox_.poll(h);
+  }
+  bool keeps_open() const override { return inbox_.keeps_open(); }
+
+ private:
+  hub::Inbox& inbox_;
+  std::function<void(const std::function<void()>&)> guard_;
+};
+
+// The hub's loop over `net`, with everything around it: hub.log, the Slurm job's end time, the inbox,
+// the summary. Returns the exit code.
+int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
+            const std::vector<std::string>& notes) {
+  hub::HubOptions ho = config.options;
+  ho.progress = ho.progress && isatty(STDERR_FILENO) != 0;
+  hub::Log log(config.log_level, true);
+  log.set_progress_line(ho.progress);
+  // After the run directory's start(), which creates it.
+  if (run.dir && !log.open_file(run.dir->path() + "/hub.log"))
+    std::cerr << "mpiq: cannot open " << run.dir->path() << "/hub.log\n";
+  log.info(run.what + ": " + std::to_string(run.table->size()) + " rows, " + std::to_string(net.size() - 1) +
+           " worker(s), run directory " + (run.dir ? run.dir->path() : std::string("none")));
+  for (const std::string& note : notes) log.info(note);
+
+  ho.out_dir = run.out_dir;
+  ho.host = exec::host_name();
+  if (run.dir) ho.slurm_job_ids = run.dir->slurm_job_ids();
+  if (const char* nodes = std::getenv("SLURM_JOB_NODELIST")) ho.slurm_nodelist = nodes;
+  if (const char* job = std::getenv("SLURM_JOB_ID")) {
+    const char* cpus = std::getenv("SLURM_CPUS_ON_NODE");
+    log.info(std::string("Slurm job ") + job + " on " + ho.slurm_nodelist + ", " + (cpus ? cpus : "?") +
+             " CPUs on this node");
+    // Stop before Slurm's end time, so the state is saved and the job can be resumed (DESIGN §8).
+    if (auto end = slurm_end_time(job)) {
+      const double left = *end - exec::wall_now();
+      const double at = stop_deadline(left, config.stop_margin_s);
+      if (ho.deadline == 0 || at < ho.deadline) ho.deadline = at;
+      log.info("the job ends in " + std::to_string(static_cast<long>(left)) + " s; mpiq stops " +
+               std::to_string(static_cast<long>(left - (at - exec::mono_now()))) + " s before");
+    }
+  }
+
+  hub::Hub h(net, *run.table, ho, log, run.dir);
+  hub::ObserverList observers;
+  observers.add(run.observer);  // first: an embedding session appends what other threads submitted
+  std::optional<hub::Inbox> inbox;
+  std::optional<GuardedInbox> guarded;
+  if (run.dir) {
+    inbox.emplace(*run.dir, *run.table, log);  // task files from `mpiq submit`
+    guarded.emplace(*inbox, run.inbox_guard);
+    observers.add(&*guarded);
+  }
+  h.set_observer(&observers);
+  struct Attached {
+    const HubRun& run;
+    Attached(const HubRun& r, hub::Hub* h) : run(r) {
+      if (run.attach) run.attach(h);
+    }
+    ~Attached() {
+      if (run.attach) run.attach(nullptr);
+    }
+  } attached(run, &h);
+  const int code = h.run();
+  if (run.dir) run.dir->close();
+  if (config.summary) {
+    std::cout << h.summary();
+    if (code == 3) std::cout << "  stopped early: run the same command again to resume\n";
+  }
+  return code;
+}
+
+}  // namespace
+
+double stop_deadline(double seconds_left, double margin) {
+  return exec::mono_now() + seconds_left - std::min(margin, seconds_left / 2);
+}
+
+int run(Job& job, const RunSpec& spec) {
+  exec::install_stop_handlers();
+  const bool is_hub = job.rank() == 0;
+  const bool works = job.size() == 1 || !is_hub;  // a serial job's hub process runs the worker too
+
+  // 1-2. Every worker's share of its node, before anything is written.
+  const NodePlace place = job.node_place();
+  std::optional<WorkerSetup> setup;
+  std::string setup_error;
+  if (works) try {
+      setup = worker_setup(spec.worker, place);
+    } catch (const InputError& e) {
+      setup_error = e.what();
+    }
+  if (!setup_error.empty())
+    std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "") << setup_error
+              << "\n";
+  if (!job.all_agree(setup_error.empty())) return 2;
+
+  // 3. The hub prepares the run; the workers learn where its files are.
+  HubRun prepared;
+  std::vector<std::string> notes;
+  std::string plan;
+  if (is_hub) {
+    try {
+      prepared = spec.prepare();
+      notes = start_run_directory(prepared);
+      plan = encode_plan(prepared.dir ? prepared.dir->path() : "", prepared.out_dir);
+    } catch (const InputError& e) {
+      std::cerr << "mpiq: " << e.what() << "\n";
+    } catch (const std::exception& e) {
+      if (job.size() == 1) throw;
+      std::cerr << "mpiq: rank 0: " << e.what() << "\n";
+      job.abort(1);  // the workers wait in the broadcast below
+    }
+  }
+  plan = job.broadcast(plan);
+  std::string run_dir, out_dir;
+  if (!decode_plan(plan, run_dir, out_dir)) return 2;
+
+  // 4. The loops.
+  if (works) {
+    // Command tasks never outlive this worker process (exec/guard.hpp).
+    std::string error;
+    if (!exec::enable_process_guard(spec.worker.grace_s, &error))
+      std::cerr << "mpiq: warning: tasks may outlive this process if it is killed: " << error << "\n";
+  }
+  const auto worker_loop = [&](transport::Transport& net) {
+    worker::WorkerOptions wo;
+    wo.gpu_vendors = setup->gpu_vendors;
+    wo.run_dir = run_dir;
+    wo.out_dir = out_dir;
+    wo.host = exec::host_name();
+    wo.bind = spec.worker.bind;
+    wo.grace_s = spec.worker.grace_s;
+    wo.functions = spec.worker.functions;
+    worker::Worker(net, setup->share, std::move(wo)).run();
+  };
+  return job.run_loops([&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); },
+                       worker_loop);
+}
+
+}  // namespace mpiq::launch
