@@ -32,7 +32,7 @@ ResumeMatch::ResumeMatch(const core::TaskTable& restored, const std::unordered_m
   for (core::TaskIndex t = 0; t < restored.size(); ++t) {
     if (!restored.is_function(t)) continue;
     dep_ids(restored, t, ids);
-    unclaimed_.emplace(content_key(restored.kind_name(t), restored.payload[t], ids), t);
+    unclaimed_[content_key(restored.kind_name(t), restored.payload[t], ids)].push_back(t);
   }
 }
 
@@ -64,12 +64,15 @@ std::optional<core::TaskIndex> ResumeMatch::claim(std::string_view kind, std::st
     }
   }
   if (unclaimed_.empty()) return std::nullopt;
-  auto [lo, hi] = unclaimed_.equal_range(content_key(kind, payload, deps));
-  for (auto it = lo; it != hi; ++it)
-    if (same(it->second, kind, payload, name, deps)) {
-      const core::TaskIndex t = it->second;
+  const auto it = unclaimed_.find(content_key(kind, payload, deps));
+  if (it == unclaimed_.end()) return std::nullopt;
+  std::vector<core::TaskIndex>& rows = it->second;
+  for (auto r = rows.begin(); r != rows.end(); ++r)
+    if (same(*r, kind, payload, name, deps)) {
+      const core::TaskIndex t = *r;
       claimed_[t] = 1;
-      unclaimed_.erase(it);
+      rows.erase(r);
+      if (rows.empty()) unclaimed_.erase(it);
       return t;
     }
   return std::nullopt;

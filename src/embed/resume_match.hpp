@@ -36,7 +36,9 @@ class ResumeMatch {
 
   const core::TaskTable* table_ = nullptr;
   const std::unordered_map<std::string, TaskId>* names_ = nullptr;
-  std::unordered_multimap<uint64_t, core::TaskIndex> unclaimed_;  // by content key
+  // Unclaimed rows by content key, ascending: of equal tasks the first saved is claimed first, so ids
+  // come back in the order they were given.
+  std::unordered_map<uint64_t, std::vector<core::TaskIndex>> unclaimed_;
   std::vector<uint8_t> claimed_;                                  // by row of the restored table
 };
 

@@ -6,7 +6,10 @@ HELLO=${3:?}
 run_example() {
   if [ "$NP" = 1 ]; then "$@"; else mpirun --allow-run-as-root --oversubscribe -np "$NP" "$@"; fi
 }
-run_example "$HELLO" --run-dir h.mpiq > first.out || fail "first run exited $?"
+run_example "$HELLO" --run-dir h.mpiq > first.out 2> first.err || fail "first run exited $?: $(cat first.err)"
+# The run directory is new: hub.log is opened once the run has made it.
+[ -f h.mpiq/hub.log ] || fail "a new run directory got no hub.log"
+! grep -q "cannot open" first.err || fail "$(cat first.err)"
 [ "$(state_count h.mpiq done)" = 10 ] || fail "mpiq status does not count 10 done tasks"
 "$MPIQ" status h.mpiq --tasks done | tail -1 | grep -q "^10 task" || fail "status --tasks done does not list 10"
 /usr/bin/python3 - h.mpiq/checkpoint.h5 <<'PY' || fail "the checkpoint does not hold the kinds, payloads and results"

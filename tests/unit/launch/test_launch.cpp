@@ -1,0 +1,176 @@
+// The launch layer over its serial twin: the same start as `mpiq run` without a launcher and an
+// embedding program alone, with real child processes and a real run directory. (Over MPI it runs in
+// every e2e test with NP > 1.)
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "core/task_file.hpp"
+#include "exec/clock.hpp"
+#include "hub/run_directory.hpp"
+#include "launch/launch.hpp"
+#include "mpiq/error.hpp"
+
+using namespace mpiq;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Scratch {
+  std::string path;
+  Scratch() {
+    char tmpl[] = "/tmp/mpiq-launch-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~Scratch() { fs::remove_all(path); }
+};
+
+// A run of `text` in `run_dir`, as `mpiq run` describes it.
+struct TaskFileRun {
+  core::TaskTable table;
+  std::unique_ptr<hub::RunDirectory> dir;
+  launch::RunSpec spec;
+  bool prepared = false;
+
+  TaskFileRun(const std::string& text, const std::string& run_dir) {
+    spec.hub.log_level = hub::LogLevel::error;
+    spec.prepare = [this, text, run_dir] {
+      prepared = true;
+      table = core::parse_task_file(text, "test.tasks");
+      dir = std::make_unique<hub::RunDirectory>(run_dir, hub::ResumeMode{});
+      launch::HubRun run;
+      run.table = &table;
+      run.dir = dir.get();
+      run.what = "test";
+      return run;
+    };
+  }
+};
+
+}  // namespace
+
+TEST(SerialJob, RunsTheWorkerOnASecondThreadAndReturnsTheHubsCode) {
+  auto job = launch::make_serial_job();
+  EXPECT_EQ(job->rank(), 0);
+  EXPECT_EQ(job->size(), 1);
+  std::atomic<bool> worker_ran{false};
+  const int code = job->run_loops(
+      [](transport::Transport& net) {
+        EXPECT_EQ(net.rank(), 0);
+        EXPECT_EQ(net.size(), 2);
+        transport::Message m;
+        while (!net.poll(m)) usleep(100);  // the worker's hello below
+        EXPECT_EQ(m.source, 1);
+        net.send(1, core::MessageKind::stop, core::encode(core::Stop{true}));
+        return 3;
+      },
+      [&](transport::Transport& net) {
+        EXPECT_EQ(net.rank(), 1);
+        net.send(0, core::MessageKind::bye, {});
+        transport::Message m;
+        while (!net.poll(m)) usleep(100);
+        EXPECT_EQ(m.kind, core::MessageKind::stop);
+        worker_ran = true;
+      });
+  EXPECT_EQ(code, 3);
+  EXPECT_TRUE(worker_ran);
+}
+
+TEST(SerialJob, AnExceptionOfTheHubStopsTheWorkerAndIsRethrown) {
+  auto job = launch::make_serial_job();
+  std::atomic<bool> worker_left{false};
+  EXPECT_THROW(job->run_loops([](transport::Transport&) -> int { throw std::runtime_error("hub failed"); },
+                              [&](transport::Transport& net) {
+                                transport::Message m;
+                                while (!net.poll(m) || m.kind != core::MessageKind::stop)
+                                  usleep(100);
+                                worker_left = true;
+                              }),
+               std::runtime_error);
+  EXPECT_TRUE(worker_left);
+}
+
+TEST(SerialJob, IsAlone) {
+  auto job = launch::make_serial_job();
+  const launch::NodePlace p = job->node_place();
+  EXPECT_EQ(p.index, 0);
+  EXPECT_EQ(p.count, 1);
+  EXPECT_TRUE(job->all_agree(true));
+  EXPECT_FALSE(job->all_agree(false));
+  EXPECT_EQ(job->broadcast("x\ny"), "x\ny");
+}
+
+TEST(Launch, RunsATaskFileToTheEndInARunDirectory) {
+  Scratch scratch;
+  const std::string run_dir = scratch.path + "/t.mpiq";
+  TaskFileRun r("true\n[# 1 #] true\n", run_dir);
+  auto job = launch::make_serial_job();
+  EXPECT_EQ(launch::run(*job, r.spec), 0);
+  EXPECT_EQ(r.table.state[0], core::TaskState::done);
+  EXPECT_EQ(r.table.state[1], core::TaskState::done);
+  EXPECT_TRUE(fs::exists(run_dir + "/checkpoint.h5"));
+  EXPECT_TRUE(fs::exists(run_dir + "/hub.log"));  // opened after the directory was made
+  EXPECT_TRUE(fs::is_directory(run_dir + "/out"));
+}
+
+TEST(Launch, AFailedTaskGivesExitOne) {
+  Scratch scratch;
+  TaskFileRun r("false\n", scratch.path + "/f.mpiq");
+  auto job = launch::make_serial_job();
+  EXPECT_EQ(launch::run(*job, r.spec), 1);
+}
+
+TEST(Launch, BadInputInPrepareGivesExitTwoAndWritesNothing) {
+  Scratch scratch;
+  const std::string run_dir = scratch.path + "/bad.mpiq";
+  TaskFileRun r("[# 7 #] true\n", run_dir);  // a dependency past the last line
+  auto job = launch::make_serial_job();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(launch::run(*job, r.spec), 2);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("test.tasks:1"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(run_dir));
+}
+
+TEST(Launch, AWorkerShareThatCannotBeHadGivesExitTwoBeforeThePreparation) {
+  Scratch scratch;
+  const std::string run_dir = scratch.path + "/w.mpiq";
+  TaskFileRun r("true\n", run_dir);
+  r.spec.worker.cores = 1'000'000;  // --worker-cores beyond any share
+  auto job = launch::make_serial_job();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(launch::run(*job, r.spec), 2);
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("mpiq: "), std::string::npos);
+  EXPECT_FALSE(r.prepared);
+  EXPECT_FALSE(fs::exists(run_dir));
+}
+
+TEST(Launch, CommandTasksSeeTheRunDirectoryAsMpiqRunDir) {
+  Scratch scratch;
+  const std::string run_dir = scratch.path + "/e.mpiq";
+  TaskFileRun r("echo \"$MPIQ_RUN_DIR\" > " + scratch.path + "/seen\n", run_dir);
+  r.spec.prepare = [&r, inner = r.spec.prepare, out = scratch.path + "/elsewhere"] {
+    launch::HubRun run = inner();
+    run.out_dir = out;  // --output elsewhere: MPIQ_RUN_DIR is still the run directory
+    return run;
+  };
+  auto job = launch::make_serial_job();
+  ASSERT_EQ(launch::run(*job, r.spec), 0);
+  std::ifstream seen(scratch.path + "/seen");
+  std::string line;
+  std::getline(seen, line);
+  EXPECT_EQ(line, run_dir);
+  EXPECT_TRUE(fs::exists(scratch.path + "/elsewhere/1.out"));
+}
+
+TEST(StopDeadline, StopsTheMarginBeforeTheEndButNeverMoreThanHalfTheTimeLeft) {
+  const double now = exec::mono_now();
+  EXPECT_NEAR(launch::stop_deadline(3600, 120) - now, 3480, 1);
+  EXPECT_NEAR(launch::stop_deadline(60, 120) - now, 30, 1);
+}
