@@ -84,7 +84,8 @@ void check_file(const SubmitOptions& o, const std::string& text) {
 std::string drop(const std::string& inbox, const std::string& text) {
   if (::mkdir(inbox.c_str(), 0700) != 0 && errno != EEXIST) store::throw_errno(inbox, "mkdir");
   const auto ns = static_cast<long long>(exec::wall_now() * 1e9);
-  const std::string name = std::to_string(ns) + "-" + exec::host_name() + "-" + std::to_string(getpid()) + ".tasks";
+  const std::string name =
+      std::to_string(ns) + "-" + exec::host_name() + "-" + std::to_string(getpid()) + ".tasks";
   const std::string tmp = inbox + "/." + name + ".tmp", final_path = inbox + "/" + name;
   store::FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) store::throw_errno(tmp, "open");

@@ -21,12 +21,14 @@ uint64_t content_key(std::string_view kind, std::string_view payload, std::span<
 
 void dep_ids(const core::TaskTable& table, core::TaskIndex t, std::vector<TaskId>& out) {
   out.clear();
-  for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e) out.push_back(table.id[table.deps[e]]);
+  for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e)
+    out.push_back(table.id[table.deps[e]]);
 }
 
 }  // namespace
 
-ResumeMatch::ResumeMatch(const core::TaskTable& restored, const std::unordered_map<std::string, TaskId>& names)
+ResumeMatch::ResumeMatch(const core::TaskTable& restored,
+                         const std::unordered_map<std::string, TaskId>& names)
     : table_(&restored), names_(&names), claimed_(restored.size(), 0) {
   std::vector<TaskId> ids;
   for (core::TaskIndex t = 0; t < restored.size(); ++t) {
@@ -36,8 +38,8 @@ ResumeMatch::ResumeMatch(const core::TaskTable& restored, const std::unordered_m
   }
 }
 
-bool ResumeMatch::same(core::TaskIndex t, std::string_view kind, std::string_view payload, const std::string& name,
-                       std::span<const TaskId> deps) const {
+bool ResumeMatch::same(core::TaskIndex t, std::string_view kind, std::string_view payload,
+                       const std::string& name, std::span<const TaskId> deps) const {
   if (claimed_[t] || table_->kind_name(t) != kind || table_->payload[t] != payload || table_->name[t] != name)
     return false;
   std::vector<TaskId> ids;

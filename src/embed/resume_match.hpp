@@ -27,8 +27,8 @@ class ResumeMatch {
   /// if any, now claimed: a submission is the first unclaimed row with the same kind, payload, name and
   /// dependencies. A named submission must be its name's task: when the name belongs to a row that
   /// differs (or was claimed), throws InputError. nullopt: a new task.
-  std::optional<core::TaskIndex> claim(std::string_view kind, std::string_view payload, const std::string& name,
-                                       std::span<const TaskId> deps);
+  std::optional<core::TaskIndex> claim(std::string_view kind, std::string_view payload,
+                                       const std::string& name, std::span<const TaskId> deps);
 
  private:
   bool same(core::TaskIndex t, std::string_view kind, std::string_view payload, const std::string& name,
@@ -39,7 +39,7 @@ class ResumeMatch {
   // Unclaimed rows by content key, ascending: of equal tasks the first saved is claimed first, so ids
   // come back in the order they were given.
   std::unordered_map<uint64_t, std::vector<core::TaskIndex>> unclaimed_;
-  std::vector<uint8_t> claimed_;                                  // by row of the restored table
+  std::vector<uint8_t> claimed_;  // by row of the restored table
 };
 
 }  // namespace mpiq::embed

@@ -175,7 +175,8 @@ struct Session::Impl final : hub::HubObserver {
 
   // Appends one submitted task (mutex held; its dependencies are in the table, checked at submit).
   TaskIndex append(TaskId id, std::string_view kind, std::string_view payload, std::string_view name,
-                   const embed::TaskSettings& settings, const std::vector<TaskId>& deps, std::vector<TaskIndex>& rows) {
+                   const embed::TaskSettings& settings, const std::vector<TaskId>& deps,
+                   std::vector<TaskIndex>& rows) {
     rows.clear();
     for (TaskId d : deps) rows.push_back(*table.find(d));  // ids ascend with rows: rows stay sorted
     core::TaskSpec spec;
@@ -194,7 +195,8 @@ struct Session::Impl final : hub::HubObserver {
 
   // A task id that exists or waits in `pending` (mutex held).
   bool known(TaskId id) const {
-    return table.find(id).has_value() || (!pending.empty() && id >= pending.tasks().front().id && id < next_id);
+    return table.find(id).has_value() ||
+           (!pending.empty() && id >= pending.tasks().front().id && id < next_id);
   }
 
   // Returns the new (or, on a resume, the matched) task's row... or, for one queued from another thread
@@ -211,8 +213,8 @@ struct Session::Impl final : hub::HubObserver {
     if (o.cores == 0) throw InputError("submit: cores must be at least 1");
     if (!(o.timeout_s >= 0)) throw InputError("submit: the timeout is negative");
     const double timeout = o.timeout_s > 0 ? o.timeout_s : options.task_timeout_s;
-    const embed::TaskSettings settings{o.priority, o.cores, o.gpus, static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)),
-                            o.retries};
+    const embed::TaskSettings settings{o.priority, o.cores, o.gpus,
+                                       static_cast<uint32_t>(std::min(std::ceil(timeout), 4e9)), o.retries};
 
     std::unique_lock lock(mutex);
     if (ended) throw Error("submit: run() has ended; a session runs once");
@@ -260,7 +262,9 @@ struct Session::Impl final : hub::HubObserver {
       pending.push(std::move(p));
       ++next_id;
       if (!o.name.empty()) names.emplace(o.name, id);
-      if (promise) promises.emplace(static_cast<TaskIndex>(table.size() + pending.tasks().size() - 1), std::move(*promise));
+      if (promise)
+        promises.emplace(static_cast<TaskIndex>(table.size() + pending.tasks().size() - 1),
+                         std::move(*promise));
       return id;
     }
     // Before run(), or on the hub's thread: straight into the table, after what other threads queued.
@@ -420,8 +424,9 @@ std::optional<Result> Session::result(TaskId id) const {
   std::unique_lock lock(impl_->mutex);
   if (s.running) {
     if (std::this_thread::get_id() != s.hub_thread)
-      throw Error("mpiq::Session::result: during run() call it from the hub's thread (a hook), or use "
-                  "submit_future");
+      throw Error(
+          "mpiq::Session::result: during run() call it from the hub's thread (a hook), or use "
+          "submit_future");
     lock.unlock();  // the hub's thread is the table's only writer
   }
   auto row = s.table.find(id);

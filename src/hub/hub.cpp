@@ -319,8 +319,8 @@ int Hub::run() {
     const double now = exec::mono_now();
     if (!interrupted_ && options_.deadline > 0 && now >= options_.deadline)
       begin_stop(true, "the time limit is near");
-    if (!stop_sent_ && ((scheduler_.finished() && !(observer_ && observer_->keeps_open())) ||
-                        scheduler_.dispatch_stopped()))
+    if (!stop_sent_ &&
+        ((scheduler_.finished() && !(observer_ && observer_->keeps_open())) || scheduler_.dispatch_stopped()))
       begin_stop(false, "");  // all final, or fail-fast: running tasks finish, queues are dropped
     timers(now);
     net_.progress();

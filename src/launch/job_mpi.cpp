@@ -6,8 +6,8 @@
 
 #include <iostream>
 
-#include "hw/cpu_list.hpp"
 #include "hw/binding.hpp"
+#include "hw/cpu_list.hpp"
 #include "launch/job.hpp"
 #include "mpi/mpi_transport.hpp"
 

@@ -76,7 +76,8 @@ std::vector<std::string> start_run_directory(HubRun& run) {
   if (run.dir) {
     notes = run.dir->notes();
     // Before start(), whose snapshot empties the journal that says which inbox files were taken.
-    for (std::string& n : hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
+    for (std::string& n :
+         hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
       notes.push_back(std::move(n));
     run.dir->start(*run.table);
     if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
@@ -189,8 +190,8 @@ int run(Job& job, const RunSpec& spec) {
       setup_error = e.what();
     }
   if (!setup_error.empty())
-    std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "") << setup_error
-              << "\n";
+    std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "")
+              << setup_error << "\n";
   if (!job.all_agree(setup_error.empty())) return 2;
 
   // 3. The hub prepares the run; the workers learn where its files are.

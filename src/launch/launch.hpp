@@ -39,10 +39,10 @@ struct WorkerConfig {
 
 /// The run as the hub rank has prepared it (RunSpec::prepare).
 struct HubRun {
-  core::TaskTable* table = nullptr;  ///< the tasks; the hub's thread owns it while the run lasts
-  hub::RunDirectory* dir = nullptr;  ///< null: no run directory (an embedded run without one)
-  std::string out_dir;               ///< task output; "" = `dir`/out
-  std::string what;                  ///< for hub.log's first line: "mpiq run tasks.txt", a program name
+  core::TaskTable* table = nullptr;      ///< the tasks; the hub's thread owns it while the run lasts
+  hub::RunDirectory* dir = nullptr;      ///< null: no run directory (an embedded run without one)
+  std::string out_dir;                   ///< task output; "" = `dir`/out
+  std::string what;                      ///< for hub.log's first line: "mpiq run tasks.txt", a program name
   hub::HubObserver* observer = nullptr;  ///< watches the hub besides the inbox (the embedding session)
   /// Wraps each taking of inbox files (Inbox::poll), on the hub's thread: an embedding session takes
   /// its lock around it, since other threads read the table. Null: called as it is.

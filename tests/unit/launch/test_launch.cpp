@@ -88,8 +88,7 @@ TEST(SerialJob, AnExceptionOfTheHubStopsTheWorkerAndIsRethrown) {
   EXPECT_THROW(job->run_loops([](transport::Transport&) -> int { throw std::runtime_error("hub failed"); },
                               [&](transport::Transport& net) {
                                 transport::Message m;
-                                while (!net.poll(m) || m.kind != core::MessageKind::stop)
-                                  usleep(100);
+                                while (!net.poll(m) || m.kind != core::MessageKind::stop) usleep(100);
                                 worker_left = true;
                               }),
                std::runtime_error);
