@@ -23,7 +23,7 @@
 int main(int argc, char** argv) {
   mpiq::Session session(argc, argv);
   session.register_function("noop", [](mpiq::TaskContext&, std::string_view) { return std::string(); });
-  if (!session.is_hub()) return session.run();
+  if (!session.is_hub()) return mpiq::exit_status(session.run());
   long tasks = 2'000'000;
   bool stream = false;
   for (int i = 1; i < argc; ++i) {
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       submitted = clock::now();
       hold.release();
     });
-    code = session.run();
+    code = mpiq::exit_status(session.run());
     const auto t1 = clock::now();
     producer.join();
     std::printf("mode stream  ranks %d  tasks %ld  done %ld  submitted in %.3f s  all ended in %.3f s\n",
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   const auto t0 = clock::now();
   for (long i = 0; i < tasks; ++i) session.submit("noop", {});
   const auto t1 = clock::now();
-  code = session.run();
+  code = mpiq::exit_status(session.run());
   const auto t2 = clock::now();
   std::printf("mode ahead  ranks %d  tasks %ld  done %ld  submit %.3f s  run %.3f s  run-only %.0f/s\n",
               session.size(), tasks, done, seconds(t0, t1), seconds(t1, t2),

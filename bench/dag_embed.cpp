@@ -19,7 +19,7 @@
 int main(int argc, char** argv) {
   mpiq::Session session(argc, argv);
   session.register_function("noop", [](mpiq::TaskContext&, std::string_view) { return std::string(); });
-  if (!session.is_hub()) return session.run();
+  if (!session.is_hub()) return mpiq::exit_status(session.run());
   const bool fan = argc > 1 && std::strcmp(argv[1], "fan") == 0;
   const size_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100000;
   const size_t k = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1000;
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   long done = 0;
   session.on_end([&](const mpiq::Result& r) { done += r.ok(); });
   const auto t0 = std::chrono::steady_clock::now();
-  const int code = session.run();
+  const int code = mpiq::exit_status(session.run());
   const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("graph %s  ranks %d  tasks %zu  done %ld  run %.3f s\n", fan ? "fan" : "stencil", session.size(),
               ids.size(), done, run_s);

@@ -17,5 +17,5 @@ int main(int argc, char** argv) {
     for (int i = 1; i <= 10; ++i) session.submit("square", std::to_string(i));
     session.on_end([](const mpiq::Result& r) { std::cout << "task " << r.id << ": " << r.bytes << "\n"; });
   }
-  return session.run();
+  return mpiq::exit_status(session.run());
 }

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     }
     return std::to_string(total);
   });
-  if (!session.is_hub()) return session.run();
+  if (!session.is_hub()) return mpiq::exit_status(session.run());
 
   constexpr int kParts = 8;
   constexpr long kSpan = 1'000'000;
@@ -120,5 +120,5 @@ int main(int argc, char** argv) {
       std::cout << "primes below " << kParts * kSpan << ": " << r.bytes << "\n";
     }
   });
-  return session.run();
+  return mpiq::exit_status(session.run());
 }

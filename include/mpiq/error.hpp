@@ -1,9 +1,9 @@
 #pragma once
 /// Error types shared by every mpiq module.
 ///
-/// One type per source of failure (CONVENTIONS "Errors"): the base `Error`, `InputError` for bad user
-/// input (always exit code 2 at the command line), and per-boundary types declared next to their
-/// checked wrappers (`MpiError` in src/mpi, `HwlocError` in src/hw, `Hdf5Error` in src/store).
+/// One type per source of failure: the base `Error`, `InputError` for bad user input (always exit code
+/// 2 at the command line), and, inside mpiq, one type per C library it calls (MPI, hwloc, HDF5), each
+/// derived from `Error`: catching `mpiq::Error` catches them all.
 
 #include <cstdint>
 #include <stdexcept>

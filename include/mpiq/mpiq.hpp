@@ -4,11 +4,12 @@
 ///   mpiq::Session session(argc, argv);
 ///   session.register_function("square", [](mpiq::TaskContext&, std::string_view x) { ... });
 ///   if (session.is_hub()) session.submit("square", "7");
-///   return session.run();
+///   return mpiq::exit_status(session.run());
 ///
-/// See docs/embedding.md.
+/// README.md ("Embedding") shows more; docs/design.md §10 has the contract.
 
 #include "mpiq/error.hpp"
+#include "mpiq/exit_code.hpp"
 #include "mpiq/session.hpp"
 #include "mpiq/task.hpp"
 #include "mpiq/version.hpp"

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "mpiq/exit_code.hpp"
 #include "mpiq/task.hpp"
 #include "mpiq/worker.hpp"
 
@@ -80,7 +81,7 @@ class Session {
 
   // --- Hub only (rank 0): each throws mpiq::Error on a worker rank. ---
 
-  /// Adds the command tasks of a task file (DESIGN §2) to the run. At most one, before any submit().
+  /// Adds the command tasks of a task file (docs/design.md §2) to the run. At most one, before any submit().
   /// Function tasks may then depend on its tasks by line number or name. Throws mpiq::InputError.
   void load_task_file(const std::string& path);
   /// Adds a function task of `kind` with `payload` (at most kMaxPayloadBytes) and returns its id.
@@ -130,11 +131,11 @@ class Session {
   void on_start(std::function<void(const TaskInfo&)> hook);
   void on_end(std::function<void(const Result&)> hook);
 
-  /// Runs until every task has ended (hub) or the hub lets this rank go (workers). Returns the exit
-  /// code of DESIGN §8 on the hub: 0 all done, 1 some failed or skipped, 2 bad input (nothing ran),
-  /// 3 stopped early (a signal) with the state saved: run the program again to resume. Workers
-  /// return 0. Call once.
-  int run();
+  /// Runs until every task has ended (hub) or the hub lets this rank go (workers). Returns, on every
+  /// rank, how the run ended (docs/design.md §8): done, failed (some tasks failed or were skipped),
+  /// bad_input (nothing ran), stopped (a signal or the Slurm job's end; the state is saved: run the
+  /// program again to resume). Call once.
+  ExitCode run();
 
  private:
   std::unique_ptr<Impl> impl_;

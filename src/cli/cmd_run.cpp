@@ -46,7 +46,7 @@ int run_command(const RunSettings& s) {
   static int argc = 0;
   static char** argv = nullptr;
   const std::unique_ptr<launch::Job> job = launch::make_job(argc, argv);
-  return launch::run(*job, spec);
+  return exit_status(launch::run(*job, spec));
 }
 
 }  // namespace

@@ -471,7 +471,7 @@ void Session::on_end(std::function<void(const Result&)> hook) {
   impl_->end_hook = std::move(hook);
 }
 
-int Session::run() {
+ExitCode Session::run() {
   Impl& s = *impl_;
   if (s.rank == 0) {
     // From here on the table is the hub thread's: other threads' submissions queue (Impl::submit).

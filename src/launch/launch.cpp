@@ -175,7 +175,7 @@ double stop_deadline(double seconds_left, double margin) {
   return exec::mono_now() + seconds_left - std::min(margin, seconds_left / 2);
 }
 
-int run(Job& job, const RunSpec& spec) {
+ExitCode run(Job& job, const RunSpec& spec) {
   exec::install_stop_handlers();
   const bool is_hub = job.rank() == 0;
   const bool works = job.size() == 1 || !is_hub;  // a serial job's hub process runs the worker too
@@ -192,7 +192,7 @@ int run(Job& job, const RunSpec& spec) {
   if (!setup_error.empty())
     std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "")
               << setup_error << "\n";
-  if (!job.all_agree(setup_error.empty())) return 2;
+  if (!job.all_agree(setup_error.empty())) return ExitCode::bad_input;
 
   // 3. The hub prepares the run; the workers learn where its files are.
   HubRun prepared;
@@ -213,7 +213,7 @@ int run(Job& job, const RunSpec& spec) {
   }
   plan = job.broadcast(plan);
   std::string run_dir, out_dir;
-  if (!decode_plan(plan, run_dir, out_dir)) return 2;
+  if (!decode_plan(plan, run_dir, out_dir)) return ExitCode::bad_input;
 
   // 4. The loops.
   if (works) {
@@ -233,8 +233,8 @@ int run(Job& job, const RunSpec& spec) {
     wo.functions = spec.worker.functions;
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
-  return job.run_loops([&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); },
-                       worker_loop);
+  return static_cast<ExitCode>(job.run_loops([&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); },
+                       worker_loop));
 }
 
 }  // namespace mpiq::launch

@@ -23,6 +23,7 @@
 #include "hub/log.hpp"
 #include "hub/run_directory.hpp"
 #include "launch/job.hpp"
+#include "mpiq/exit_code.hpp"
 #include "worker/function_runner.hpp"
 
 namespace mpiq::launch {
@@ -70,7 +71,7 @@ struct RunSpec {
 };
 
 /// Runs `spec` on `job`: see the order above. Returns the run's exit code on every rank.
-int run(Job& job, const RunSpec& spec);
+ExitCode run(Job& job, const RunSpec& spec);
 
 /// The CLOCK_MONOTONIC time at which to stop when `seconds_left` remain before a hard end: `margin`
 /// before it, but never more than half the time left (a 1-minute job with the 2-minute default margin

@@ -11,5 +11,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (session.is_hub()) session.load_task_file(argv[1]);
-  return session.run();
+  return mpiq::exit_status(session.run());
 }

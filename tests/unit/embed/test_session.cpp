@@ -63,7 +63,7 @@ TEST(Session, ResultsMatchInputsFor100000Tasks) {
     got[r.id - ids.front()] = r.bytes;
     ++ends;
   });
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   EXPECT_EQ(ends, ids.size());
   for (long i = 0; i < 100000; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], std::to_string(i * i)) << i;
   EXPECT_EQ(s.result(ids[7])->bytes, "49");
@@ -80,7 +80,7 @@ TEST(Session, ExceptionInWorkIsAFailedTaskWithItsMessage) {
   after.after = {1};
   auto skipped = s.submit_future("echo", "never", after);
   auto fine = s.submit_future("echo", "fine");
-  EXPECT_EQ(s.run(), 1);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::failed);
   const mpiq::Result f = failed.get();
   EXPECT_EQ(f.status, mpiq::TaskStatus::failed);
   EXPECT_EQ(f.error, "bad input: 42");
@@ -114,7 +114,7 @@ TEST(Session, RecycleRebuildsTheObjectAfterNTasks) {
     f.push_back(s.submit_future("counted", "", chain));
     chain.after = {static_cast<mpiq::TaskId>(i + 1)};  // in order, so the counts are predictable
   }
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   EXPECT_EQ(g_built, 3);  // tasks 1-4, 5-8, 9-10
   EXPECT_EQ(g_pre, 3);
   EXPECT_EQ(g_post, 3);
@@ -132,7 +132,7 @@ TEST(Session, CommandLineRecycleAfterAndStateKeptWithoutIt) {
   EXPECT_EQ(argc, 1);
   s.register_kind<Counted>("counted");
   for (int i = 0; i < 6; ++i) s.submit("counted", "");
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   EXPECT_EQ(g_built, 3);
   EXPECT_EQ(g_post, 3);
 }
@@ -160,7 +160,7 @@ TEST(Session, TimeoutAbandonsAHungCallAndAFreshObjectRunsTheRest) {
   std::vector<std::future<mpiq::Result>> rest;
   for (int i = 0; i < 5; ++i) rest.push_back(s.submit_future("maybe_hang", "x"));
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(s.run(), 1);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::failed);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   const mpiq::Result r = hung.get();
   EXPECT_EQ(r.status, mpiq::TaskStatus::failed);
@@ -185,7 +185,7 @@ TEST(Session, PayloadAndResultLimits) {
   }
   auto at_limit = s.submit_future("big", std::string(mpiq::kMaxPayloadBytes, 'p'));
   auto over = s.submit_future("big", "over");
-  EXPECT_EQ(s.run(), 1);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::failed);
   EXPECT_EQ(at_limit.get().bytes.size(), mpiq::kMaxResultBytes);
   const mpiq::Result r = over.get();
   EXPECT_EQ(r.status, mpiq::TaskStatus::failed);
@@ -211,7 +211,7 @@ TEST(Session, MixedTaskFileAndFunctionTasks) {
   mpiq::TaskOptions after_false;
   after_false.after = {2};
   auto skipped = s.submit_future("read_double", "x", after_false);
-  EXPECT_EQ(s.run(), 1);  // line 2 fails
+  EXPECT_EQ(s.run(), mpiq::ExitCode::failed);  // line 2 fails
   EXPECT_EQ(doubled.get().bytes, "42");
   EXPECT_EQ(skipped.get().status, mpiq::TaskStatus::skipped);
   EXPECT_EQ(s.result(2)->error, "exit code 1");
@@ -230,7 +230,7 @@ TEST(Session, HooksSeeSendStartAndEndAndMaySubmitMore) {
   });
   s.submit("square", "2");
   s.submit("square", "3");
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   EXPECT_EQ(ended, (std::set<mpiq::TaskId>{1, 2, 3}));
   EXPECT_EQ(sent, ended);
   EXPECT_EQ(started, ended);
@@ -266,7 +266,7 @@ TEST(Session, ResumeAfterKillReturnsStoredResultsWithoutRerunning) {
     });
     std::vector<std::future<mpiq::Result>> f;
     for (int i = 0; i < 200; ++i) f.push_back(s.submit_future("square_logged", std::to_string(i)));
-    const int code = s.run();
+    const mpiq::ExitCode code = s.run();
     int checkpointed = 0;
     for (int i = 0; i < 200; ++i) {
       const mpiq::Result r = f[static_cast<size_t>(i)].get();
@@ -289,7 +289,7 @@ TEST(Session, ResumeAfterKillReturnsStoredResultsWithoutRerunning) {
   ASSERT_LT(before, 200u) << "the first run finished before the kill";
 
   auto [code, checkpointed] = program(false);
-  EXPECT_EQ(code, 0);
+  EXPECT_EQ(code, mpiq::ExitCode::done);
   // Every task ran; one recorded done before the kill never ran again. A task running at the kill
   // (finished but not yet journalled) may run twice: at most one per worker, so at most 2 here.
   std::ifstream in(log);
@@ -324,7 +324,7 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       }
       hold.release();
     });
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   for (auto& t : producers) t.join();
   std::set<mpiq::TaskId> ids;
   for (int p = 0; p < kThreads; ++p) {
@@ -358,7 +358,7 @@ TEST(Session, HoldKeepsAnIdleRunOpen) {
     released = true;
     hold.release();
   });
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   EXPECT_TRUE(released.load());
   producer.join();
   EXPECT_EQ(late.get().bytes, "144");
@@ -388,7 +388,7 @@ TEST(Session, ASubmissionRightBeforeTheReleaseStillRuns) {
     producer_done_f.wait();
   });
   s.submit("square", "3");
-  EXPECT_EQ(s.run(), 0);
+  EXPECT_EQ(s.run(), mpiq::ExitCode::done);
   producer.join();
   ASSERT_EQ(late.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(late.get().bytes, "49");

@@ -110,7 +110,7 @@ TEST(Launch, RunsATaskFileToTheEndInARunDirectory) {
   const std::string run_dir = scratch.path + "/t.mpiq";
   TaskFileRun r("true\n[# 1 #] true\n", run_dir);
   auto job = launch::make_serial_job();
-  EXPECT_EQ(launch::run(*job, r.spec), 0);
+  EXPECT_EQ(launch::run(*job, r.spec), ExitCode::done);
   EXPECT_EQ(r.table.state[0], core::TaskState::done);
   EXPECT_EQ(r.table.state[1], core::TaskState::done);
   EXPECT_TRUE(fs::exists(run_dir + "/checkpoint.h5"));
@@ -122,7 +122,7 @@ TEST(Launch, AFailedTaskGivesExitOne) {
   Scratch scratch;
   TaskFileRun r("false\n", scratch.path + "/f.mpiq");
   auto job = launch::make_serial_job();
-  EXPECT_EQ(launch::run(*job, r.spec), 1);
+  EXPECT_EQ(launch::run(*job, r.spec), ExitCode::failed);
 }
 
 TEST(Launch, BadInputInPrepareGivesExitTwoAndWritesNothing) {
@@ -131,7 +131,7 @@ TEST(Launch, BadInputInPrepareGivesExitTwoAndWritesNothing) {
   TaskFileRun r("[# 7 #] true\n", run_dir);  // a dependency past the last line
   auto job = launch::make_serial_job();
   testing::internal::CaptureStderr();
-  EXPECT_EQ(launch::run(*job, r.spec), 2);
+  EXPECT_EQ(launch::run(*job, r.spec), ExitCode::bad_input);
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("test.tasks:1"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(run_dir));
@@ -144,7 +144,7 @@ TEST(Launch, AWorkerShareThatCannotBeHadGivesExitTwoBeforeThePreparation) {
   r.spec.worker.cores = 1'000'000;  // --worker-cores beyond any share
   auto job = launch::make_serial_job();
   testing::internal::CaptureStderr();
-  EXPECT_EQ(launch::run(*job, r.spec), 2);
+  EXPECT_EQ(launch::run(*job, r.spec), ExitCode::bad_input);
   EXPECT_NE(testing::internal::GetCapturedStderr().find("mpiq: "), std::string::npos);
   EXPECT_FALSE(r.prepared);
   EXPECT_FALSE(fs::exists(run_dir));
@@ -160,7 +160,7 @@ TEST(Launch, CommandTasksSeeTheRunDirectoryAsMpiqRunDir) {
     return run;
   };
   auto job = launch::make_serial_job();
-  ASSERT_EQ(launch::run(*job, r.spec), 0);
+  ASSERT_EQ(launch::run(*job, r.spec), ExitCode::done);
   std::ifstream seen(scratch.path + "/seen");
   std::string line;
   std::getline(seen, line);

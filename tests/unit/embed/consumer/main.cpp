@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i <= 5; ++i) session.submit("square", std::to_string(i));
     session.on_end([&](const mpiq::Result& r) { sum += std::stol(r.bytes); });
   }
-  const int code = session.run();
+  const int code = mpiq::exit_status(session.run());
   if (session.is_hub()) std::cout << sum << "\n";
   return code;
 }
