@@ -26,6 +26,7 @@ int run_command(const RunSettings& s) {
   spec.worker.gpus = s.worker_gpus;
   spec.worker.bind = s.bind;
   spec.worker.grace_s = s.grace_s;
+  spec.worker.output = s.task_output;
   spec.hub.options = s.hub;
   spec.hub.options.progress = true;  // on a terminal
   spec.hub.log_level = s.log_level;

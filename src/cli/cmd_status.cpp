@@ -34,17 +34,6 @@ bool read_json(const std::string& path, json* out) {
   }
 }
 
-// The table as the checkpoint and its journal hold it, read without changing either.
-core::TaskTable load_state(const std::string& dir, store::CheckpointMeta* meta) {
-  const std::string cp = dir + "/checkpoint.h5";
-  if (::access(cp.c_str(), F_OK) != 0)
-    throw InputError(dir + ": no checkpoint.h5: not an mpiq run directory, or the run has not started");
-  core::TaskTable table = store::read_checkpoint(cp, meta);
-  const std::string journal = dir + "/journal";
-  if (::access(journal.c_str(), F_OK) == 0) store::apply_journal(journal, meta->journal_epoch, table);
-  return table;
-}
-
 json status_from_table(const core::TaskTable& t, const store::CheckpointMeta& meta, const json& last) {
   json counts = json::object();
   uint64_t c[core::kTaskStateCount] = {};
@@ -156,6 +145,16 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
 
 }  // namespace
 
+core::TaskTable load_run_state(const std::string& dir, store::CheckpointMeta* meta) {
+  const std::string cp = dir + "/checkpoint.h5";
+  if (::access(cp.c_str(), F_OK) != 0)
+    throw InputError(dir + ": no checkpoint.h5: not an mpiq run directory, or the run has not started");
+  core::TaskTable table = store::read_checkpoint(cp, meta);
+  const std::string journal = dir + "/journal";
+  if (::access(journal.c_str(), F_OK) == 0) store::apply_journal(journal, meta->journal_epoch, table);
+  return table;
+}
+
 void add_status_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("status", "Show what a run is doing, or did");
   auto dir = std::make_shared<std::string>();
@@ -174,7 +173,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
     json doc;
     if (!tasks->empty() || !live || !have_status) {
       store::CheckpointMeta meta;
-      const core::TaskTable table = load_state(d, &meta);
+      const core::TaskTable table = load_run_state(d, &meta);
       if (!tasks->empty()) {
         list_tasks(table, *core::parse_task_state(*tasks), d, std::cout);
         *exit_code = 0;

@@ -5,6 +5,10 @@
 /// message and exit code 2 by main().
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/task_table.hpp"
+#include "store/checkpoint.hpp"
 
 namespace mpiq::cli {
 
@@ -13,5 +17,10 @@ void add_check_command(CLI::App& app, int* exit_code);
 void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
+void add_cat_command(CLI::App& app, int* exit_code);
+
+/// The table of the run in `dir` as its checkpoint and journal hold it, read without changing either
+/// (a live run's too). Throws InputError when `dir` holds no checkpoint.
+core::TaskTable load_run_state(const std::string& dir, store::CheckpointMeta* meta);
 
 }  // namespace mpiq::cli

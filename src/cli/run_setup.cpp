@@ -14,6 +14,10 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("FILE", o.task_file, "Task file (one command per line; see README)")->required();
   cmd.add_option("--run-dir", o.run_dir, "Run directory (default: FILE's name without extension + .mpiq)");
   cmd.add_option("--output", o.output, "Directory for task stdout/stderr (default: RUN_DIR/out)");
+  cmd.add_option("--task-output", o.task_output,
+                 "stream (default: a few files per worker, read with mpiq cat), files (ID.out and ID.err "
+                 "per task) or none")
+      ->check(CLI::IsMember({"stream", "files", "none"}));
   cmd.add_flag("--fresh", o.fresh, "Start over, keeping the previous state as *.prev");
   cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
   cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
@@ -64,6 +68,7 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.resume.retry_failed = o.retry_failed;
   hub::parse_log_level(o.log_level, &s.log_level);
   s.bind = o.bind != "none";
+  s.task_output = *core::parse_task_output(o.task_output);
   s.grace_s = duration_option("--grace", o.grace);
   s.worker_cores = o.worker_cores;
   s.worker_gpus = o.worker_gpus_set ? static_cast<int>(o.worker_gpus) : -1;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/task_output.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
 #include "hub/run_directory.hpp"
@@ -15,6 +16,7 @@ struct RunOptions {
   std::string task_file;
   std::string run_dir;
   std::string output;
+  std::string task_output = "stream";
   bool fresh = false;
   bool retry_failed = false;
   bool fail_fast = false;
@@ -41,6 +43,7 @@ struct RunSettings {
   hub::LogLevel log_level = hub::LogLevel::info;
   hub::HubOptions hub;
   bool bind = true;
+  core::TaskOutput task_output = core::TaskOutput::stream;
   double grace_s = 10;
   double stop_margin_s = 120;  ///< stop this long before the time limit or the Slurm job's end
   uint32_t worker_cores = 0;   ///< 0 = the whole share

@@ -16,8 +16,10 @@ struct SpawnRequest {
   std::string command;           ///< run directly when it has no shell syntax, else by /bin/sh -c
   std::string workdir;           ///< "" = inherit
   std::vector<std::string> env;  ///< the whole environment, "K=V" each
-  std::string stdout_path;       ///< "" = inherit
-  std::string stderr_path;       ///< "" = inherit
+  std::string stdout_path;       ///< "" = inherit (or stdout_fd)
+  std::string stderr_path;       ///< "" = inherit (or stderr_fd)
+  int stdout_fd = -1;            ///< when >= 0 (and no path): the child's stdout (a pipe's write end)
+  int stderr_fd = -1;            ///< when >= 0 (and no path): the child's stderr
   bool append = false;           ///< append to the output files (a retry) instead of truncating
 };
 

@@ -44,8 +44,18 @@ Hub::Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, 
   for (int r = 0; r < net.size(); ++r) workers_[static_cast<size_t>(r)].rank = r;
 }
 
-std::string Hub::task_log_path(TaskIndex t, const char* ext) const {
-  return options_.out_dir + "/" + std::to_string(table_.id[t]) + ext;
+std::string Hub::output_of(TaskIndex t, bool err) const {
+  const std::string id = std::to_string(table_.id[t]);
+  switch (options_.task_output) {
+    case core::TaskOutput::files:
+      return options_.out_dir + "/" + id + (err ? ".err" : ".out");
+    case core::TaskOutput::none:
+      return "not kept (--task-output none)";
+    case core::TaskOutput::stream:
+      break;
+  }
+  return "mpiq cat " + (options_.run_dir.empty() ? options_.out_dir : options_.run_dir) + " " + id +
+         (err ? " --stderr" : "");
 }
 
 bool Hub::wait_for_workers() {
@@ -168,7 +178,7 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   else
     msg << " with " << core::describe_end(table_, t);
   msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank;
-  if (!function) msg << ". Logs: " << task_log_path(t, ".out") << " " << task_log_path(t, ".err");
+  if (!function) msg << ". stderr: " << output_of(t, true);
   if (final_failure)
     log_.error(msg.str());
   else
@@ -382,7 +392,7 @@ std::string Hub::status_json(std::string_view state) const {
                         {"signal", table_.signal[t]},
                         {"attempts", table_.attempts[t]},
                         {"worker_rank", table_.worker_rank[t]},
-                        {"stderr", task_log_path(t, ".err")}});
+                        {"stderr", output_of(t, true)}});
   }
   const auto& st = scheduler_.stats();
   json doc = {{"state", state},
@@ -395,6 +405,10 @@ std::string Hub::status_json(std::string_view state) const {
                                                   : json(remaining == 0 ? json(0) : json(nullptr))},
               {"elapsed_s", std::round(elapsed * 10) / 10},
               {"hub", {{"host", options_.host}, {"pid", static_cast<int64_t>(getpid())}}},
+              {"output", {{"mode", options_.task_output == core::TaskOutput::stream  ? "stream"
+                                   : options_.task_output == core::TaskOutput::files ? "files"
+                                                                                     : "none"},
+                          {"dir", options_.out_dir}}},
               {"workers", workers},
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},
@@ -427,7 +441,7 @@ std::string Hub::summary() const {
       s << "    task " << table_.id[t];
       if (!table_.name[t].empty()) s << " (" << table_.name[t] << ")";
       s << ": " << core::describe_end(table_, t);
-      if (!table_.is_function(t)) s << ", log " << task_log_path(t, ".err");
+      if (!table_.is_function(t)) s << "; stderr: " << output_of(t, true);
       s << "\n";
     }
     if (failures_.size() > options_.summary_failures)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/scheduler.hpp"
+#include "core/task_output.hpp"
 #include "hub/log.hpp"
 #include "mpi/transport.hpp"
 
@@ -69,7 +70,9 @@ struct HubOptions {
   /// Stop (save, exit 3) at this CLOCK_MONOTONIC time; 0 = no limit. The run command derives it
   /// from --time-limit or Slurm's end time minus --stop-margin.
   double deadline = 0;
-  std::string out_dir;          ///< where task logs are, for messages
+  std::string out_dir;          ///< where task output is, for messages and status.json
+  std::string run_dir;          ///< the run directory, for messages ("" = none)
+  core::TaskOutput task_output = core::TaskOutput::stream;  ///< how task output is kept
   std::string host;             ///< the hub's host, for status.json
   size_t summary_failures = 5;  ///< failed tasks listed in the summary
   /// Slurm jobs that have worked on this run, oldest first (status.json `slurm.job_ids`); empty
@@ -121,7 +124,8 @@ class Hub {
   void begin_stop(bool kill_running, std::string_view why);
   void timers(double now);
   void draw_progress(double now, bool last);
-  std::string task_log_path(core::TaskIndex t, const char* ext) const;
+  /// Where a user finds row t's stdout (or stderr): a file, or the `mpiq cat` command that prints it.
+  std::string output_of(core::TaskIndex t, bool err) const;
 
   transport::Transport& net_;
   core::TaskTable& table_;

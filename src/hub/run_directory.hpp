@@ -44,6 +44,8 @@ class RunDirectory final : public RunRecorder {
   bool resuming() const noexcept { return resuming_; }
   core::TaskTable& restored() noexcept { return restored_; }
   const store::CheckpointMeta& meta() const noexcept { return meta_; }
+  /// True when the run starts over (--fresh).
+  bool fresh() const noexcept { return mode_.fresh; }
   /// Records the run's task file; for a resumed run, throws InputError (changing nothing) when the file
   /// is not the one the run started from.
   void set_task_file(const std::string& path, const std::string& sha256);

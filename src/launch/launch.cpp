@@ -17,6 +17,7 @@
 #include "hw/shares.hpp"
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
+#include "store/output_stream.hpp"
 #include "worker/worker.hpp"
 
 namespace mpiq::launch {
@@ -57,15 +58,21 @@ std::optional<double> slurm_end_time(const char* job) {
   return static_cast<double>(std::mktime(&tm));
 }
 
-// The run's files as the hub tells the workers: "ok\n" RUN_DIR "\n" OUT_DIR; "" = the run does not start.
-std::string encode_plan(const std::string& run_dir, const std::string& out_dir) {
-  return "ok\n" + run_dir + "\n" + out_dir;
+// What the hub tells the workers of the run: where its files are, and its restart count.
+struct Plan {
+  std::string run_dir, out_dir;
+  uint32_t run_number = 0;
+};
+// "ok\n" RUN_NUMBER "\n" RUN_DIR "\n" OUT_DIR; "" = the run does not start.
+std::string encode_plan(const Plan& p) {
+  return "ok\n" + std::to_string(p.run_number) + "\n" + p.run_dir + "\n" + p.out_dir;
 }
-bool decode_plan(const std::string& plan, std::string& run_dir, std::string& out_dir) {
-  if (plan.rfind("ok\n", 0) != 0) return false;
-  const size_t nl = plan.find('\n', 3);
-  run_dir = plan.substr(3, nl - 3);
-  out_dir = plan.substr(nl + 1);
+bool decode_plan(const std::string& text, Plan& p) {
+  if (text.rfind("ok\n", 0) != 0) return false;
+  const size_t a = text.find('\n', 3), b = text.find('\n', a + 1);
+  p.run_number = static_cast<uint32_t>(std::stoul(text.substr(3, a - 3)));
+  p.run_dir = text.substr(a + 1, b - a - 1);
+  p.out_dir = text.substr(b + 1);
   return true;
 }
 
@@ -79,8 +86,12 @@ std::vector<std::string> start_run_directory(HubRun& run) {
     for (std::string& n :
          hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
       notes.push_back(std::move(n));
-    run.dir->start(*run.table);
     if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
+    if (run.dir->fresh()) {
+      // A fresh start's output streams begin empty; the previous run's are kept beside them.
+      for (const std::string& p : store::output_stream_paths(run.out_dir)) std::filesystem::rename(p, p + ".prev");
+    }
+    run.dir->start(*run.table);
   }
   if (run.out_dir.empty()) run.out_dir = std::filesystem::current_path().string();
   std::error_code ec;
@@ -123,6 +134,7 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
   for (const std::string& note : notes) log.info(note);
 
   ho.out_dir = run.out_dir;
+  if (run.dir) ho.run_dir = run.dir->path();
   ho.host = exec::host_name();
   if (run.dir) ho.slurm_job_ids = run.dir->slurm_job_ids();
   if (const char* nodes = std::getenv("SLURM_JOB_NODELIST")) ho.slurm_nodelist = nodes;
@@ -202,7 +214,8 @@ ExitCode run(Job& job, const RunSpec& spec) {
     try {
       prepared = spec.prepare();
       notes = start_run_directory(prepared);
-      plan = encode_plan(prepared.dir ? prepared.dir->path() : "", prepared.out_dir);
+      plan = encode_plan({prepared.dir ? prepared.dir->path() : "", prepared.out_dir,
+                          prepared.dir ? prepared.dir->meta().restarts : 0});
     } catch (const InputError& e) {
       std::cerr << "mpiq: " << e.what() << "\n";
     } catch (const std::exception& e) {
@@ -212,8 +225,8 @@ ExitCode run(Job& job, const RunSpec& spec) {
     }
   }
   plan = job.broadcast(plan);
-  std::string run_dir, out_dir;
-  if (!decode_plan(plan, run_dir, out_dir)) return ExitCode::bad_input;
+  Plan told;
+  if (!decode_plan(plan, told)) return ExitCode::bad_input;
 
   // 4. The loops.
   if (works) {
@@ -225,16 +238,20 @@ ExitCode run(Job& job, const RunSpec& spec) {
   const auto worker_loop = [&](transport::Transport& net) {
     worker::WorkerOptions wo;
     wo.gpu_vendors = setup->gpu_vendors;
-    wo.run_dir = run_dir;
-    wo.out_dir = out_dir;
+    wo.run_dir = told.run_dir;
+    wo.out_dir = told.out_dir;
+    wo.run_number = told.run_number;
     wo.host = exec::host_name();
     wo.bind = spec.worker.bind;
     wo.grace_s = spec.worker.grace_s;
+    wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
-  return static_cast<ExitCode>(job.run_loops([&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); },
-                       worker_loop));
+  HubConfig hub_config = spec.hub;
+  hub_config.options.task_output = spec.worker.output;  // for the hub's words on where output is
+  return static_cast<ExitCode>(job.run_loops(
+      [&](transport::Transport& net) { return run_hub(net, hub_config, prepared, notes); }, worker_loop));
 }
 
 }  // namespace mpiq::launch

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "core/task_output.hpp"
 #include "core/task_table.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
@@ -35,6 +36,7 @@ struct WorkerConfig {
   int gpus = -1;             ///< GPUs each worker uses; -1 = its whole share (--worker-gpus)
   bool bind = true;          ///< bind each task to its cores (--bind)
   double grace_s = 10;       ///< TERM-to-KILL time of commands
+  core::TaskOutput output = core::TaskOutput::stream;  ///< where task output goes (--task-output)
   std::shared_ptr<const worker::FunctionSettings> functions;  ///< task kinds of an embedding program
 };
 

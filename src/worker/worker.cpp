@@ -1,5 +1,6 @@
 #include "worker/worker.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -146,36 +147,113 @@ std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, cons
   return env;
 }
 
+namespace {
+// The pipes of one task's stdout and stderr (streams): read ends non-blocking for the worker's loop,
+// every end close-on-exec (the child gets its copies through dup2).
+struct TaskPipes {
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  bool open(std::string* error) {
+    // Only the read ends are non-blocking: the task's writes block on a full pipe, as on a terminal.
+    if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && fcntl(out[0], F_SETFL, O_NONBLOCK) == 0 &&
+        fcntl(err[0], F_SETFL, O_NONBLOCK) == 0)
+      return true;
+    *error = std::string("cannot make the task's output pipes: ") + std::strerror(errno);
+    return false;
+  }
+  void close_write_ends() {
+    for (int* fd : {&out[1], &err[1]})
+      if (*fd >= 0) ::close(std::exchange(*fd, -1));
+  }
+  void close_all() {
+    close_write_ends();
+    for (int* fd : {&out[0], &err[0]})
+      if (*fd >= 0) ::close(std::exchange(*fd, -1));
+  }
+};
+
+// Appends `line` to the file at `path` (files mode: a retry's first line, a start failure's reason).
+void append_line(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
+}
+}  // namespace
+
+store::OutputStream& Worker::stream() {
+  if (!stream_)
+    stream_ = std::make_unique<store::OutputStream>(
+        options_.out_dir + "/rank-" + std::to_string(net_.rank()) + ".stream", static_cast<uint32_t>(net_.rank()),
+        options_.run_dir, options_.run_number);
+  return *stream_;
+}
+
+void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& line) {
+  switch (options_.output) {
+    case core::TaskOutput::stream:
+      stream().append(id, store::kNoElement, attempt, store::OutputChannel::err, line);
+      break;
+    case core::TaskOutput::files:
+      append_line(options_.out_dir + "/" + std::to_string(id) + ".err", line);
+      break;
+    case core::TaskOutput::none:
+      break;
+  }
+}
+
 void Worker::start(core::LocalQueue::Next next) {
   const core::TaskIndex t = next.order.task;
+  const core::TaskId id = next.order.id;
+  const uint32_t attempt = next.order.attempt;
   const double wall = exec::wall_now();
   report_.started.push_back({t, wall});
   std::string error;
   exec::Child child;
-  if (next.fits) {
+  TaskPipes pipes;
+  if (!next.fits) {
+    error = "the task asks for more cores or GPUs than this worker has";
+  } else {
     exec::SpawnRequest req;
     req.command = next.order.command;
     req.workdir = next.order.workdir;
     req.env = task_environment(next.order, next.allocation);
-    const std::string base = options_.out_dir + "/" + std::to_string(next.order.id);
-    req.stdout_path = base + ".out";
-    req.stderr_path = base + ".err";
-    req.append = next.order.attempt > 1;  // keep what earlier attempts printed
-    if (options_.bind) {
+    const std::string base = options_.out_dir + "/" + std::to_string(id);
+    bool ready = true;
+    switch (options_.output) {
+      case core::TaskOutput::stream:
+        // Pipes that the worker's loop reads (ppoll, with the pidfds): no thread per task, and a chatty
+        // task costs at most a bounded read per turn of the loop.
+        ready = pipes.open(&error);
+        req.stdout_fd = pipes.out[1];
+        req.stderr_fd = pipes.err[1];
+        break;
+      case core::TaskOutput::files:
+        req.stdout_path = base + ".out";
+        req.stderr_path = base + ".err";
+        req.append = attempt > 1;  // keep what earlier attempts printed, after a line that says so
+        if (req.append)
+          for (const std::string& path : {req.stdout_path, req.stderr_path})
+            append_line(path, "mpiq: attempt " + std::to_string(attempt) + " starts\n");
+        break;
+      case core::TaskOutput::none:
+        req.stdout_path = req.stderr_path = "/dev/null";
+        break;
+    }
+    if (ready && options_.bind) {
       try {
         hw::ScopedThreadBinding bound(queue_.pool().pus_of(next.allocation), own_binding_);
         child = exec::spawn(req, &error);
       } catch (const Error& e) {
         error = std::string("cannot bind the task to its cores: ") + e.what();
       }
-    } else {
+    } else if (ready) {
       child = exec::spawn(req, &error);
     }
-  } else {
-    error = "the task asks for more cores or GPUs than this worker has";
   }
   queue_.started(std::move(next), exec::mono_now());
+  pipes.close_write_ends();  // the child has its copies
   if (child.pid < 0) {
+    pipes.close_all();
     queue_.finished(t);
     core::TaskResult r;
     r.task = t;
@@ -184,35 +262,82 @@ void Worker::start(core::LocalQueue::Next next) {
     r.start_time = wall;
     r.end_time = exec::wall_now();
     report_.finished.push_back(r);
-    // The reason goes where the task's own errors would have gone.
-    std::cerr << "mpiq worker " << net_.rank() << ": task " << report_.finished.back().task << ": " << error
-              << "\n";
+    // The reason goes where the task's own errors would have gone, and to this rank's stderr.
+    task_stderr(id, attempt, "mpiq: " + error + "\n");
+    std::cerr << "mpiq worker " << net_.rank() << ": task " << id << ": " << error << "\n";
     return;
   }
-  children_[t] = {child, wall};
+  children_[t] = {child, wall, id, attempt, pipes.out[0], pipes.err[0]};
+}
+
+void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budget) {
+  static thread_local std::string buf(1 << 16, '\0');
+  size_t taken = 0;
+  while (fd >= 0 && (budget == 0 || taken < budget)) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n > 0) {
+      stream().append(c.id, store::kNoElement, c.attempt, channel, std::string_view(buf.data(), static_cast<size_t>(n)));
+      taken += static_cast<size_t>(n);
+      progress_ = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    ::close(fd);  // end of file (every writer has gone) or an error
+    fd = -1;
+  }
 }
 
 void Worker::wait_for_events(int64_t timeout_ns) {
+  // What each polled descriptor is: the function runner's wake-up, a task's pidfd, or its pipes.
+  enum class Kind : uint8_t { wake, exit, out, err };
+  struct Watched {
+    Kind kind;
+    core::TaskIndex task;
+  };
   std::vector<pollfd> fds;
-  std::vector<core::TaskIndex> tasks;
-  fds.reserve(children_.size() + 1);
+  std::vector<Watched> what;
+  fds.reserve(3 * children_.size() + 1);
   if (functions_->wake_fd() >= 0) {
     fds.push_back({functions_->wake_fd(), POLLIN, 0});
-    tasks.push_back(0);
+    what.push_back({Kind::wake, 0});
   }
+  std::vector<core::TaskIndex> look;
   for (auto& [t, c] : children_) {
+    if (c.out >= 0) {
+      fds.push_back({c.out, POLLIN, 0});
+      what.push_back({Kind::out, t});
+    }
+    if (c.err >= 0) {
+      fds.push_back({c.err, POLLIN, 0});
+      what.push_back({Kind::err, t});
+    }
     if (c.process.pidfd < 0) {  // no pidfd (very old kernel): look, do not wait
-      reap(t);
+      look.push_back(t);
       continue;
     }
     fds.push_back({c.process.pidfd, POLLIN, 0});
-    tasks.push_back(t);
+    what.push_back({Kind::exit, t});
   }
+  for (core::TaskIndex t : look) reap(t);
+  if (!look.empty()) return;  // children_ changed
   timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
   const int n = ppoll(fds.data(), fds.size(), &ts, nullptr);
   if (n <= 0) return;
+  // Output first, then exits: reap() drains what is left and forgets the task.
+  constexpr size_t kReadPerTurn = 1 << 20;  // a chatty task cannot hold up the loop for longer
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (!fds[i].revents || (what[i].kind != Kind::out && what[i].kind != Kind::err)) continue;
+    auto it = children_.find(what[i].task);
+    if (it == children_.end()) continue;
+    Child& c = it->second;
+    if (what[i].kind == Kind::out)
+      drain(c, c.out, store::OutputChannel::out, kReadPerTurn);
+    else
+      drain(c, c.err, store::OutputChannel::err, kReadPerTurn);
+  }
   for (size_t i = 0; i < fds.size(); ++i)
-    if (fds[i].revents && fds[i].fd != functions_->wake_fd()) reap(tasks[i]);
+    if (fds[i].revents && what[i].kind == Kind::exit) reap(what[i].task);
 }
 
 void Worker::collect_functions() {
@@ -241,6 +366,13 @@ void Worker::reap(core::TaskIndex t) {
   progress_ = true;
   // The group may still hold the task's own children: they go with it.
   exec::signal_group(it->second.process, SIGKILL);
+  // What the task wrote before it ended is in its pipes still: into the stream before its end is
+  // reported (a descendant outside its group that holds a pipe open loses what it writes later).
+  Child& c = it->second;
+  drain(c, c.out, store::OutputChannel::out, 0);
+  drain(c, c.err, store::OutputChannel::err, 0);
+  for (int* fd : {&c.out, &c.err})
+    if (*fd >= 0) ::close(std::exchange(*fd, -1));
   core::LocalQueue::Running r = queue_.finished(t);
   core::TaskResult res;
   res.task = t;
@@ -269,6 +401,9 @@ void Worker::enforce_deadlines() {
 
 void Worker::flush_report() {
   if (report_.empty()) return;
+  // A task's output is durable before the hub journals its end (store/output_stream.hpp); tasks that
+  // printed nothing cost no sync.
+  if (!report_.finished.empty() && stream_) stream_->sync();
   net_.send(options_.hub, MessageKind::report, core::encode(report_));
   report_ = {};
 }

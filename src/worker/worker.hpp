@@ -10,15 +10,19 @@
 
 #include "core/local_queue.hpp"
 #include "core/resources.hpp"
+#include "core/task_output.hpp"
 #include "exec/spawn.hpp"
 #include "mpi/transport.hpp"
+#include "store/output_stream.hpp"
 #include "worker/function_runner.hpp"
 
 namespace mpiq::worker {
 
 struct WorkerOptions {
   std::string run_dir;  ///< absolute path of the run directory (MPIQ_RUN_DIR); "" = none
-  std::string out_dir;  ///< absolute path where <id>.out and <id>.err go
+  std::string out_dir;  ///< absolute path of the task output: this rank's stream, or <id>.out and <id>.err
+  core::TaskOutput output = core::TaskOutput::stream;  ///< --task-output
+  uint32_t run_number = 0;  ///< the run directory's restart count, in each output record
   std::string host;     ///< this node's name (MPIQ_HOST)
   bool bind = true;     ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
   double grace_s = 10;  ///< seconds between TERM and KILL for a task that timed out or is stopped
@@ -42,6 +46,9 @@ class Worker {
   struct Child {
     exec::Child process;
     double wall_start = 0;
+    core::TaskId id = 0;
+    uint32_t attempt = 0;
+    int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes (streams), -1 when closed
   };
   void handle(const transport::Message& m);
   void start_ready_tasks();
@@ -51,6 +58,12 @@ class Worker {
   void reap(core::TaskIndex task);
   void enforce_deadlines();
   void flush_report();
+  /// Moves what the task's pipe `fd` holds (at most `budget` bytes; 0 = until it is empty) into this
+  /// rank's stream; closes it at end of file and sets it to -1.
+  void drain(Child& c, int& fd, store::OutputChannel channel, size_t budget);
+  /// Writes `line` into the task's stderr, wherever its output goes (a start failure's reason).
+  void task_stderr(core::TaskId id, uint32_t attempt, const std::string& line);
+  store::OutputStream& stream();
   void collect_functions();
 
   transport::Transport& net_;
@@ -60,6 +73,7 @@ class Worker {
   std::vector<std::string> base_env_;
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
+  std::unique_ptr<store::OutputStream> stream_;  // opened at the first byte of output
   core::Report report_;
   std::unique_ptr<FunctionRunner> functions_;
   std::vector<FunctionRunner::Finished> function_finished_;

@@ -1,0 +1,153 @@
+// `mpiq cat RUN_DIR TASK [--stderr] [--attempt N]` and `mpiq cat RUN_DIR --failed`: a task's output,
+// from the run's streams (store/output_stream.hpp) or per-task files, while the run goes or after it.
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "core/task_outcome.hpp"
+#include "mpiq/error.hpp"
+#include "store/output_stream.hpp"
+
+namespace mpiq::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct CatOptions {
+  std::string run_dir, task;
+  bool err = false, failed = false;
+  uint32_t attempt = 0;  // 0 = the last one that wrote
+};
+
+// Where the run keeps task output and how: status.json says (it follows --output); else the default.
+std::pair<std::string, std::string> output_place(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/status.json");
+  try {
+    const json d = json::parse(in);
+    if (d.is_object() && d.contains("output") && d["output"].is_object())
+      return {d["output"].value("mode", "stream"), d["output"].value("dir", run_dir + "/out")};
+  } catch (const json::exception&) {
+    // no status yet, or a damaged one: the defaults
+  }
+  return {"stream", run_dir + "/out"};
+}
+
+// Every task's records, by task id, in the order the streams hold them.
+class Streams {
+ public:
+  explicit Streams(const std::string& out_dir) {
+    for (const std::string& path : store::output_stream_paths(out_dir)) files_.push_back(store::read_output_stream(path));
+  }
+  /// The data of `task`'s `channel` in `attempt` (0 = its last attempt that wrote anything), as the
+  /// latest run that ran that attempt wrote it (a task running at a kill runs again, same attempt).
+  std::string text(uint32_t task, store::OutputChannel channel, uint32_t attempt) const {
+    const auto [a, latest] = last(task, attempt);
+    std::string out;
+    for (const auto& f : files_)
+      for (const auto& r : f.records)
+        if (r.task == task && r.attempt == a && r.run == latest && r.channel == channel) out.append(r.data);
+    return out;
+  }
+
+ private:
+  // The attempt to show (the given one, or the highest) and the latest run that wrote it.
+  std::pair<uint32_t, uint32_t> last(uint32_t task, uint32_t attempt) const {
+    uint32_t a = attempt, run = 0;
+    for (const auto& f : files_)
+      for (const auto& r : f.records)
+        if (r.task == task && attempt == 0 && r.attempt > a) a = r.attempt;
+    for (const auto& f : files_)
+      for (const auto& r : f.records)
+        if (r.task == task && r.attempt == a) run = std::max(run, r.run);
+    return {a, run};
+  }
+
+  std::vector<store::OutputStreamFile> files_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The row of TASK: an id or a name. Throws InputError for a task the run does not have.
+core::TaskIndex find_task(const core::TaskTable& table, const std::string& task, const std::string& run_dir) {
+  if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos && task.size() < 10) {
+    if (auto row = table.find(static_cast<core::TaskId>(std::stoul(task)))) return *row;
+  } else {
+    for (core::TaskIndex t = 0; t < table.size(); ++t)
+      if (table.name[t] == task) return t;
+  }
+  throw InputError(run_dir + ": no task '" + task + "' (give a task id, the line number, or a name)");
+}
+
+// The last `bytes` of `text`, from a line start where one is near.
+std::string tail(const std::string& text, size_t bytes) {
+  if (text.size() <= bytes) return text;
+  size_t from = text.size() - bytes;
+  const size_t nl = text.find('\n', from);
+  if (nl != std::string::npos && nl + 1 < text.size()) from = nl + 1;
+  return "...\n" + text.substr(from);
+}
+
+int cat(const CatOptions& o) {
+  store::CheckpointMeta meta;
+  const core::TaskTable table = load_run_state(o.run_dir, &meta);
+  const auto [mode, out_dir] = output_place(o.run_dir);
+  if (mode == "none") throw InputError(o.run_dir + ": the run keeps no task output (--task-output none)");
+  const bool files = mode == "files";
+  std::optional<Streams> streams;
+  if (!files) streams.emplace(out_dir);
+  const auto text = [&](core::TaskIndex t, bool err, uint32_t attempt) {
+    if (files) return read_file(out_dir + "/" + std::to_string(table.id[t]) + (err ? ".err" : ".out"));
+    return streams->text(table.id[t], err ? store::OutputChannel::err : store::OutputChannel::out, attempt);
+  };
+
+  if (o.failed) {
+    for (core::TaskIndex t = 0; t < table.size(); ++t) {
+      if (table.state[t] != core::TaskState::failed) continue;
+      std::cout << "== task " << table.id[t];
+      if (!table.name[t].empty()) std::cout << " (" << table.name[t] << ")";
+      std::cout << ": " << core::describe_end(table, t) << ", attempt " << table.attempts[t] << "\n";
+      std::string err = tail(text(t, true, 0), 2000);
+      if (!err.empty() && err.back() != '\n') err.push_back('\n');
+      std::cout << err;
+    }
+    return 0;
+  }
+  const core::TaskIndex t = find_task(table, o.task, o.run_dir);
+  if (files && o.attempt != 0)
+    throw InputError("--attempt: the run keeps per-task files (--task-output files), which hold every attempt");
+  const std::string out = text(t, o.err, o.attempt);
+  std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+  return 0;
+}
+
+}  // namespace
+
+void add_cat_command(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<CatOptions>();
+  auto* cmd = app.add_subcommand("cat", "Print a task's output (stdout, or --stderr), while the run goes or after");
+  cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
+  cmd->add_option("TASK", o->task, "Task id (its line number) or name");
+  cmd->add_flag("--stderr", o->err, "Print the task's stderr instead of its stdout");
+  cmd->add_option("--attempt", o->attempt, "Print this attempt's output (default: the last)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--failed", o->failed, "Print every failed task's reason and the end of its stderr");
+  cmd->callback([o, exit_code] {
+    if (o->failed == !o->task.empty())
+      throw InputError("mpiq cat: give a TASK or --failed (one of them)");
+    *exit_code = cat(*o);
+  });
+}
+
+}  // namespace mpiq::cli
