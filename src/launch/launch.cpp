@@ -233,8 +233,8 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.functions = spec.worker.functions;
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
-  return static_cast<ExitCode>(job.run_loops([&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); },
-                       worker_loop));
+  return static_cast<ExitCode>(job.run_loops(
+      [&](transport::Transport& net) { return run_hub(net, spec.hub, prepared, notes); }, worker_loop));
 }
 
 }  // namespace mpiq::launch
