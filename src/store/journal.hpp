@@ -41,6 +41,7 @@
 /// fdatasync costs about a millisecond on a local disk and far more on a parallel file system, so
 /// syncing per task would bound the run's rate.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -52,21 +53,22 @@
 
 namespace mpiq::store {
 
-/// The journal format this build writes and the only one it reads.
-inline constexpr uint32_t kJournalFormatVersion = 1;
+/// The journal format this build writes and the newest it reads: the newest journal_since among the
+/// schema's columns (core::kTaskColumns), so that adding a column to the records raises it.
+inline constexpr uint32_t kJournalFormatVersion = [] {
+  uint32_t version = 1;
+  core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.journal_since); });
+  return version;
+}();
+/// The oldest journal format this build reads: a record of an older format lacks the columns added
+/// since, which replay gives their defaults.
+inline constexpr uint32_t kOldestJournalFormatVersion = 1;
 
-/// A task's runtime columns after a change (a record of kind 1): applying it sets them in its row.
-struct JournalRecord {
-  core::TaskIndex row = 0;                           ///< the task's row in the table
-  core::TaskState state = core::TaskState::waiting;  ///< its new state
-  uint32_t attempts = 0;                             ///< attempts started
-  int32_t exit_code = -1;                            ///< of the last attempt, -1 when it has not exited
-  int32_t signal = 0;                                ///< signal that ended the last attempt, 0 if none
-  int32_t worker_rank = -1;                          ///< rank that ran the last attempt, -1 if none
-  double start_time = 0;                             ///< Unix time the last attempt started, 0 if never
-  double end_time = 0;                               ///< Unix time the last attempt ended, 0 if never
-  int64_t max_rss_kb = 0;                            ///< peak resident set of the last attempt, 0 if unknown
-  std::string result;  ///< a function task's result or failure message (a kind 4 record when not empty)
+/// A task's runtime columns after a change (a record of kind 1 or 4): applying it sets them in its row.
+/// The columns are TaskRuntime's (state, attempts, exit_code, ..., result), so a runtime column added to
+/// the schema is journalled with no change here.
+struct JournalRecord : core::TaskRuntime {
+  core::TaskIndex row = 0;  ///< the task's row in the table
 
   /// The record that holds row `row` of `table` as it is now.
   static JournalRecord from_row(const core::TaskTable& table, core::TaskIndex row);
