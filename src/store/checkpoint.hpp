@@ -28,6 +28,10 @@
 /// Version 1 is version 2 without kind, payload and result (every task a command). A table without
 /// function tasks is still written as version 1, so that an older mpiq reads it; both are read.
 ///
+/// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
+/// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
+/// read as its default.
+///
 /// One H5Dwrite per dataset and no variable-length data in the columns keep a 1,000,000-task snapshot
 /// well under a second to write and to load (bench/bench_checkpoint.cpp).
 

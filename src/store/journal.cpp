@@ -540,6 +540,13 @@ Journal Journal::open(const std::string& path, uint64_t epoch) {
     throw InputError(path, 0, 0,
                      "the journal follows snapshot " + std::to_string(scan.epoch) + ", newer than snapshot " +
                          std::to_string(epoch));
+  // Records are written in this build's layout: appending them to a journal of an older format would
+  // make it unreadable. (The hub never does: it opens the journal after a snapshot, with a new epoch.)
+  if (scan.has_header && scan.epoch == epoch && scan.version != kJournalFormatVersion)
+    throw InputError(path, 0, 0,
+                     "journal format version " + std::to_string(scan.version) +
+                         " cannot be continued by this mpiq (" + std::to_string(kJournalFormatVersion) +
+                         "): replay it and take a snapshot first");
   Journal journal(path, std::move(fd), epoch, scan.valid_end);
   if (!scan.has_header || scan.epoch < epoch) {
     journal.restart(epoch);

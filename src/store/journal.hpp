@@ -2,7 +2,7 @@
 /// The run directory's `journal` (DESIGN §6-§7): an append-only binary log of what changed in the task
 /// table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 1, all integers little-endian:
+/// File format, version 1 (the only one so far), all integers little-endian:
 ///
 ///   header (32 bytes)  "MPIQJRNL", uint32 version (1), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
@@ -28,6 +28,12 @@
 ///
 /// Kinds 3 and 4 are written only for function tasks (the embedding API), so a run of commands
 /// writes exactly what it did before they existed.
+///
+/// The records are not written field by field: they visit the task table's schema (core::kTaskColumns),
+/// whose order is the order above: the spec columns' values, string lengths and bytes in the task
+/// records, the runtime columns in the updates, and the optional ones (kind, payload, result) only in
+/// kinds 3 and 4. A column added to the schema with a higher journal_since raises the version this build
+/// writes; a journal of an older version is still read, and its rows get the new column's default.
 ///
 /// The epoch is the number of the snapshot the journal follows (CheckpointMeta::journal_epoch). After a
 /// snapshot the hub truncates the journal to a header with the new epoch; if it stops between the two,
@@ -79,10 +85,9 @@ struct JournalRecord : core::TaskRuntime {
 struct AppendedTasks {
   /// The row the first appended task gets: the table had this many rows before.
   core::TaskIndex first_row = 0;
-  /// The new tasks' spec columns only (id, flags, name, command, workdir, cores, gpus, timeout_s,
-  /// retries, priority, dep_offsets, deps, and for kind 3 records kind, kind_names and payload; the
-  /// runtime columns are empty). `deps` holds row indices of
-  /// the whole table, so they may point at rows before first_row.
+  /// The new tasks' spec columns only, made with TaskTable::append (a kind 2 or 5 record's rows are
+  /// shell commands; the runtime columns are empty). `deps` holds row indices of the whole table, so
+  /// they may point at rows before first_row.
   core::TaskTable tasks;
   /// Of a submission (kind 5): the inbox file the tasks came from, and the base of their ids. Empty and
   /// 0 for tasks added otherwise.
