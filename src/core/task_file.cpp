@@ -267,18 +267,8 @@ class Parser {
     for (size_t p = 0; (p = text_.find('\n', p)) != std::string_view::npos; ++p) ++lines;
     line_kind_.reserve(lines);
     line_row_.reserve(lines);
-    table_.deps.reserve(lines);
-    table_.id.reserve(lines);
-    table_.flags.reserve(lines);
-    table_.cores.reserve(lines);
-    table_.gpus.reserve(lines);
-    table_.timeout_s.reserve(lines);
-    table_.retries.reserve(lines);
-    table_.priority.reserve(lines);
-    table_.dep_offsets.reserve(lines + 1);
+    table_.reserve(lines, lines);
     table_.command.reserve(lines, text_.size());
-    table_.name.reserve(lines, 0);
-    table_.workdir.reserve(lines, 0);
 
     while (pos_ < text_.size()) {
       const std::string_view line = next_line();

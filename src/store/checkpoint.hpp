@@ -28,9 +28,14 @@
 /// Version 1 is version 2 without kind, payload and result (every task a command). A table without
 /// function tasks is still written as version 1, so that an older mpiq reads it; both are read.
 ///
+/// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
+/// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
+/// read as its default.
+///
 /// One H5Dwrite per dataset and no variable-length data in the columns keep a 1,000,000-task snapshot
 /// well under a second to write and to load (bench/bench_checkpoint.cpp).
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,8 +44,14 @@
 
 namespace mpiq::store {
 
-/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 2;
+/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads: the
+/// newest checkpoint_since among the schema's columns (core::kTaskColumns).
+inline constexpr uint32_t kCheckpointFormatVersion = [] {
+  uint32_t version = 1;
+  core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.checkpoint_since); });
+  return version;
+}();
+static_assert(kCheckpointFormatVersion == 2, "a new format version: describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 

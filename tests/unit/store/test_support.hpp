@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "../core/task_table_testing.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::store::test {
@@ -90,30 +91,9 @@ inline core::TaskTable sample_table() {
   return t;
 }
 
+/// Expects `a` and `b` to hold the same rows in every column of the schema.
 inline void expect_tables_equal(const core::TaskTable& a, const core::TaskTable& b) {
-  EXPECT_EQ(a.id, b.id);
-  EXPECT_EQ(a.flags, b.flags);
-  EXPECT_EQ(a.name.blob(), b.name.blob());
-  EXPECT_EQ(a.name.offsets(), b.name.offsets());
-  EXPECT_EQ(a.command.blob(), b.command.blob());
-  EXPECT_EQ(a.command.offsets(), b.command.offsets());
-  EXPECT_EQ(a.workdir.blob(), b.workdir.blob());
-  EXPECT_EQ(a.workdir.offsets(), b.workdir.offsets());
-  EXPECT_EQ(a.cores, b.cores);
-  EXPECT_EQ(a.gpus, b.gpus);
-  EXPECT_EQ(a.timeout_s, b.timeout_s);
-  EXPECT_EQ(a.retries, b.retries);
-  EXPECT_EQ(a.priority, b.priority);
-  EXPECT_EQ(a.dep_offsets, b.dep_offsets);
-  EXPECT_EQ(a.deps, b.deps);
-  EXPECT_EQ(a.state, b.state);
-  EXPECT_EQ(a.attempts, b.attempts);
-  EXPECT_EQ(a.exit_code, b.exit_code);
-  EXPECT_EQ(a.signal, b.signal);
-  EXPECT_EQ(a.worker_rank, b.worker_rank);
-  EXPECT_EQ(a.start_time, b.start_time);
-  EXPECT_EQ(a.end_time, b.end_time);
-  EXPECT_EQ(a.max_rss_kb, b.max_rss_kb);
+  core::testing::expect_same_columns(a, b);
 }
 
 struct CommandResult {
