@@ -14,22 +14,13 @@
 #include <set>
 #include <thread>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mpiq-embed-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using mpiq::test::TempDir;
 
 mpiq::SessionOptions quiet() {
   mpiq::SessionOptions o;
@@ -320,7 +311,8 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
         const std::string name = "p" + std::to_string(p) + "-" + std::to_string(i);
         if (i % 100 == 98) o.name = name;
         if (i % 100 == 99) o.after_names = {"p" + std::to_string(p) + "-" + std::to_string(i - 1)};
-        futures[static_cast<size_t>(p)].push_back(s.submit_future("square", std::to_string(p * kPerThread + i), o));
+        futures[static_cast<size_t>(p)].push_back(
+            s.submit_future("square", std::to_string(p * kPerThread + i), o));
       }
       hold.release();
     });
@@ -336,7 +328,8 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       EXPECT_EQ(r[static_cast<size_t>(i)].bytes, std::to_string(x * x));
       ids.insert(r[static_cast<size_t>(i)].id);
       if (i % 100 == 99)
-        EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time) << p << " " << i;
+        EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time)
+            << p << " " << i;
     }
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
