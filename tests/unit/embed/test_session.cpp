@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -209,22 +210,32 @@ TEST(Session, MixedTaskFileAndFunctionTasks) {
   EXPECT_TRUE(fs::exists(dir.file("run/checkpoint.h5")));
 }
 
-TEST(Session, HooksSeeSendStartAndEndAndMaySubmitMore) {
+// The hooks as one timeline: each task is sent, then started, then ended, once each; a task
+// submitted from on_end is sent only after the end that submitted it.
+TEST(Session, HooksSeeSendStartAndEndInThatOrderAndMaySubmitMore) {
   mpiq::Session s(quiet());
   s.register_function("square", square);
-  std::set<mpiq::TaskId> sent, started, ended;
-  s.on_send([&](const mpiq::TaskInfo& t) { sent.insert(t.id); });
-  s.on_start([&](const mpiq::TaskInfo& t) { started.insert(t.id); });
+  std::vector<std::pair<char, mpiq::TaskId>> events;  // 's'ent, 'b'egun, 'e'nded
+  s.on_send([&](const mpiq::TaskInfo& t) { events.emplace_back('s', t.id); });
+  s.on_start([&](const mpiq::TaskInfo& t) { events.emplace_back('b', t.id); });
   s.on_end([&](const mpiq::Result& r) {
-    ended.insert(r.id);
+    events.emplace_back('e', r.id);
     if (r.bytes == "4") s.submit("square", "9");  // a task submitted during the run
   });
   s.submit("square", "2");
   s.submit("square", "3");
   EXPECT_EQ(s.run(), 0);
-  EXPECT_EQ(ended, (std::set<mpiq::TaskId>{1, 2, 3}));
-  EXPECT_EQ(sent, ended);
-  EXPECT_EQ(started, ended);
+  const auto position = [&](char what, mpiq::TaskId id) {
+    const auto it = std::find(events.begin(), events.end(), std::pair{what, id});
+    EXPECT_EQ(std::count(events.begin(), events.end(), std::pair{what, id}), 1) << what << " of task " << id;
+    return it - events.begin();
+  };
+  EXPECT_EQ(events.size(), 9u);
+  for (mpiq::TaskId id : {1u, 2u, 3u}) {
+    EXPECT_LT(position('s', id), position('b', id)) << "task " << id << " started before it was sent";
+    EXPECT_LT(position('b', id), position('e', id)) << "task " << id << " ended before it started";
+  }
+  EXPECT_LT(position('e', 1), position('s', 3)) << "the task submitted at task 1's end was sent before it";
   EXPECT_EQ(s.result(3)->bytes, "81");
 }
 
