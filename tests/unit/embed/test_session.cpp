@@ -303,6 +303,18 @@ TEST(Session, ResumeAfterKillReturnsStoredResultsWithoutRerunning) {
   EXPECT_EQ(runs.size() - before, 200u - static_cast<size_t>(checkpointed));
 }
 
+namespace {
+// "p<producer>-<index>". Appended piece by piece: `"p" + std::to_string(p) + ...` trips GCC 12's
+// false -Wrestrict in a Release build (PR 105329).
+std::string producer_task_name(int producer, int index) {
+  std::string name = "p";
+  name += std::to_string(producer);
+  name += '-';
+  name += std::to_string(index);
+  return name;
+}
+}  // namespace
+
 // Producer threads submit while run() runs on the main thread; their holds keep the run open until
 // they are done. Dependencies may point at tasks the same thread submitted a moment before, which the
 // hub may not have taken yet.
@@ -319,9 +331,8 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       std::this_thread::sleep_for(std::chrono::milliseconds(30 * p));  // some arrive mid-run
       for (int i = 0; i < kPerThread; ++i) {
         mpiq::TaskOptions o;
-        const std::string name = "p" + std::to_string(p) + "-" + std::to_string(i);
-        if (i % 100 == 98) o.name = name;
-        if (i % 100 == 99) o.after_names = {"p" + std::to_string(p) + "-" + std::to_string(i - 1)};
+        if (i % 100 == 98) o.name = producer_task_name(p, i);
+        if (i % 100 == 99) o.after_names = {producer_task_name(p, i - 1)};
         futures[static_cast<size_t>(p)].push_back(
             s.submit_future("square", std::to_string(p * kPerThread + i), o));
       }
@@ -338,9 +349,10 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       const long x = p * kPerThread + i;
       EXPECT_EQ(r[static_cast<size_t>(i)].bytes, std::to_string(x * x));
       ids.insert(r[static_cast<size_t>(i)].id);
-      if (i % 100 == 99)
+      if (i % 100 == 99) {
         EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time)
             << p << " " << i;
+      }
     }
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
