@@ -1,54 +1,25 @@
 #pragma once
-// Helpers shared by the store tests: a private temporary directory, whole-file I/O, a task table with
-// every column set, and running external tools (h5dump, h5py).
+// Helpers shared by the store tests: a task table with every column set, running external tools
+// (h5dump, h5py), and tests/support's TempDir and whole-file I/O.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "../core/task_table_testing.hpp"
 #include "core/task_table.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mpiq::store::test {
 
-/// A fresh directory under /tmp, removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/mpiq-store-test-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+// The suite's temporary directory and whole-file helpers (tests/support), under the names the store
+// tests use.
+using ::mpiq::test::read_bytes;
+using ::mpiq::test::TempDir;
+using ::mpiq::test::write_bytes;
 
 /// Appends one task with its spec columns; runtime columns are filled by init_runtime_columns().
 inline void add_task(core::TaskTable& t, core::TaskId id, std::string_view command,
