@@ -16,7 +16,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "core/task_file.hpp"
+#include "store/task_file_io.hpp"
 #include "exec/clock.hpp"
 #include "exec/guard.hpp"
 #include "exec/signals.hpp"
@@ -73,7 +73,7 @@ int run_hub(transport::Transport& net, const RunSettings& s) {
   core::TaskTable table;
   std::vector<std::string> inbox_notes;
   try {
-    table = core::load_task_file(s.task_file);
+    table = store::load_task_file(s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
     if (dir->resuming()) table = std::move(dir->restored());

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "core/task_file.hpp"
+#include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "hw/shares.hpp"
 #include "hw/topology.hpp"

@@ -18,7 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "core/task_file.hpp"
+#include "store/task_file_io.hpp"
 #include "exec/clock.hpp"
 #include "exec/guard.hpp"
 #include "exec/signals.hpp"
@@ -517,7 +517,7 @@ void Session::load_task_file(const std::string& path) {
   if (s.submissions > 0) throw InputError("load_task_file: call it before the first submit()");
   // A submit() that threw may have opened the state before any task file: the file's name decides.
   if (s.state_opened && !s.state) s.state_opened = false;
-  core::TaskTable parsed = core::load_task_file(path);
+  core::TaskTable parsed = store::load_task_file(path);
   s.task_file = path;
   s.open_state();
   const std::string sha = store::sha256_file(path);
