@@ -28,7 +28,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/task_file.hpp"
+#include "core/name_index.hpp"
+#include "core/submission.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
 #include "hub/run_directory.hpp"
@@ -79,9 +80,9 @@ class Inbox final : public HubObserver {
   Log& log_;
   std::string inbox_, done_;
   double next_poll_ = 0;
-  mutable bool waiting_seen_ = false;  // keeps_open() saw a file: poll() takes it without waiting
-  std::unordered_map<std::string, core::RunTask> names_;  // the run's named tasks
-  core::TaskIndex indexed_rows_ = 0;                      // rows already in names_
+  mutable bool waiting_seen_ = false;   // keeps_open() saw a file: poll() takes it without waiting
+  core::NameIndex names_{table_.name};  // the run's named tasks, over the table's name column
+  core::TaskIndex indexed_rows_ = 0;    // rows already in names_
   /// Files that this hub journalled but could not move out of the inbox (a file system error): never
   /// taken again; the move is retried on each poll.
   std::unordered_map<std::string, std::string> taken_;  // name -> verdict
