@@ -13,8 +13,12 @@ set +e; out=$(mpiq_run cycle.tasks 2>&1); code=$?; set -e
 : > empty.tasks
 expect_code 2 mpiq_run empty.tasks
 expect_code 2 mpiq_run missing-file.tasks
-expect_code 2 "$MPIQ" run bad.tasks --time-limit soon
-[ ! -e cycle.mpiq ] && [ ! -e empty.mpiq ] && [ ! -e missing-file.mpiq ] || fail "bad input left a run directory"
+# A bad option value on a valid task file: refused for the option alone, before anything runs.
+printf 'touch %s/ran\n' "$WORK" > good.tasks
+set +e; out=$(mpiq_run good.tasks --time-limit soon 2>&1); code=$?; set -e
+[ "$code" = 2 ] && echo "$out" | grep -q -- "--time-limit: 'soon'" || fail "--time-limit soon: expected exit 2 and a message, got $code: $out"
+[ ! -e ran ] && [ ! -e good.mpiq ] || fail "--time-limit soon: a task ran or a run directory was made"
+[ ! -e cycle.mpiq ] && [ ! -e empty.mpiq ] && [ ! -e missing-file.mpiq ] && [ ! -e bad.mpiq ] || fail "bad input left a run directory"
 mkdir notrun && touch notrun/precious
 printf 'true\n' > ok.tasks
 expect_code 2 mpiq_run ok.tasks --run-dir notrun
