@@ -2,12 +2,13 @@
 # run exits 1; the checkpoint says what ran (done/failed), what was skipped and what never ran.
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/lib_extra.sh"
-# Task 3 outlives task 1's failure by 3 s, so the hub has seen the failure before task 3 ends and
-# would release tasks 4-8; without --fail-fast they run once task 3 is done.
+# Task 1 fails once task 3 runs, and task 3 outlives that failure by 3 s, so the hub has seen the
+# failure before task 3 ends and would release tasks 4-8; without --fail-fast they run once task 3
+# is done. (Both may first be handed to one worker; the idle one then steals the other.)
 cat > ff.tasks <<TASKS
-[% name=bad %] touch $WORK/bad_failed; exit 4
+[% name=bad %] for i in \$(seq 200); do [ -e $WORK/started.3 ] && break; sleep 0.1; done; touch $WORK/bad_failed; exit 4
 [# bad #] touch $WORK/ran.2
-while [ ! -e $WORK/bad_failed ]; do sleep 0.1; done; sleep 3; touch $WORK/ran.3
+touch $WORK/started.3; for i in \$(seq 200); do [ -e $WORK/bad_failed ] && break; sleep 0.1; done; sleep 3; touch $WORK/ran.3
 [# 3 #] touch $WORK/ran.4
 [# 3 #] touch $WORK/ran.5
 [# 3 #] touch $WORK/ran.6
