@@ -16,7 +16,8 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 [ "$(ckpt_value g.mpiq state 1)" = failed ] || fail "task 1 is not failed"
 group=$(cat group)
 # The shell is its group's leader; a zombie (state Z, not reaped by this container's init) is dead.
-left=$(awk -v g="$group" '$5 == g && $3 != "Z" { print $1 }' /proc/[0-9]*/stat 2>/dev/null | tr '\n' ' ')
+# Processes come and go while /proc is read: a vanished one is no error.
+left=$({ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v g="$group" '$5 == g && $3 != "Z" { print $1 }' | tr '\n' ' ')
 if [ -n "$left" ]; then kill -9 -- "-$group" 2>/dev/null || true; fail "processes of the task's group survived: $left"; fi
 child=$(cat child)
 state=$(awk '{print $3}' "/proc/$child/stat" 2>/dev/null || echo gone)
