@@ -27,7 +27,7 @@ fi
 topo="$(cd "$TESTS_DIR/../../.." && pwd)/shared/topologies/power8-2pkg-4xP100.xml"
 if [ ! -f "$topo" ]; then
   [ "${CI:-}" != true ] || fail "$topo not found (the shared/ directory beside the repository)"
-  echo "SKIP (--worker-gpus part): $topo not found"; echo "ok: --output, --worker-cores on $NP rank(s)"; exit 0
+  echo "SKIP: --worker-gpus untested: $topo not found (--output and --worker-cores passed)"; exit 77
 fi
 # Without --worker-gpus every worker has at least 2 of the 4 GPUs; with 1 each, four gpus=1 tasks
 # see only as many distinct GPUs as there are workers.
