@@ -1,4 +1,4 @@
-// Times the durable-state paths of the hub on a synthetic table (DESIGN §7, issue 3's speed targets):
+// Times the durable-state paths of the hub on a synthetic table (docs/design.md §7, issue 3's speed targets):
 // checkpoint write (with its fsyncs) and load of N tasks with 40-byte commands and one dependency each,
 // and the journal: N task updates appended, flushed and synced, then replayed.
 //

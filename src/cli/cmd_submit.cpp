@@ -1,5 +1,5 @@
 // `mpiq submit RUN_DIR FILE [--no-wait] [--timeout S]`: adds the tasks of FILE to the run in RUN_DIR
-// (DESIGN §4). Checks FILE first, drops it into RUN_DIR/inbox/ whole (temporary name, fsync, rename),
+// (docs/design.md §4). Checks FILE first, drops it into RUN_DIR/inbox/ whole (temporary name, fsync, rename),
 // and waits for the hub's verdict (hub/inbox.hpp has the hub's side and the file layout).
 
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 #pragma once
-/// Task files submitted to a run (`mpiq submit`, DESIGN §4).
+/// Task files submitted to a run (`mpiq submit`, docs/design.md §4).
 ///
 /// A submitted file is written in the same language (core/task_file.hpp), and its lines keep their
 /// meaning inside the file: numeric, range and relative dependencies refer to lines of the same file, and

@@ -1,5 +1,5 @@
 #pragma once
-/// The task file parser: turns the text of a task file (DESIGN §2) into a TaskTable.
+/// The task file parser: turns the text of a task file (docs/design.md §2) into a TaskTable.
 ///
 /// The language, a superset of GREASY's:
 /// - One task per line; a task's id is the 1-based physical line number of its first line. Blank lines,

@@ -40,7 +40,7 @@ struct ColumnVersions {
   /// The journal format version whose records first carry the column. A record of an older journal
   /// lacks it, and replay gives the row the column's default.
   uint32_t journal_since = 1;
-  /// Journal records of kinds 3 and 4 only (function tasks, DESIGN §10): a record whose rows all hold
+  /// Journal records of kinds 3 and 4 only (function tasks, docs/design.md §10): a record whose rows all hold
   /// the default value leaves the column out. Only string columns may be optional.
   bool journal_optional = false;
 };

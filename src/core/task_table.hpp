@@ -1,7 +1,7 @@
 #pragma once
 /// The task database: one row per task, one column per attribute (structure of arrays).
 ///
-/// The same columns are the HDF5 checkpoint's datasets (DESIGN §7), so a snapshot is one write per
+/// The same columns are the HDF5 checkpoint's datasets (docs/design.md §7), so a snapshot is one write per
 /// column. Rows are ordered by task id; a task's row index never changes once it exists (tasks
 /// submitted during a run are appended with larger ids).
 
@@ -31,7 +31,7 @@ using TaskId = uint32_t;
 /// A task's 0-based row in a TaskTable.
 using TaskIndex = uint32_t;
 
-/// The lifecycle of DESIGN §3. The numeric values are the HDF5 enum's values: never renumber.
+/// The lifecycle of docs/design.md §3. The numeric values are the HDF5 enum's values: never renumber.
 enum class TaskState : uint8_t {
   waiting = 0,   ///< some dependency is not done yet
   ready = 1,     ///< may be dispatched
@@ -113,7 +113,7 @@ struct TaskTable {
   std::vector<uint64_t> dep_offsets{0};
   std::vector<TaskIndex> deps;
 
-  // --- Function tasks (embedding, DESIGN §10). A row is a shell command when its kind is 0. ---
+  // --- Function tasks (embedding, docs/design.md §10). A row is a shell command when its kind is 0. ---
   /// Index into kind_names: 0 = a shell command, otherwise the registered task kind the row runs.
   std::vector<uint16_t> kind;
   /// Task kinds by index; entry 0 is always "" (a shell command). Shared by every row.

@@ -1,5 +1,5 @@
 #pragma once
-/// The run directory's inbox (DESIGN §4, §6): task files that `mpiq submit` drops into RUN_DIR/inbox/
+/// The run directory's inbox (docs/design.md §4, §6): task files that `mpiq submit` drops into RUN_DIR/inbox/
 /// join the running hub's graph.
 ///
 /// Files. `mpiq submit` writes `inbox/.NAME.tmp`, fsyncs it and renames it to `inbox/NAME` (NAME ends in
@@ -9,7 +9,7 @@
 /// what`), then moves the file to `inbox/done/NAME`. Nothing in the inbox can crash the hub: a file that
 /// cannot be read, parsed or placed is rejected.
 ///
-/// Crash safety (DESIGN §7, §11): a kill -9 or a crash of the node at any moment neither loses an
+/// Crash safety (docs/design.md §7, §11): a kill -9 or a crash of the node at any moment neither loses an
 /// accepted submission nor adds its tasks twice. Taking a file is, in this order:
 ///   1. parse it against the table, append its rows, and journal them (Hub::add_tasks ->
 ///      RunDirectory::appended) as ONE record of kind 5 that also holds the file's name, synced;

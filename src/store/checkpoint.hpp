@@ -1,5 +1,5 @@
 #pragma once
-/// The HDF5 snapshot of a run's task table, `checkpoint.h5` (DESIGN §7).
+/// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
 /// Layout, format version 2 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
@@ -21,7 +21,7 @@
 ///                                          bytes[offsets[i] .. offsets[i+1])
 ///                          kind: the function task's kind, "" for a shell command; payload: its
 ///                          input bytes; result: its result bytes once done, its failure message once
-///                          failed, "" otherwise (the embedding API, DESIGN §10)
+///                          failed, "" otherwise (the embedding API, docs/design.md §10)
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
@@ -74,9 +74,9 @@ struct CheckpointMeta {
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`
-/// and fsync of the directory (DESIGN §7). A crash or an error at any point leaves the old `path` as it
-/// was; on error the temporary file is removed and Hdf5Error (an HDF5 call failed) or mpiq::Error (a
-/// file system call failed, or `table` breaks its own invariants) is thrown.
+/// and fsync of the directory (docs/design.md §7). A crash or an error at any point leaves the old `path` as
+/// it was; on error the temporary file is removed and Hdf5Error (an HDF5 call failed) or mpiq::Error (a file
+/// system call failed, or `table` breaks its own invariants) is thrown.
 void write_checkpoint(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta);
 
 /// Loads the table saved at `path`, and its root attributes into `*meta` when `meta` is not null.

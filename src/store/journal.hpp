@@ -1,6 +1,6 @@
 #pragma once
-/// The run directory's `journal` (DESIGN §6-§7): an append-only binary log of what changed in the task
-/// table since the last snapshot, so that a kill -9 loses no finished task.
+/// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
+/// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
 /// File format, version 1 (the only one so far), all integers little-endian:
 ///

@@ -1,4 +1,4 @@
-// Which commands need a shell, and how the others are split into words (DESIGN §2: a command without
+// Which commands need a shell, and how the others are split into words (docs/design.md §2: a command without
 // shell syntax is executed directly).
 
 #include <gtest/gtest.h>
