@@ -1,4 +1,4 @@
-// Times the durable-state paths of the hub on a synthetic table (DESIGN §7, issue 3's speed targets):
+// Times the durable-state paths of the hub on a synthetic table (docs/design.md §7, issue 3's speed targets):
 // checkpoint write (with its fsyncs) and load of N tasks with 40-byte commands and one dependency each,
 // and the journal: N task updates appended, flushed and synced, then replayed.
 //
@@ -32,13 +32,16 @@ mpiq::core::TaskTable make_table(size_t n) {
   mpiq::core::TaskTable t;
   t.id.reserve(n);
   t.command.reserve(n, 40 * n);
-  char command[41];
+  // 40-byte commands up to 10^7 tasks (longer beyond). The buffer fits the longest a size_t can print,
+  // so nothing is cut: the seed used to be, by a 41-byte buffer under a 43-byte format.
+  char command[64];
   for (size_t i = 0; i < n; ++i) {
     t.id.push_back(static_cast<uint32_t>(i + 1));
     t.flags.push_back(0);
     t.name.push_back("");
-    std::snprintf(command, sizeof command, "./simulate --input=in/%010zu --seed=%03zu", i, i % 1000);
-    t.command.push_back(std::string_view(command, 40));
+    const int len =
+        std::snprintf(command, sizeof command, "./simulate --input=in/%07zu --seed=%03zu", i, i % 1000);
+    t.command.push_back(std::string_view(command, static_cast<size_t>(len)));
     t.workdir.push_back("");
     t.cores.push_back(1);
     t.gpus.push_back(0);

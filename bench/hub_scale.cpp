@@ -20,7 +20,7 @@
 #include <string>
 
 #include "core/scheduler.hpp"
-#include "core/task_file.hpp"
+#include "store/task_file_io.hpp"
 
 namespace {
 
@@ -64,7 +64,7 @@ int generate(size_t n, const char* path) {
 int load(const char* path) {
   const long long base = status_bytes("VmRSS");
   auto start = Clock::now();
-  mpiq::core::TaskTable table = mpiq::core::load_task_file(path);
+  mpiq::core::TaskTable table = mpiq::store::load_task_file(path);
   const double parse_s = std::chrono::duration<double>(Clock::now() - start).count();
   const long long after_parse = status_bytes("VmRSS");
   const long long hwm_parse = status_bytes("VmHWM");
@@ -78,10 +78,12 @@ int load(const char* path) {
   const double n = static_cast<double>(table.size());
   const double command_bytes = static_cast<double>(table.command.blob().size());
   std::printf("tasks=%zu edges=%zu command_bytes=%.0f\n", table.size(), table.edge_count(), command_bytes);
-  std::printf("parse_s=%.3f scheduler_s=%.3f parse_s_per_million=%.3f\n", parse_s, build_s, parse_s / n * 1e6);
-  std::printf("rss_start_mb=%.1f rss_after_parse_mb=%.1f hwm_after_parse_mb=%.1f rss_after_scheduler_mb=%.1f "
-              "hwm_mb=%.1f\n",
-              base / 1e6, after_parse / 1e6, hwm_parse / 1e6, after_build / 1e6, hwm / 1e6);
+  std::printf("parse_s=%.3f scheduler_s=%.3f parse_s_per_million=%.3f\n", parse_s, build_s,
+              parse_s / n * 1e6);
+  std::printf(
+      "rss_start_mb=%.1f rss_after_parse_mb=%.1f hwm_after_parse_mb=%.1f rss_after_scheduler_mb=%.1f "
+      "hwm_mb=%.1f\n",
+      base / 1e6, after_parse / 1e6, hwm_parse / 1e6, after_build / 1e6, hwm / 1e6);
   std::printf("table_b_per_task=%.1f\n", (after_parse - base - command_bytes) / n);
   std::printf("peak_b_per_task=%.1f steady_b_per_task=%.1f\n", (hwm - base - command_bytes) / n,
               (after_build - base - command_bytes) / n);

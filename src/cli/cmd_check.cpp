@@ -2,9 +2,10 @@
 
 #include <iostream>
 
+#include "cli/check_report.hpp"
 #include "cli/commands.hpp"
 #include "core/graph.hpp"
-#include "core/task_file.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::cli {
 
@@ -15,8 +16,8 @@ void add_check_command(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", *file, "Task file")->required();
   cmd->add_flag("--json", *json, "Print the summary as one JSON object");
   cmd->callback([file, json, exit_code] {
-    const core::TaskTable table = core::load_task_file(*file);
-    std::cout << core::check_report(table, core::summarize(table), *json);
+    const core::TaskTable table = store::load_task_file(*file);
+    std::cout << check_report(table, core::summarize(table), *json);
     *exit_code = 0;
   });
 }

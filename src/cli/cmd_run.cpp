@@ -6,10 +6,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "core/task_file.hpp"
 #include "hub/run_directory.hpp"
 #include "launch/launch.hpp"
 #include "store/sha256.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::cli {
 
@@ -33,7 +33,7 @@ int run_command(const RunSettings& s) {
   spec.hub.stop_margin_s = s.stop_margin_s;
   spec.hub.summary = true;
   spec.prepare = [&] {
-    table = core::load_task_file(s.task_file);
+    table = store::load_task_file(s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
     if (dir->resuming()) table = std::move(dir->restored());

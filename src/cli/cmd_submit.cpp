@@ -1,5 +1,5 @@
 // `mpiq submit RUN_DIR FILE [--no-wait] [--timeout S]`: adds the tasks of FILE to the run in RUN_DIR
-// (DESIGN §4). Checks FILE first, drops it into RUN_DIR/inbox/ whole (temporary name, fsync, rename),
+// (docs/design.md §4). Checks FILE first, drops it into RUN_DIR/inbox/ whole (temporary name, fsync, rename),
 // and waits for the hub's verdict (hub/inbox.hpp has the hub's side and the file layout).
 
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
-#include "core/task_file.hpp"
+#include "core/submission.hpp"
 #include "exec/clock.hpp"
 #include "exec/host.hpp"
 #include "hub/run_directory.hpp"
@@ -23,6 +23,7 @@
 #include "store/checkpoint.hpp"
 #include "store/journal.hpp"
 #include "store/posix_file.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::cli {
 
@@ -127,7 +128,7 @@ int submit(const SubmitOptions& o) {
                      ": not an mpiq run directory (no checkpoint.h5); start the run with mpiq run");
   if (::stat(o.file.c_str(), &st) == 0 && st.st_size > (64 << 20))
     throw InputError(o.file + ": too large for one submission (at most 64 MiB): split it into several files");
-  const std::string text = core::read_task_file(o.file);
+  const std::string text = store::read_task_file(o.file);
   check_file(o, text);
 
   const std::string inbox = o.run_dir + "/inbox", done = inbox + "/done";

@@ -1,7 +1,7 @@
 #pragma once
 /// The `mpiq` subcommands. Each `add_*_command` registers one subcommand on `app`; when that
 /// subcommand is chosen, its callback stores the process exit code in `*exit_code`
-/// (0/1/2/3 as in DESIGN §8). Errors of user input are thrown as mpiq::InputError and turned into a
+/// (0/1/2/3 as in docs/design.md §8). Errors of user input are thrown as mpiq::InputError and turned into a
 /// message and exit code 2 by main().
 
 #include <CLI/CLI.hpp>

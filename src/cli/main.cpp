@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return 2;  // bad usage is bad input: DESIGN §8
+    return 2;  // bad usage is bad input: docs/design.md §8
   } catch (const mpiq::InputError& e) {
     std::cerr << "mpiq: " << e.what() << "\n";
     return 2;

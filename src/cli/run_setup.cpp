@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "core/task_file.hpp"
+#include "core/task_syntax.hpp"
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
 

@@ -1,7 +1,7 @@
 #include "core/graph.hpp"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <limits>
 
 namespace mpiq::core {
 
@@ -84,29 +84,32 @@ GraphSummary summarize(const TaskTable& table) {
   return s;
 }
 
-std::string check_report(const TaskTable& table, const GraphSummary& summary, bool json) {
-  uint64_t named = 0;
-  for (size_t r = 0; r < table.size(); ++r)
-    if (!table.name[r].empty()) ++named;
-  const std::pair<const char*, uint64_t> items[] = {
-      {"tasks", summary.tasks},
-      {"edges", summary.edges},
-      {"roots", summary.roots},
-      {"depth", summary.depth},
-      {"widest_level", summary.widest_level},
-      {"max_cores", summary.max_cores},
-      {"max_gpus", summary.max_gpus},
-      {"barriers", summary.barriers},
-      {"named", named},
-  };
-  if (json) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : items) j[key] = value;
-    return j.dump() + "\n";
+std::vector<TaskIndex> find_cycle(const TaskTable& table) {
+  const size_t n = table.size();
+  const std::vector<TaskIndex> order = topological_order(table, dependants(table));
+  if (order.size() == n) return {};
+  std::vector<uint8_t> ordered(n, 0);
+  for (TaskIndex r : order) ordered[r] = 1;
+  // Every row left out of the order waits for at least one other row left out (else it would have been
+  // ordered), so following such dependencies from any of them must come back to a row already seen.
+  TaskIndex r = 0;
+  while (ordered[r]) ++r;
+  constexpr uint32_t kUnseen = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> position(n, kUnseen);
+  std::vector<TaskIndex> path;
+  while (position[r] == kUnseen) {
+    position[r] = static_cast<uint32_t>(path.size());
+    path.push_back(r);
+    for (uint64_t k = table.dep_offsets[r];; ++k) {
+      if (!ordered[table.deps[k]]) {
+        r = table.deps[k];
+        break;
+      }
+    }
   }
-  std::string out;
-  for (const auto& [key, value] : items) out += std::string(key) + " " + std::to_string(value) + "\n";
-  return out;
+  std::vector<TaskIndex> cycle(path.begin() + position[r], path.end());
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+  return cycle;
 }
 
 }  // namespace mpiq::core

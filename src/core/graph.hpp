@@ -1,10 +1,9 @@
 #pragma once
 /// Pure algorithms over the dependency graph of a TaskTable: the reverse edges, a topological order,
-/// critical paths and the summary `mpiq check` prints. All iterative and O(V+E), so a million-deep chain
-/// costs no stack.
+/// critical paths, cycles and the summary `mpiq check` prints. All iterative and O(V+E), so a million-deep
+/// chain costs no stack.
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "core/task_table.hpp"
@@ -38,9 +37,9 @@ std::vector<uint32_t> critical_path(const TaskTable& table, const Csr& dependant
 /// `widest_level` the most tasks at one depth (depth 1 = tasks that wait for no task).
 GraphSummary summarize(const TaskTable& table);
 
-/// What `mpiq check FILE` prints: one `key value` line per item (tasks, edges, roots, depth, widest_level,
-/// max_cores, max_gpus, barriers, named), or, when `json`, one JSON object with the same keys on one
-/// line. Ends with a newline either way.
-std::string check_report(const TaskTable& table, const GraphSummary& summary, bool json);
+/// One dependency cycle of the graph, empty when there is none: rows r0 -> r1 -> ... -> rk (each waits for
+/// the next, and rk waits for r0), starting from the smallest row on that cycle. When there are several,
+/// the one found from the smallest row that is left out of topological_order().
+std::vector<TaskIndex> find_cycle(const TaskTable& table);
 
 }  // namespace mpiq::core

@@ -85,8 +85,11 @@ class Writer {
   template <typename T>
   void put(const T& v) {
     static_assert(std::is_trivially_copyable_v<T>);
-    const char* p = reinterpret_cast<const char*>(&v);
-    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    // resize + memcpy rather than insert(end, p, p + sizeof(T)): g++ 12 at -O2 warned
+    // (-Wstringop-overflow) on the range insert into a buffer it had just allocated.
+    const size_t at = bytes_.size();
+    bytes_.resize(at + sizeof(T));
+    std::memcpy(bytes_.data() + at, &v, sizeof(T));
   }
   void put_bytes(std::string_view s) {
     put<uint32_t>(static_cast<uint32_t>(s.size()));

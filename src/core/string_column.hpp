@@ -1,6 +1,6 @@
 #pragma once
 /// A column of strings stored as one byte blob plus offsets: the in-memory twin of the
-/// `/tasks/command` layout in checkpoint.h5 (DESIGN §7), and far smaller than a vector of
+/// `/tasks/command` layout in checkpoint.h5 (docs/design.md §7), and far smaller than a vector of
 /// std::string for millions of tasks (no per-string heap block or 32-byte header).
 ///
 /// While every string in it is empty (the names, directories and payloads of a command-only file, the

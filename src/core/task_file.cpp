@@ -1,175 +1,34 @@
 #include "core/task_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <functional>
 #include <limits>
-#include <memory>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/name_index.hpp"
+#include "core/submission.hpp"
+#include "core/task_syntax.hpp"
 #include "mpiq/error.hpp"
 
 namespace mpiq::core {
 namespace {
 
+using namespace syntax;
+
+// "No row" in the parser's per-line columns; NameIndex::find says the same for an unknown name.
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-
-bool is_blank(char c) {
-  return c == ' ' || c == '\t';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_name_start(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-bool is_name_char(char c) {
-  return is_name_start(c) || is_digit(c) || c == '.' || c == '-';
-}
-
-size_t skip_blanks(std::string_view s, size_t i) {
-  while (i < s.size() && is_blank(s[i])) ++i;
-  return i;
-}
-
-std::string_view trim_blanks(std::string_view s) {
-  const size_t b = skip_blanks(s, 0);
-  size_t e = s.size();
-  while (e > b && is_blank(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
-bool is_valid_name(std::string_view s) {
-  if (s.empty() || !is_name_start(s[0])) return false;
-  return std::all_of(s.begin() + 1, s.end(), is_name_char);
-}
-
-// An odd number of trailing backslashes: the last one escapes the newline (`\\` is a literal backslash).
-bool ends_with_continuation(std::string_view line) {
-  size_t n = 0;
-  while (n < line.size() && line[line.size() - 1 - n] == '\\') ++n;
-  return n % 2 == 1;
-}
-
-// Decimal digits to an unsigned value that saturates at kNone: every line number is below kNone, so a
-// saturated value is simply "past the end of the file".
-uint32_t saturating_u32(std::string_view digits) {
-  uint64_t v = 0;
-  for (char c : digits) {
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-    if (v >= kNone) return kNone;
-  }
-  return static_cast<uint32_t>(v);
-}
-
-enum class IntParse { ok, not_a_number, out_of_range };
-
-// An optionally signed (when lo < 0) decimal integer in [lo, hi].
-IntParse parse_int(std::string_view v, int64_t lo, int64_t hi, int64_t& out) {
-  size_t i = 0;
-  bool negative = false;
-  if (lo < 0 && i < v.size() && (v[i] == '-' || v[i] == '+')) negative = v[i++] == '-';
-  if (i == v.size()) return IntParse::not_a_number;
-  uint64_t x = 0;
-  for (; i < v.size(); ++i) {
-    if (!is_digit(v[i])) return IntParse::not_a_number;
-    // Stop growing far above any bound instead of overflowing; the range check below rejects it.
-    if (x < (uint64_t{1} << 40)) x = x * 10 + static_cast<uint64_t>(v[i] - '0');
-  }
-  const int64_t value = negative ? -static_cast<int64_t>(x) : static_cast<int64_t>(x);
-  if (value < lo || value > hi) return IntParse::out_of_range;
-  out = value;
-  return IntParse::ok;
-}
+static_assert(NameIndex::kNotFound == kNone);
 
 /// What a physical line of the file is.
 enum class LineKind : uint8_t { blank, comment, directive, task, continuation, barrier };
 
-/// The settings of `[% %]` and `#MPIQ defaults`.
-struct Settings {
-  uint32_t cores = 1;
-  uint32_t gpus = 0;
-  uint32_t timeout_s = 0;
-  uint32_t retries = 0;
-  int32_t priority = 0;
-};
-
-/// A dependency as written. One that points backward is resolved as soon as its line is read; one that
-/// points forward, or at a name not defined yet, waits in Parser::pending_ for the end of the file.
-enum class RefKind : uint8_t {
-  id,        ///< `3`: a = line
-  range,     ///< `5-7`: a, b = the bounds as written
-  relative,  ///< `-1`: a = distance back
-  name,      ///< `prep`: token
-};
-struct DepRef {
-  RefKind kind;
-  uint32_t column;  ///< of the token, 1-based
-  uint32_t a;
-  uint32_t b;
-  std::string_view token;
-};
-/// A dependency of row `row` left for after the scan.
+/// A dependency of row `row` that points forward, or at a name not defined yet: left for the end of the
+/// file (one that points backward is resolved as soon as its line is read).
 struct Pending {
   TaskIndex row;
   DepRef ref;
-};
-
-/// Task names to rows, by open addressing over (hash, row) slots whose keys are the table's name column:
-/// 8 bytes a slot instead of a heap node per name.
-class NameIndex {
- public:
-  explicit NameIndex(const StringColumn& names) : names_(names) {}
-
-  /// The row named `name`, or kNone.
-  TaskIndex find(std::string_view name) const {
-    if (slots_.empty()) return kNone;
-    const uint32_t h = hash(name);
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& slot = slots_[i];
-      if (slot.row == kNone) return kNone;
-      if (slot.hash == h && names_[slot.row] == name) return slot.row;
-    }
-  }
-  /// Adds `row`, whose name (already in the column) is not in the index yet.
-  void insert(TaskIndex row) {
-    // At most half full keeps probe sequences short.
-    if ((count_ + 1) * 2 > slots_.size()) grow();
-    place(hash(names_[row]), row);
-    ++count_;
-  }
-
- private:
-  struct Slot {
-    uint32_t hash;
-    TaskIndex row;
-  };
-  static uint32_t hash(std::string_view s) { return static_cast<uint32_t>(std::hash<std::string_view>{}(s)); }
-  void place(uint32_t h, TaskIndex row) {
-    size_t i = h & mask_;
-    while (slots_[i].row != kNone) i = (i + 1) & mask_;
-    slots_[i] = {h, row};
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<size_t>(64, old.size() * 2), Slot{0, kNone});
-    mask_ = slots_.size() - 1;
-    for (const Slot& slot : old)
-      if (slot.row != kNone) place(slot.hash, slot.row);
-  }
-
-  const StringColumn& names_;
-  std::vector<Slot> slots_;
-  size_t mask_ = 0;
-  size_t count_ = 0;
 };
 
 class Parser {
@@ -191,45 +50,21 @@ class Parser {
     return std::move(table_);
   }
 
-  /// The file as tasks joining run_: ids base + line, dependencies as rows of the run's table once the
-  /// file's rows follow its last one.
-  Submission submission() {
-    TaskTable own = run();
-    Submission out;
-    const uint64_t base = submission_base(run_->last_id);
-    const uint64_t last_line = line_kind_.size();
-    if (base + last_line >= kNone)
-      fail(0, 0,
-           "the run has no task ids left for " + std::to_string(last_line) + " more lines (the last id is " +
-               std::to_string(run_->last_id) + ")");
-    out.base = static_cast<TaskId>(base);
-    std::sort(external_.begin(), external_.end());
-    external_.erase(std::unique(external_.begin(), external_.end()), external_.end());
-    out.tasks.reserve(own.size());
-    std::vector<TaskIndex> deps;
-    size_t e = 0;
-    for (TaskIndex r = 0; r < own.size(); ++r) {
-      // The run's rows come before the file's, so the external dependencies (sorted) go first.
-      deps.clear();
-      for (; e < external_.size() && external_[e].first == r; ++e) deps.push_back(external_[e].second);
-      for (uint64_t k = own.dep_offsets[r]; k < own.dep_offsets[r + 1]; ++k)
-        deps.push_back(run_->rows + own.deps[k]);
-      TaskSpec spec = own.spec(r);
-      spec.id = static_cast<TaskId>(out.base + own.id[r]);
-      spec.deps = deps;
-      out.tasks.append(spec);
-    }
-    out.tasks.init_runtime_columns();
-    std::sort(outside_names_.begin(), outside_names_.end());
-    outside_names_.erase(std::unique(outside_names_.begin(), outside_names_.end()), outside_names_.end());
+  /// The file as a submission to run_: its own rows, and what it needs of the run.
+  detail::ParsedSubmission submission() {
+    detail::ParsedSubmission out;
+    out.own = run();
+    out.lines = line_kind_.size();
+    out.run_deps = std::move(external_);
     out.outside_names = std::move(outside_names_);
     return out;
   }
 
  private:
   [[noreturn]] void fail(uint32_t line, size_t column, const std::string& message) const {
-    throw InputError(path_, line, static_cast<uint32_t>(column), message);
+    syntax::fail(LineRef{path_, line}, column, message);
   }
+  LineRef here() const { return LineRef{path_, line_no_}; }
 
   // A NUL byte cannot be passed to a shell; it also means the file is not text.
   void reject_nul_bytes() const {
@@ -267,18 +102,8 @@ class Parser {
     for (size_t p = 0; (p = text_.find('\n', p)) != std::string_view::npos; ++p) ++lines;
     line_kind_.reserve(lines);
     line_row_.reserve(lines);
-    table_.deps.reserve(lines);
-    table_.id.reserve(lines);
-    table_.flags.reserve(lines);
-    table_.cores.reserve(lines);
-    table_.gpus.reserve(lines);
-    table_.timeout_s.reserve(lines);
-    table_.retries.reserve(lines);
-    table_.priority.reserve(lines);
-    table_.dep_offsets.reserve(lines + 1);
+    table_.reserve(lines, lines);
     table_.command.reserve(lines, text_.size());
-    table_.name.reserve(lines, 0);
-    table_.workdir.reserve(lines, 0);
 
     while (pos_ < text_.size()) {
       const std::string_view line = next_line();
@@ -307,7 +132,7 @@ class Parser {
       if (rest != line.size()) fail(line_no_, rest + 1, "unexpected text after '#MPIQ barrier'");
       add_barrier();
     } else if (name == "defaults") {
-      if (parse_settings(line, end, line.size(), defaults_, nullptr, nullptr) == 0)
+      if (parse_settings(here(), line, end, line.size(), defaults_, nullptr) == 0)
         fail(line_no_, word + 1, "'#MPIQ defaults' needs at least one key=value");
       mark_line(LineKind::directive, kNone);
     } else {
@@ -335,31 +160,24 @@ class Parser {
   void task_line(std::string_view line, size_t i) {
     const uint32_t first_line = line_no_;
     Settings settings = defaults_;
-    std::string_view name;
-    size_t name_column = 0;
+    NameSetting named;
     std::string_view workdir;
     bool seen[3] = {false, false, false};
     bool any_prefix = false;
-    while (i + 1 < line.size() && line[i] == '[' &&
-           (line[i + 1] == '#' || line[i + 1] == '@' || line[i + 1] == '%')) {
-      const char mark = line[i + 1];
-      const char closing[2] = {mark, ']'};
-      const size_t close = line.find(std::string_view(closing, 2), i + 2);
-      if (close == std::string_view::npos)
-        fail(line_no_, i + 1,
-             std::string("unterminated '[") + mark + "' (no closing '" + mark + "]' on this line)");
+    while (const auto prefix = prefix_at(here(), line, i)) {
+      const char mark = prefix->mark;
       bool& once = seen[mark == '#' ? 0 : mark == '@' ? 1 : 2];
       if (once) fail(line_no_, i + 1, std::string("second '[") + mark + "' prefix on one task");
       once = true;
       if (mark == '#') {
-        parse_deps(line, i + 2, close);
+        for_each_dep(here(), line, prefix->body, prefix->close, [this](const DepRef& ref) { add_dep(ref); });
       } else if (mark == '@') {
-        workdir = trim_blanks(line.substr(i + 2, close - i - 2));
+        workdir = trim_blanks(line.substr(prefix->body, prefix->close - prefix->body));
         if (workdir.empty()) fail(line_no_, i + 1, "empty working directory in '[@ @]'");
       } else {
-        parse_settings(line, i + 2, close, settings, &name, &name_column);
+        parse_settings(here(), line, prefix->body, prefix->close, settings, &named);
       }
-      i = skip_blanks(line, close + 2);
+      i = skip_blanks(line, prefix->close + 2);
       any_prefix = true;
     }
     const size_t command_column = i + 1;
@@ -390,6 +208,8 @@ class Parser {
     }
 
     const auto row = static_cast<TaskIndex>(table_.size());
+    const std::string_view name = named.value;
+    const size_t name_column = named.column;
     if (!name.empty()) {
       const TaskIndex first = names_.find(name);
       if (first != kNone)
@@ -424,65 +244,6 @@ class Parser {
     ++command_tasks_;
   }
 
-  // The dependency list between line[begin] and line[end]: comma-separated tokens.
-  void parse_deps(std::string_view line, size_t begin, size_t end) {
-    // `[##]` or `[# #]`: no dependency, as in GREASY.
-    if (skip_blanks(line, begin) >= end) return;
-    size_t start = begin;
-    for (;;) {
-      size_t comma = start;
-      while (comma < end && line[comma] != ',') ++comma;
-      size_t b = skip_blanks(line, start);
-      if (b > comma) b = comma;
-      size_t e = comma;
-      while (e > b && is_blank(line[e - 1])) --e;
-      if (b == e) fail(line_no_, b + 1, "empty dependency (two commas in a row, or a comma at an end)");
-      parse_dep_token(line.substr(b, e - b), b + 1);
-      if (comma == end) break;
-      start = comma + 1;
-    }
-  }
-
-  void parse_dep_token(std::string_view tok, size_t column) {
-    DepRef ref{RefKind::id, static_cast<uint32_t>(column), 0, 0, tok};
-    auto digits_end = [&](size_t j) {
-      while (j < tok.size() && is_digit(tok[j])) ++j;
-      return j;
-    };
-    bool ok = false;
-    if (is_digit(tok[0])) {
-      const size_t e1 = digits_end(0);
-      ref.a = saturating_u32(tok.substr(0, e1));
-      size_t j = skip_blanks(tok, e1);
-      if (j == tok.size()) {
-        ok = true;
-      } else if (tok[j] == '-') {
-        const size_t b2 = skip_blanks(tok, j + 1);
-        const size_t e2 = digits_end(b2);
-        if (e2 > b2 && e2 == tok.size()) {
-          ref.kind = RefKind::range;
-          ref.b = saturating_u32(tok.substr(b2, e2 - b2));
-          ok = true;
-        }
-      }
-    } else if (tok[0] == '-') {
-      const size_t e = digits_end(1);
-      if (e > 1 && e == tok.size()) {
-        ref.kind = RefKind::relative;
-        ref.a = saturating_u32(tok.substr(1));
-        ok = true;
-      }
-    } else if (is_valid_name(tok)) {
-      ref.kind = RefKind::name;
-      ok = true;
-    }
-    if (!ok)
-      fail(line_no_, column,
-           "bad dependency '" + std::string(tok) +
-               "': expected an id (3), a range (5-7), a relative id (-1) or a task name");
-    add_dep(ref);
-  }
-
   // Resolves a dependency of the task on the current line now when it points backward (everything it can
   // point at is known), else keeps it for resolve_pending().
   void add_dep(const DepRef& ref) {
@@ -510,88 +271,6 @@ class Parser {
       }
     }
     pending_.push_back({self, ref});
-  }
-
-  // Whitespace-separated key=value settings in line[begin, end). `name` is null for `#MPIQ defaults`,
-  // which may not set a name. Returns how many settings there were.
-  size_t parse_settings(std::string_view line, size_t begin, size_t end, Settings& s, std::string_view* name,
-                        size_t* name_column) {
-    size_t count = 0;
-    unsigned seen = 0;
-    size_t i = skip_blanks(line, begin);
-    while (i < end) {
-      size_t e = i;
-      while (e < end && !is_blank(line[e])) ++e;
-      const std::string_view token = line.substr(i, e - i);
-      const size_t eq = token.find('=');
-      if (eq == std::string_view::npos)
-        fail(line_no_, i + 1, "missing '=' in setting '" + std::string(token) + "' (expected key=value)");
-      const std::string_view key = token.substr(0, eq);
-      const std::string_view value = token.substr(eq + 1);
-      const size_t value_column = i + eq + 2;
-      static constexpr std::string_view kKeys[] = {"name", "cores", "gpus", "timeout", "retries", "priority"};
-      const auto k = static_cast<unsigned>(std::find(std::begin(kKeys), std::end(kKeys), key) - kKeys);
-      if (k == std::size(kKeys))
-        fail(line_no_, i + 1,
-             "unknown setting '" + std::string(key) +
-                 "' (expected name, cores, gpus, timeout, retries or priority)");
-      if (seen & (1u << k)) fail(line_no_, i + 1, "setting '" + std::string(key) + "' given twice");
-      seen |= 1u << k;
-      switch (k) {
-        case 0:
-          if (name == nullptr) fail(line_no_, i + 1, "'name' cannot have a default: names are unique");
-          if (!is_valid_name(value))
-            fail(line_no_, value_column,
-                 "bad name '" + std::string(value) +
-                     "': a name is a letter or '_' followed by letters, digits, '_', '.' or '-'");
-          *name = value;
-          *name_column = value_column;
-          break;
-        case 1:
-          s.cores = static_cast<uint32_t>(integer(key, value, value_column, 1, kNone));
-          break;
-        case 2:
-          s.gpus = static_cast<uint32_t>(integer(key, value, value_column, 0, kNone));
-          break;
-        case 3: {
-          const auto d = parse_duration(value);
-          if (!d)
-            fail(line_no_, value_column,
-                 "bad duration '" + std::string(value) +
-                     "' for timeout: expected e.g. 90, 90s, 30m, 2h or 1h30m");
-          s.timeout_s = *d;
-          break;
-        }
-        case 4:
-          s.retries = static_cast<uint32_t>(integer(key, value, value_column, 0, kNone));
-          break;
-        default:
-          s.priority =
-              static_cast<int32_t>(integer(key, value, value_column, std::numeric_limits<int32_t>::min(),
-                                           std::numeric_limits<int32_t>::max()));
-          break;
-      }
-      ++count;
-      i = skip_blanks(line, e);
-    }
-    return count;
-  }
-
-  int64_t integer(std::string_view key, std::string_view value, size_t column, int64_t lo, int64_t hi) const {
-    int64_t out = 0;
-    switch (parse_int(value, lo, hi, out)) {
-      case IntParse::ok:
-        return out;
-      case IntParse::not_a_number:
-        fail(line_no_, column,
-             "bad value '" + std::string(value) + "' for " + std::string(key) + ": expected an integer" +
-                 (lo < 0 ? std::string() : " >= " + std::to_string(lo)));
-      case IntParse::out_of_range:
-        break;
-    }
-    fail(line_no_, column,
-         std::string(key) + "=" + std::string(value) + " is out of range: expected " + std::to_string(lo) +
-             " to " + std::to_string(hi));
   }
 
   // "3", "3 (prep)" or "4 (barrier)": how messages name a row.
@@ -718,29 +397,8 @@ class Parser {
 
   // Pass 3: a cycle is an error that names its tasks, starting from the one with the smallest id.
   void check_acyclic() const {
-    const size_t n = table_.size();
-    const std::vector<TaskIndex> order = topological_order(table_, dependants(table_));
-    if (order.size() == n) return;
-    std::vector<uint8_t> ordered(n, 0);
-    for (TaskIndex r : order) ordered[r] = 1;
-    // Every row left out of the order waits for at least one other row left out (else it would have been
-    // ordered), so following such dependencies from any of them must come back to a row already seen.
-    TaskIndex r = 0;
-    while (ordered[r]) ++r;
-    std::vector<uint32_t> position(n, kNone);
-    std::vector<TaskIndex> path;
-    while (position[r] == kNone) {
-      position[r] = static_cast<uint32_t>(path.size());
-      path.push_back(r);
-      for (uint64_t k = table_.dep_offsets[r];; ++k) {
-        if (!ordered[table_.deps[k]]) {
-          r = table_.deps[k];
-          break;
-        }
-      }
-    }
-    std::vector<TaskIndex> cycle(path.begin() + position[r], path.end());
-    std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+    const std::vector<TaskIndex> cycle = find_cycle(table_);
+    if (cycle.empty()) return;
     // A cycle can be a million tasks long: name its ends and count the middle.
     std::string message = "dependency cycle: ";
     auto add = [&](TaskIndex c) { message += describe(c) + " -> "; };
@@ -786,99 +444,11 @@ TaskTable parse_task_file(std::string_view text, const std::string& path) {
   return Parser(text, path).run();
 }
 
-uint64_t submission_base(TaskId last_id) {
-  return (uint64_t{last_id} + kSubmissionIdStep - 1) / kSubmissionIdStep * kSubmissionIdStep;
-}
+namespace detail {
 
-Submission parse_submission(std::string_view text, const std::string& path, const RunContext& run) {
+ParsedSubmission parse_for_run(std::string_view text, const std::string& path, const RunContext& run) {
   return Parser(text, path, &run).submission();
 }
 
-RunContext run_context(const TaskTable& run) {
-  RunContext context;
-  context.rows = static_cast<TaskIndex>(run.size());
-  context.last_id = run.id.empty() ? 0 : run.id.back();
-  // Views into the table's name column: valid as long as the table does not change, as documented.
-  auto names = std::make_shared<std::unordered_map<std::string_view, TaskIndex>>();
-  for (TaskIndex r = 0; r < run.size(); ++r)
-    if (!run.name[r].empty()) names->emplace(run.name[r], r);
-  const TaskTable* table = &run;
-  context.find_name = [names, table](std::string_view name) -> std::optional<RunTask> {
-    const auto it = names->find(name);
-    if (it == names->end()) return std::nullopt;
-    return RunTask{it->second, table->id[it->second]};
-  };
-  return context;
-}
-
-TaskTable load_task_file(const std::string& path) {
-  return parse_task_file(read_task_file(path), path);
-}
-
-std::string read_task_file(const std::string& path) {
-  auto unreadable = [&path](int err) {
-    return InputError(path, 0, 0, std::string("cannot read the task file: ") + std::strerror(err));
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw unreadable(errno);
-  struct stat st {};
-  std::string text;
-  text.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 1 << 16);
-  size_t len = 0;
-  for (;;) {
-    if (len == text.size()) text.resize(text.size() * 2);
-    const ssize_t got = ::read(fd, text.data() + len, text.size() - len);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw unreadable(err);
-    }
-    if (got == 0) break;
-    len += static_cast<size_t>(got);
-  }
-  ::close(fd);
-  text.resize(len);
-  return text;
-}
-
-std::optional<uint32_t> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  uint64_t total = 0;
-  int last_rank = 3;  // units must come in the order h (2), m (1), s (0), each at most once
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!is_digit(text[i])) return std::nullopt;
-    uint64_t n = 0;
-    for (; i < text.size() && is_digit(text[i]); ++i) {
-      n = n * 10 + static_cast<uint64_t>(text[i] - '0');
-      if (n > kNone) return std::nullopt;
-    }
-    if (i == text.size()) {
-      if (last_rank != 3) return std::nullopt;  // `1h30` is ambiguous: say 1h30m
-      return static_cast<uint32_t>(n);
-    }
-    int rank = 0;
-    uint64_t unit = 1;
-    switch (text[i++]) {
-      case 'h':
-        rank = 2, unit = 3600;
-        break;
-      case 'm':
-        rank = 1, unit = 60;
-        break;
-      case 's':
-        rank = 0, unit = 1;
-        break;
-      default:
-        return std::nullopt;
-    }
-    if (rank >= last_rank) return std::nullopt;
-    last_rank = rank;
-    total += n * unit;
-    if (total > kNone) return std::nullopt;
-  }
-  return static_cast<uint32_t>(total);
-}
-
+}  // namespace detail
 }  // namespace mpiq::core

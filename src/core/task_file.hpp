@@ -1,5 +1,5 @@
 #pragma once
-/// The task file parser: turns the text of a task file (DESIGN §2) into a TaskTable.
+/// The task file parser: turns the text of a task file (docs/design.md §2) into a TaskTable.
 ///
 /// The language, a superset of GREASY's:
 /// - One task per line; a task's id is the 1-based physical line number of its first line. Blank lines,
@@ -25,89 +25,40 @@
 /// (prep)`, where `a -> b` reads "a waits for b".
 
 #include <cstdint>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/task_table.hpp"
 
 namespace mpiq::core {
 
+struct RunContext;  // core/submission.hpp
+
 /// Parses the task file `text`; `path` is only used in error messages. Returns one row per task and per
 /// `#MPIQ barrier` line, ordered by id, `deps` holding sorted, unique row indices, and the runtime
 /// columns initialised. Throws mpiq::InputError on any bad input, "no tasks" included; the table is
-/// acyclic when it returns.
+/// acyclic when it returns. (Reading a file is the caller's: store::load_task_file.)
 TaskTable parse_task_file(std::string_view text, const std::string& path);
 
-/// Reads the file at `path` and parses it with parse_task_file. A file that cannot be read is an
-/// mpiq::InputError naming the path and the system's reason.
-TaskTable load_task_file(const std::string& path);
+namespace detail {
 
-/// The bytes of the file at `path`. A file that cannot be read is an mpiq::InputError naming the path
-/// and the system's reason.
-std::string read_task_file(const std::string& path);
-
-// --- Task files submitted to a run (`mpiq submit`, DESIGN §4) ---------------------------------------
-//
-// A submitted file is written in the same language, and its lines keep their meaning inside the file:
-// numeric, range and relative dependencies refer to lines of the same file, and a name refers to a task
-// of the same file or, failing that, to a named task already in the run. Names stay unique across the
-// whole run. Ids must ascend past every id of the run (TaskTable::id is sorted), so a file's tasks
-// cannot keep their line numbers; instead each submission gets a base, and the task on line L has id
-// `base + L`: the base is the run's last id rounded up to a multiple of kSubmissionIdStep, so that the
-// line shows in the id (`2042` is line 42 of the submission whose base is 2000). A cycle can only run
-// through the file's own tasks: the run's tasks never wait for tasks added after them.
-
-/// Bases of submissions are multiples of this.
-inline constexpr TaskId kSubmissionIdStep = 1000;
-
-/// The smallest multiple of kSubmissionIdStep that is at least `last_id`: the base of a file submitted
-/// to a run whose largest id is `last_id` (its first line gets base + 1 > last_id). 64 bits: near the
-/// end of the id space it may not fit a TaskId, which parse_submission reports.
-uint64_t submission_base(TaskId last_id);
-
-/// A task of the run, found by name.
-struct RunTask {
-  TaskIndex row = 0;
-  TaskId id = 0;
-};
-
-/// What parse_submission needs to know of the run a file joins.
-struct RunContext {
-  TaskIndex rows = 0;  ///< rows in the run's table: the file's tasks get the rows from here on
-  TaskId last_id = 0;  ///< the largest id in the run (0 for an empty run)
-  /// The run's task called `name`, if any. Left empty when the run's names are not known (checking a
-  /// file on its own): a name the file does not define is then accepted and listed in
-  /// Submission::outside_names, and a name the run already has is not detected.
-  std::function<std::optional<RunTask>(std::string_view name)> find_name;
-};
-
-/// A submitted file, ready to be appended to the run's table.
-struct Submission {
-  TaskId base = 0;  ///< the task (or barrier) on line L has id base + L
-  /// The file's rows, in line order, with ids base + L and the runtime columns initialised.
-  /// Dependencies are rows of the run's table once these rows follow its last one: below
-  /// RunContext::rows for the run's tasks, from it on for the file's. Sorted and unique per row.
-  TaskTable tasks;
-  /// Names the file depends on but does not define, when RunContext::find_name is empty; sorted.
+/// A file parsed as a submission to a run: what parse_submission (core/submission.hpp) builds on.
+struct ParsedSubmission {
+  /// The file's rows as parse_task_file returns them (ids are lines), without the dependencies on the
+  /// run's tasks.
+  TaskTable own;
+  uint64_t lines = 0;  ///< physical lines in the file
+  /// (row of the file, row of the run) for each dependency on a task of the run, unsorted.
+  std::vector<std::pair<TaskIndex, TaskIndex>> run_deps;
+  /// Names defined neither in the file nor in the run, when the run's names are not known; unsorted.
   std::vector<std::string> outside_names;
 };
 
-/// Parses `text`, a task file submitted to the run `run`; `path` is only used in error messages
-/// (positions are lines of the file). Throws mpiq::InputError `FILE:LINE:COL: what` as parse_task_file
-/// does, and also for a name the run already has, a name that neither the file nor the run defines
-/// (when the run's names are known), and a file whose ids would pass UINT32_MAX.
-Submission parse_submission(std::string_view text, const std::string& path, const RunContext& run);
+/// Parses `text` as parse_task_file does, resolving the names the file does not define in `run`, and
+/// refusing a name the run already has.
+ParsedSubmission parse_for_run(std::string_view text, const std::string& path, const RunContext& run);
 
-/// The context of `run` as it is now: its size, last id and a name index over it. The context refers to
-/// `run`, which must outlive it and not change while it is used.
-RunContext run_context(const TaskTable& run);
-
-/// Parses a duration in whole seconds: `90`, `90s`, `30m`, `2h`, `1h30m`, `1h30m15s` (units h, m, s, each at
-/// most once, in that order). Returns nullopt for an empty, signed, malformed or overflowing (more than
-/// UINT32_MAX seconds) text.
-std::optional<uint32_t> parse_duration(std::string_view text);
-
+}  // namespace detail
 }  // namespace mpiq::core

@@ -1,7 +1,7 @@
 #pragma once
 /// The task database: one row per task, one column per attribute (structure of arrays).
 ///
-/// The same columns are the HDF5 checkpoint's datasets (DESIGN §7), so a snapshot is one write per
+/// The same columns are the HDF5 checkpoint's datasets (docs/design.md §7), so a snapshot is one write per
 /// column. Rows are ordered by task id; a task's row index never changes once it exists (tasks
 /// submitted during a run are appended with larger ids).
 
@@ -13,11 +13,15 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/column_memory.hpp"
 #include "core/result_column.hpp"
 #include "core/string_column.hpp"
+#include "core/task_schema.hpp"
 
 namespace mpiq::core {
 
@@ -27,7 +31,7 @@ using TaskId = uint32_t;
 /// A task's 0-based row in a TaskTable.
 using TaskIndex = uint32_t;
 
-/// The lifecycle of DESIGN §3. The numeric values are the HDF5 enum's values: never renumber.
+/// The lifecycle of docs/design.md §3. The numeric values are the HDF5 enum's values: never renumber.
 enum class TaskState : uint8_t {
   waiting = 0,   ///< some dependency is not done yet
   ready = 1,     ///< may be dispatched
@@ -62,7 +66,8 @@ enum TaskFlag : uint8_t {
 };
 
 /// One row's spec columns: a task as a task-file line or a submission describes it. The views and
-/// the span must outlive the TaskTable::append call that copies them.
+/// the span must outlive the TaskTable::append call that copies them. The default values are the
+/// columns' defaults (a row that an older file lacks the column for gets them).
 struct TaskSpec {
   TaskId id = 0;
   uint8_t flags = 0;  ///< TaskFlag bits
@@ -74,7 +79,23 @@ struct TaskSpec {
   std::string_view payload;
 };
 
+/// One row's runtime columns: what happened to the task, as a journal update carries it. The default
+/// values are a task's before it ever ran (init_runtime_columns() gives them to new rows).
+struct TaskRuntime {
+  TaskState state = TaskState::waiting;
+  uint32_t attempts = 0;     ///< attempts started
+  int32_t exit_code = -1;    ///< of the last attempt, -1 when it has not exited
+  int32_t signal = 0;        ///< signal that ended the last attempt, 0 if none
+  int32_t worker_rank = -1;  ///< rank that ran the last attempt, -1 if none
+  double start_time = 0;     ///< Unix time the last attempt started, 0 if never
+  double end_time = 0;       ///< Unix time the last attempt ended, 0 if never
+  int64_t max_rss_kb = 0;    ///< peak resident set of the last attempt, 0 if unknown
+  std::string result;        ///< a function task's result or failure message
+  bool operator==(const TaskRuntime&) const = default;
+};
+
 /// Every column has size() rows, except the CSR offsets (size()+1) and `deps` (number of edges).
+/// Every member is a column listed in kTaskColumns below (or the kind names that `kind` indexes).
 struct TaskTable {
   // --- What the task file says. ---
   std::vector<TaskId> id;           ///< ascending
@@ -92,7 +113,7 @@ struct TaskTable {
   std::vector<uint64_t> dep_offsets{0};
   std::vector<TaskIndex> deps;
 
-  // --- Function tasks (embedding, DESIGN §10). A row is a shell command when its kind is 0. ---
+  // --- Function tasks (embedding, docs/design.md §10). A row is a shell command when its kind is 0. ---
   /// Index into kind_names: 0 = a shell command, otherwise the registered task kind the row runs.
   std::vector<uint16_t> kind;
   /// Task kinds by index; entry 0 is always "" (a shell command). Shared by every row.
@@ -129,68 +150,19 @@ struct TaskTable {
 
   /// Appends a row holding `s` in the spec columns and returns it. The runtime columns are left to
   /// init_runtime_columns(). The one way rows are added: parser, submissions, journal replay, tests.
-  TaskIndex append(const TaskSpec& s) {
-    const auto row = static_cast<TaskIndex>(size());
-    // First what may throw (too many kinds), so that a failure leaves no half-appended row.
-    const uint16_t kind_index = s.kind.empty() ? uint16_t{0} : intern_kind(s.kind);
-    // Rows added by hand (or by an older writer) before this one may lack a kind and payload.
-    pad_function_columns(row);
-    push_column(id, s.id);
-    push_column(flags, s.flags);
-    name.push_back(s.name);
-    command.push_back(s.command);
-    workdir.push_back(s.workdir);
-    push_column(cores, s.cores);
-    push_column(gpus, s.gpus);
-    push_column(timeout_s, s.timeout_s);
-    push_column(retries, s.retries);
-    push_column(priority, s.priority);
-    grow_column(deps, s.deps.size());
-    deps.insert(deps.end(), s.deps.begin(), s.deps.end());
-    push_column(dep_offsets, deps.size());
-    push_column(kind, kind_index);
-    payload.push_back(s.payload);
-    return row;
-  }
+  TaskIndex append(const TaskSpec& s);
 
-  /// Makes room for `rows` rows in every column (string bytes grow as they come), so that appending
-  /// a known number of tasks one at a time copies no column.
-  void reserve(size_t rows) {
-    reserve_column(id, rows);
-    reserve_column(flags, rows);
-    name.reserve(rows, 0);
-    command.reserve(rows, 0);
-    workdir.reserve(rows, 0);
-    for (auto* c : {&cores, &gpus, &timeout_s, &retries, &attempts}) reserve_column(*c, rows);
-    reserve_column(priority, rows);
-    reserve_column(dep_offsets, rows + 1);
-    reserve_column(kind, rows);
-    payload.reserve(rows, 0);
-    reserve_column(state, rows);
-    for (auto* c : {&exit_code, &signal, &worker_rank}) reserve_column(*c, rows);
-    reserve_column(start_time, rows);
-    reserve_column(end_time, rows);
-    reserve_column(max_rss_kb, rows);  // `result` costs nothing per row until one has a result
-  }
+  /// Makes room for `rows` rows in every column and `edges` dependencies (string bytes grow as they
+  /// come), so that appending a known number of tasks one at a time copies no column.
+  void reserve(size_t rows, size_t edges = 0);
 
   /// Row i's spec (views into this table: valid until it changes).
-  TaskSpec spec(TaskIndex i) const {
-    TaskSpec s;
-    s.id = id[i];
-    s.flags = flags[i];
-    s.name = name[i];
-    s.command = command[i];
-    s.workdir = workdir[i];
-    s.cores = cores[i];
-    s.gpus = gpus[i];
-    s.timeout_s = timeout_s[i];
-    s.retries = retries[i];
-    s.priority = priority[i];
-    s.deps = {deps.data() + dep_offsets[i], deps.data() + dep_offsets[i + 1]};
-    s.kind = i < kind.size() ? kind_names[kind[i]] : std::string_view();
-    s.payload = i < payload.size() ? payload[i] : std::string_view();
-    return s;
-  }
+  TaskSpec spec(TaskIndex i) const;
+
+  /// Row i's runtime columns.
+  TaskRuntime runtime(TaskIndex i) const;
+  /// Sets row i's runtime columns to `r`.
+  void set_runtime(TaskIndex i, const TaskRuntime& r);
 
   /// The row of task `task`, if there is one. O(log n).
   std::optional<TaskIndex> find(TaskId task) const {
@@ -199,38 +171,210 @@ struct TaskTable {
     return static_cast<TaskIndex>(it - id.begin());
   }
 
-  /// Appends the runtime columns' initial values for every row that lacks them (state `waiting`,
-  /// no attempt), and the function-task columns of rows that lack them (a shell command, no payload);
-  /// the parser fills only the spec columns and calls this last.
-  void init_runtime_columns() {
-    const size_t n = size();
-    pad_function_columns(n);
-    result.resize(n);
-    grow(state, n, TaskState::waiting);
-    grow(attempts, n, 0u);
-    grow(exit_code, n, -1);
-    grow(signal, n, 0);
-    grow(worker_rank, n, -1);
-    grow(start_time, n, 0.0);
-    grow(end_time, n, 0.0);
-    grow(max_rss_kb, n, int64_t{0});
-  }
+  /// Gives every row that lacks them the runtime columns' initial values (TaskRuntime's defaults: state
+  /// `waiting`, no attempt), and any other column a row lacks its default (TaskSpec's: a shell command,
+  /// no payload). The parser fills only the spec columns and calls this last.
+  void init_runtime_columns() { pad_columns(size()); }
 
  private:
-  // Gives rows [.., n) that lack them a shell command's kind and an empty payload.
-  void pad_function_columns(size_t n) {
-    grow(kind, n, uint16_t{0});
-    while (payload.size() < n) payload.push_back({});
-  }
+  // Gives every column that has fewer than n rows its default value in the rows it lacks (rows added
+  // by hand, or by an older writer that did not know the column). `spec_only` leaves runtime columns.
+  void pad_columns(size_t n, bool spec_only = false);
   // resize() to one more row reallocates every time in libstdc++ 12 (measured: 200,000 one-row
   // resizes took 0.11 s for doubles, 0.38 s for strings); tasks submitted one at a time need
   // amortised growth.
   template <class T, class V>
   static void grow(std::vector<T>& column, size_t n, const V& value) {
+    if (column.size() >= n) return;
     if (column.capacity() < n) reserve_column(column, std::max(n, 2 * column.capacity()));
     column.resize(n, value);
   }
 };
+
+inline bool is_known_state(TaskState s) {
+  return static_cast<size_t>(s) < kTaskStateCount;
+}
+inline bool is_known_flags(uint8_t flags) {
+  return (flags & ~kBarrier) == 0;
+}
+
+/// The schema: every column of TaskTable, once, in the order of the journal's records (spec columns:
+/// fixed-size values, then strings, then dependencies; then the runtime columns). To add a column,
+/// declare it in TaskTable and its value in TaskSpec or TaskRuntime (whose default member initialiser
+/// is the column's default), then list it here with the checkpoint and journal versions that first
+/// hold it: append, spec, reserve, padding, the table check, the checkpoint and the journal follow.
+inline constexpr auto kTaskColumns = std::make_tuple(
+    // What the task file says.
+    ValueColumn<TaskSpec, TaskId>{"id", &TaskTable::id, &TaskSpec::id},
+    ValueColumn<TaskSpec, uint8_t>{"flags", &TaskTable::flags, &TaskSpec::flags, {}, is_known_flags},
+    ValueColumn<TaskSpec, uint32_t>{"cores", &TaskTable::cores, &TaskSpec::cores},
+    ValueColumn<TaskSpec, uint32_t>{"gpus", &TaskTable::gpus, &TaskSpec::gpus},
+    ValueColumn<TaskSpec, uint32_t>{"timeout_s", &TaskTable::timeout_s, &TaskSpec::timeout_s},
+    ValueColumn<TaskSpec, uint32_t>{"retries", &TaskTable::retries, &TaskSpec::retries},
+    ValueColumn<TaskSpec, int32_t>{"priority", &TaskTable::priority, &TaskSpec::priority},
+    TextColumn<TaskSpec>{"name", &TaskTable::name, &TaskSpec::name},
+    TextColumn<TaskSpec>{"command", &TaskTable::command, &TaskSpec::command},
+    TextColumn<TaskSpec>{"workdir", &TaskTable::workdir, &TaskSpec::workdir},
+    KindColumn<TaskSpec>{"kind", &TaskTable::kind, &TaskTable::kind_names, &TaskSpec::kind, {2, 1, true}},
+    TextColumn<TaskSpec>{"payload", &TaskTable::payload, &TaskSpec::payload, {2, 1, true}},
+    DependencyColumn<TaskSpec>{"deps", &TaskTable::dep_offsets, &TaskTable::deps, &TaskSpec::deps},
+    // What happened to it.
+    ValueColumn<TaskRuntime, TaskState>{"state", &TaskTable::state, &TaskRuntime::state, {}, is_known_state},
+    ValueColumn<TaskRuntime, uint32_t>{"attempts", &TaskTable::attempts, &TaskRuntime::attempts},
+    ValueColumn<TaskRuntime, int32_t>{"exit_code", &TaskTable::exit_code, &TaskRuntime::exit_code},
+    ValueColumn<TaskRuntime, int32_t>{"signal", &TaskTable::signal, &TaskRuntime::signal},
+    ValueColumn<TaskRuntime, int32_t>{"worker_rank", &TaskTable::worker_rank, &TaskRuntime::worker_rank},
+    ValueColumn<TaskRuntime, double>{"start_time", &TaskTable::start_time, &TaskRuntime::start_time},
+    ValueColumn<TaskRuntime, double>{"end_time", &TaskTable::end_time, &TaskRuntime::end_time},
+    ValueColumn<TaskRuntime, int64_t>{"max_rss_kb", &TaskTable::max_rss_kb, &TaskRuntime::max_rss_kb},
+    ResultTextColumn<TaskRuntime>{"result", &TaskTable::result, &TaskRuntime::result, {2, 1, true}});
+
+/// Calls `f(descriptor)` for every column of the schema, in order.
+template <class F>
+constexpr void for_each_column(F&& f) {
+  for_each_in(kTaskColumns, std::forward<F>(f));
+}
+
+namespace detail {
+// The bytes of the TaskTable members a descriptor names.
+template <class D>
+constexpr size_t member_bytes() {
+  if constexpr (kIsColumn<D, KindColumn>)
+    return sizeof(std::vector<uint16_t>) + sizeof(std::vector<std::string>);
+  else if constexpr (kIsColumn<D, DependencyColumn>)
+    return sizeof(std::vector<uint64_t>) + sizeof(std::vector<TaskIndex>);
+  else if constexpr (kIsColumn<D, TextColumn>)
+    return sizeof(StringColumn);
+  else if constexpr (kIsColumn<D, ResultTextColumn>)
+    return sizeof(ResultColumn);
+  else
+    return sizeof(std::vector<typename D::Value>);
+}
+template <class... D>
+constexpr size_t schema_bytes(const std::tuple<D...>&) {
+  return (member_bytes<D>() + ...);
+}
+}  // namespace detail
+
+// A member added to TaskTable but not to the schema would be missed by the checkpoint and the journal:
+// every member is a column (all are multiples of 8 bytes, so there is no padding to miscount).
+static_assert(detail::schema_bytes(kTaskColumns) == sizeof(TaskTable),
+              "every TaskTable member must be listed in kTaskColumns");
+
+inline TaskIndex TaskTable::append(const TaskSpec& s) {
+  const auto row = static_cast<TaskIndex>(size());
+  // First what may throw (too many kinds), so that a failure leaves no half-appended row.
+  const uint16_t kind_index = s.kind.empty() ? uint16_t{0} : intern_kind(s.kind);
+  // Rows added by hand (or by an older writer) before this one may lack a column.
+  pad_columns(row, true);
+  for_each_column([&](const auto& c) {
+    using D = std::remove_cvref_t<decltype(c)>;
+    if constexpr (!kIsSpecColumn<D>) {
+    } else if constexpr (kIsColumn<D, TextColumn>) {
+      (this->*c.rows).push_back(s.*c.field);
+    } else if constexpr (kIsColumn<D, KindColumn>) {
+      push_column(this->*c.rows, kind_index);
+    } else if constexpr (kIsColumn<D, DependencyColumn>) {
+      const std::span<const TaskIndex> d = s.*c.field;
+      std::vector<TaskIndex>& edges = this->*c.edges;
+      grow_column(edges, d.size());
+      edges.insert(edges.end(), d.begin(), d.end());
+      push_column(this->*c.offsets, edges.size());
+    } else {
+      push_column(this->*c.rows, s.*c.field);
+    }
+  });
+  return row;
+}
+
+inline void TaskTable::reserve(size_t rows, size_t edges) {
+  for_each_column([&](const auto& c) {
+    using D = std::remove_cvref_t<decltype(c)>;
+    if constexpr (kIsColumn<D, TextColumn>) {
+      (this->*c.rows).reserve(rows, 0);
+    } else if constexpr (kIsColumn<D, DependencyColumn>) {
+      reserve_column(this->*c.offsets, rows + 1);
+      reserve_column(this->*c.edges, edges);
+    } else if constexpr (kIsColumn<D, ResultTextColumn>) {
+      // costs nothing per row until one has a result
+    } else {
+      reserve_column(this->*c.rows, rows);
+    }
+  });
+}
+
+inline TaskSpec TaskTable::spec(TaskIndex i) const {
+  TaskSpec s;
+  for_each_column([&](const auto& c) {
+    using D = std::remove_cvref_t<decltype(c)>;
+    // A column shorter than the table (rows added by hand) reads as its default.
+    if constexpr (!kIsSpecColumn<D>) {
+    } else if constexpr (kIsColumn<D, DependencyColumn>) {
+      const uint64_t* offsets = (this->*c.offsets).data();
+      s.*c.field = {(this->*c.edges).data() + offsets[i], (this->*c.edges).data() + offsets[i + 1]};
+    } else if constexpr (kIsColumn<D, KindColumn>) {
+      if (i < (this->*c.rows).size()) s.*c.field = (this->*c.names)[(this->*c.rows)[i]];
+    } else {
+      if (i < (this->*c.rows).size()) s.*c.field = (this->*c.rows)[i];
+    }
+  });
+  return s;
+}
+
+inline TaskRuntime TaskTable::runtime(TaskIndex i) const {
+  TaskRuntime r;
+  for_each_column([&](const auto& c) {
+    using D = std::remove_cvref_t<decltype(c)>;
+    if constexpr (kIsSpecColumn<D>) {
+    } else if constexpr (kIsColumn<D, ResultTextColumn>) {
+      if (i < (this->*c.rows).size()) r.*c.field = (this->*c.rows)[i];
+    } else {
+      r.*c.field = (this->*c.rows)[i];
+    }
+  });
+  return r;
+}
+
+inline void TaskTable::set_runtime(TaskIndex i, const TaskRuntime& r) {
+  for_each_column([&](const auto& c) {
+    if constexpr (!kIsSpecColumn<decltype(c)>) (this->*c.rows)[i] = r.*c.field;
+  });
+}
+
+inline void TaskTable::pad_columns(size_t n, bool spec_only) {
+  static const TaskSpec spec_defaults{};
+  static const TaskRuntime runtime_defaults{};
+  for_each_column([&](const auto& c) {
+    using D = std::remove_cvref_t<decltype(c)>;
+    if constexpr (kIsSpecColumn<D>) {
+      if constexpr (kIsColumn<D, TextColumn>) {
+        StringColumn& column = this->*c.rows;
+        while (column.size() < n) column.push_back(spec_defaults.*c.field);
+      } else if constexpr (kIsColumn<D, KindColumn>) {
+        grow(this->*c.rows, n, uint16_t{0});  // kind_names[0] is "", TaskSpec's default kind
+      } else if constexpr (kIsColumn<D, DependencyColumn>) {
+        std::vector<uint64_t>& offsets = this->*c.offsets;
+        if (offsets.empty()) offsets.push_back(0);
+        const uint64_t end = offsets.back();  // a copy: growing moves the vector
+        grow(offsets, n + 1, end);            // rows without dependencies
+      } else {
+        grow(this->*c.rows, n, spec_defaults.*c.field);
+      }
+    } else if (!spec_only) {
+      if constexpr (kIsColumn<D, ResultTextColumn>) {
+        if ((this->*c.rows).size() < n) (this->*c.rows).resize(n);  // default "": nothing stored
+      } else {
+        grow(this->*c.rows, n, runtime_defaults.*c.field);
+      }
+    }
+  });
+}
+
+/// Checks the invariants everything that reads a table relies on, visiting the schema: every column has
+/// size() rows, the CSR and string offsets are consistent, ids ascend, edges are row indices ascending
+/// within a row, kinds index kind_names, and states and flags are known values. Returns the first
+/// problem found, or "" when there is none.
+std::string find_table_problem(const TaskTable& table);
 
 /// The shape of a task graph, as `mpiq check` prints it. Barrier rows are not counted as tasks.
 struct GraphSummary {

@@ -16,7 +16,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "core/task_file.hpp"
 #include "embed/options.hpp"
 #include "embed/result.hpp"
 #include "embed/resume_match.hpp"
@@ -26,6 +25,7 @@
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
 #include "store/sha256.hpp"
+#include "store/task_file_io.hpp"
 #include "worker/function_runner.hpp"
 
 namespace mpiq {
@@ -378,7 +378,7 @@ void Session::load_task_file(const std::string& path) {
   if (s.submissions > 0) throw InputError("load_task_file: call it before the first submit()");
   // A submit() that threw may have opened the state before any task file: the file's name decides.
   if (s.state_opened && !s.state) s.state_opened = false;
-  core::TaskTable parsed = core::load_task_file(path);
+  core::TaskTable parsed = store::load_task_file(path);
   s.task_file = path;
   s.open_state();
   const std::string sha = store::sha256_file(path);

@@ -23,7 +23,7 @@ inline double mono_now() {
 
 /// How long an idle loop sleeps: nothing after traffic, then doubling from 20 us up to 1 ms, and
 /// after 100 ms of silence up to 10 ms. The 1 ms cap keeps a message's latency at 1 ms while work
-/// flows; a blocking MPI_Recv would spin at 70-100% of a core under Open MPI (DESIGN §1). Long
+/// flows; a blocking MPI_Recv would spin at 70-100% of a core under Open MPI (docs/design.md §1). Long
 /// silences (every task running for seconds) are where an idle rank's cost adds up, and there a
 /// 10 ms wake-up only delays the first message after the silence. Measured on the 2-core CI VM,
 /// `mpirun -np 3 mpiq run` of two `sleep 8` tasks, utime+stime from /proc over 4 s: the busiest rank

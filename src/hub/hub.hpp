@@ -103,11 +103,11 @@ class Hub {
   /// journal). Call before run() or from the hub's thread during it (an observer's callback).
   void add_tasks(core::TaskIndex first_row);
 
-  /// Runs the batch to its end and returns the exit code of DESIGN §8: 0 all done, 1 some failed or
+  /// Runs the batch to its end and returns the exit code of docs/design.md §8: 0 all done, 1 some failed or
   /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
   int run();
 
-  /// The status document as JSON text (DESIGN §8); `state` is running, finished or stopped.
+  /// The status document as JSON text (docs/design.md §8); `state` is running, finished or stopped.
   std::string status_json(std::string_view state) const;
   /// The end-of-run summary for people: counts, wall time, rate, the first failures.
   std::string summary() const;

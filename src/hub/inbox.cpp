@@ -14,6 +14,7 @@
 #include "store/atomic_file.hpp"
 #include "store/journal.hpp"
 #include "store/posix_file.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::hub {
 
@@ -138,16 +139,16 @@ size_t Inbox::take_waiting(const std::function<void(core::TaskIndex)>& add, cons
 
 core::RunContext Inbox::context() {
   for (; indexed_rows_ < table_.size(); ++indexed_rows_)
-    if (!table_.name[indexed_rows_].empty())
-      names_.emplace(std::string(table_.name[indexed_rows_]),
-                     core::RunTask{indexed_rows_, table_.id[indexed_rows_]});
+    if (!table_.name[indexed_rows_].empty() &&
+        names_.find(table_.name[indexed_rows_]) == core::NameIndex::kNotFound)
+      names_.insert(indexed_rows_);
   core::RunContext c;
   c.rows = static_cast<core::TaskIndex>(table_.size());
   c.last_id = table_.id.empty() ? 0 : table_.id.back();
   c.find_name = [this](std::string_view name) -> std::optional<core::RunTask> {
-    const auto it = names_.find(std::string(name));
-    if (it == names_.end()) return std::nullopt;
-    return it->second;
+    const core::TaskIndex row = names_.find(name);
+    if (row == core::NameIndex::kNotFound) return std::nullopt;
+    return core::RunTask{row, table_.id[row]};
   };
   return c;
 }
@@ -162,7 +163,7 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
       throw InputError(name, 0, 0,
                        "too large for one submission (" + std::to_string(st.st_size >> 20) +
                            " MiB, at most 64): split it into several files");
-    s = core::parse_submission(core::read_task_file(path), name, context());
+    s = core::parse_submission(store::read_task_file(path), name, context());
     for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
       if (!s.tasks.is_barrier(r) && !fits(s.tasks.cores[r], s.tasks.gpus[r]))
         throw InputError(name, s.tasks.id[r] - s.base, 1,

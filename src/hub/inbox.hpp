@@ -1,5 +1,5 @@
 #pragma once
-/// The run directory's inbox (DESIGN §4, §6): task files that `mpiq submit` drops into RUN_DIR/inbox/
+/// The run directory's inbox (docs/design.md §4, §6): task files that `mpiq submit` drops into RUN_DIR/inbox/
 /// join the running hub's graph.
 ///
 /// Files. `mpiq submit` writes `inbox/.NAME.tmp`, fsyncs it and renames it to `inbox/NAME` (NAME ends in
@@ -9,7 +9,7 @@
 /// what`), then moves the file to `inbox/done/NAME`. Nothing in the inbox can crash the hub: a file that
 /// cannot be read, parsed or placed is rejected.
 ///
-/// Crash safety (DESIGN §7, §11): a kill -9 or a crash of the node at any moment neither loses an
+/// Crash safety (docs/design.md §7, §11): a kill -9 or a crash of the node at any moment neither loses an
 /// accepted submission nor adds its tasks twice. Taking a file is, in this order:
 ///   1. parse it against the table, append its rows, and journal them (Hub::add_tasks ->
 ///      RunDirectory::appended) as ONE record of kind 5 that also holds the file's name, synced;
@@ -28,7 +28,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/task_file.hpp"
+#include "core/name_index.hpp"
+#include "core/submission.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
 #include "hub/run_directory.hpp"
@@ -79,9 +80,9 @@ class Inbox final : public HubObserver {
   Log& log_;
   std::string inbox_, done_;
   double next_poll_ = 0;
-  mutable bool waiting_seen_ = false;  // keeps_open() saw a file: poll() takes it without waiting
-  std::unordered_map<std::string, core::RunTask> names_;  // the run's named tasks
-  core::TaskIndex indexed_rows_ = 0;                      // rows already in names_
+  mutable bool waiting_seen_ = false;   // keeps_open() saw a file: poll() takes it without waiting
+  core::NameIndex names_{table_.name};  // the run's named tasks, over the table's name column
+  core::TaskIndex indexed_rows_ = 0;    // rows already in names_
   /// Files that this hub journalled but could not move out of the inbox (a file system error): never
   /// taken again; the move is retried on each poll.
   std::unordered_map<std::string, std::string> taken_;  // name -> verdict

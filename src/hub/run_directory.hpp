@@ -1,7 +1,7 @@
 #pragma once
-/// The run directory (DESIGN §6): its layout, its lock, and the durable state of a run in it —
-/// checkpoint.h5 snapshots with a journal in between (DESIGN §7) — plus status.json. The hub reports to
-/// it through RunRecorder; `mpiq run` and embedding programs (mpiq::Session) open it the same way:
+/// The run directory (docs/design.md §6): its layout, its lock, and the durable state of a run in it —
+/// checkpoint.h5 snapshots with a journal in between (docs/design.md §7) — plus status.json. The hub reports
+/// to it through RunRecorder; `mpiq run` and embedding programs (mpiq::Session) open it the same way:
 ///
 ///   RunDirectory dir(path, mode);          // checks, reads any saved state; writes nothing
 ///   if (dir.resuming()) table = std::move(dir.restored());

@@ -1,5 +1,5 @@
 #pragma once
-/// What each worker rank owns of its node: a share of the cores and GPUs (DESIGN §5).
+/// What each worker rank owns of its node: a share of the cores and GPUs (docs/design.md §5).
 ///
 /// Call order in a worker: load a Topology, optionally gather every node-local worker's
 /// this_thread_binding() (one MPI_Allgather over the shared-memory communicator), then

@@ -1,6 +1,6 @@
 #pragma once
 /// What `mpiq topology` prints: the node as mpiq sees it and the share each of N worker ranks would
-/// get (DESIGN §5).
+/// get (docs/design.md §5).
 
 #include <nlohmann/json.hpp>
 #include <string>

@@ -142,7 +142,7 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
     const char* cpus = std::getenv("SLURM_CPUS_ON_NODE");
     log.info(std::string("Slurm job ") + job + " on " + ho.slurm_nodelist + ", " + (cpus ? cpus : "?") +
              " CPUs on this node");
-    // Stop before Slurm's end time, so the state is saved and the job can be resumed (DESIGN §8).
+    // Stop before Slurm's end time, so the state is saved and the job can be resumed (docs/design.md §8).
     if (auto end = slurm_end_time(job)) {
       const double left = *end - exec::wall_now();
       const double at = stop_deadline(left, config.stop_margin_s);

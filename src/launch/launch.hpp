@@ -12,7 +12,7 @@
 ///      and starts its run directory; an InputError there is printed and every rank returns 2, with
 ///      nothing changed on disk; otherwise the hub tells every rank where the run's files are;
 ///   4. the guard starts on worker ranks; the loops run (Job::run_loops); every rank returns the hub's
-///      code (DESIGN §8: 0 done, 1 failed or skipped, 2 bad input, 3 stopped early).
+///      code (docs/design.md §8: 0 done, 1 failed or skipped, 2 bad input, 3 stopped early).
 
 #include <functional>
 #include <memory>

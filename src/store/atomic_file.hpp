@@ -1,6 +1,6 @@
 #pragma once
 /// Replacing a file so that a reader, or a restart after a crash at any moment, sees either the whole
-/// old content or the whole new one, never a mix (DESIGN §6-§7: checkpoint.h5, status.json).
+/// old content or the whole new one, never a mix (docs/design.md §6-§7: checkpoint.h5, status.json).
 
 #include <string>
 #include <string_view>

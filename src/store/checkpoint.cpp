@@ -157,6 +157,90 @@ void write_string_column(hid_t tasks, const char* name, const core::StringColumn
   group.close();
 }
 
+/// Whether checkpoint format `version` holds column `c`.
+template <class D>
+bool in_format(const D& c, uint32_t version) {
+  return c.versions.checkpoint_since != 0 && c.versions.checkpoint_since <= version;
+}
+
+/// Whether column `c` of `table` holds anything but its default value.
+template <class D>
+bool holds_non_default(const core::TaskTable& table, const D& c) {
+  using Column = std::remove_cvref_t<D>;
+  const size_t n = table.size();
+  if constexpr (core::kIsColumn<Column, core::TextColumn>) {
+    static const core::ColumnRowType<Column> defaults{};
+    if (!(defaults.*c.field).empty()) return true;  // a non-empty default: assume it is used
+    return !(table.*c.rows).blob().empty();
+  } else if constexpr (core::kIsColumn<Column, core::KindColumn>) {
+    const auto& kinds = table.*c.rows;
+    return std::any_of(kinds.begin(), kinds.end(), [](uint16_t k) { return k != 0; });
+  } else if constexpr (core::kIsColumn<Column, core::ResultTextColumn>) {
+    for (size_t i = 0; i < n; ++i)
+      if (!(table.*c.rows)[i].empty()) return true;
+    return false;
+  } else if constexpr (core::kIsColumn<Column, core::DependencyColumn>) {
+    return !(table.*c.edges).empty();
+  } else {
+    static const core::ColumnRowType<Column> defaults{};
+    const auto& values = table.*c.rows;
+    return std::any_of(values.begin(), values.end(), [&](const auto& v) { return v != defaults.*c.field; });
+  }
+}
+
+/// The oldest format version that holds every column of `table` with a non-default value.
+uint32_t format_version_for(const core::TaskTable& table) {
+  uint32_t version = kOldestCheckpointFormatVersion;
+  core::for_each_column([&](const auto& c) {
+    if (c.versions.checkpoint_since > version && holds_non_default(table, c))
+      version = c.versions.checkpoint_since;
+  });
+  return version;
+}
+
+/// A string column whose rows are computed (kind names, results): `text(i)` is row i.
+template <class Text>
+void write_computed_strings(hid_t tasks, const char* name, size_t rows, Text text, hid_t dcpl) {
+  core::StringColumn column;
+  size_t bytes = 0;
+  for (size_t i = 0; i < rows; ++i) bytes += std::string_view(text(i)).size();
+  column.reserve(rows, bytes);
+  for (size_t i = 0; i < rows; ++i) column.push_back(text(i));
+  write_string_column(tasks, name, column, dcpl);
+}
+
+/// Writes column `c` of `table`: values and strings under /tasks, the dependencies as /graph.
+template <class D>
+void write_schema_column(hid_t tasks, hid_t graph, const core::TaskTable& table, const D& c, hid_t dcpl) {
+  using Column = std::remove_cvref_t<D>;
+  const std::string name(c.name);
+  if constexpr (core::kIsColumn<Column, core::TextColumn>) {
+    write_string_column(tasks, name.c_str(), table.*c.rows, dcpl);
+  } else if constexpr (core::kIsColumn<Column, core::KindColumn>) {
+    // In memory a kind is an index into kind_names; on disk it is the name, readable without a
+    // dictionary (h5py: bytes[offsets[i]:offsets[i+1]]).
+    const auto& kinds = table.*c.rows;
+    const auto& names = table.*c.names;
+    write_computed_strings(
+        tasks, name.c_str(), table.size(), [&](size_t i) -> std::string_view { return names[kinds[i]]; },
+        dcpl);
+  } else if constexpr (core::kIsColumn<Column, core::ResultTextColumn>) {
+    write_computed_strings(
+        tasks, name.c_str(), table.size(), [&](size_t i) -> std::string_view { return (table.*c.rows)[i]; },
+        dcpl);
+  } else if constexpr (core::kIsColumn<Column, core::DependencyColumn>) {
+    write_column(graph, "offsets", table.*c.offsets, dcpl);
+    write_column(graph, "edges", table.*c.edges, dcpl);
+  } else if constexpr (std::is_same_v<typename Column::Value, core::TaskState>) {
+    const H5Type state_type = make_state_type();
+    const auto& states = table.*c.rows;
+    write_dataset(tasks, name.c_str(), state_type.get(), state_type.get(), states.data(), states.size(), 1,
+                  dcpl);
+  } else {
+    write_column(tasks, name.c_str(), table.*c.rows, dcpl);
+  }
+}
+
 std::string join_job_ids(const std::vector<std::string>& ids) {
   std::string joined;
   for (const std::string& id : ids) {
@@ -172,10 +256,10 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   const H5PropertyList fapl = make_file_access_plist();
   H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate"));
 
-  // Version 2 only when it is needed: a table of commands is written exactly as version 1 was, so an
-  // older mpiq still reads it, and refuses (rather than misreads) one that holds function tasks.
-  const bool functions = std::any_of(table.kind.begin(), table.kind.end(), [](uint16_t k) { return k != 0; });
-  write_u32_attribute(file.get(), "format_version", functions ? kCheckpointFormatVersion : 1);
+  // The oldest version that holds the table: a table of commands is written exactly as version 1 was,
+  // so an older mpiq still reads it, and refuses (rather than misreads) one that holds function tasks.
+  const uint32_t version = format_version_for(table);
+  write_u32_attribute(file.get(), "format_version", version);
   write_string_attribute(file.get(), "mpiq_version", meta.mpiq_version);
   write_string_attribute(file.get(), "task_file", meta.task_file);
   write_string_attribute(file.get(), "task_file_sha256", meta.task_file_sha256);
@@ -190,58 +274,15 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   check_h5(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
   // No modification times in object headers: the same table gives the same bytes.
   check_h5(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times");
-  const hid_t d = dcpl.get();
 
   H5Group tasks(
       check_h5(H5Gcreate2(file.get(), "tasks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
-  const hid_t t = tasks.get();
-  write_column(t, "id", table.id, d);
-  write_column(t, "flags", table.flags, d);
-  {
-    const H5Type state_type = make_state_type();
-    write_dataset(t, "state", state_type.get(), state_type.get(), table.state.data(), table.state.size(), 1,
-                  d);
-  }
-  write_column(t, "attempts", table.attempts, d);
-  write_column(t, "exit_code", table.exit_code, d);
-  write_column(t, "signal", table.signal, d);
-  write_column(t, "priority", table.priority, d);
-  write_column(t, "cores", table.cores, d);
-  write_column(t, "gpus", table.gpus, d);
-  write_column(t, "timeout_s", table.timeout_s, d);
-  write_column(t, "retries", table.retries, d);
-  write_column(t, "worker_rank", table.worker_rank, d);
-  write_column(t, "start_time", table.start_time, d);
-  write_column(t, "end_time", table.end_time, d);
-  write_column(t, "max_rss_kb", table.max_rss_kb, d);
-  write_string_column(t, "name", table.name, d);
-  write_string_column(t, "command", table.command, d);
-  write_string_column(t, "workdir", table.workdir, d);
-  if (functions) {
-    // In memory a kind is an index into kind_names; on disk it is the name, readable without a
-    // dictionary (h5py: bytes[offsets[i]:offsets[i+1]]).
-    core::StringColumn kinds, results;
-    size_t kind_bytes = 0, result_bytes = 0;
-    for (size_t i = 0; i < table.size(); ++i) {
-      kind_bytes += table.kind_names[table.kind[i]].size();
-      result_bytes += table.result[i].size();
-    }
-    kinds.reserve(table.size(), kind_bytes);
-    results.reserve(table.size(), result_bytes);
-    for (size_t i = 0; i < table.size(); ++i) {
-      kinds.push_back(table.kind_names[table.kind[i]]);
-      results.push_back(table.result[i]);
-    }
-    write_string_column(t, "kind", kinds, d);
-    write_string_column(t, "payload", table.payload, d);
-    write_string_column(t, "result", results, d);
-  }
-  tasks.close();
-
   H5Group graph(
       check_h5(H5Gcreate2(file.get(), "graph", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
-  write_column(graph.get(), "offsets", table.dep_offsets, d);
-  write_column(graph.get(), "edges", table.deps, d);
+  core::for_each_column([&](const auto& c) {
+    if (in_format(c, version)) write_schema_column(tasks.get(), graph.get(), table, c, dcpl.get());
+  });
+  tasks.close();
   graph.close();
 
   file.close();
@@ -280,48 +321,19 @@ class CheckpointReader {
     read_meta(meta);
     core::TaskTable table;
     H5Group tasks = open_group(file_.get(), "/tasks");
-    const hid_t t = tasks.get();
-    table.id = column<uint32_t>(t, "/tasks", "id", std::nullopt);
-    const size_t n = table.id.size();
-    if (n > std::numeric_limits<core::TaskIndex>::max())
-      fail("/tasks/id has more rows than a task table can hold");
-    table.flags = column<uint8_t>(t, "/tasks", "flags", n);
-    table.state = state_column(t, n);
-    table.attempts = column<uint32_t>(t, "/tasks", "attempts", n);
-    table.exit_code = column<int32_t>(t, "/tasks", "exit_code", n);
-    table.signal = column<int32_t>(t, "/tasks", "signal", n);
-    table.priority = column<int32_t>(t, "/tasks", "priority", n);
-    table.cores = column<uint32_t>(t, "/tasks", "cores", n);
-    table.gpus = column<uint32_t>(t, "/tasks", "gpus", n);
-    table.timeout_s = column<uint32_t>(t, "/tasks", "timeout_s", n);
-    table.retries = column<uint32_t>(t, "/tasks", "retries", n);
-    table.worker_rank = column<int32_t>(t, "/tasks", "worker_rank", n);
-    table.start_time = column<double>(t, "/tasks", "start_time", n);
-    table.end_time = column<double>(t, "/tasks", "end_time", n);
-    table.max_rss_kb = column<int64_t>(t, "/tasks", "max_rss_kb", n);
-    table.name = string_column(t, "name", n);
-    table.command = string_column(t, "command", n);
-    table.workdir = string_column(t, "workdir", n);
-    if (version_ >= 2) {
-      const core::StringColumn kinds = string_column(t, "kind", n);
-      table.kind.resize(n);
-      for (size_t i = 0; i < n; ++i) table.kind[i] = table.intern_kind(kinds[i]);
-      table.payload = string_column(t, "payload", n);
-      const core::StringColumn results = string_column(t, "result", n);
-      table.result.resize(n);
-      for (size_t i = 0; i < n; ++i) table.result[i] = results[i];
-    }
-    table.init_runtime_columns();  // a version 1 file: every task a command
-    tasks.close();
-
     H5Group graph = open_group(file_.get(), "/graph");
-    table.dep_offsets = column<uint64_t>(graph.get(), "/graph", "offsets", n + 1);
-    table.deps = column<uint32_t>(graph.get(), "/graph", "edges", std::nullopt);
-    check_offsets(table.dep_offsets, "/graph/offsets", table.deps.size(), "/graph/edges");
+    // The first column (the ids) says how many rows every other one must have.
+    std::optional<uint64_t> rows;
+    core::for_each_column([&](const auto& c) {
+      if (in_format(c, version_)) read_schema_column(tasks.get(), graph.get(), table, c, rows);
+    });
+    tasks.close();
     graph.close();
     file_.close();
+    // Columns that this file's version lacks get their defaults (a version 1 file: every task a command).
+    table.init_runtime_columns();
 
-    if (const std::string problem = find_table_problem(table); !problem.empty()) fail(problem);
+    if (const std::string problem = core::find_table_problem(table); !problem.empty()) fail(problem);
     return table;
   }
 
@@ -483,12 +495,85 @@ class CheckpointReader {
     return out;
   }
 
-  std::vector<core::TaskState> state_column(hid_t tasks, uint64_t rows) const {
-    const H5Type state_type = make_state_type();
+  /// Reads column `c` into `table`; `rows` is set by the first column read and checked for the rest.
+  template <class D>
+  void read_schema_column(hid_t tasks, hid_t graph, core::TaskTable& table, const D& c,
+                          std::optional<uint64_t>& rows) const {
+    using Column = std::remove_cvref_t<D>;
+    const std::string name(c.name);
+    if constexpr (core::kIsColumn<Column, core::DependencyColumn>) {
+      auto& offsets = table.*c.offsets;
+      auto& edges = table.*c.edges;
+      offsets = column<uint64_t>(graph, "/graph", "offsets", rows ? std::optional(*rows + 1) : std::nullopt);
+      edges = column<uint32_t>(graph, "/graph", "edges", std::nullopt);
+      check_offsets(offsets, "/graph/offsets", edges.size(), "/graph/edges");
+      if (!rows) rows = offsets.size() - 1;
+    } else if constexpr (core::kIsColumn<Column, core::ValueColumn>) {
+      using T = typename Column::Value;
+      if constexpr (std::is_same_v<T, core::TaskState>)
+        table.*c.rows = state_column(tasks, rows);
+      else
+        table.*c.rows = column<T>(tasks, "/tasks", name.c_str(), rows);
+      if (!rows) {
+        if ((table.*c.rows).size() > std::numeric_limits<core::TaskIndex>::max())
+          fail("/tasks/" + name + " has more rows than a task table can hold");
+        rows = (table.*c.rows).size();
+      }
+    } else {
+      if (!rows) fail("the first column of the schema must hold fixed-size values");
+      const core::StringColumn text = string_column(tasks, name.c_str(), *rows);
+      if constexpr (core::kIsColumn<Column, core::TextColumn>) {
+        table.*c.rows = text;
+      } else if constexpr (core::kIsColumn<Column, core::KindColumn>) {
+        auto& kinds = table.*c.rows;
+        kinds.resize(*rows);
+        for (size_t i = 0; i < *rows; ++i) kinds[i] = table.intern_kind(text[i]);
+      } else {
+        static_assert(core::kIsColumn<Column, core::ResultTextColumn>);
+        auto& results = table.*c.rows;
+        results.resize(*rows);
+        for (size_t i = 0; i < *rows; ++i) results[i] = text[i];
+      }
+    }
+  }
+
+  /// The `state` column: an enum over uint8 whose every member is a TaskState of the same name and
+  /// value. An older file's enum may lack states added since (it cannot hold them), so it is compared
+  /// member by member, not with H5Tequal.
+  std::vector<core::TaskState> state_column(hid_t tasks, std::optional<uint64_t> rows) const {
+    if (check_h5(H5Lexists(tasks, "state", H5P_DEFAULT), "H5Lexists") > 0) {
+      H5Dataset dataset(check_h5(H5Dopen2(tasks, "state", H5P_DEFAULT), "H5Dopen2"));
+      const H5Type type(check_h5(H5Dget_type(dataset.get()), "H5Dget_type"));
+      if (!is_task_state_enum(type.get()))
+        fail("/tasks/state has the wrong type (expected the TaskState enum over uint8)");
+      std::vector<core::TaskState> out;
+      read_dataset(tasks, "/tasks/state", "state", type.get(), type.get(), "the TaskState enum over uint8",
+                   rows, out);
+      return out;
+    }
     std::vector<core::TaskState> out;
+    const H5Type state_type = make_state_type();
     read_dataset(tasks, "/tasks/state", "state", state_type.get(), state_type.get(),
-                 "the TaskState enum over uint8", rows, out);
+                 "the TaskState enum over uint8", rows, out);  // fails: the dataset is missing
     return out;
+  }
+
+  static bool is_task_state_enum(hid_t type) {
+    if (H5Tget_class(type) != H5T_ENUM) return false;
+    const H5Type base(check_h5(H5Tget_super(type), "H5Tget_super"));
+    if (check_h5(H5Tequal(base.get(), H5T_STD_U8LE), "H5Tequal") <= 0) return false;
+    const int members = H5Tget_nmembers(type);
+    if (members <= 0 || static_cast<size_t>(members) > core::kTaskStateCount) return false;
+    for (int m = 0; m < members; ++m) {
+      uint8_t value = 0;
+      check_h5(H5Tget_member_value(type, static_cast<unsigned>(m), &value), "H5Tget_member_value");
+      char* name = H5Tget_member_name(type, static_cast<unsigned>(m));
+      if (name == nullptr) throw_h5("H5Tget_member_name");
+      const bool same = value < core::kTaskStateCount && core::kTaskStateNames[value] == name;
+      H5free_memory(name);
+      if (!same) return false;
+    }
+    return true;
   }
 
   /// Checks CSR-style offsets into `target` (a blob or the edges) of `target_size` elements.
@@ -523,70 +608,7 @@ class CheckpointReader {
 }  // namespace
 
 std::string find_table_problem(const core::TaskTable& table) {
-  const size_t n = table.size();
-  const auto rows = [n](const char* name, size_t size) -> std::string {
-    if (size == n) return "";
-    return std::string("column '") + name + "' has " + std::to_string(size) + " rows, 'id' has " +
-           std::to_string(n);
-  };
-  for (const std::string& problem :
-       {rows("flags", table.flags.size()),           rows("name", table.name.size()),
-        rows("command", table.command.size()),       rows("workdir", table.workdir.size()),
-        rows("cores", table.cores.size()),           rows("gpus", table.gpus.size()),
-        rows("timeout_s", table.timeout_s.size()),   rows("retries", table.retries.size()),
-        rows("priority", table.priority.size()),     rows("state", table.state.size()),
-        rows("attempts", table.attempts.size()),     rows("exit_code", table.exit_code.size()),
-        rows("signal", table.signal.size()),         rows("worker_rank", table.worker_rank.size()),
-        rows("start_time", table.start_time.size()), rows("end_time", table.end_time.size()),
-        rows("max_rss_kb", table.max_rss_kb.size()), rows("kind", table.kind.size()),
-        rows("payload", table.payload.size()),       rows("result", table.result.size())})
-    if (!problem.empty()) return problem;
-  if (table.kind_names.empty() || !table.kind_names[0].empty()) return "kind 0 is not the shell command";
-  for (size_t row = 0; row < n; ++row)
-    if (table.kind[row] >= table.kind_names.size())
-      return "row " + std::to_string(row) + " has the unknown kind " + std::to_string(table.kind[row]);
-
-  for (const auto& [name, column] :
-       {std::pair{"name", &table.name}, std::pair{"command", &table.command},
-        std::pair{"workdir", &table.workdir}, std::pair{"payload", &table.payload}}) {
-    if (column->all_empty()) continue;
-    const std::vector<uint64_t>& offsets = column->offsets();
-    for (size_t i = 1; i < offsets.size(); ++i)
-      if (offsets[i] < offsets[i - 1])
-        return std::string("offsets of '") + name + "' decrease at row " + std::to_string(i - 1);
-    if (offsets.front() != 0 || offsets.back() != column->blob().size())
-      return std::string("offsets of '") + name + "' do not span its bytes";
-  }
-
-  const std::vector<uint64_t>& dep_offsets = table.dep_offsets;
-  if (dep_offsets.size() != n + 1)
-    return "the dependency offsets have " + std::to_string(dep_offsets.size()) + " entries, expected " +
-           std::to_string(n + 1);
-  if (dep_offsets.front() != 0 || dep_offsets.back() != table.deps.size())
-    return "the dependency offsets do not span the edges";
-  for (size_t row = 0; row < n; ++row) {
-    const uint64_t begin = dep_offsets[row], end = dep_offsets[row + 1];
-    if (end < begin) return "the dependency offsets decrease at row " + std::to_string(row);
-    for (uint64_t e = begin; e < end; ++e) {
-      if (table.deps[e] >= n)
-        return "row " + std::to_string(row) + " depends on row " + std::to_string(table.deps[e]) +
-               ", but there are " + std::to_string(n) + " rows";
-      if (e > begin && table.deps[e] <= table.deps[e - 1])
-        return "the dependencies of row " + std::to_string(row) + " are not ascending";
-    }
-  }
-
-  for (size_t row = 0; row < n; ++row) {
-    if (row > 0 && table.id[row] <= table.id[row - 1])
-      return "task ids are not ascending at row " + std::to_string(row) + " (id " +
-             std::to_string(table.id[row]) + " after " + std::to_string(table.id[row - 1]) + ")";
-    if (static_cast<size_t>(table.state[row]) >= core::kTaskStateCount)
-      return "row " + std::to_string(row) + " has the unknown state " +
-             std::to_string(static_cast<unsigned>(table.state[row]));
-    if ((table.flags[row] & ~core::kBarrier) != 0)
-      return "row " + std::to_string(row) + " has unknown flags " + std::to_string(table.flags[row]);
-  }
-  return "";
+  return core::find_table_problem(table);
 }
 
 std::string utc_timestamp_now() {
@@ -599,7 +621,7 @@ std::string utc_timestamp_now() {
 }
 
 void write_checkpoint(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta) {
-  if (const std::string problem = find_table_problem(table); !problem.empty())
+  if (const std::string problem = core::find_table_problem(table); !problem.empty())
     throw Error("write_checkpoint " + path + ": refusing to save an inconsistent task table: " + problem);
   silence_hdf5_error_printing();
   const std::string tmp = path + ".tmp";

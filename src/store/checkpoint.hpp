@@ -1,5 +1,5 @@
 #pragma once
-/// The HDF5 snapshot of a run's task table, `checkpoint.h5` (DESIGN §7).
+/// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
 /// Layout, format version 2 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
@@ -21,16 +21,21 @@
 ///                                          bytes[offsets[i] .. offsets[i+1])
 ///                          kind: the function task's kind, "" for a shell command; payload: its
 ///                          input bytes; result: its result bytes once done, its failure message once
-///                          failed, "" otherwise (the embedding API, DESIGN §10)
+///                          failed, "" otherwise (the embedding API, docs/design.md §10)
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
 /// Version 1 is version 2 without kind, payload and result (every task a command). A table without
 /// function tasks is still written as version 1, so that an older mpiq reads it; both are read.
 ///
+/// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
+/// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
+/// read as its default.
+///
 /// One H5Dwrite per dataset and no variable-length data in the columns keep a 1,000,000-task snapshot
 /// well under a second to write and to load (bench/bench_checkpoint.cpp).
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,8 +44,14 @@
 
 namespace mpiq::store {
 
-/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 2;
+/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads: the
+/// newest checkpoint_since among the schema's columns (core::kTaskColumns).
+inline constexpr uint32_t kCheckpointFormatVersion = [] {
+  uint32_t version = 1;
+  core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.checkpoint_since); });
+  return version;
+}();
+static_assert(kCheckpointFormatVersion == 2, "a new format version: describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 
@@ -63,9 +74,9 @@ struct CheckpointMeta {
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`
-/// and fsync of the directory (DESIGN §7). A crash or an error at any point leaves the old `path` as it
-/// was; on error the temporary file is removed and Hdf5Error (an HDF5 call failed) or mpiq::Error (a
-/// file system call failed, or `table` breaks its own invariants) is thrown.
+/// and fsync of the directory (docs/design.md §7). A crash or an error at any point leaves the old `path` as
+/// it was; on error the temporary file is removed and Hdf5Error (an HDF5 call failed) or mpiq::Error (a file
+/// system call failed, or `table` breaks its own invariants) is thrown.
 void write_checkpoint(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta);
 
 /// Loads the table saved at `path`, and its root attributes into `*meta` when `meta` is not null.

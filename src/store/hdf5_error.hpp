@@ -1,5 +1,5 @@
 #pragma once
-/// The checked boundary to the HDF5 C library (CONVENTIONS "Errors"): every HDF5 call that can fail goes
+/// The checked boundary to the HDF5 C library: every HDF5 call that can fail goes
 /// through `check_h5`, which turns a negative return into an Hdf5Error carrying HDF5's error stack.
 
 #include <hdf5.h>

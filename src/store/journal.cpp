@@ -33,9 +33,75 @@ constexpr uint32_t kKindTasksAppended = 2;
 constexpr uint32_t kKindFunctionTasksAppended = 3;
 constexpr uint32_t kKindTaskUpdateWithResult = 4;
 constexpr uint32_t kKindSubmission = 5;
-// Fixed bytes of a task in kind 2's layout: id, flags, cores, gpus, timeout, retries, priority, three
-// string lengths, dependency count.
-constexpr size_t kAppendedTaskBytes = 4 + 1 + 5 * 4 + 4 * 4;
+
+// --- The records' layout, from the schema -------------------------------------------------------
+//
+// A journal of version v holds the columns whose journal_since is at most v, in schema order:
+//   update (kinds 1 and 4): row, then each runtime value (the state as uint8 and 3 zero bytes), then
+//     each runtime string as uint32 length and bytes; the optional ones (the result) only in kind 4,
+//     written when one of them is not empty.
+//   task (kinds 2, 3 and 5): each spec value, then the uint32 lengths of the spec strings, the uint32
+//     dependency count, the lengths of the optional spec strings (kind 3 only), then the strings' bytes
+//     in the same order, then the dependencies as uint32 rows.
+
+template <class D>
+using Column = std::remove_cvref_t<D>;
+template <class D>
+inline constexpr bool kIsString =
+    core::kIsColumn<D, core::TextColumn> || core::kIsColumn<D, core::KindColumn> ||
+    core::kIsColumn<D, core::ResultTextColumn>;
+
+template <class D>
+bool in_journal(const D& c, uint32_t version) {
+  return c.versions.journal_since <= version;
+}
+
+/// Row `row` of string column `c`.
+template <class D>
+std::string_view text_of(const core::TaskTable& table, const D& c, size_t row) {
+  if constexpr (core::kIsColumn<D, core::KindColumn>)
+    return (table.*c.names)[(table.*c.rows)[row]];
+  else
+    return (table.*c.rows)[row];
+}
+
+/// Fixed bytes of a task in a record of kind 2 (and 5): the values, the string lengths, the dependency
+/// count.
+constexpr size_t appended_task_bytes() {
+  size_t bytes = 4;  // dependency count
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (core::kIsSpecColumn<D> && core::kIsColumn<D, core::ValueColumn>)
+      bytes += sizeof(typename D::Value);
+    else if constexpr (core::kIsSpecColumn<D> && kIsString<D>)
+      bytes += c.versions.journal_optional ? 0 : 4;
+  });
+  return bytes;
+}
+constexpr size_t kAppendedTaskBytes = appended_task_bytes();
+
+/// The bytes of row `row`'s strings (the optional ones only when `functions`) and dependencies.
+size_t task_variable_bytes(const core::TaskTable& table, size_t row, bool functions) {
+  size_t bytes = 4 * (table.dep_offsets[row + 1] - table.dep_offsets[row]);
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (core::kIsSpecColumn<D> && kIsString<D>)
+      if (functions || !c.versions.journal_optional) bytes += text_of(table, c, row).size();
+  });
+  return bytes;
+}
+
+/// Whether row `row` needs a record kind with the optional columns: one of them is not empty.
+bool needs_optional_columns(const core::TaskTable& table, size_t row, bool spec) {
+  bool needed = false;
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (kIsString<D>)
+      if (core::kIsSpecColumn<D> == spec && c.versions.journal_optional && row < (table.*c.rows).size())
+        needed = needed || !text_of(table, c, row).empty();
+  });
+  return needed;
+}
 
 template <class T>
 void put(std::string& out, T value) {
@@ -71,30 +137,29 @@ size_t begin_record(std::string& out, uint32_t kind) {
 
 /// One task of `table` in kind 2's layout (kind 3's when `functions`).
 void put_task(std::string& out, const core::TaskTable& table, size_t row, bool functions) {
-  const std::string_view name = table.name[row], command = table.command[row], workdir = table.workdir[row];
   const uint64_t dep_begin = table.dep_offsets[row], dep_end = table.dep_offsets[row + 1];
-  const std::string_view kind = functions ? table.kind_name(static_cast<core::TaskIndex>(row)) : "";
-  const std::string_view payload = functions ? table.payload[row] : "";
-  put<uint32_t>(out, table.id[row]);
-  put<uint8_t>(out, table.flags[row]);
-  put<uint32_t>(out, table.cores[row]);
-  put<uint32_t>(out, table.gpus[row]);
-  put<uint32_t>(out, table.timeout_s[row]);
-  put<uint32_t>(out, table.retries[row]);
-  put<int32_t>(out, table.priority[row]);
-  put<uint32_t>(out, static_cast<uint32_t>(name.size()));
-  put<uint32_t>(out, static_cast<uint32_t>(command.size()));
-  put<uint32_t>(out, static_cast<uint32_t>(workdir.size()));
-  put<uint32_t>(out, static_cast<uint32_t>(dep_end - dep_begin));
-  if (functions) {
-    put<uint32_t>(out, static_cast<uint32_t>(kind.size()));
-    put<uint32_t>(out, static_cast<uint32_t>(payload.size()));
+  const auto wanted = [functions](const auto& c) {
+    using D = Column<decltype(c)>;
+    return core::kIsSpecColumn<D> && kIsString<D> && (functions || !c.versions.journal_optional);
+  };
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (core::kIsSpecColumn<D> && core::kIsColumn<D, core::ValueColumn>)
+      put<typename D::Value>(out, (table.*c.rows)[row]);
+  });
+  for (const bool optional : {false, true}) {
+    core::for_each_column([&](const auto& c) {
+      if constexpr (kIsString<Column<decltype(c)>>)
+        if (wanted(c) && c.versions.journal_optional == optional)
+          put<uint32_t>(out, static_cast<uint32_t>(text_of(table, c, row).size()));
+    });
+    if (!optional) put<uint32_t>(out, static_cast<uint32_t>(dep_end - dep_begin));
   }
-  out.append(name);
-  out.append(command);
-  out.append(workdir);
-  out.append(kind);
-  out.append(payload);
+  for (const bool optional : {false, true})
+    core::for_each_column([&](const auto& c) {
+      if constexpr (kIsString<Column<decltype(c)>>)
+        if (wanted(c) && c.versions.journal_optional == optional) out.append(text_of(table, c, row));
+    });
   for (uint64_t d = dep_begin; d < dep_end; ++d) put<uint32_t>(out, table.deps[d]);
 }
 
@@ -102,8 +167,7 @@ void put_task(std::string& out, const core::TaskTable& table, size_t row, bool f
 uint64_t submission_record_bytes(const core::TaskTable& table, size_t first_row, std::string_view source) {
   uint64_t bytes = kRecordOverhead + 4 + 4 + source.size() + 8;
   for (size_t row = first_row; row < table.size(); ++row)
-    bytes += kAppendedTaskBytes + table.name[row].size() + table.command[row].size() +
-             table.workdir[row].size() + 4 * (table.dep_offsets[row + 1] - table.dep_offsets[row]);
+    bytes += kAppendedTaskBytes + task_variable_bytes(table, row, false);
   return bytes;
 }
 
@@ -124,6 +188,7 @@ struct Frame {
 
 struct Scan {
   bool has_header = false;
+  uint32_t version = 0;  // of the header, when it has one
   uint64_t epoch = 0;
   uint64_t records = 0;    // valid records from the header to valid_end
   uint64_t valid_end = 0;  // end of the header and the good records before any damage
@@ -168,11 +233,13 @@ Scan scan_journal(std::string_view bytes, const std::string& path) {
   if (bytes.size() >= kHeaderBytes && magic_prefix &&
       get<uint32_t>(bytes.data() + 28) == crc32c(0, bytes.data(), 28)) {
     const auto version = get<uint32_t>(bytes.data() + 8);
-    if (version != kJournalFormatVersion)
-      throw InputError(path, 0, 0,
-                       "journal format version " + std::to_string(version) +
-                           ", but this mpiq reads only version " + std::to_string(kJournalFormatVersion));
+    if (version < kOldestJournalFormatVersion || version > kJournalFormatVersion)
+      throw InputError(
+          path, 0, 0,
+          "journal format version " + std::to_string(version) + ", but this mpiq reads only versions " +
+              std::to_string(kOldestJournalFormatVersion) + " to " + std::to_string(kJournalFormatVersion));
     scan.has_header = true;
+    scan.version = version;
     scan.epoch = get<uint64_t>(bytes.data() + 16);
   } else {
     if (const auto q = next_valid_frame(bytes, 0))
@@ -236,66 +303,99 @@ class PayloadReader {
   size_t at_ = 0;
 };
 
-JournalRecord decode_update(PayloadReader& in, bool with_result) {
+/// Reads a value of column `c`, checking it against the column's known values.
+template <class D>
+typename D::Value take_value(PayloadReader& in, const D& c, bool padded_state) {
+  using T = typename D::Value;
+  T value;
+  if constexpr (std::is_same_v<T, core::TaskState>) {
+    value = static_cast<T>(in.take<uint8_t>());
+    if (padded_state) in.take_bytes(3);
+  } else {
+    value = in.take<T>();
+  }
+  if (c.known != nullptr && !c.known(value)) {
+    if constexpr (std::is_enum_v<T>)
+      in.fail("unknown task " + std::string(c.name) + " " + std::to_string(static_cast<unsigned>(value)));
+    else
+      in.fail("unknown task " + std::string(c.name) + " " + std::to_string(+value));
+  }
+  return value;
+}
+
+JournalRecord decode_update(PayloadReader& in, uint32_t version, bool with_optional) {
   JournalRecord r;
   r.row = in.take<uint32_t>();
-  const auto state = in.take<uint8_t>();
-  if (state >= core::kTaskStateCount) in.fail("unknown task state " + std::to_string(state));
-  r.state = static_cast<core::TaskState>(state);
-  in.take_bytes(3);
-  r.attempts = in.take<uint32_t>();
-  r.exit_code = in.take<int32_t>();
-  r.signal = in.take<int32_t>();
-  r.worker_rank = in.take<int32_t>();
-  r.start_time = in.take<double>();
-  r.end_time = in.take<double>();
-  r.max_rss_kb = in.take<int64_t>();
-  if (with_result) r.result = in.take_bytes(in.take<uint32_t>());
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (!core::kIsSpecColumn<D> && core::kIsColumn<D, core::ValueColumn>)
+      if (in_journal(c, version)) r.*c.field = take_value(in, c, true);
+  });
+  for (const bool optional : {false, true})
+    core::for_each_column([&](const auto& c) {
+      using D = Column<decltype(c)>;
+      if constexpr (!core::kIsSpecColumn<D> && kIsString<D>)
+        if (in_journal(c, version) && c.versions.journal_optional == optional && (with_optional || !optional))
+          r.*c.field = in.take_bytes(in.take<uint32_t>());
+    });
   in.expect_end();
   return r;
 }
 
-AppendedTasks decode_appended(PayloadReader& in, bool functions) {
+AppendedTasks decode_appended(PayloadReader& in, uint32_t version, bool functions) {
   AppendedTasks out;
   out.first_row = in.take<uint32_t>();
   const auto count = in.take<uint32_t>();
   const uint64_t end_row = uint64_t{out.first_row} + count;
   if (end_row > std::numeric_limits<core::TaskIndex>::max()) in.fail("appended rows overflow the row index");
   core::TaskTable& t = out.tasks;
+  // The strings in the record, in the order of their lengths: at most every spec column.
+  std::vector<uint32_t> lengths;
+  std::vector<core::TaskIndex> deps;
+  const auto wanted = [&](const auto& c) {
+    using D = Column<decltype(c)>;
+    return core::kIsSpecColumn<D> && kIsString<D> && in_journal(c, version) &&
+           (functions || !c.versions.journal_optional);
+  };
   for (uint32_t i = 0; i < count; ++i) {
-    const auto id = in.take<uint32_t>();
-    if (i > 0 && id <= t.id.back()) in.fail("appended task ids do not ascend");
-    t.id.push_back(id);
-    const auto flags = in.take<uint8_t>();
-    if ((flags & ~core::kBarrier) != 0) in.fail("unknown task flags " + std::to_string(flags));
-    t.flags.push_back(flags);
-    t.cores.push_back(in.take<uint32_t>());
-    t.gpus.push_back(in.take<uint32_t>());
-    t.timeout_s.push_back(in.take<uint32_t>());
-    t.retries.push_back(in.take<uint32_t>());
-    t.priority.push_back(in.take<int32_t>());
-    const auto name_bytes = in.take<uint32_t>();
-    const auto command_bytes = in.take<uint32_t>();
-    const auto workdir_bytes = in.take<uint32_t>();
-    const auto dep_count = in.take<uint32_t>();
-    const auto kind_bytes = functions ? in.take<uint32_t>() : 0;
-    const auto payload_bytes = functions ? in.take<uint32_t>() : 0;
-    t.name.push_back(in.take_bytes(name_bytes));
-    t.command.push_back(in.take_bytes(command_bytes));
-    t.workdir.push_back(in.take_bytes(workdir_bytes));
-    if (functions) {
-      t.kind.push_back(t.intern_kind(in.take_bytes(kind_bytes)));
-      t.payload.push_back(in.take_bytes(payload_bytes));
+    core::TaskSpec spec;
+    core::for_each_column([&](const auto& c) {
+      using D = Column<decltype(c)>;
+      if constexpr (core::kIsSpecColumn<D> && core::kIsColumn<D, core::ValueColumn>)
+        if (in_journal(c, version)) spec.*c.field = take_value(in, c, false);
+    });
+    if (i > 0 && spec.id <= t.id.back()) in.fail("appended task ids do not ascend");
+    lengths.clear();
+    uint32_t dep_count = 0;
+    for (const bool optional : {false, true}) {
+      core::for_each_column([&](const auto& c) {
+        if (wanted(c) && c.versions.journal_optional == optional) lengths.push_back(in.take<uint32_t>());
+      });
+      if (!optional) dep_count = in.take<uint32_t>();
     }
+    size_t next = 0;
+    for (const bool optional : {false, true})
+      core::for_each_column([&](const auto& c) {
+        using D = Column<decltype(c)>;
+        if constexpr (core::kIsSpecColumn<D> && kIsString<D>)
+          if (wanted(c) && c.versions.journal_optional == optional)
+            spec.*c.field = in.take_bytes(lengths[next++]);
+      });
+    deps.clear();
     for (uint32_t d = 0; d < dep_count; ++d) {
       const auto dep = in.take<uint32_t>();
       if (dep >= end_row)
-        in.fail("appended task " + std::to_string(id) + " depends on a row that does not exist");
-      if (d > 0 && dep <= t.deps.back())
-        in.fail("dependencies of appended task " + std::to_string(id) + " do not ascend");
-      t.deps.push_back(dep);
+        in.fail("appended task " + std::to_string(spec.id) + " depends on a row that does not exist");
+      if (d > 0 && dep <= deps.back())
+        in.fail("dependencies of appended task " + std::to_string(spec.id) + " do not ascend");
+      deps.push_back(dep);
     }
-    t.dep_offsets.push_back(t.deps.size());
+    spec.deps = deps;
+    try {
+      t.append(spec);
+    } catch (const std::length_error& e) {
+      in.fail(e.what());
+    }
   }
   in.expect_end();
   return out;
@@ -333,16 +433,17 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
     const std::string_view payload(bytes.data() + frame.offset + 8, frame.size - kRecordOverhead);
     PayloadReader in(payload, path, frame.offset);
     if (frame.kind == kKindTaskUpdate || frame.kind == kKindTaskUpdateWithResult) {
-      const JournalRecord record = decode_update(in, frame.kind == kKindTaskUpdateWithResult);
+      const JournalRecord record = decode_update(in, scan.version, frame.kind == kKindTaskUpdateWithResult);
       if (on_update) on_update(record, frame.offset);
     } else if (frame.kind == kKindTasksAppended || frame.kind == kKindFunctionTasksAppended) {
-      const AppendedTasks appended = decode_appended(in, frame.kind == kKindFunctionTasksAppended);
+      const AppendedTasks appended =
+          decode_appended(in, scan.version, frame.kind == kKindFunctionTasksAppended);
       if (on_append) on_append(appended, frame.offset);
     } else if (frame.kind == kKindSubmission) {
       const auto base = in.take<uint32_t>();
       const std::string_view source = in.take_bytes(in.take<uint32_t>());
       if (source.empty()) in.fail("submission record without a file name");
-      AppendedTasks appended = decode_appended(in, false);
+      AppendedTasks appended = decode_appended(in, scan.version, false);
       appended.source = source;
       appended.base = base;
       if (on_append) on_append(appended, frame.offset);
@@ -361,15 +462,7 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
       fail_at(path, offset,
               "update of row " + std::to_string(r.row) + ", but the table has " +
                   std::to_string(table.size()) + " rows");
-    table.state[r.row] = r.state;
-    table.attempts[r.row] = r.attempts;
-    table.exit_code[r.row] = r.exit_code;
-    table.signal[r.row] = r.signal;
-    table.worker_rank[r.row] = r.worker_rank;
-    table.start_time[r.row] = r.start_time;
-    table.end_time[r.row] = r.end_time;
-    table.max_rss_kb[r.row] = r.max_rss_kb;
-    table.result[r.row] = r.result;
+    table.set_runtime(r.row, r);
   };
   const auto on_append = [&](const AppendedTasks& a, uint64_t offset) {
     const core::TaskTable& t = a.tasks;
@@ -396,16 +489,10 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
 // --- Writing ------------------------------------------------------------------------------------
 
 JournalRecord JournalRecord::from_row(const core::TaskTable& table, core::TaskIndex row) {
-  return JournalRecord{row,
-                       table.state[row],
-                       table.attempts[row],
-                       table.exit_code[row],
-                       table.signal[row],
-                       table.worker_rank[row],
-                       table.start_time[row],
-                       table.end_time[row],
-                       table.max_rss_kb[row],
-                       row < table.result.size() ? table.result[row] : std::string()};
+  JournalRecord record;
+  static_cast<core::TaskRuntime&>(record) = table.runtime(row);
+  record.row = row;
+  return record;
 }
 
 Journal::Journal(std::string path, FileDescriptor fd, uint64_t epoch, uint64_t end)
@@ -453,6 +540,13 @@ Journal Journal::open(const std::string& path, uint64_t epoch) {
     throw InputError(path, 0, 0,
                      "the journal follows snapshot " + std::to_string(scan.epoch) + ", newer than snapshot " +
                          std::to_string(epoch));
+  // Records are written in this build's layout: appending them to a journal of an older format would
+  // make it unreadable. (The hub never does: it opens the journal after a snapshot, with a new epoch.)
+  if (scan.has_header && scan.epoch == epoch && scan.version != kJournalFormatVersion)
+    throw InputError(path, 0, 0,
+                     "journal format version " + std::to_string(scan.version) +
+                         " cannot be continued by this mpiq (" + std::to_string(kJournalFormatVersion) +
+                         "): replay it and take a snapshot first");
   Journal journal(path, std::move(fd), epoch, scan.valid_end);
   if (!scan.has_header || scan.epoch < epoch) {
     journal.restart(epoch);
@@ -481,21 +575,35 @@ void Journal::append(const JournalRecord& r) {
   if (r.result.size() > kMaxRecordBytes / 2)
     throw Error(path_ + ": the result of row " + std::to_string(r.row) +
                 " is too large for a journal record");
-  const size_t start = begin_record(pending_, r.result.empty() ? kKindTaskUpdate : kKindTaskUpdateWithResult);
+  // Kind 4 only when an optional column (the result) is not empty: a run of commands writes kind 1.
+  bool optional = false;
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (!core::kIsSpecColumn<D> && kIsString<D>)
+      optional = optional || (c.versions.journal_optional && !(r.*c.field).empty());
+  });
+  const size_t start = begin_record(pending_, optional ? kKindTaskUpdateWithResult : kKindTaskUpdate);
   put<uint32_t>(pending_, r.row);
-  put<uint8_t>(pending_, static_cast<uint8_t>(r.state));
-  pending_.append(3, '\0');
-  put<uint32_t>(pending_, r.attempts);
-  put<int32_t>(pending_, r.exit_code);
-  put<int32_t>(pending_, r.signal);
-  put<int32_t>(pending_, r.worker_rank);
-  put<double>(pending_, r.start_time);
-  put<double>(pending_, r.end_time);
-  put<int64_t>(pending_, r.max_rss_kb);
-  if (!r.result.empty()) {
-    put<uint32_t>(pending_, static_cast<uint32_t>(r.result.size()));
-    pending_.append(r.result);
-  }
+  core::for_each_column([&](const auto& c) {
+    using D = Column<decltype(c)>;
+    if constexpr (!core::kIsSpecColumn<D> && core::kIsColumn<D, core::ValueColumn>) {
+      if constexpr (std::is_same_v<typename D::Value, core::TaskState>) {
+        put<uint8_t>(pending_, static_cast<uint8_t>(r.*c.field));
+        pending_.append(3, '\0');
+      } else {
+        put<typename D::Value>(pending_, r.*c.field);
+      }
+    }
+  });
+  for (const bool with_optional : {false, true})
+    core::for_each_column([&](const auto& c) {
+      using D = Column<decltype(c)>;
+      if constexpr (!core::kIsSpecColumn<D> && kIsString<D>)
+        if (c.versions.journal_optional == with_optional && (optional || !with_optional)) {
+          put<uint32_t>(pending_, static_cast<uint32_t>((r.*c.field).size()));
+          pending_.append(r.*c.field);
+        }
+    });
   finish_record(pending_, start);
   ++pending_records_;
 }
@@ -507,7 +615,8 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
     // Kind 3 only when a function task is among the rows: command tasks keep kind 2's layout.
     bool functions = false;
     if (with_kinds)
-      for (size_t r = row; r < table.size() && !functions; ++r) functions = table.kind[r] != 0;
+      for (size_t r = row; r < table.size() && !functions; ++r)
+        functions = needs_optional_columns(table, r, true);
     const size_t start = begin_record(pending_, functions ? kKindFunctionTasksAppended : kKindTasksAppended);
     put<uint32_t>(pending_, static_cast<uint32_t>(row));
     const size_t count_at = pending_.size();
@@ -515,14 +624,7 @@ void Journal::append_tasks(const core::TaskTable& table, core::TaskIndex first_r
     uint32_t count = 0;
     for (; row < table.size() && (count == 0 || pending_.size() - start < kAppendRecordTarget);
          ++row, ++count) {
-      const std::string_view name = table.name[row], command = table.command[row],
-                             workdir = table.workdir[row];
-      const uint64_t dep_begin = table.dep_offsets[row], dep_end = table.dep_offsets[row + 1];
-      const std::string_view kind = functions ? table.kind_name(static_cast<core::TaskIndex>(row)) : "";
-      const std::string_view payload = functions ? table.payload[row] : "";
-      if (name.size() + command.size() + workdir.size() + kind.size() + payload.size() +
-              4 * (dep_end - dep_begin) >
-          kMaxRecordBytes / 2)
+      if (task_variable_bytes(table, row, functions) > kMaxRecordBytes / 2)
         throw Error(path_ + ": task " + std::to_string(table.id[row]) + " is too large for a journal record");
       put_task(pending_, table, row, functions);
     }
@@ -537,7 +639,7 @@ void Journal::append_submission(const core::TaskTable& table, core::TaskIndex fi
   if (source.empty() || source.size() > kMaxRecordBytes / 4)
     throw Error(path_ + ": a submission needs the name of its file");
   for (size_t row = first_row; row < table.size(); ++row)
-    if (table.kind.size() > row && table.kind[row] != 0)
+    if (needs_optional_columns(table, row, true))
       throw Error(path_ + ": a submission from the inbox holds function task " +
                   std::to_string(table.id[row]));
   if (submission_record_bytes(table, first_row, source) > kMaxRecordBytes)

@@ -1,8 +1,8 @@
 #pragma once
-/// The run directory's `journal` (DESIGN §6-§7): an append-only binary log of what changed in the task
-/// table since the last snapshot, so that a kill -9 loses no finished task.
+/// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
+/// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 1, all integers little-endian:
+/// File format, version 1 (the only one so far), all integers little-endian:
 ///
 ///   header (32 bytes)  "MPIQJRNL", uint32 version (1), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
@@ -29,6 +29,12 @@
 /// Kinds 3 and 4 are written only for function tasks (the embedding API), so a run of commands
 /// writes exactly what it did before they existed.
 ///
+/// The records are not written field by field: they visit the task table's schema (core::kTaskColumns),
+/// whose order is the order above: the spec columns' values, string lengths and bytes in the task
+/// records, the runtime columns in the updates, and the optional ones (kind, payload, result) only in
+/// kinds 3 and 4. A column added to the schema with a higher journal_since raises the version this build
+/// writes; a journal of an older version is still read, and its rows get the new column's default.
+///
 /// The epoch is the number of the snapshot the journal follows (CheckpointMeta::journal_epoch). After a
 /// snapshot the hub truncates the journal to a header with the new epoch; if it stops between the two,
 /// the next start finds a journal with an older epoch than the checkpoint's and skips it, instead of
@@ -41,6 +47,7 @@
 /// fdatasync costs about a millisecond on a local disk and far more on a parallel file system, so
 /// syncing per task would bound the run's rate.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -52,21 +59,22 @@
 
 namespace mpiq::store {
 
-/// The journal format this build writes and the only one it reads.
-inline constexpr uint32_t kJournalFormatVersion = 1;
+/// The journal format this build writes and the newest it reads: the newest journal_since among the
+/// schema's columns (core::kTaskColumns), so that adding a column to the records raises it.
+inline constexpr uint32_t kJournalFormatVersion = [] {
+  uint32_t version = 1;
+  core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.journal_since); });
+  return version;
+}();
+/// The oldest journal format this build reads: a record of an older format lacks the columns added
+/// since, which replay gives their defaults.
+inline constexpr uint32_t kOldestJournalFormatVersion = 1;
 
-/// A task's runtime columns after a change (a record of kind 1): applying it sets them in its row.
-struct JournalRecord {
-  core::TaskIndex row = 0;                           ///< the task's row in the table
-  core::TaskState state = core::TaskState::waiting;  ///< its new state
-  uint32_t attempts = 0;                             ///< attempts started
-  int32_t exit_code = -1;                            ///< of the last attempt, -1 when it has not exited
-  int32_t signal = 0;                                ///< signal that ended the last attempt, 0 if none
-  int32_t worker_rank = -1;                          ///< rank that ran the last attempt, -1 if none
-  double start_time = 0;                             ///< Unix time the last attempt started, 0 if never
-  double end_time = 0;                               ///< Unix time the last attempt ended, 0 if never
-  int64_t max_rss_kb = 0;                            ///< peak resident set of the last attempt, 0 if unknown
-  std::string result;  ///< a function task's result or failure message (a kind 4 record when not empty)
+/// A task's runtime columns after a change (a record of kind 1 or 4): applying it sets them in its row.
+/// The columns are TaskRuntime's (state, attempts, exit_code, ..., result), so a runtime column added to
+/// the schema is journalled with no change here.
+struct JournalRecord : core::TaskRuntime {
+  core::TaskIndex row = 0;  ///< the task's row in the table
 
   /// The record that holds row `row` of `table` as it is now.
   static JournalRecord from_row(const core::TaskTable& table, core::TaskIndex row);
@@ -77,10 +85,9 @@ struct JournalRecord {
 struct AppendedTasks {
   /// The row the first appended task gets: the table had this many rows before.
   core::TaskIndex first_row = 0;
-  /// The new tasks' spec columns only (id, flags, name, command, workdir, cores, gpus, timeout_s,
-  /// retries, priority, dep_offsets, deps, and for kind 3 records kind, kind_names and payload; the
-  /// runtime columns are empty). `deps` holds row indices of
-  /// the whole table, so they may point at rows before first_row.
+  /// The new tasks' spec columns only, made with TaskTable::append (a kind 2 or 5 record's rows are
+  /// shell commands; the runtime columns are empty). `deps` holds row indices of the whole table, so
+  /// they may point at rows before first_row.
   core::TaskTable tasks;
   /// Of a submission (kind 5): the inbox file the tasks came from, and the base of their ids. Empty and
   /// 0 for tasks added otherwise.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "mpiq/error.hpp"
@@ -82,6 +83,26 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string read_to_end(int fd, size_t size_hint) {
+  // One byte past the hint: the read that sees the end then needs no room of its own, so a file of the
+  // size fstat reported is read without growing (and copying) the buffer.
+  std::string bytes;
+  bytes.reserve(size_hint + 1);
+  advise_huge_pages(bytes.data(), bytes.capacity());
+  bytes.resize(size_hint + 1);
+  size_t have = 0;
+  for (;;) {
+    if (have == bytes.size()) bytes.resize(bytes.size() + (1 << 16));  // the file may have grown
+    const ssize_t got = ::read(fd, bytes.data() + have, bytes.size() - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw std::system_error(errno, std::generic_category(), "read");
+    if (got == 0) break;
+    have += static_cast<size_t>(got);
+  }
+  bytes.resize(have);
+  return bytes;
+}
+
 std::string read_whole_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw InputError(path, 0, 0, std::string("cannot open: ") + std::strerror(errno));
@@ -89,21 +110,11 @@ std::string read_whole_file(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0)
     throw InputError(path, 0, 0, std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw InputError(path, 0, 0, "not a regular file");
-  std::string bytes;
-  bytes.reserve(static_cast<size_t>(st.st_size));
-  advise_huge_pages(bytes.data(), bytes.capacity());
-  bytes.resize(static_cast<size_t>(st.st_size));
-  size_t have = 0;
-  for (;;) {
-    if (have == bytes.size()) bytes.resize(bytes.size() + (1 << 16));  // the file may have grown
-    const ssize_t got = ::read(fd.get(), bytes.data() + have, bytes.size() - have);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw InputError(path, 0, 0, std::string("cannot read: ") + std::strerror(errno));
-    if (got == 0) break;
-    have += static_cast<size_t>(got);
+  try {
+    return read_to_end(fd.get(), static_cast<size_t>(st.st_size));
+  } catch (const std::system_error& e) {
+    throw InputError(path, 0, 0, "cannot read: " + e.code().message());
   }
-  bytes.resize(have);
-  return bytes;
 }
 
 }  // namespace mpiq::store

@@ -57,6 +57,12 @@ std::string parent_directory(const std::string& path);
 /// (Huge pages for large buffers about to be filled: core::advise_huge_pages, core/column_memory.hpp.)
 using core::advise_huge_pages;
 
+/// The bytes of the open file `fd` from its offset to its end: a regular file, a pipe or a FIFO alike.
+/// `size_hint` (what fstat reports, 0 when unknown) sizes the buffer; a file that grows meanwhile is
+/// read on. Retries EINTR; any other read error throws std::system_error with errno's code, for the
+/// caller to turn into its own message.
+std::string read_to_end(int fd, size_t size_hint);
+
 /// The whole content of the regular file at `path`. Throws mpiq::InputError naming the file when it
 /// cannot be opened or read; a missing file is reported as such.
 std::string read_whole_file(const std::string& path);

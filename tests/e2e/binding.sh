@@ -2,7 +2,7 @@
 # different single CPUs; --bind none leaves them unbound; under mpirun --bind-to core each worker's
 # tasks stay inside its rank's cpuset.
 source "$(dirname "$0")/lib.sh"
-[ "$(nproc)" -ge 2 ] || { echo "SKIP: needs 2 CPUs, this machine has $(nproc)"; exit 77; }
+[ "$(nproc)" -ge 2 ] || skip_unless_ci "needs 2 CPUs to tell two bindings apart, this machine has $(nproc)"
 allowed() { grep Cpus_allowed_list "$1" | awk '{print $2}'; }
 line='[% cores=1 %] grep Cpus_allowed_list /proc/self/status > cpus.$MPIQ_TASK_ID; sleep 1'
 printf '%s\n%s\n' "$line" "$line" > b.tasks

@@ -102,7 +102,7 @@ print(f"ids: {ntasks} tasks, {len(twice)} written twice (running at a stop)")
 sys.exit(0 if ok else 1)
 EOF
 
-# The checkpoint counts the resumes (attribute `restarts`, DESIGN §7) and names the Slurm job of each
+# The checkpoint counts the resumes (attribute `restarts`, docs/design.md §7) and names the Slurm job of each
 # run segment (attribute `slurm_job_ids`, a comma-separated list, issue 5).
 attr() {  # attr NAME: the value of the checkpoint's root attribute NAME, as h5dump prints it
   h5dump -a "/$1" "$work/run/checkpoint.h5" 2>/dev/null | sed -n 's/^ *(0): //p' | tr -d '"'

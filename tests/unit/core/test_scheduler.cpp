@@ -161,7 +161,9 @@ TEST(Scheduler, FailureSkipsEverythingDownstreamButNotSiblings) {
   EXPECT_EQ(fin.size(), 4u);
 }
 
-TEST(Scheduler, SkipPropagationHandlesAMillionDeepChainWithoutRecursion) {
+// 200,000 levels: a recursive walk with frames of 48 bytes or more would overflow an 8 MiB stack
+// (8 MiB / 200,000 = 42 bytes a level), while the test stays well under a second.
+TEST(Scheduler, SkipPropagationHandlesA200000DeepChainWithoutRecursion) {
   std::string text = "first\n";
   for (int i = 0; i < 200000; ++i) text += "[# -1 #] x\n";
   TaskTable t = parse(text);
@@ -173,18 +175,37 @@ TEST(Scheduler, SkipPropagationHandlesAMillionDeepChainWithoutRecursion) {
   EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::skipped)], 200000u);
 }
 
-TEST(Scheduler, FailFastStopsDispatch) {
-  TaskTable t = parse("a\nb\nc\nd\n");
+// The whole run under --fail-fast, as the hub drives it: the first final failure stops dispatch; the
+// task running elsewhere still reports; the stop recalls the queued tasks; the run is then over with
+// the never-started tasks left ready for a resume, not skipped and not run.
+TEST(Scheduler, FailFastEndsTheRunAfterTheTasksInFlightWithTheRestLeftReady) {
+  TaskTable t = parse("a\nb\nc\nd\ne\nf\n");
   SchedulerOptions o;
   o.fail_fast = true;
-  o.prefetch = 0;
+  o.prefetch = 1;
   Scheduler s(t, o);
   s.add_worker(1, 1, 0);
-  auto first = dispatch(s).all();
-  ASSERT_FALSE(first.empty());
-  run(s, 1, fail(first[0]));
+  s.add_worker(2, 1, 0);
+  const Round r = dispatch(s);
+  const std::vector<TaskIndex> on1 = r.tasks_for(1), on2 = r.tasks_for(2);
+  ASSERT_EQ(on1.size(), 2u);
+  ASSERT_EQ(on2.size(), 2u);
+  s.on_started(2, on2[0], 1.0);
+  run(s, 1, fail(on1[0]));
   EXPECT_TRUE(s.dispatch_stopped());
+  EXPECT_FALSE(s.finished()) << "a task still runs on worker 2";
   EXPECT_TRUE(dispatch(s).all().empty());
+  s.on_finished(2, ok(on2[0]));  // the task in flight still reports
+  EXPECT_EQ(t.state[on2[0]], TaskState::done);
+  EXPECT_TRUE(dispatch(s).all().empty()) << "no dispatch after the failure, even to a free worker";
+  s.recall_unstarted();  // the workers dropped their queues and left
+  EXPECT_TRUE(s.finished());
+  EXPECT_FALSE(s.all_final());
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::failed)], 1u);
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::done)], 1u);
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::ready)], 4u);
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::skipped)], 0u);
+  for (TaskIndex x : {on1[1], on2[1]}) EXPECT_EQ(t.attempts[x], 0u) << "row " << x << " never started";
 }
 
 TEST(Scheduler, IdleWorkerStealsHalfOfTheBusiestQueue) {
@@ -258,9 +279,8 @@ TEST(Scheduler, MixedRequestsPackIntoWorkersThatFit) {
   s.add_worker(1, 2, 0);  // small CPU worker
   s.add_worker(2, 4, 1);  // GPU worker
   auto r = dispatch(s);
-  for (TaskIndex x : r.tasks_for(1)) EXPECT_EQ(x, 2u) << "only the 1-core task fits worker 1";
-  auto w2 = r.tasks_for(2);
-  EXPECT_NE(std::find(w2.begin(), w2.end(), 0u), w2.end());
+  EXPECT_EQ(r.tasks_for(1), std::vector<TaskIndex>{2}) << "only the 1-core task fits worker 1";
+  EXPECT_EQ(r.tasks_for(2), (std::vector<TaskIndex>{0, 1})) << "the GPU and the 4-core task need worker 2";
 }
 
 TEST(Scheduler, WorkerHoldsNoMoreThanItsCoresPlusPrefetch) {

@@ -26,6 +26,14 @@ std::string read(const std::string& path) {
   return s.str();
 }
 
+// The file at `path`, read by the test (the core does no I/O; store::load_task_file is tested in
+// tests/unit/store/test_task_file_io.cpp) and parsed under its path.
+TaskTable parse_file(const std::string& path) {
+  const std::string text = read(path);
+  if (text.empty()) throw std::runtime_error("cannot read " + path);
+  return parse_task_file(text, path);
+}
+
 // The ids of the command tasks (barrier rows left out), in row order.
 std::vector<TaskId> task_ids(const TaskTable& t) {
   std::vector<TaskId> out;
@@ -609,67 +617,10 @@ TEST(TaskFile, NulByteIsAnError) {
                      "NUL byte in the task file (is it a binary file?)");
 }
 
-// --- Durations ---
-
-TEST(Duration, AcceptsSecondsAndUnitsInOrder) {
-  EXPECT_EQ(parse_duration("0"), 0u);
-  EXPECT_EQ(parse_duration("90"), 90u);
-  EXPECT_EQ(parse_duration("90s"), 90u);
-  EXPECT_EQ(parse_duration("30m"), 1800u);
-  EXPECT_EQ(parse_duration("2h"), 7200u);
-  EXPECT_EQ(parse_duration("1h30m"), 5400u);
-  EXPECT_EQ(parse_duration("1h30m15s"), 5415u);
-  EXPECT_EQ(parse_duration("1h15s"), 3615u);
-  EXPECT_EQ(parse_duration("90m"), 5400u);
-  EXPECT_EQ(parse_duration("4294967295"), 4294967295u);
-}
-
-TEST(Duration, RejectsEmptyNegativeGarbageAndOverflow) {
-  for (std::string_view bad : {"", "-5", "+5", "h", "1h30", "1m1h", "1h1h", "5x", "5 m", " 5", "5 ", "1.5h",
-                               "4294967296", "1193047h", "71582789m", "99999999999999999999s"}) {
-    SCOPED_TRACE(bad);
-    EXPECT_EQ(parse_duration(bad), std::nullopt);
-  }
-}
-
-// --- Loading files ---
-
-TEST(TaskFile, LoadReadsTheFile) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-short-example.tasks");
-  EXPECT_EQ(task_ids(t), (Ids{1, 2, 3}));
-}
-
-TEST(TaskFile, UnreadableFileIsAnInputErrorNamingThePath) {
-  const std::string missing = kData + "/parse-no-such-file.tasks";
-  try {
-    load_task_file(missing);
-    FAIL() << "loaded";
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), missing);
-    EXPECT_EQ(std::string(e.what()), missing + ": cannot read the task file: No such file or directory");
-  }
-  try {
-    load_task_file(kData);
-    FAIL() << "loaded a directory";
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), kData + ": cannot read the task file: Is a directory");
-  }
-}
-
-TEST(TaskFile, ErrorsFromLoadNameThePath) {
-  try {
-    load_task_file(kData + "/parse-greasy-example.tasks");
-    FAIL() << "loaded";
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), kData + "/parse-greasy-example.tasks");
-    EXPECT_EQ(e.line(), 23u);
-  }
-}
-
 // --- GREASY's documented examples mean the same in mpiq ---
 
 TEST(Greasy, GuideWorkdirExample) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-guide-workdir.tasks");
+  const TaskTable t = parse_file(kData + "/parse-greasy-guide-workdir.tasks");
   EXPECT_EQ(task_ids(t), (Ids{1, 2}));
   EXPECT_EQ(t.workdir[0], "");
   EXPECT_EQ(command_of(t, 1), "task 1 # executed on the directory which greasy has been launched from");
@@ -680,7 +631,7 @@ TEST(Greasy, GuideWorkdirExample) {
 }
 
 TEST(Greasy, GuideDependencyExample) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-guide-deps.tasks");
+  const TaskTable t = parse_file(kData + "/parse-greasy-guide-deps.tasks");
   EXPECT_EQ(task_ids(t), (Ids{1, 2, 3, 4, 5}));
   EXPECT_EQ(deps_of(t, 1), (Ids{}));
   EXPECT_EQ(deps_of(t, 2), (Ids{1}));
@@ -691,7 +642,7 @@ TEST(Greasy, GuideDependencyExample) {
 }
 
 TEST(Greasy, GuideReferenceExample) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-guide-reference.tasks");
+  const TaskTable t = parse_file(kData + "/parse-greasy-guide-reference.tasks");
   EXPECT_EQ(task_ids(t), (Ids{2, 4, 5, 6, 7, 9, 11, 13, 15, 17, 19}));
   EXPECT_EQ(deps_of(t, 9), (Ids{5}));
   EXPECT_EQ(command_of(t, 9), "/bin/sleep 9");
@@ -708,7 +659,7 @@ TEST(Greasy, GuideReferenceExample) {
 }
 
 TEST(Greasy, ShortExample) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-short-example.tasks");
+  const TaskTable t = parse_file(kData + "/parse-greasy-short-example.tasks");
   EXPECT_EQ(task_ids(t), (Ids{1, 2, 3}));
   EXPECT_EQ(t.edge_count(), 0u);
   EXPECT_EQ(command_of(t, 1), "/bin/sleep 20");
@@ -764,7 +715,7 @@ TEST(Greasy, ExampleInvalidLinesAreErrors) {
 }
 
 TEST(Greasy, RestartFileParses) {
-  const TaskTable t = load_task_file(kData + "/parse-greasy-restart.tasks");
+  const TaskTable t = parse_file(kData + "/parse-greasy-restart.tasks");
   EXPECT_EQ(task_ids(t), (Ids{8, 10, 12, 14, 16}));
   EXPECT_EQ(deps_of(t, 10), (Ids{8}));
   EXPECT_EQ(command_of(t, 10), "/bin/sleep 13");
@@ -782,7 +733,7 @@ TEST(Greasy, GuidePrintedRestartPointsAtACommentAndIsRefused) {
 // --- The examples shipped in examples/ ---
 
 TEST(Examples, HelloParses) {
-  const TaskTable t = load_task_file(kExamples + "/hello.tasks");
+  const TaskTable t = parse_file(kExamples + "/hello.tasks");
   EXPECT_GE(t.size(), 3u);
   EXPECT_GT(t.edge_count(), 0u);
   bool named = false;
@@ -791,7 +742,7 @@ TEST(Examples, HelloParses) {
 }
 
 TEST(Examples, PipelineUsesEveryFeature) {
-  const TaskTable t = load_task_file(kExamples + "/pipeline.tasks");
+  const TaskTable t = parse_file(kExamples + "/pipeline.tasks");
   const GraphSummary s = summarize(t);
   EXPECT_EQ(s.barriers, 1u);
   bool named = false, workdir = false, retry = false, priority = false, defaults = false;
@@ -806,7 +757,7 @@ TEST(Examples, PipelineUsesEveryFeature) {
 }
 
 TEST(Examples, GreasyStyleFileParses) {
-  const TaskTable t = load_task_file(kExamples + "/greasy.tasks");
+  const TaskTable t = parse_file(kExamples + "/greasy.tasks");
   EXPECT_GE(t.size(), 3u);
   EXPECT_EQ(summarize(t).barriers, 0u);
 }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -14,22 +15,13 @@
 #include <set>
 #include <thread>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mpiq-embed-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using mpiq::test::TempDir;
 
 mpiq::SessionOptions quiet() {
   mpiq::SessionOptions o;
@@ -218,22 +210,32 @@ TEST(Session, MixedTaskFileAndFunctionTasks) {
   EXPECT_TRUE(fs::exists(dir.file("run/checkpoint.h5")));
 }
 
-TEST(Session, HooksSeeSendStartAndEndAndMaySubmitMore) {
+// The hooks as one timeline: each task is sent, then started, then ended, once each; a task
+// submitted from on_end is sent only after the end that submitted it.
+TEST(Session, HooksSeeSendStartAndEndInThatOrderAndMaySubmitMore) {
   mpiq::Session s(quiet());
   s.register_function("square", square);
-  std::set<mpiq::TaskId> sent, started, ended;
-  s.on_send([&](const mpiq::TaskInfo& t) { sent.insert(t.id); });
-  s.on_start([&](const mpiq::TaskInfo& t) { started.insert(t.id); });
+  std::vector<std::pair<char, mpiq::TaskId>> events;  // 's'ent, 'b'egun, 'e'nded
+  s.on_send([&](const mpiq::TaskInfo& t) { events.emplace_back('s', t.id); });
+  s.on_start([&](const mpiq::TaskInfo& t) { events.emplace_back('b', t.id); });
   s.on_end([&](const mpiq::Result& r) {
-    ended.insert(r.id);
+    events.emplace_back('e', r.id);
     if (r.bytes == "4") s.submit("square", "9");  // a task submitted during the run
   });
   s.submit("square", "2");
   s.submit("square", "3");
   EXPECT_EQ(s.run(), mpiq::ExitCode::done);
-  EXPECT_EQ(ended, (std::set<mpiq::TaskId>{1, 2, 3}));
-  EXPECT_EQ(sent, ended);
-  EXPECT_EQ(started, ended);
+  const auto position = [&](char what, mpiq::TaskId id) {
+    const auto it = std::find(events.begin(), events.end(), std::pair{what, id});
+    EXPECT_EQ(std::count(events.begin(), events.end(), std::pair{what, id}), 1) << what << " of task " << id;
+    return it - events.begin();
+  };
+  EXPECT_EQ(events.size(), 9u);
+  for (mpiq::TaskId id : {1u, 2u, 3u}) {
+    EXPECT_LT(position('s', id), position('b', id)) << "task " << id << " started before it was sent";
+    EXPECT_LT(position('b', id), position('e', id)) << "task " << id << " ended before it started";
+  }
+  EXPECT_LT(position('e', 1), position('s', 3)) << "the task submitted at task 1's end was sent before it";
   EXPECT_EQ(s.result(3)->bytes, "81");
 }
 
@@ -301,6 +303,18 @@ TEST(Session, ResumeAfterKillReturnsStoredResultsWithoutRerunning) {
   EXPECT_EQ(runs.size() - before, 200u - static_cast<size_t>(checkpointed));
 }
 
+namespace {
+// "p<producer>-<index>". Appended piece by piece: `"p" + std::to_string(p) + ...` trips GCC 12's
+// false -Wrestrict in a Release build (PR 105329).
+std::string producer_task_name(int producer, int index) {
+  std::string name = "p";
+  name += std::to_string(producer);
+  name += '-';
+  name += std::to_string(index);
+  return name;
+}
+}  // namespace
+
 // Producer threads submit while run() runs on the main thread; their holds keep the run open until
 // they are done. Dependencies may point at tasks the same thread submitted a moment before, which the
 // hub may not have taken yet.
@@ -317,10 +331,10 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       std::this_thread::sleep_for(std::chrono::milliseconds(30 * p));  // some arrive mid-run
       for (int i = 0; i < kPerThread; ++i) {
         mpiq::TaskOptions o;
-        const std::string name = "p" + std::to_string(p) + "-" + std::to_string(i);
-        if (i % 100 == 98) o.name = name;
-        if (i % 100 == 99) o.after_names = {"p" + std::to_string(p) + "-" + std::to_string(i - 1)};
-        futures[static_cast<size_t>(p)].push_back(s.submit_future("square", std::to_string(p * kPerThread + i), o));
+        if (i % 100 == 98) o.name = producer_task_name(p, i);
+        if (i % 100 == 99) o.after_names = {producer_task_name(p, i - 1)};
+        futures[static_cast<size_t>(p)].push_back(
+            s.submit_future("square", std::to_string(p * kPerThread + i), o));
       }
       hold.release();
     });
@@ -335,8 +349,10 @@ TEST(Session, ThreadsSubmitDuringTheRun) {
       const long x = p * kPerThread + i;
       EXPECT_EQ(r[static_cast<size_t>(i)].bytes, std::to_string(x * x));
       ids.insert(r[static_cast<size_t>(i)].id);
-      if (i % 100 == 99)
-        EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time) << p << " " << i;
+      if (i % 100 == 99) {
+        EXPECT_GE(r[static_cast<size_t>(i)].start_time, r[static_cast<size_t>(i - 1)].end_time)
+            << p << " " << i;
+      }
     }
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));

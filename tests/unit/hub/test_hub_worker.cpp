@@ -14,6 +14,7 @@
 #include "core/task_file.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
+#include "support/temp_dir.hpp"
 #include "worker/worker.hpp"
 
 using namespace mpiq;
@@ -21,18 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mpiq-hub-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using mpiq::test::TempDir;
 
 core::WorkerShare one_core_share(int cpu) {
   core::WorkerShare s;

@@ -2,61 +2,41 @@
 // between journalling a submission and moving its file (no task added twice).
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "core/task_file.hpp"
 #include "hub/inbox.hpp"
 #include "hub/run_directory.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mpiq::hub {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/mpiq-inbox-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string path;
-};
-
-void write(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_bytes;
+using test::TempDir;
+using test::write_bytes;
 
 const auto kAnyWorker = [](uint32_t, uint32_t) { return true; };
 
 TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
   TempDir tmp;
-  const std::string run = tmp.path + "/run";
+  const std::string run = tmp.path() + "/run";
   core::TaskTable table = core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks");
   RunDirectory dir(run, {});
   dir.start(table);
   Log log(LogLevel::error, false);
   Inbox inbox(dir, table, log);
-  write(run + "/inbox/1-h-1.tasks", "[# prep #] c\n\nd\n");
-  write(run + "/inbox/.2-h-1.tasks.tmp", "half a fi");  // mpiq submit's temporary name: not taken
+  write_bytes(run + "/inbox/1-h-1.tasks", "[# prep #] c\n\nd\n");
+  write_bytes(run + "/inbox/.2-h-1.tasks.tmp", "half a fi");  // mpiq submit's temporary name: not taken
   EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker), 1u);
   ASSERT_EQ(table.size(), 4u);
   EXPECT_EQ(table.id[2], 1001u);
   EXPECT_EQ(table.id[3], 1003u);
   EXPECT_EQ(table.deps[table.dep_offsets[2]], 0u);  // waits for prep
-  EXPECT_EQ(read(run + "/inbox/done/1-h-1.tasks.accepted"),
+  EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
             "accepted base=1000 first=1001 last=1003 tasks=2\n");
   EXPECT_TRUE(fs::exists(run + "/inbox/done/1-h-1.tasks"));
   EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
@@ -69,14 +49,14 @@ TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
 
 TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
   TempDir tmp;
-  const std::string run = tmp.path + "/run";
+  const std::string run = tmp.path() + "/run";
   core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
   {
     RunDirectory dir(run, {});
     dir.start(table);
     Log log(LogLevel::error, false);
     Inbox inbox(dir, table, log);
-    write(run + "/inbox/1-h-1.tasks", "b\nc\n");
+    write_bytes(run + "/inbox/1-h-1.tasks", "b\nc\n");
     inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker);
     ASSERT_EQ(table.size(), 3u);
     dir.close();
@@ -92,7 +72,7 @@ TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
   EXPECT_EQ(dir.replayed_submissions()[0].file, "1-h-1.tasks");
   EXPECT_EQ(Inbox::finish_taken(run, dir.replayed_submissions(), restored).size(), 1u);
   EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
-  EXPECT_EQ(read(run + "/inbox/done/1-h-1.tasks.accepted"),
+  EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
             "accepted base=1000 first=1001 last=1002 tasks=2\n");
   dir.start(restored);
   Log log(LogLevel::error, false);
@@ -104,21 +84,21 @@ TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
 
 TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
   TempDir tmp;
-  const std::string run = tmp.path + "/run";
+  const std::string run = tmp.path() + "/run";
   core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
   RunDirectory dir(run, {});
   dir.start(table);
   Log log(LogLevel::error, false);
   Inbox inbox(dir, table, log);
-  write(run + "/inbox/1-h-1.tasks", "b\n[# nope #] c\n");
-  write(run + "/inbox/2-h-1.tasks", "b\n[% cores=64 %] c\n");
+  write_bytes(run + "/inbox/1-h-1.tasks", "b\n[# nope #] c\n");
+  write_bytes(run + "/inbox/2-h-1.tasks", "b\n[% cores=64 %] c\n");
   const auto small = [](uint32_t cores, uint32_t gpus) { return cores <= 4 && gpus == 0; };
   EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, small), 2u);
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(
-      read(run + "/inbox/done/1-h-1.tasks.rejected"),
+      read_bytes(run + "/inbox/done/1-h-1.tasks.rejected"),
       "1-h-1.tasks:2:4: unknown dependency 'nope' (no task of this file or of the run has that name)\n");
-  EXPECT_EQ(read(run + "/inbox/done/2-h-1.tasks.rejected"),
+  EXPECT_EQ(read_bytes(run + "/inbox/done/2-h-1.tasks.rejected"),
             "2-h-1.tasks:2:1: the task asks for 64 cores and 0 GPUs, which no worker of this run has\n");
   EXPECT_FALSE(inbox.keeps_open());
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The hwloc XML exports of real GPU nodes beside the repository (../shared/topologies), for the hw
-// tests; a test that needs them is skipped, with the reason, when that directory is absent.
+// tests; a test that needs them is skipped, with the reason, when that directory is absent, and
+// fails instead under CI=true, which must have them (tests/support/skip_rule.hpp).
 
 #include <gtest/gtest.h>
 

@@ -16,20 +16,12 @@
 #include "hub/run_directory.hpp"
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mpiq;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Scratch {
-  std::string path;
-  Scratch() {
-    char tmpl[] = "/tmp/mpiq-launch-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~Scratch() { fs::remove_all(path); }
-};
 
 // A run of `text` in `run_dir`, as `mpiq run` describes it.
 struct TaskFileRun {
@@ -106,8 +98,8 @@ TEST(SerialJob, IsAlone) {
 }
 
 TEST(Launch, RunsATaskFileToTheEndInARunDirectory) {
-  Scratch scratch;
-  const std::string run_dir = scratch.path + "/t.mpiq";
+  test::TempDir scratch;
+  const std::string run_dir = scratch.path() + "/t.mpiq";
   TaskFileRun r("true\n[# 1 #] true\n", run_dir);
   auto job = launch::make_serial_job();
   EXPECT_EQ(launch::run(*job, r.spec), ExitCode::done);
@@ -119,15 +111,15 @@ TEST(Launch, RunsATaskFileToTheEndInARunDirectory) {
 }
 
 TEST(Launch, AFailedTaskGivesExitOne) {
-  Scratch scratch;
-  TaskFileRun r("false\n", scratch.path + "/f.mpiq");
+  test::TempDir scratch;
+  TaskFileRun r("false\n", scratch.path() + "/f.mpiq");
   auto job = launch::make_serial_job();
   EXPECT_EQ(launch::run(*job, r.spec), ExitCode::failed);
 }
 
 TEST(Launch, BadInputInPrepareGivesExitTwoAndWritesNothing) {
-  Scratch scratch;
-  const std::string run_dir = scratch.path + "/bad.mpiq";
+  test::TempDir scratch;
+  const std::string run_dir = scratch.path() + "/bad.mpiq";
   TaskFileRun r("[# 7 #] true\n", run_dir);  // a dependency past the last line
   auto job = launch::make_serial_job();
   testing::internal::CaptureStderr();
@@ -138,8 +130,8 @@ TEST(Launch, BadInputInPrepareGivesExitTwoAndWritesNothing) {
 }
 
 TEST(Launch, AWorkerShareThatCannotBeHadGivesExitTwoBeforeThePreparation) {
-  Scratch scratch;
-  const std::string run_dir = scratch.path + "/w.mpiq";
+  test::TempDir scratch;
+  const std::string run_dir = scratch.path() + "/w.mpiq";
   TaskFileRun r("true\n", run_dir);
   r.spec.worker.cores = 1'000'000;  // --worker-cores beyond any share
   auto job = launch::make_serial_job();
@@ -151,21 +143,21 @@ TEST(Launch, AWorkerShareThatCannotBeHadGivesExitTwoBeforeThePreparation) {
 }
 
 TEST(Launch, CommandTasksSeeTheRunDirectoryAsMpiqRunDir) {
-  Scratch scratch;
-  const std::string run_dir = scratch.path + "/e.mpiq";
-  TaskFileRun r("echo \"$MPIQ_RUN_DIR\" > " + scratch.path + "/seen\n", run_dir);
-  r.spec.prepare = [&r, inner = r.spec.prepare, out = scratch.path + "/elsewhere"] {
+  test::TempDir scratch;
+  const std::string run_dir = scratch.path() + "/e.mpiq";
+  TaskFileRun r("echo \"$MPIQ_RUN_DIR\" > " + scratch.path() + "/seen\n", run_dir);
+  r.spec.prepare = [&r, inner = r.spec.prepare, out = scratch.path() + "/elsewhere"] {
     launch::HubRun run = inner();
     run.out_dir = out;  // --output elsewhere: MPIQ_RUN_DIR is still the run directory
     return run;
   };
   auto job = launch::make_serial_job();
   ASSERT_EQ(launch::run(*job, r.spec), ExitCode::done);
-  std::ifstream seen(scratch.path + "/seen");
+  std::ifstream seen(scratch.path() + "/seen");
   std::string line;
   std::getline(seen, line);
   EXPECT_EQ(line, run_dir);
-  EXPECT_TRUE(fs::exists(scratch.path + "/elsewhere/1.out"));
+  EXPECT_TRUE(fs::exists(scratch.path() + "/elsewhere/1.out"));
 }
 
 TEST(StopDeadline, StopsTheMarginBeforeTheEndButNeverMoreThanHalfTheTimeLeft) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "mpiq/error.hpp"
+#include "old_formats.hpp"
 #include "store/checkpoint.hpp"
 #include "store/crc32c.hpp"
 #include "store/hdf5_handle.hpp"
@@ -371,6 +372,117 @@ TEST_F(CheckpointTest, RefusesAColumnOfTheWrongType) {
                             "H5Dcreate2"));
   }
   expect_refused_unchanged(path_, "/tasks/cores has the wrong type");
+}
+
+}  // namespace
+}  // namespace mpiq::store
+
+// --- The schema and older files ---------------------------------------------------------------------
+
+namespace mpiq::store {
+namespace {
+
+TEST(CheckpointSchema, EveryCheckpointedColumnRoundTrips) {
+  TempDir dir;
+  const core::TaskTable table = core::testing::distinctive_table(7);
+  ASSERT_EQ(core::find_table_problem(table), "");
+  write_checkpoint(dir.file("c.h5"), table, sample_meta());
+  CheckpointMeta meta;
+  const core::TaskTable back = read_checkpoint(dir.file("c.h5"), &meta);
+  EXPECT_EQ(meta.format_version, kCheckpointFormatVersion) << "function tasks need the newest format";
+  core::testing::expect_same_columns(table, back);
+}
+
+TEST(CheckpointSchema, ATableThatUsesNoNewerColumnIsWrittenInTheOldestFormat) {
+  TempDir dir;
+  const core::TaskTable table = core::testing::distinctive_table(5, false);
+  write_checkpoint(dir.file("c.h5"), table, sample_meta());
+  CheckpointMeta meta;
+  const core::TaskTable back = read_checkpoint(dir.file("c.h5"), &meta);
+  EXPECT_EQ(meta.format_version, kOldestCheckpointFormatVersion);
+  core::testing::expect_same_columns(table, back);
+  // A format 1 file holds only the columns of format 1: what an older mpiq expects to find.
+  core::for_each_column([&](const auto& c) {
+    const std::string path = c.name == "deps" ? "/graph/edges" : "/tasks/" + std::string(c.name);
+    H5File file(check_h5(H5Fopen(dir.file("c.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
+    EXPECT_EQ(H5Lexists(file.get(), path.c_str(), H5P_DEFAULT) > 0, c.versions.checkpoint_since == 1) << path;
+  });
+}
+
+TEST(CheckpointSchema, ReadsAFormat1FileWrittenBeforeTheSchema) {
+  CheckpointMeta meta;
+  const core::TaskTable table = read_checkpoint(test::kOldFormats + "/checkpoint-format1.h5", &meta);
+  EXPECT_EQ(meta.format_version, 1u);
+  EXPECT_EQ(meta.journal_epoch, 7u);
+  EXPECT_EQ(meta.slurm_job_ids, std::vector<std::string>{"77"});
+  test::expect_tables_equal(table, test::old_command_table());
+  EXPECT_EQ(table.command[1], "python3 run.py --grüße ✓");
+  EXPECT_EQ(table.state[3], core::TaskState::skipped);
+}
+
+TEST(CheckpointSchema, ReadsAFormat2FileWrittenBeforeTheSchema) {
+  CheckpointMeta meta;
+  const core::TaskTable table = read_checkpoint(test::kOldFormats + "/checkpoint-format2.h5", &meta);
+  EXPECT_EQ(meta.format_version, 2u);
+  test::expect_tables_equal(table, test::old_function_table());
+  EXPECT_EQ(table.kind_name(2), "cube");
+  EXPECT_EQ(table.result[1], std::string("result\0bytes", 12));
+}
+
+TEST(CheckpointSchema, AStateEnumWithoutTheNewerStatesIsRead) {
+  // A file written before a state was added has a smaller enum: it cannot hold the new state, and
+  // must still load (H5Tequal would refuse it).
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  core::TaskTable table = test::old_command_table();
+  write_checkpoint(path, table, test::old_meta());
+  {
+    H5File file = open_for_editing(path);
+    H5Group tasks(check_h5(H5Gopen2(file.get(), "tasks", H5P_DEFAULT), "H5Gopen2"));
+    check_h5(H5Ldelete(tasks.get(), "state", H5P_DEFAULT), "H5Ldelete");
+    H5Type older(check_h5(H5Tenum_create(H5T_STD_U8LE), "H5Tenum_create"));
+    for (uint8_t v = 0; v < 7; ++v) {
+      if (v == 2) continue;  // as if `assigned` had come later
+      const std::string name(core::kTaskStateNames[v]);
+      check_h5(H5Tenum_insert(older.get(), name.c_str(), &v), "H5Tenum_insert");
+    }
+    const hsize_t dims[1] = {table.size()};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset state(check_h5(
+        H5Dcreate2(tasks.get(), "state", older.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "H5Dcreate2"));
+    check_h5(H5Dwrite(state.get(), older.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, table.state.data()),
+             "H5Dwrite");
+    H5Dataspace scalar(check_h5(H5Screate(H5S_SCALAR), "H5Screate"));
+    H5Attribute crc(
+        check_h5(H5Acreate2(state.get(), "crc32c", H5T_STD_U32LE, scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 "H5Acreate2"));
+    const uint32_t sum = crc32c(0, table.state.data(), table.state.size());
+    check_h5(H5Awrite(crc.get(), H5T_NATIVE_UINT32, &sum), "H5Awrite");
+  }
+  test::expect_tables_equal(read_checkpoint(path, nullptr), table);
+}
+
+TEST(CheckpointSchema, AStateEnumThatRenamesAStateIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, test::old_command_table(), test::old_meta());
+  {
+    H5File file = open_for_editing(path);
+    H5Group tasks(check_h5(H5Gopen2(file.get(), "tasks", H5P_DEFAULT), "H5Gopen2"));
+    check_h5(H5Ldelete(tasks.get(), "state", H5P_DEFAULT), "H5Ldelete");
+    H5Type other(check_h5(H5Tenum_create(H5T_STD_U8LE), "H5Tenum_create"));
+    for (uint8_t v = 0; v < 7; ++v) {
+      const std::string name = v == 4 ? "finished" : std::string(core::kTaskStateNames[v]);
+      check_h5(H5Tenum_insert(other.get(), name.c_str(), &v), "H5Tenum_insert");
+    }
+    const hsize_t dims[1] = {4};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset state(check_h5(
+        H5Dcreate2(tasks.get(), "state", other.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "H5Dcreate2"));
+  }
+  expect_refused_unchanged(path, "/tasks/state has the wrong type");
 }
 
 }  // namespace

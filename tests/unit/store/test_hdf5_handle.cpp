@@ -3,14 +3,14 @@
 #include <utility>
 
 #include "store/hdf5_handle.hpp"
-#include "test_support.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mpiq::store {
 namespace {
 
 TEST(Hdf5Error, FailedCallThrowsWithTheCallNameAndHdf5Stack) {
   silence_hdf5_error_printing();
-  test::TempDir dir;
+  mpiq::test::TempDir dir;
   const std::string path = dir.file("absent.h5");
   try {
     check_h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
@@ -22,8 +22,11 @@ TEST(Hdf5Error, FailedCallThrowsWithTheCallNameAndHdf5Stack) {
   }
   // The stack was cleared: the next failure reports only its own entries.
   try {
-    check_h5(H5Tget_size(H5I_INVALID_HID) == 0 ? herr_t{-1} : herr_t{0}, "H5Tget_size");
+    check_h5(H5Tclose(H5I_INVALID_HID), "H5Tclose");
+    FAIL() << "H5Tclose of an invalid id succeeded";
   } catch (const Hdf5Error& e) {
+    EXPECT_EQ(e.call(), "H5Tclose");
+    EXPECT_NE(e.stack().find("H5Tclose"), std::string::npos) << e.stack();
     EXPECT_EQ(e.stack().find("H5Fopen"), std::string::npos) << e.stack();
   }
 }

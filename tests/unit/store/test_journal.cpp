@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "mpiq/error.hpp"
+#include "old_formats.hpp"
 #include "store/crc32c.hpp"
 #include "store/journal.hpp"
 #include "test_support.hpp"
@@ -191,11 +192,16 @@ TEST(Journal, AnotherFormatVersionIsRefused) {
   TempDir dir;
   const std::string path = write_three_updates(dir);
   std::string bytes = read_bytes(path);
-  bytes[8] = 2;
-  const uint32_t crc = crc32c(std::string_view(bytes).substr(0, 28));
-  bytes.replace(28, 4, reinterpret_cast<const char*>(&crc), 4);
-  write_bytes(path, bytes);
-  expect_replay_refused(path, 5, "journal format version 2, but this mpiq reads only version 1");
+  for (const uint32_t version : {kJournalFormatVersion + 1, kOldestJournalFormatVersion - 1}) {
+    std::memcpy(bytes.data() + 8, &version, 4);
+    const uint32_t crc = crc32c(std::string_view(bytes).substr(0, 28));
+    bytes.replace(28, 4, reinterpret_cast<const char*>(&crc), 4);
+    write_bytes(path, bytes);
+    expect_replay_refused(
+        path, 5,
+        "journal format version " + std::to_string(version) + ", but this mpiq reads only versions " +
+            std::to_string(kOldestJournalFormatVersion) + " to " + std::to_string(kJournalFormatVersion));
+  }
 }
 
 TEST(Journal, DamagedHeaderFollowedByRecordsIsRefused) {
@@ -458,6 +464,96 @@ TEST(Journal, AppendedIdsMustAscendPastTheTable) {
   }
   core::TaskTable replayed = test::sample_table();
   EXPECT_THROW(apply_journal(path, 0, replayed), InputError);
+}
+
+}  // namespace
+}  // namespace mpiq::store
+
+// --- The schema and older journals ------------------------------------------------------------------
+
+namespace mpiq::store {
+namespace {
+
+TEST(JournalSchema, EveryJournalledColumnRoundTrips) {
+  test::TempDir dir;
+  const std::string path = dir.file("journal");
+  const core::TaskTable full = core::testing::distinctive_table(8);
+  // The snapshot held the first three rows, as they were before they ran; the journal holds the rest.
+  core::TaskTable table;
+  for (core::TaskIndex r = 0; r < 3; ++r) table.append(full.spec(r));
+  table.init_runtime_columns();
+  {
+    Journal journal = Journal::open(path, 4);
+    journal.append_tasks(full, 3);
+    for (core::TaskIndex r = 0; r < full.size(); ++r) journal.append(JournalRecord::from_row(full, r));
+    journal.sync();
+  }
+  apply_journal(path, 4, table);
+  core::testing::expect_same_columns(full, table);
+}
+
+TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
+  test::TempDir dir;
+  const std::string path = dir.file("journal");
+  const core::TaskTable full = core::testing::distinctive_table(3, false);
+  core::TaskTable table;
+  {
+    Journal journal = Journal::open(path, 1);
+    journal.append_tasks(full, 0);
+    for (core::TaskIndex r = 0; r < full.size(); ++r) journal.append(JournalRecord::from_row(full, r));
+    journal.sync();
+  }
+  std::vector<uint32_t> kinds;
+  replay_journal(
+      path, 1, [&](const JournalRecord&, uint64_t) { kinds.push_back(1); },
+      [&](const AppendedTasks& a, uint64_t) { kinds.push_back(a.tasks.size() == 3 ? 2 : 0); });
+  EXPECT_EQ(kinds, (std::vector<uint32_t>{2, 1, 1, 1}));
+  // Record kinds 2 and 1: the first record's kind is at byte 36 (after the header and its size).
+  const std::string bytes = test::read_bytes(path);
+  uint32_t first_kind = 0;
+  std::memcpy(&first_kind, bytes.data() + 36, 4);
+  EXPECT_EQ(first_kind, 2u);
+  apply_journal(path, 1, table);
+  core::testing::expect_same_columns(full, table);
+}
+
+TEST(JournalSchema, WritesTheSameBytesAsBeforeTheSchema) {
+  // The records a run of commands and a run of function tasks write are those of format 1, byte for
+  // byte, so that a journal written now is read by an mpiq from before.
+  test::TempDir dir;
+  core::TaskTable commands = test::old_command_table();
+  test::old_command_journal(dir.file("commands"), commands);
+  EXPECT_EQ(test::read_bytes(dir.file("commands")), test::read_bytes(test::kOldFormats + "/journal-format1"));
+  core::TaskTable functions = test::old_function_table();
+  test::old_function_journal(dir.file("functions"), functions);
+  EXPECT_EQ(test::read_bytes(dir.file("functions")),
+            test::read_bytes(test::kOldFormats + "/journal-format1-functions"));
+}
+
+TEST(JournalSchema, ReplaysFormat1JournalsWrittenBeforeTheSchema) {
+  test::TempDir dir;
+  {
+    core::TaskTable table = read_checkpoint(test::kOldFormats + "/checkpoint-format1.h5", nullptr);
+    const ReplayResult result = apply_journal(test::kOldFormats + "/journal-format1", 7, table);
+    EXPECT_EQ(result.records, 3u);
+    ASSERT_EQ(result.submissions.size(), 1u);
+    EXPECT_EQ(result.submissions[0].file, "x.tasks");
+    EXPECT_EQ(result.submissions[0].base, 1000u);
+    core::TaskTable expected = test::old_command_table();
+    test::old_command_journal(dir.file("j1"), expected);
+    test::expect_tables_equal(table, expected);
+    EXPECT_EQ(table.workdir[4], "/tmp/x");
+    EXPECT_EQ(table.max_rss_kb[3], 777);
+  }
+  {
+    core::TaskTable table = read_checkpoint(test::kOldFormats + "/checkpoint-format2.h5", nullptr);
+    apply_journal(test::kOldFormats + "/journal-format1-functions", 7, table);
+    core::TaskTable expected = test::old_function_table();
+    test::old_function_journal(dir.file("j2"), expected);
+    test::expect_tables_equal(table, expected);
+    EXPECT_EQ(table.kind_name(3), "square");
+    EXPECT_EQ(table.result[3], "sixteen");
+  }
 }
 
 }  // namespace

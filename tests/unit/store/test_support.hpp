@@ -1,53 +1,25 @@
 #pragma once
-// Helpers shared by the store tests: a private temporary directory, whole-file I/O, a task table with
-// every column set, and running external tools (h5dump, h5py).
+// Helpers shared by the store tests: a task table with every column set, running external tools
+// (h5dump, h5py), and tests/support's TempDir and whole-file I/O.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "../core/task_table_testing.hpp"
 #include "core/task_table.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mpiq::store::test {
 
-/// A fresh directory under /tmp, removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/mpiq-store-test-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+// The suite's temporary directory and whole-file helpers (tests/support), under the names the store
+// tests use.
+using ::mpiq::test::read_bytes;
+using ::mpiq::test::TempDir;
+using ::mpiq::test::write_bytes;
 
 /// Appends one task with its spec columns; runtime columns are filled by init_runtime_columns().
 inline void add_task(core::TaskTable& t, core::TaskId id, std::string_view command,
@@ -90,30 +62,9 @@ inline core::TaskTable sample_table() {
   return t;
 }
 
+/// Expects `a` and `b` to hold the same rows in every column of the schema.
 inline void expect_tables_equal(const core::TaskTable& a, const core::TaskTable& b) {
-  EXPECT_EQ(a.id, b.id);
-  EXPECT_EQ(a.flags, b.flags);
-  EXPECT_EQ(a.name.blob(), b.name.blob());
-  EXPECT_EQ(a.name.offsets(), b.name.offsets());
-  EXPECT_EQ(a.command.blob(), b.command.blob());
-  EXPECT_EQ(a.command.offsets(), b.command.offsets());
-  EXPECT_EQ(a.workdir.blob(), b.workdir.blob());
-  EXPECT_EQ(a.workdir.offsets(), b.workdir.offsets());
-  EXPECT_EQ(a.cores, b.cores);
-  EXPECT_EQ(a.gpus, b.gpus);
-  EXPECT_EQ(a.timeout_s, b.timeout_s);
-  EXPECT_EQ(a.retries, b.retries);
-  EXPECT_EQ(a.priority, b.priority);
-  EXPECT_EQ(a.dep_offsets, b.dep_offsets);
-  EXPECT_EQ(a.deps, b.deps);
-  EXPECT_EQ(a.state, b.state);
-  EXPECT_EQ(a.attempts, b.attempts);
-  EXPECT_EQ(a.exit_code, b.exit_code);
-  EXPECT_EQ(a.signal, b.signal);
-  EXPECT_EQ(a.worker_rank, b.worker_rank);
-  EXPECT_EQ(a.start_time, b.start_time);
-  EXPECT_EQ(a.end_time, b.end_time);
-  EXPECT_EQ(a.max_rss_kb, b.max_rss_kb);
+  core::testing::expect_same_columns(a, b);
 }
 
 struct CommandResult {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/submission.hpp"
 #include "core/task_file.hpp"
 #include "mpiq/error.hpp"
 

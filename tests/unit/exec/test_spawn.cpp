@@ -1,0 +1,200 @@
+// Real child processes: what spawn gives a task (environment, directory, output files, its own
+// process group, default signals), how it reports a start failure, and reaping.
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exec/spawn.hpp"
+#include "support/temp_dir.hpp"
+
+namespace mpiq::exec {
+namespace {
+
+using test::read_bytes;
+using test::TempDir;
+
+// Reaps `child`, waiting up to 10 s; fails the test if it does not end.
+Exit wait_for(Child& child) {
+  Exit exit;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!try_reap(child, &exit)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "child " << child.pid << " did not end";
+      signal_group(child, SIGKILL);
+      while (!try_reap(child, &exit)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return exit;
+}
+
+SpawnRequest request(const std::string& command, const TempDir& dir) {
+  SpawnRequest r;
+  r.command = command;
+  r.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "MPIQ_TEST_VALUE=forty two"};
+  r.stdout_path = dir.file("out");
+  r.stderr_path = dir.file("err");
+  return r;
+}
+
+TEST(Spawn, ADirectCommandGetsExactlyTheGivenEnvironment) {
+  TempDir dir;
+  std::string error;
+  Child c = spawn(request("env", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  EXPECT_EQ(read_bytes(dir.file("out")), "PATH=/usr/local/bin:/usr/bin:/bin\nMPIQ_TEST_VALUE=forty two\n");
+}
+
+TEST(Spawn, ShellSyntaxRunsThroughTheShellInTheWorkingDirectory) {
+  TempDir dir;
+  SpawnRequest r = request("echo \"$MPIQ_TEST_VALUE\" > here.txt; pwd; echo oops >&2; exit 7", dir);
+  r.workdir = dir.path();
+  std::string error;
+  Child c = spawn(r, &error);
+  ASSERT_GT(c.pid, 0) << error;
+  const Exit e = wait_for(c);
+  EXPECT_EQ(e.exit_code, 7);
+  EXPECT_EQ(e.signal, 0);
+  EXPECT_EQ(read_bytes(dir.file("here.txt")), "forty two\n");
+  EXPECT_EQ(read_bytes(dir.file("out")), dir.path() + "\n");
+  EXPECT_EQ(read_bytes(dir.file("err")), "oops\n");
+}
+
+TEST(Spawn, OutputFilesAreTruncatedUnlessAppending) {
+  TempDir dir;
+  std::string error;
+  for (bool append : {false, true}) {
+    SpawnRequest r = request("echo attempt", dir);
+    r.append = append;
+    Child c = spawn(r, &error);
+    ASSERT_GT(c.pid, 0) << error;
+    wait_for(c);
+  }
+  EXPECT_EQ(read_bytes(dir.file("out")), "attempt\nattempt\n");
+  Child c = spawn(request("echo again", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  wait_for(c);
+  EXPECT_EQ(read_bytes(dir.file("out")), "again\n");
+}
+
+TEST(Spawn, StandardInputIsEmpty) {
+  TempDir dir;
+  std::string error;
+  Child c = spawn(request("wc -c", dir), &error);  // would wait for a terminal or pipe otherwise
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  EXPECT_EQ(read_bytes(dir.file("out")), "0\n");
+}
+
+TEST(Spawn, AnEmptyCommandSucceeds) {
+  TempDir dir;
+  std::string error;
+  Child c = spawn(request("", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+}
+
+TEST(Spawn, AMissingProgramIsAStartErrorThatNamesIt) {
+  TempDir dir;
+  std::string error;
+  const Child c = spawn(request("mpiq-no-such-program --flag", dir), &error);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_EQ(error, "cannot start 'mpiq-no-such-program': No such file or directory");
+}
+
+TEST(Spawn, AMissingWorkingDirectoryIsAStartErrorThatNamesIt) {
+  TempDir dir;
+  SpawnRequest r = request("true", dir);
+  r.workdir = dir.file("absent");
+  std::string error;
+  const Child c = spawn(r, &error);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_EQ(error, "cannot enter directory '" + dir.file("absent") + "': No such file or directory");
+}
+
+TEST(Spawn, TheChildLeadsItsOwnProcessGroupAndASignalEndsIt) {
+  TempDir dir;
+  std::string error;
+  Child c = spawn(request("sleep 30", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(getpgid(c.pid), c.pid);
+  EXPECT_NE(getpgid(c.pid), getpgrp());
+  Exit e;
+  EXPECT_FALSE(try_reap(c, &e)) << "try_reap must not wait for a running child";
+  signal_group(c, SIGKILL);
+  e = wait_for(c);
+  EXPECT_EQ(e.signal, SIGKILL);
+  EXPECT_EQ(e.exit_code, -1);
+  EXPECT_EQ(c.pidfd, -1) << "the pidfd is closed once the child is reaped";
+}
+
+TEST(Spawn, ThePidfdBecomesReadableWhenTheChildExits) {
+  TempDir dir;
+  std::string error;
+  Child c = spawn(request("sleep 0.1", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  ASSERT_GE(c.pidfd, 0);
+  pollfd p{c.pidfd, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 10'000), 1);
+  const Exit e = wait_for(c);
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_GT(e.max_rss_kb, 0);
+}
+
+// The worker blocks or ignores signals for its own loop; a task must start with none of that.
+TEST(Spawn, TheChildStartsWithDefaultSignalsWhateverTheParentBlocksOrIgnores) {
+  TempDir dir;
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old_mask), 0);
+  struct sigaction ignore {
+  }, old_action{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGUSR2, &ignore, &old_action);
+  std::string error;
+  Child c = spawn(request("grep -e SigBlk -e SigIgn /proc/self/status", dir), &error);
+  sigaction(SIGUSR2, &old_action, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  // Signals 1-31 only: glibc's posix_spawn ignores its two internal real-time signals in every child.
+  const std::string out = read_bytes(dir.file("out"));
+  for (const char* field : {"SigBlk:", "SigIgn:"}) {
+    const size_t at = out.find(field);
+    ASSERT_NE(at, std::string::npos) << out;
+    const unsigned long long mask = std::stoull(out.substr(at + std::strlen(field)), nullptr, 16);
+    EXPECT_EQ(mask & 0x7fffffffULL, 0u) << field << " in the child: " << out;
+  }
+}
+
+TEST(CaptureOutput, ReturnsWhatTheProgramPrintedOnStdoutOnly) {
+  EXPECT_EQ(capture_output({"sh", "-c", "echo out; echo err >&2"}, 10), "out\n");
+  EXPECT_EQ(capture_output({"printf", "%s", "no newline"}, 10), "no newline");
+}
+
+TEST(CaptureOutput, FailureOrAMissingProgramIsNoOutput) {
+  EXPECT_EQ(capture_output({"sh", "-c", "echo partial; exit 3"}, 10), std::nullopt);
+  EXPECT_EQ(capture_output({"mpiq-no-such-program"}, 10), std::nullopt);
+  EXPECT_EQ(capture_output({}, 10), std::nullopt);
+}
+
+TEST(CaptureOutput, AProgramPastItsTimeoutIsKilledAndGivesNothing) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(capture_output({"sh", "-c", "echo early; exec sleep 30"}, 0.3), std::nullopt);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace mpiq::exec
