@@ -146,7 +146,7 @@ TEST(Launch, CommandTasksSeeTheRunDirectoryAsMpiqRunDir) {
   test::TempDir scratch;
   const std::string run_dir = scratch.path() + "/e.mpiq";
   TaskFileRun r("echo \"$MPIQ_RUN_DIR\" > " + scratch.path() + "/seen\n", run_dir);
-  r.spec.prepare = [&r, inner = r.spec.prepare, out = scratch.path() + "/elsewhere"] {
+  r.spec.prepare = [inner = r.spec.prepare, out = scratch.path() + "/elsewhere"] {
     launch::HubRun run = inner();
     run.out_dir = out;  // --output elsewhere: MPIQ_RUN_DIR is still the run directory
     return run;
