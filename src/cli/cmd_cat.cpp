@@ -43,7 +43,8 @@ std::pair<std::string, std::string> output_place(const std::string& run_dir) {
 class Streams {
  public:
   explicit Streams(const std::string& out_dir) {
-    for (const std::string& path : store::output_stream_paths(out_dir)) files_.push_back(store::read_output_stream(path));
+    for (const std::string& path : store::output_stream_paths(out_dir))
+      files_.push_back(store::read_output_stream(path));
   }
   /// The data of `task`'s `channel` in `attempt` (0 = its last attempt that wrote anything), as the
   /// latest run that ran that attempt wrote it (a task running at a kill runs again, same attempt).
@@ -126,7 +127,8 @@ int cat(const CatOptions& o) {
   }
   const core::TaskIndex t = find_task(table, o.task, o.run_dir);
   if (files && o.attempt != 0)
-    throw InputError("--attempt: the run keeps per-task files (--task-output files), which hold every attempt");
+    throw InputError(
+        "--attempt: the run keeps per-task files (--task-output files), which hold every attempt");
   const std::string out = text(t, o.err, o.attempt);
   std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
   return 0;
@@ -136,7 +138,8 @@ int cat(const CatOptions& o) {
 
 void add_cat_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<CatOptions>();
-  auto* cmd = app.add_subcommand("cat", "Print a task's output (stdout, or --stderr), while the run goes or after");
+  auto* cmd =
+      app.add_subcommand("cat", "Print a task's output (stdout, or --stderr), while the run goes or after");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
   cmd->add_option("TASK", o->task, "Task id (its line number) or name");
   cmd->add_flag("--stderr", o->err, "Print the task's stderr instead of its stdout");
@@ -144,8 +147,7 @@ void add_cat_command(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--failed", o->failed, "Print every failed task's reason and the end of its stderr");
   cmd->callback([o, exit_code] {
-    if (o->failed == !o->task.empty())
-      throw InputError("mpiq cat: give a TASK or --failed (one of them)");
+    if (o->failed == !o->task.empty()) throw InputError("mpiq cat: give a TASK or --failed (one of them)");
     *exit_code = cat(*o);
   });
 }

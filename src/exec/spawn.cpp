@@ -108,8 +108,10 @@ Child spawn(const SpawnRequest& req, std::string* error) {
   if (!req.stderr_path.empty())
     posix_spawn_file_actions_addopen(&s.actions, 2, req.stderr_path.c_str(), mode & ~O_CLOEXEC, 0644);
   // dup2 clears close-on-exec on the child's copy, so pipe ends made O_CLOEXEC reach it as 1 and 2 only.
-  if (req.stdout_path.empty() && req.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&s.actions, req.stdout_fd, 1);
-  if (req.stderr_path.empty() && req.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&s.actions, req.stderr_fd, 2);
+  if (req.stdout_path.empty() && req.stdout_fd >= 0)
+    posix_spawn_file_actions_adddup2(&s.actions, req.stdout_fd, 1);
+  if (req.stderr_path.empty() && req.stderr_fd >= 0)
+    posix_spawn_file_actions_adddup2(&s.actions, req.stderr_fd, 2);
   if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, req.workdir.c_str());
 
   std::vector<std::string> words;

@@ -405,10 +405,11 @@ std::string Hub::status_json(std::string_view state) const {
                                                   : json(remaining == 0 ? json(0) : json(nullptr))},
               {"elapsed_s", std::round(elapsed * 10) / 10},
               {"hub", {{"host", options_.host}, {"pid", static_cast<int64_t>(getpid())}}},
-              {"output", {{"mode", options_.task_output == core::TaskOutput::stream  ? "stream"
-                                   : options_.task_output == core::TaskOutput::files ? "files"
-                                                                                     : "none"},
-                          {"dir", options_.out_dir}}},
+              {"output",
+               {{"mode", options_.task_output == core::TaskOutput::stream  ? "stream"
+                         : options_.task_output == core::TaskOutput::files ? "files"
+                                                                           : "none"},
+                {"dir", options_.out_dir}}},
               {"workers", workers},
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},

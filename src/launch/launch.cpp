@@ -76,6 +76,23 @@ bool decode_plan(const std::string& text, Plan& p) {
   return true;
 }
 
+// --fresh: the previous run's task output is kept beside the new one, as its state is (*.prev): the
+// run directory's own out/ as out.prev (an older out.prev goes), or, in a directory given with
+// --output that may hold other files, each output stream as rank-R.stream.prev.
+void keep_previous_output(const std::string& run_dir, const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::path(out_dir) == fs::path(run_dir) / "out") {
+    if (!fs::exists(out_dir, ec)) return;
+    fs::remove_all(out_dir + ".prev", ec);
+    fs::rename(out_dir, out_dir + ".prev", ec);
+  } else {
+    for (const std::string& p : store::output_stream_paths(out_dir)) fs::rename(p, p + ".prev", ec);
+  }
+  if (ec)
+    throw InputError("--fresh: cannot keep the previous task output (" + out_dir + "): " + ec.message());
+}
+
 // Starts the prepared run's directory (layout, lock, first snapshot) after finishing a crashed hub's
 // half-taken inbox files, and makes the output directory. Returns notes for hub.log.
 std::vector<std::string> start_run_directory(HubRun& run) {
@@ -87,10 +104,7 @@ std::vector<std::string> start_run_directory(HubRun& run) {
          hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
       notes.push_back(std::move(n));
     if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
-    if (run.dir->fresh()) {
-      // A fresh start's output streams begin empty; the previous run's are kept beside them.
-      for (const std::string& p : store::output_stream_paths(run.out_dir)) std::filesystem::rename(p, p + ".prev");
-    }
+    if (run.dir->fresh()) keep_previous_output(run.dir->path(), run.out_dir);
     run.dir->start(*run.table);
   }
   if (run.out_dir.empty()) run.out_dir = std::filesystem::current_path().string();

@@ -43,9 +43,9 @@ struct OutputRecord {
 struct OutputStreamFile {
   uint32_t rank = 0;
   std::string run_dir;
-  std::string bytes;             ///< the file; the records' data points into it
-  size_t valid_end = 0;          ///< end of the last whole record
-  size_t torn_bytes = 0;         ///< bytes after it (a partial record left by a crash)
+  std::string bytes;      ///< the file; the records' data points into it
+  size_t valid_end = 0;   ///< end of the last whole record
+  size_t torn_bytes = 0;  ///< bytes after it (a partial record left by a crash)
   std::vector<OutputRecord> records;
 };
 
@@ -63,7 +63,8 @@ class OutputStream {
   OutputStream(std::string path, uint32_t rank, const std::string& run_dir, uint32_t run);
   /// Appends one record (one write(2) of header and data; data of any size is split into records of at
   /// most kMaxRecordBytes). Throws mpiq::Error on a write error (a full disk).
-  void append(uint32_t task, uint32_t element, uint32_t attempt, OutputChannel channel, std::string_view data);
+  void append(uint32_t task, uint32_t element, uint32_t attempt, OutputChannel channel,
+              std::string_view data);
   /// fdatasync, when something was appended since the last one.
   void sync();
   bool dirty() const noexcept { return dirty_; }

@@ -183,8 +183,8 @@ void append_line(const std::string& path, const std::string& line) {
 store::OutputStream& Worker::stream() {
   if (!stream_)
     stream_ = std::make_unique<store::OutputStream>(
-        options_.out_dir + "/rank-" + std::to_string(net_.rank()) + ".stream", static_cast<uint32_t>(net_.rank()),
-        options_.run_dir, options_.run_number);
+        options_.out_dir + "/rank-" + std::to_string(net_.rank()) + ".stream",
+        static_cast<uint32_t>(net_.rank()), options_.run_dir, options_.run_number);
   return *stream_;
 }
 
@@ -276,7 +276,8 @@ void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budge
   while (fd >= 0 && (budget == 0 || taken < budget)) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n > 0) {
-      stream().append(c.id, store::kNoElement, c.attempt, channel, std::string_view(buf.data(), static_cast<size_t>(n)));
+      stream().append(c.id, store::kNoElement, c.attempt, channel,
+                      std::string_view(buf.data(), static_cast<size_t>(n)));
       taken += static_cast<size_t>(n);
       progress_ = true;
       continue;

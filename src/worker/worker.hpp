@@ -23,10 +23,10 @@ struct WorkerOptions {
   std::string out_dir;  ///< absolute path of the task output: this rank's stream, or <id>.out and <id>.err
   core::TaskOutput output = core::TaskOutput::stream;  ///< --task-output
   uint32_t run_number = 0;  ///< the run directory's restart count, in each output record
-  std::string host;     ///< this node's name (MPIQ_HOST)
-  bool bind = true;     ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
-  double grace_s = 10;  ///< seconds between TERM and KILL for a task that timed out or is stopped
-  int hub = 0;          ///< the hub's rank
+  std::string host;         ///< this node's name (MPIQ_HOST)
+  bool bind = true;         ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
+  double grace_s = 10;      ///< seconds between TERM and KILL for a task that timed out or is stopped
+  int hub = 0;              ///< the hub's rank
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;

@@ -13,7 +13,7 @@ expect_code 1 mpiq_run f.tasks > run.log 2>&1
 [ "$(state_count f.mpiq failed)" = 1 ] || fail "expected 1 failed"
 [ "$(state_count f.mpiq skipped)" = 2 ] || fail "expected 2 skipped"
 [ "$(state_count f.mpiq done)" = 2 ] || fail "expected 2 done (independent + retried)"
-grep -q "oops" f.mpiq/out/1.err || fail "stderr of task 1 not in out/1.err"
+"$MPIQ" cat f.mpiq 1 --stderr | grep -q "oops" || fail "stderr of task 1 not in its output: $("$MPIQ" cat f.mpiq 1 --stderr)"
 grep -q "exit code 3" run.log || fail "summary does not show the exit code: $(cat run.log)"
 "$MPIQ" status f.mpiq --tasks failed | grep -q "^1 " || fail "status --tasks failed does not list task 1"
 echo "ok: failure handling on $NP rank(s)"

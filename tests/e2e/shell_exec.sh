@@ -16,6 +16,6 @@ TASKS
 expect_code 0 mpiq_run x.tasks > run.log 2>&1
 [ "$(cat probe.direct)" = "mpiq 1" ] || fail "a command without shell syntax was not exec'd by mpiq directly: $(cat probe.direct)"
 [ "$(cat probe.shell)" = "sh 0" ] || fail "a command with ';' did not run through sh: $(cat probe.shell)"
-[ "$(cat x.mpiq/out/3.out)" = "$HOME" ] || fail "\$HOME was not expanded by the shell: $(cat x.mpiq/out/3.out)"
-[ "$(cat x.mpiq/out/4.out)" = "a b|c|" ] || fail "quotes were not the shell's: $(cat x.mpiq/out/4.out)"
+[ "$("$MPIQ" cat x.mpiq 3)" = "$HOME" ] || fail "\$HOME was not expanded by the shell: $("$MPIQ" cat x.mpiq 3)"
+[ "$("$MPIQ" cat x.mpiq 4)" = "a b|c|" ] || fail "quotes were not the shell's: $("$MPIQ" cat x.mpiq 4)"
 echo "ok: shell syntax through /bin/sh, plain commands exec'd, on $NP rank(s)"

@@ -6,8 +6,12 @@ workers=$((NP == 1 ? 1 : NP - 1))
 
 # --output DIR: task output goes there, not to RUN_DIR/out.
 printf 'echo to-stdout\necho to-stderr >&2\n' > o.tasks
-expect_code 0 mpiq_run o.tasks --output outs > run.o.log 2>&1
+expect_code 0 mpiq_run o.tasks --output outs --task-output files > run.o.log 2>&1
 [ "$(cat outs/1.out)" = to-stdout ] && [ "$(cat outs/2.err)" = to-stderr ] || fail "--output: outs/ lacks the tasks' output"
+expect_code 0 mpiq_run o.tasks --fresh --output streams > run.s.log 2>&1
+ls streams/rank-*.stream > /dev/null || fail "--output: no streams in streams/: $(ls streams)"
+[ "$("$MPIQ" cat o.mpiq 1)" = to-stdout ] && [ "$("$MPIQ" cat o.mpiq 2 --stderr)" = to-stderr ] ||
+  fail "mpiq cat does not find the streams that --output moved"
 [ -z "$(ls o.mpiq/out 2>/dev/null)" ] || fail "--output: output written to the run directory too: $(ls o.mpiq/out)"
 
 # --worker-cores 1 on one rank (whose worker would have both cores): a cores=2 task fits no worker,
