@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "core/task_outcome.hpp"
 #include "core/task_table.hpp"
 #include "hub/run_directory.hpp"
 #include "mpiq/error.hpp"
@@ -119,7 +120,7 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
 
 void list_tasks(const core::TaskTable& t, core::TaskState want, const std::string& dir, std::ostream& out) {
   out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("exit", 6) << pad("signal", 8)
-      << pad("rank", 6) << "log\n";
+      << pad("rank", 6) << "why\n";
   size_t n = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     if (t.state[i] != want || t.is_barrier(static_cast<core::TaskIndex>(i))) continue;
@@ -136,8 +137,15 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
       if (t.state[i] == core::TaskState::failed && i < t.result.size() && !t.result[i].empty())
         out << ": " << t.result[i];
       out << "\n";
+    } else if (t.state[i] == core::TaskState::failed) {
+      // Why, and the end of its stderr (indented), as the table kept it.
+      const auto row = static_cast<core::TaskIndex>(i);
+      out << core::describe_end(t, row) << "; mpiq cat " << dir << " " << t.id[i] << " --stderr\n";
+      out << core::indent_lines(core::stderr_tail(t, row), "        | ");
+    } else if (t.state[i] == core::TaskState::skipped) {
+      out << core::describe_end(t, static_cast<core::TaskIndex>(i)) << "\n";
     } else {
-      out << dir << "/out/" << t.id[i] << ".err\n";
+      out << "mpiq cat " << dir << " " << t.id[i] << "\n";
     }
   }
   out << n << " task(s) " << core::to_string(want) << "\n";

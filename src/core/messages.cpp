@@ -106,6 +106,7 @@ std::vector<char> encode(const Report& rep) {
     w.put(f.start_time);
     w.put(f.end_time);
     w.put(f.max_rss_kb);
+    w.put_string(f.output);
   }
   return w.take();
 }
@@ -134,6 +135,7 @@ Report decode_report(const std::vector<char>& b) {
     f.start_time = r.get<double>();
     f.end_time = r.get<double>();
     f.max_rss_kb = r.get<int64_t>();
+    f.output = r.get_string();
   }
   finish(r);
   return rep;

@@ -302,7 +302,8 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
     ++stats_.retries;
     make_ready(t);
   } else {
-    if (table_.is_function(t)) table_.result[t] = std::move(r.output);
+    // A function task's error message, or the end of a command task's stderr.
+    table_.result[t] = std::move(r.output);
     finalize(t, TaskState::failed);
   }
 }

@@ -34,7 +34,8 @@ struct TaskResult {
   double start_time = 0;
   double end_time = 0;
   int64_t max_rss_kb = 0;
-  /// Of a function task: its result bytes when it succeeded, its error message when it failed.
+  /// Of a function task: its result bytes when it succeeded, its error message when it failed. Of a
+  /// command task: the end of its stderr (at most kStderrTailBytes), kept when it fails for good.
   std::string output;
   bool succeeded() const noexcept {
     return exit_code == 0 && signal == 0 && !timed_out && !spawn_failed && !interrupted;

@@ -2,19 +2,62 @@
 /// How a task that ended is told to people: the hub's log and summary, and the embedding API's
 /// Result::error, say it with the same words.
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "core/task_table.hpp"
 
 namespace mpiq::core {
 
-/// Why row `t` did not end done: a function task's error message, "signal N" for a command killed by
-/// a signal, else "exit code N". For a skipped task: that a dependency failed or was skipped.
+/// How many bytes of a failed command task's stderr the table keeps (its `result`): a few lines, as
+/// disBatch's snippets.
+constexpr size_t kStderrTailBytes = 400;
+
+/// The last line of `text` when mpiq wrote it (`mpiq: ...`, without the prefix), else "".
+inline std::string_view mpiq_reason(std::string_view text) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  const size_t nl = text.rfind('\n');
+  const std::string_view last = nl == std::string_view::npos ? text : text.substr(nl + 1);
+  return last.substr(0, 6) == "mpiq: " ? last.substr(6) : std::string_view();
+}
+
+/// Why row `t` did not end done: a function task's error message; for a command task the reason mpiq
+/// wrote into its stderr ("cannot start 'x': ...", "timed out after 30m"), else "signal N" or "exit
+/// code N". For a skipped task: that a dependency failed or was skipped.
 inline std::string describe_end(const TaskTable& table, TaskIndex t) {
-  if (table.state[t] == TaskState::skipped) return "a task it depends on failed or was skipped";
+  if (table.state[t] == TaskState::skipped) {
+    // Name the dependency: a failed one first, else a skipped one (which names its own in turn).
+    for (const TaskState why : {TaskState::failed, TaskState::skipped})
+      for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e)
+        if (table.state[table.deps[e]] == why)
+          return "task " + std::to_string(table.id[table.deps[e]]) + ", which it depends on, " +
+                 (why == TaskState::failed ? "failed" : "was skipped");
+    return "a task it depends on failed or was skipped";
+  }
   if (table.is_function(t)) return std::string(table.result[t]);
+  if (const std::string_view why = mpiq_reason(table.result[t]); !why.empty()) return std::string(why);
   if (table.signal[t] != 0) return "signal " + std::to_string(table.signal[t]);
   return "exit code " + std::to_string(table.exit_code[t]);
+}
+
+/// `text`'s lines, each after `prefix`, each ending in a newline; "" for empty text (a stderr tail under
+/// its task's row in the summary and `mpiq status --tasks failed`).
+inline std::string indent_lines(std::string_view text, std::string_view prefix) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  std::string out;
+  for (size_t at = 0; !text.empty() && at <= text.size();) {
+    const size_t nl = std::min(text.find('\n', at), text.size());
+    out.append(prefix).append(text.substr(at, nl - at)).push_back('\n');
+    at = nl + 1;
+  }
+  return out;
+}
+
+/// The end of a failed command task's stderr, as the table keeps it ("" for other tasks).
+inline std::string_view stderr_tail(const TaskTable& table, TaskIndex t) {
+  if (table.is_function(t) || table.state[t] != TaskState::failed) return {};
+  return table.result[t];
 }
 
 }  // namespace mpiq::core

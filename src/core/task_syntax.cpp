@@ -240,4 +240,13 @@ std::optional<uint32_t> parse_duration(std::string_view text) {
   return static_cast<uint32_t>(total);
 }
 
+std::string format_duration(uint32_t seconds) {
+  const uint32_t h = seconds / 3600, m = seconds % 3600 / 60, s = seconds % 60;
+  std::string out;
+  if (h) out += std::to_string(h) + "h";
+  if (m || (h && s)) out += std::to_string(m) + "m";
+  if (s || out.empty()) out += std::to_string(s) + "s";
+  return out;
+}
+
 }  // namespace mpiq::core

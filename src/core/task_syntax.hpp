@@ -17,6 +17,8 @@ namespace mpiq::core {
 /// most once, in that order). Returns nullopt for an empty, signed, malformed or overflowing (more than
 /// UINT32_MAX seconds) text.
 std::optional<uint32_t> parse_duration(std::string_view text);
+/// `seconds` in the task file's words: "90s", "30m", "2h", "1h30m", "1h0m5s" (parse_duration reads it back).
+std::string format_duration(uint32_t seconds);
 
 namespace syntax {
 

@@ -130,7 +130,8 @@ struct TaskTable {
   std::vector<double> end_time;      ///< Unix time (s) the last attempt ended, 0 if never
   std::vector<int64_t> max_rss_kb;   ///< peak resident set of the last attempt, 0 if unknown
   /// Of a function task that ended for good: its result bytes when done, the error message when
-  /// failed. Empty otherwise (and always for commands). Set once, when the task reaches a final state.
+  /// failed. Of a command task that failed for good: the end of its stderr (core/task_outcome.hpp).
+  /// Empty otherwise. Set once, when the task reaches a final state.
   ResultColumn result;
 
   size_t size() const noexcept { return id.size(); }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/task_outcome.hpp"
+#include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "mpiq/error.hpp"
@@ -155,6 +156,7 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   std::string message;
   if (!quiet && function) message = f.output;  // the scheduler moves the output into the table
   const bool spawn_failed = f.spawn_failed, timed_out = f.timed_out;
+  const std::string reason(core::mpiq_reason(f.output));  // a start failure's, from the worker
   const double ran = f.end_time > f.start_time ? f.end_time - f.start_time : 0;
   scheduler_.on_finished(w, std::move(f));
   WorkerRow& row = workers_[static_cast<size_t>(rank)];
@@ -170,9 +172,9 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   else
     msg << " located in line " << table_.id[t] << (final_failure ? " failed" : " failed, will retry");
   if (spawn_failed)
-    msg << ": could not start";
+    msg << ": " << (reason.empty() ? std::string("could not start") : reason);
   else if (timed_out)
-    msg << ": timed out after " << table_.timeout_s[t] << " s";
+    msg << ": timed out after " << core::format_duration(table_.timeout_s[t]);
   else if (function)
     msg << ": " << message;
   else
@@ -392,6 +394,8 @@ std::string Hub::status_json(std::string_view state) const {
                         {"signal", table_.signal[t]},
                         {"attempts", table_.attempts[t]},
                         {"worker_rank", table_.worker_rank[t]},
+                        {"why", core::describe_end(table_, t)},
+                        {"stderr_tail", std::string(core::stderr_tail(table_, t))},
                         {"stderr", output_of(t, true)}});
   }
   const auto& st = scheduler_.stats();
@@ -444,6 +448,8 @@ std::string Hub::summary() const {
       s << ": " << core::describe_end(table_, t);
       if (!table_.is_function(t)) s << "; stderr: " << output_of(t, true);
       s << "\n";
+      // The end of its stderr, a few lines, as disBatch's snippets.
+      s << core::indent_lines(core::stderr_tail(table_, t), "      | ");
     }
     if (failures_.size() > options_.summary_failures)
       s << "    ... and " << failures_.size() - options_.summary_failures

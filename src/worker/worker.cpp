@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "core/task_outcome.hpp"
+#include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "hw/binding.hpp"
@@ -160,6 +162,10 @@ struct TaskPipes {
     *error = std::string("cannot make the task's output pipes: ") + std::strerror(errno);
     return false;
   }
+  static void close_pipe(int (&p)[2]) {
+    for (int* fd : {&p[0], &p[1]})
+      if (*fd >= 0) ::close(std::exchange(*fd, -1));
+  }
   void close_write_ends() {
     for (int* fd : {&out[1], &err[1]})
       if (*fd >= 0) ::close(std::exchange(*fd, -1));
@@ -170,6 +176,31 @@ struct TaskPipes {
       if (*fd >= 0) ::close(std::exchange(*fd, -1));
   }
 };
+
+// Keeps the last core::kStderrTailBytes of what `tail` and `data` hold together.
+void keep_tail(std::string& tail, std::string_view data) {
+  constexpr size_t kMax = core::kStderrTailBytes;
+  if (data.size() >= kMax) {
+    tail.assign(data.substr(data.size() - kMax));
+    return;
+  }
+  tail.append(data);
+  if (tail.size() > kMax) tail.erase(0, tail.size() - kMax);
+}
+
+// The last core::kStderrTailBytes of the file at `path` ("" when there is none).
+std::string file_tail(const std::string& path) {
+  std::string tail;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tail;
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  const off_t from = std::max<off_t>(0, size - static_cast<off_t>(core::kStderrTailBytes));
+  tail.resize(static_cast<size_t>(size - from));
+  const ssize_t n = ::pread(fd, tail.data(), tail.size(), from);
+  tail.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  ::close(fd);
+  return tail;
+}
 
 // Appends `line` to the file at `path` (files mode: a retry's first line, a start failure's reason).
 void append_line(const std::string& path, const std::string& line) {
@@ -205,6 +236,7 @@ void Worker::start(core::LocalQueue::Next next) {
   const core::TaskIndex t = next.order.task;
   const core::TaskId id = next.order.id;
   const uint32_t attempt = next.order.attempt;
+  const uint32_t timeout_s = next.order.timeout_s;
   const double wall = exec::wall_now();
   report_.started.push_back({t, wall});
   std::string error;
@@ -236,7 +268,11 @@ void Worker::start(core::LocalQueue::Next next) {
             append_line(path, "mpiq: attempt " + std::to_string(attempt) + " starts\n");
         break;
       case core::TaskOutput::none:
-        req.stdout_path = req.stderr_path = "/dev/null";
+        // Nothing is kept but the end of stderr, for status and the summary.
+        req.stdout_path = "/dev/null";
+        ready = pipes.open(&error);
+        req.stderr_fd = pipes.err[1];
+        TaskPipes::close_pipe(pipes.out);
         break;
     }
     if (ready && options_.bind) {
@@ -262,12 +298,13 @@ void Worker::start(core::LocalQueue::Next next) {
     r.start_time = wall;
     r.end_time = exec::wall_now();
     report_.finished.push_back(r);
-    // The reason goes where the task's own errors would have gone, and to this rank's stderr.
+    // The reason goes where the task's own errors would have gone, and with the report to the hub's
+    // log, the summary and status.
     task_stderr(id, attempt, "mpiq: " + error + "\n");
-    std::cerr << "mpiq worker " << net_.rank() << ": task " << id << ": " << error << "\n";
+    report_.finished.back().output = "mpiq: " + error + "\n";
     return;
   }
-  children_[t] = {child, wall, id, attempt, pipes.out[0], pipes.err[0]};
+  children_[t] = {child, wall, id, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
 }
 
 void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budget) {
@@ -276,8 +313,10 @@ void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budge
   while (fd >= 0 && (budget == 0 || taken < budget)) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n > 0) {
-      stream().append(c.id, store::kNoElement, c.attempt, channel,
-                      std::string_view(buf.data(), static_cast<size_t>(n)));
+      const std::string_view data(buf.data(), static_cast<size_t>(n));
+      if (options_.output == core::TaskOutput::stream)
+        stream().append(c.id, store::kNoElement, c.attempt, channel, data);
+      if (channel == store::OutputChannel::err) keep_tail(c.err_tail, data);
       taken += static_cast<size_t>(n);
       progress_ = true;
       continue;
@@ -387,6 +426,15 @@ void Worker::reap(core::TaskIndex t) {
   // signal this rank received: either way the attempt does not count.
   res.interrupted =
       !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
+  if (options_.output == core::TaskOutput::files)
+    c.err_tail = file_tail(options_.out_dir + "/" + std::to_string(c.id) + ".err");
+  if (r.timed_out) {
+    // Why it ended, where the user looks: its stderr, and so the summary and status.
+    const std::string line = "mpiq: timed out after " + core::format_duration(c.timeout_s) + "\n";
+    task_stderr(c.id, c.attempt, line);
+    keep_tail(c.err_tail, line);
+  }
+  if (!res.succeeded()) res.output = std::move(c.err_tail);
   report_.finished.push_back(res);
   children_.erase(it);
 }

@@ -48,7 +48,9 @@ class Worker {
     double wall_start = 0;
     core::TaskId id = 0;
     uint32_t attempt = 0;
-    int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes (streams), -1 when closed
+    uint32_t timeout_s = 0;
+    int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes, -1 when closed
+    std::string err_tail;    // the end of what it wrote to stderr (core::kStderrTailBytes)
   };
   void handle(const transport::Message& m);
   void start_ready_tasks();

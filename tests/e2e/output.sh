@@ -31,8 +31,27 @@ expect_code 1 mpiq_run fail.tasks > fail.log 2>&1
 [ "$("$MPIQ" cat fail.mpiq 2)" = "try 2" ] || fail "the last attempt: $("$MPIQ" cat fail.mpiq 2)"
 [ "$("$MPIQ" cat fail.mpiq 2 --attempt 1)" = "try 1" ] || fail "--attempt 1: $("$MPIQ" cat fail.mpiq 2 --attempt 1)"
 "$MPIQ" cat fail.mpiq --failed > failed.out
-grep -q "^== task 1: exit code 127" failed.out && grep -q "cannot start 'nosuchprog'" failed.out &&
+grep -q "^== task 1: cannot start .nosuchprog." failed.out &&
   grep -q "^== task 2: exit code 3, attempt 2" failed.out || fail "--failed: $(cat failed.out)"
+
+# The reasons where the user looks: the summary, status.json and `mpiq status --tasks failed` give
+# the reason and the end of stderr; a timeout is a timeout, not "signal 15"; a skipped task names
+# the dependency that failed.
+printf '[%% timeout=1 %%] sleep 30\necho first >&2; echo "the real reason" >&2; exit 4\n[# 2 #] true\n' > why.tasks
+expect_code 1 mpiq_run why.tasks > why.out 2> why.log
+grep -q "task 1: timed out after 1s" why.out || fail "summary, timeout: $(cat why.out)"
+grep -q "| the real reason" why.out || fail "summary lacks the stderr tail: $(cat why.out)"
+"$MPIQ" cat why.mpiq 1 --stderr | grep -q "^mpiq: timed out after 1s" || fail "no timeout line in task 1's stderr"
+"$MPIQ" status why.mpiq --tasks failed > failed.txt
+grep -q "timed out after 1s" failed.txt && grep -q "| the real reason" failed.txt || fail "--tasks failed: $(cat failed.txt)"
+"$MPIQ" status why.mpiq --tasks skipped | grep -q "task 2, which it depends on, failed" ||
+  fail "a skipped task does not name its failed dependency: $("$MPIQ" status why.mpiq --tasks skipped)"
+/usr/bin/python3 - why.mpiq/status.json <<'PY' || fail "status.json recent_failures lacks the reasons"
+import json, sys
+f = {r["id"]: r for r in json.load(open(sys.argv[1]))["recent_failures"]}
+assert f[1]["why"] == "timed out after 1s", f[1]
+assert f[2]["why"] == "exit code 4" and "the real reason" in f[2]["stderr_tail"], f[2]
+PY
 
 # --- 3. --task-output files and none ---------------------------------------------------------------
 expect_code 1 mpiq_run fail.tasks --fresh --task-output files > files.log 2>&1
@@ -45,6 +64,8 @@ expect_code 1 mpiq_run fail.tasks --fresh --task-output none > none.log 2>&1
 [ -z "$(ls fail.mpiq/out)" ] || fail "--task-output none kept files: $(ls fail.mpiq/out)"
 [ -f fail.mpiq/out.prev/2.out ] || fail "--fresh did not keep the previous output as out.prev"
 expect_code 2 "$MPIQ" cat fail.mpiq 2 2> none.err
+"$MPIQ" status fail.mpiq --tasks failed | grep -q "cannot start 'nosuchprog'" ||
+  fail "--task-output none: the reason does not reach status"
 
 # --- 4. kill -9 mid-run: after the resume every done task's output is complete ---------------------
 for i in $(seq 150); do echo "seq 1 $((i * 10)); sleep 0.0$((i % 3))"; done > soak.tasks

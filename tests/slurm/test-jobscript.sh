@@ -5,7 +5,7 @@
 #     tests/slurm/test-jobscript.sh single-node.sbatch examples/hello.tasks [sbatch options...]
 #
 # Checks: the job exits 0, its log holds the job script's banner, status.json and `mpiq status` show
-# every task done, every task left out/<id>.out. The run directory is given with --run-dir, so that
+# every task done, every task's output readable with `mpiq cat`. The run directory is given with --run-dir, so that
 # passing arguments through the job script to `mpiq run` is checked too.
 set -euo pipefail
 # shellcheck source=tests/slurm/lib.sh

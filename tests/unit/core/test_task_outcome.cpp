@@ -1,0 +1,69 @@
+// How an ended task is told: describe_end's reasons, the stderr tail, durations in the file's words.
+
+#include <gtest/gtest.h>
+
+#include "core/task_outcome.hpp"
+#include "core/task_syntax.hpp"
+
+using namespace mpiq::core;
+
+namespace {
+TaskTable two_commands() {
+  TaskTable t;
+  TaskSpec a;
+  a.id = 1;
+  a.command = "x";
+  t.append(a);
+  TaskSpec b;
+  b.id = 2;
+  b.command = "y";
+  const TaskIndex dep[] = {0};
+  b.deps = dep;
+  t.append(b);
+  t.init_runtime_columns();
+  return t;
+}
+}  // namespace
+
+TEST(TaskOutcome, ACommandsReasonIsTheLineMpiqWroteIntoItsStderr) {
+  TaskTable t = two_commands();
+  t.state[0] = TaskState::failed;
+  t.signal[0] = 15;
+  t.result[0] = "some output\nmpiq: timed out after 30m\n";
+  EXPECT_EQ(describe_end(t, 0), "timed out after 30m");
+  EXPECT_EQ(stderr_tail(t, 0), "some output\nmpiq: timed out after 30m\n");
+}
+
+TEST(TaskOutcome, WithoutAReasonItIsTheSignalOrTheExitCode) {
+  TaskTable t = two_commands();
+  t.state[0] = TaskState::failed;
+  t.exit_code[0] = 4;
+  t.result[0] = "mpiq: is not the last line\nthe program's own words\n";
+  EXPECT_EQ(describe_end(t, 0), "exit code 4");
+  t.exit_code[0] = -1;
+  t.signal[0] = 9;
+  EXPECT_EQ(describe_end(t, 0), "signal 9");
+}
+
+TEST(TaskOutcome, ASkippedTaskNamesTheDependencyThatFailed) {
+  TaskTable t = two_commands();
+  t.state[0] = TaskState::failed;
+  t.state[1] = TaskState::skipped;
+  EXPECT_EQ(describe_end(t, 1), "task 1, which it depends on, failed");
+  EXPECT_EQ(stderr_tail(t, 1), "");
+}
+
+TEST(TaskOutcome, IndentLinesPrefixesEveryLineAndDropsTrailingNewlines) {
+  EXPECT_EQ(indent_lines("a\nb\n\n", "| "), "| a\n| b\n");
+  EXPECT_EQ(indent_lines("", "| "), "");
+}
+
+TEST(TaskSyntax, FormatDurationReadsBackAsTheSameSeconds) {
+  EXPECT_EQ(format_duration(90), "1m30s");
+  EXPECT_EQ(format_duration(1800), "30m");
+  EXPECT_EQ(format_duration(7200), "2h");
+  EXPECT_EQ(format_duration(3605), "1h0m5s");
+  EXPECT_EQ(format_duration(0), "0s");
+  for (uint32_t s : {1u, 59u, 61u, 3599u, 3600u, 86399u, 90061u})
+    EXPECT_EQ(parse_duration(format_duration(s)), s);
+}
