@@ -3,16 +3,15 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/commands.hpp"
 #include "core/task_outcome.hpp"
 #include "mpiq/error.hpp"
 #include "store/output_stream.hpp"
+#include "store/posix_file.hpp"
 
 namespace mpiq::cli {
 
@@ -28,15 +27,15 @@ struct CatOptions {
 
 // Where the run keeps task output and how: status.json says (it follows --output); else the default.
 std::pair<std::string, std::string> output_place(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/status.json");
+  const std::pair<std::string, std::string> defaults{"stream", run_dir + "/out"};
+  json d;
+  if (!read_json_object(run_dir + "/status.json", &d) || !d.contains("output") || !d["output"].is_object())
+    return defaults;  // no status yet, or a damaged one
   try {
-    const json d = json::parse(in);
-    if (d.is_object() && d.contains("output") && d["output"].is_object())
-      return {d["output"].value("mode", "stream"), d["output"].value("dir", run_dir + "/out")};
+    return {d["output"].value("mode", defaults.first), d["output"].value("dir", defaults.second)};
   } catch (const json::exception&) {
-    // no status yet, or a damaged one: the defaults
+    return defaults;  // `mode` or `dir` of another type
   }
-  return {"stream", run_dir + "/out"};
 }
 
 // Every task's records, by task id, in the order the streams hold them.
@@ -73,11 +72,10 @@ class Streams {
   std::vector<store::OutputStreamFile> files_;
 };
 
+// A per-task file (--task-output files): "" when the task has written none (it has not run).
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  if (::access(path.c_str(), F_OK) != 0) return "";
+  return store::read_whole_file(path);
 }
 
 // The row of TASK: an id or a name. Throws InputError for a task the run does not have.

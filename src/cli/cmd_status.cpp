@@ -24,17 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-bool read_json(const std::string& path, json* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  try {
-    *out = json::parse(in);
-    return out->is_object();
-  } catch (const json::exception&) {
-    return false;
-  }
-}
-
 json status_from_table(const core::TaskTable& t, const store::CheckpointMeta& meta, const json& last) {
   json counts = json::object();
   uint64_t c[core::kTaskStateCount] = {};
@@ -153,6 +142,17 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
 
 }  // namespace
 
+bool read_json_object(const std::string& path, nlohmann::json* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  try {
+    *out = nlohmann::json::parse(in);
+    return out->is_object();
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 core::TaskTable load_run_state(const std::string& dir, store::CheckpointMeta* meta) {
   const std::string cp = dir + "/checkpoint.h5";
   if (::access(cp.c_str(), F_OK) != 0)
@@ -176,7 +176,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
     std::string d = *dir;
     while (d.size() > 1 && d.back() == '/') d.pop_back();
     json last;
-    const bool have_status = read_json(d + "/status.json", &last);
+    const bool have_status = read_json_object(d + "/status.json", &last);
     const bool live = hub::RunDirectory::held_by_live_hub(d);
     json doc;
     if (!tasks->empty() || !live || !have_status) {

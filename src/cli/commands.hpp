@@ -5,6 +5,7 @@
 /// message and exit code 2 by main().
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/task_table.hpp"
@@ -18,6 +19,10 @@ void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
 void add_cat_command(CLI::App& app, int* exit_code);
+
+/// Reads the JSON object in the file at `path` (status.json); false when it is missing, not JSON or not
+/// an object.
+bool read_json_object(const std::string& path, nlohmann::json* out);
 
 /// The table of the run in `dir` as its checkpoint and journal hold it, read without changing either
 /// (a live run's too). Throws InputError when `dir` holds no checkpoint.

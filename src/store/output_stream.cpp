@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "mpiq/error.hpp"
 #include "store/crc32c.hpp"
@@ -97,14 +98,14 @@ OutputStreamFile parse_output_stream(std::string bytes) {
 OutputStreamFile read_output_stream(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw_errno(path, "open");
+  struct stat st {};
+  const size_t hint = ::fstat(fd.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   std::string bytes;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(path, "read");
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
+  try {
+    bytes = read_to_end(fd.get(), hint);
+  } catch (const std::system_error& e) {
+    errno = e.code().value();
+    throw_errno(path, "read");
   }
   try {
     return parse_output_stream(std::move(bytes));
