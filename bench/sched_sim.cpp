@@ -14,8 +14,12 @@
 // Durations: `zero` (instant workers: measures pure hub throughput) or `uniform` in [0.5, 1.5) s.
 //
 // Prints key=value figures: decisions (tasks assigned, including re-assignments after a steal), wall_s
-// of the event loop, decisions_per_s, tasks_per_s, and for timed runs the makespan against
-// ideal = sum of durations / (W*C), critical path = longest chain of durations, bound = max of the two.
+// of the event loop, decisions_per_s, tasks_per_s (both per second of that loop, the simulator's own
+// event heap included: at 100,000 workers the heap's sift-downs take more than half of it),
+// scheduler_s (the time spent inside Scheduler calls alone, clock reads included) and
+// scheduler_decisions_per_s (decisions per second of scheduler_s: the scheduler's own throughput), and for
+// timed runs the makespan against ideal = sum of durations / (W*C), critical path = longest chain of
+// durations, bound = max of the two.
 
 #include <algorithm>
 #include <chrono>
@@ -118,14 +122,22 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--graph") o.graph = value();
-    else if (a == "--tasks") o.tasks = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--workers") o.workers = static_cast<uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
-    else if (a == "--cores") o.cores = static_cast<uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
-    else if (a == "--durations") o.durations = value();
-    else if (a == "--width") o.width = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--no-steal") o.steal = false;
+    if (a == "--graph")
+      o.graph = value();
+    else if (a == "--tasks")
+      o.tasks = std::strtoull(value().c_str(), nullptr, 10);
+    else if (a == "--workers")
+      o.workers = static_cast<uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
+    else if (a == "--cores")
+      o.cores = static_cast<uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
+    else if (a == "--durations")
+      o.durations = value();
+    else if (a == "--width")
+      o.width = std::strtoull(value().c_str(), nullptr, 10);
+    else if (a == "--seed")
+      o.seed = std::strtoull(value().c_str(), nullptr, 10);
+    else if (a == "--no-steal")
+      o.steal = false;
     else {
       std::fprintf(stderr, "bench_sched_sim: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -181,13 +193,20 @@ int main(int argc, char** argv) {
   double now = 0, makespan = 0;
   uint64_t decisions = 0, dispatch_calls = 0, steal_requests = 0, finished = 0;
 
+  // Time inside the scheduler's calls only.
+  double scheduler_s = 0;
+  auto timed = [&](auto&& call) {
+    const auto a = std::chrono::steady_clock::now();
+    call();
+    scheduler_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+  };
   auto start_tasks = [&](uint32_t w) {
     SimWorker& sw = workers[w];
     while (sw.running < o.cores && !sw.queue.empty()) {
       const TaskIndex t = sw.queue.front();
       sw.queue.pop_front();
       ++sw.running;
-      scheduler.on_started(w, t, now);
+      timed([&] { scheduler.on_started(w, t, now); });
       events.push({now + duration[t], w, t});
     }
   };
@@ -196,7 +215,7 @@ int main(int argc, char** argv) {
   for (;;) {
     assignments.clear();
     steals.clear();
-    scheduler.dispatch(assignments, steals);
+    timed([&] { scheduler.dispatch(assignments, steals); });
     ++dispatch_calls;
     for (const auto& a : assignments) {
       decisions += a.tasks.size();
@@ -212,7 +231,7 @@ int main(int argc, char** argv) {
         returned.push_back(q.back());
         q.pop_back();
       }
-      scheduler.on_returned(s.victim, returned);
+      timed([&] { scheduler.on_returned(s.victim, returned); });
     }
     if (!steals.empty()) continue;  // returned tasks are ready: dispatch them before time moves on
     if (events.empty()) break;
@@ -226,7 +245,7 @@ int main(int argc, char** argv) {
     r.exit_code = 0;
     r.start_time = now - duration[e.task];
     r.end_time = now;
-    scheduler.on_finished(e.worker, r);
+    timed([&] { scheduler.on_finished(e.worker, std::move(r)); });
     ++finished;
     start_tasks(e.worker);
   }
@@ -239,9 +258,12 @@ int main(int argc, char** argv) {
               table.edge_count(), o.workers, o.cores, o.durations.c_str(), o.steal ? 1 : 0);
   std::printf("scheduler_build_s=%.3f wall_s=%.3f decisions=%llu dispatch_calls=%llu steal_requests=%llu\n",
               build_s, wall, static_cast<unsigned long long>(decisions),
-              static_cast<unsigned long long>(dispatch_calls), static_cast<unsigned long long>(steal_requests));
+              static_cast<unsigned long long>(dispatch_calls),
+              static_cast<unsigned long long>(steal_requests));
   std::printf("decisions_per_s=%.0f tasks_per_s=%.0f\n", static_cast<double>(decisions) / wall,
               static_cast<double>(finished) / wall);
+  std::printf("scheduler_s=%.3f scheduler_decisions_per_s=%.0f\n", scheduler_s,
+              static_cast<double>(decisions) / scheduler_s);
   if (o.durations != "zero")
     std::printf("makespan=%.3f ideal=%.3f critical_path=%.3f bound=%.3f makespan_over_bound=%.4f\n", makespan,
                 ideal, critical, bound, makespan / bound);

@@ -244,16 +244,55 @@ uint32_t Scheduler::function_window(WorkerId id) const {
   return id < workers_.size() ? workers_[id].window : kInitialFunctionWindow;
 }
 
-void Scheduler::mark_hungry(WorkerId id) {
+void Scheduler::mark_hungry(WorkerId id, bool front) {
   Worker& w = worker(id);
   if (!w.joined || w.hungry) return;
   w.hungry = true;
-  hungry_.push_back(id);
+  const HungryEntry e{id, ++w.hungry_gen};
+  // Entries served through the other lane go stale; drop them before they outnumber the workers.
+  const auto compact = [&](std::deque<HungryEntry>& lane) {
+    if (lane.size() > 2 * workers_.size() + 1024)
+      std::erase_if(lane, [&](const HungryEntry& x) { return !current(x); });
+  };
+  compact(hungry_);
+  if (front) {
+    hungry_.push_front(e);
+  } else {
+    hungry_.push_back(e);
+  }
+  if (w.held == 0) {
+    compact(idle_lane_);
+    idle_lane_.push_back(e);
+  }
+}
+
+// The next hungry worker: from the idle lane first after a steal reply (until it has none), else in
+// the order workers got room. False when no worker is hungry.
+bool Scheduler::pop_hungry(WorkerId* id) {
+  if (idle_first_) {
+    while (!idle_lane_.empty() && !(current(idle_lane_.front()) && workers_[idle_lane_.front().id].held == 0))
+      idle_lane_.pop_front();
+    if (idle_lane_.empty()) {
+      idle_first_ = false;
+    } else {
+      *id = idle_lane_.front().id;
+      idle_lane_.pop_front();
+      return true;
+    }
+  }
+  while (!hungry_.empty() && !current(hungry_.front())) hungry_.pop_front();
+  if (hungry_.empty()) return false;
+  *id = hungry_.front().id;
+  hungry_.pop_front();
+  return true;
 }
 
 void Scheduler::unhold(WorkerId id, TaskIndex t) {
   Worker& w = worker(id);
-  if (--w.held == 0) ++idle_workers_;
+  if (--w.held == 0) {
+    ++idle_workers_;
+    if (w.hungry) idle_lane_.push_back({id, w.hungry_gen});  // hungry already, idle now
+  }
   if (table_.is_function(t)) {
     --w.held_functions;
   } else {
@@ -321,7 +360,7 @@ void Scheduler::on_returned(WorkerId id, std::span<const TaskIndex> tasks) {
     unhold(id, t);
     make_ready(t);
     ++stats_.tasks_stolen;
-    steal_returned_ = true;
+    idle_first_ = true;
   }
   if (w.held > w.running) victims_.push({w.held - w.running, id});  // may be stolen from again
 }
@@ -333,16 +372,11 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
     for (WorkerId id : parked_) mark_hungry(id);
     parked_.clear();
   }
-  if (steal_returned_) {
-    // Stolen tasks are for the idle: they go first, ahead of workers that merely have room.
-    std::stable_partition(hungry_.begin(), hungry_.end(),
-                          [&](WorkerId id) { return workers_[id].held == 0; });
-    steal_returned_ = false;
-  }
+  // Stolen tasks are for the idle: after a steal reply they go first, ahead of workers that merely
+  // have room (pop_hungry).
   std::vector<TaskIndex> aside;
-  while (!hungry_.empty() && !ready_.empty()) {
-    const WorkerId id = hungry_.front();
-    hungry_.pop_front();
+  WorkerId id = 0;
+  while (!ready_.empty() && pop_hungry(&id)) {
     Worker& w = workers_[id];
     w.hungry = false;
     Assignment* batch = nullptr;
@@ -388,8 +422,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
       parked_.push_back(id);  // room, but nothing ready that fits it now
       parked_at_ = ready_pushes_;
     } else if (ready_.empty()) {
-      w.hungry = true;  // still has room: first in line when more work is ready
-      hungry_.push_front(id);
+      mark_hungry(id, /*front=*/true);  // still has room: first in line when more work is ready
     }
   }
   if (options_.steal && ready_.empty()) plan_steals(steals);

@@ -156,6 +156,7 @@ class Scheduler {
     double task_seconds = -1;                  // moving average of its function tasks' run time
     bool steal_pending = false;                // a steal request is unanswered
     bool hungry = false;                       // in hungry_ (has room for more)
+    uint32_t hungry_gen = 0;                   // which lane entries are current (HungryEntry)
   };
   /// Ready-queue key: priority, then critical path, then file order (smaller row first).
   struct ReadyEntry {
@@ -186,7 +187,8 @@ class Scheduler {
   void for_each_dependant(TaskIndex t, F&& f) const;
   uint32_t prefetch(const Worker& w) const;
   void unhold(WorkerId w, TaskIndex t);
-  void mark_hungry(WorkerId w);
+  void mark_hungry(WorkerId w, bool front = false);
+  bool pop_hungry(WorkerId* id);
   Worker& worker(WorkerId w);
   void plan_steals(std::vector<StealRequest>& steals);
 
@@ -203,13 +205,26 @@ class Scheduler {
   std::vector<uint32_t> deps_left_;  // dependencies not yet done
   std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
   ReadyQueue<ReadyEntry> ready_;
-  std::vector<Worker> workers_;   // indexed by WorkerId
-  std::deque<WorkerId> hungry_;   // workers with room, in the order they got it
+  std::vector<Worker> workers_;  // indexed by WorkerId
+  // Workers with room, in the order they got it. An entry is current while its worker is hungry and
+  // its generation is the worker's; others are stale and skipped when they surface.
+  struct HungryEntry {
+    WorkerId id;
+    uint32_t gen;
+  };
+  bool current(const HungryEntry& e) const noexcept {
+    return workers_[e.id].hungry && workers_[e.id].hungry_gen == e.gen;
+  }
+  std::deque<HungryEntry> hungry_;
+  // The hungry workers that hold nothing, in the order they became idle: after a steal reply the
+  // returned tasks go to them first. Entries are also in hungry_; a lane of its own costs O(1) per
+  // worker where re-partitioning hungry_ at each steal reply cost O(workers) (docs/design.md §4).
+  std::deque<HungryEntry> idle_lane_;
+  bool idle_first_ = false;       // serve idle_lane_ first (tasks came back from a steal)
   std::vector<WorkerId> parked_;  // room, but no ready task fitted them at the last look
   uint64_t ready_pushes_ = 0;     // tasks made ready so far
   uint64_t parked_at_ = 0;        // ready_pushes_ when a worker was last parked
   size_t pending_steals_ = 0;     // steal requests not yet answered
-  bool steal_returned_ = false;   // tasks came back from a steal since the last dispatch
   size_t idle_workers_ = 0;       // joined workers that hold no task
   // (unstarted tasks, worker), pushed when a worker's count grows; stale entries checked on pop.
   std::priority_queue<std::pair<uint32_t, WorkerId>> victims_;

@@ -232,6 +232,28 @@ TEST(Scheduler, IdleWorkerStealsHalfOfTheBusiestQueue) {
   EXPECT_EQ(s.stats().tasks_stolen, 3u);
 }
 
+TEST(Scheduler, StolenTasksGoToTheIdleWorkerBeforeOneThatMerelyHasRoom) {
+  TaskTable t = parse("a\nb\nc\nd\n");
+  SchedulerOptions o;
+  o.prefetch = 1;  // a one-core worker holds two tasks
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  s.add_worker(2, 1, 0);
+  auto r = dispatch(s);
+  ASSERT_EQ(r.tasks_for(1), (std::vector<TaskIndex>{0, 1}));
+  ASSERT_EQ(r.tasks_for(2), (std::vector<TaskIndex>{2, 3}));
+  run(s, 2, ok(2));  // worker 2 has room again (and still holds task 3): first in line
+  EXPECT_TRUE(dispatch(s).all().empty());
+  s.add_worker(3, 1, 0);  // idle, in line after worker 2
+  r = dispatch(s);
+  ASSERT_EQ(r.steals.size(), 1u);
+  EXPECT_EQ(r.steals[0].victim, 1u);
+  s.on_returned(1, std::vector<TaskIndex>{1});
+  r = dispatch(s);
+  EXPECT_EQ(r.tasks_for(3), (std::vector<TaskIndex>{1}));
+  EXPECT_TRUE(r.tasks_for(2).empty());
+}
+
 TEST(Scheduler, ReturnedTaskThatAlreadyStartedIsNotRequeued) {
   TaskTable t = parse("a\nb\n");
   SchedulerOptions o;
