@@ -4,15 +4,18 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <unordered_set>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 extern char** environ;
@@ -26,8 +29,47 @@ static std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
+namespace {
+// The shared table: one slot per live task group, 0 when free. The worker stores, the guard reads
+// after the worker has gone, so relaxed atomics are enough (the kernel orders the closing of the
+// pipe after every store the worker made).
+using Slot = std::atomic<int32_t>;
+static_assert(sizeof(Slot) == sizeof(int32_t) && Slot::is_always_lock_free);
+constexpr size_t kTableBytes = size_t{ProcessGuard::kCapacity} * sizeof(Slot);
+// The table's descriptor in the guard process.
+constexpr int kGuardTableFd = 3;
+}  // namespace
+
+struct ProcessGuard::Table {
+  int memfd = -1;
+  Slot* slots = nullptr;
+  std::mutex mutex;  // guards the fields below; the slots themselves are atomics
+  std::unordered_map<pid_t, uint32_t> slot_of;
+  std::vector<uint32_t> free_slots;
+  uint32_t next_unused = 0;
+  bool full_reported = false;
+  ~Table() {
+    if (slots) munmap(slots, kTableBytes);
+    if (memfd >= 0) ::close(memfd);
+  }
+};
+
+ProcessGuard::ProcessGuard() noexcept = default;
+
 ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
   ProcessGuard g;
+  auto table = std::make_unique<Table>();
+  table->memfd = memfd_create("mpiq-guard", MFD_CLOEXEC);
+  if (table->memfd < 0 || ftruncate(table->memfd, kTableBytes) != 0) {
+    *error = std::string("cannot make the task guard's table: ") + std::strerror(errno);
+    return g;
+  }
+  void* map = mmap(nullptr, kTableBytes, PROT_READ | PROT_WRITE, MAP_SHARED, table->memfd, 0);
+  if (map == MAP_FAILED) {
+    *error = std::string("cannot map the task guard's table: ") + std::strerror(errno);
+    return g;
+  }
+  table->slots = static_cast<Slot*>(map);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     *error = std::string("pipe: ") + std::strerror(errno);
@@ -36,6 +78,7 @@ ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[0], 0);  // dup2 clears close-on-exec for stdin
+  posix_spawn_file_actions_adddup2(&actions, table->memfd, kGuardTableFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group: a kill of the job's group must not take the guard with it.
@@ -67,13 +110,13 @@ ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
     g.pid_ = -1;
     return g;
   }
-  // A full pipe (a stuck guard) must not stall the worker: a line that does not fit is dropped.
-  fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
   g.fd_ = fds[1];
+  g.table_ = std::move(table);
   return g;
 }
 
-ProcessGuard::ProcessGuard(ProcessGuard&& o) noexcept : fd_(o.fd_), pid_(o.pid_) {
+ProcessGuard::ProcessGuard(ProcessGuard&& o) noexcept
+    : fd_(o.fd_), pid_(o.pid_), table_(std::move(o.table_)) {
   o.fd_ = -1;
   o.pid_ = -1;
 }
@@ -83,6 +126,7 @@ ProcessGuard& ProcessGuard::operator=(ProcessGuard&& o) noexcept {
     this->~ProcessGuard();
     fd_ = o.fd_;
     pid_ = o.pid_;
+    table_ = std::move(o.table_);
     o.fd_ = -1;
     o.pid_ = -1;
   }
@@ -97,23 +141,41 @@ ProcessGuard::~ProcessGuard() {
   }
 }
 
-void ProcessGuard::send(char op, pid_t pgid) noexcept {
-  if (fd_ < 0) return;
-  char line[32];
-  const int n = std::snprintf(line, sizeof line, "%c%d\n", op, static_cast<int>(pgid));
-  // A line is far below PIPE_BUF, so each write is atomic; a full pipe (a stuck guard) must not
-  // stall the worker, but the pipe holds thousands of lines and the guard reads them at once.
-  if (::write(fd_, line, static_cast<size_t>(n)) < 0 && errno == EPIPE) {
-    ::close(fd_);
-    fd_ = -1;
+void ProcessGuard::watch(pid_t pgid) noexcept {
+  if (fd_ < 0 || !table_ || pgid <= 0) return;
+  Table& t = *table_;
+  std::lock_guard lock(t.mutex);
+  uint32_t slot;
+  if (!t.free_slots.empty()) {
+    slot = t.free_slots.back();
+    t.free_slots.pop_back();
+  } else if (t.next_unused < kCapacity) {
+    slot = t.next_unused++;
+  } else {
+    if (!t.full_reported)
+      std::fprintf(stderr, "mpiq: the task guard holds %u task groups already; more are not guarded\n",
+                   kCapacity);
+    t.full_reported = true;
+    return;
   }
+  try {
+    t.slot_of[pgid] = slot;
+  } catch (...) {  // out of memory: unguarded, as when the guard is full
+    t.free_slots.push_back(slot);
+    return;
+  }
+  t.slots[slot].store(static_cast<int32_t>(pgid), std::memory_order_relaxed);
 }
 
-void ProcessGuard::watch(pid_t pgid) noexcept {
-  send('+', pgid);
-}
 void ProcessGuard::forget(pid_t pgid) noexcept {
-  send('-', pgid);
+  if (!table_) return;
+  Table& t = *table_;
+  std::lock_guard lock(t.mutex);
+  const auto it = t.slot_of.find(pgid);
+  if (it == t.slot_of.end()) return;
+  t.slots[it->second].store(0, std::memory_order_relaxed);
+  t.free_slots.push_back(it->second);  // capacity reserved up to next_unused: never throws past it
+  t.slot_of.erase(it);
 }
 
 namespace {
@@ -146,9 +208,8 @@ bool group_alive(pid_t pgid) {
   return alive;
 }
 
-// The process's guard. Set once, before any worker thread starts, and only read after: spawn and
-// reap of several worker threads (tests, the one-rank run) write whole lines, which a pipe keeps
-// atomic, so no lock is needed.
+// The process's guard. Set once, before any worker thread starts, and only read after; watch and
+// forget of several worker threads (tests, the one-rank run) take the table's lock.
 ProcessGuard& process_guard() {
   static ProcessGuard guard;
   return guard;
@@ -169,33 +230,24 @@ void guard_forget(pid_t pgid) noexcept {
 }
 
 namespace {
-// The guard's loop: reads `+PGID`/`-PGID` lines on stdin until end-of-file, then ends every group still
-// listed. Returns the process exit code.
+// The guard's loop: waits for end-of-file on stdin (the worker has gone), then ends every group
+// still in the shared table on descriptor kGuardTableFd. Returns the process exit code.
 int guard_loop(double grace) {
   // The worker's end of things is the pipe, not signals: a Ctrl-C to the terminal's group must not
   // end the guard before its worker.
   for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signal(sig, SIG_IGN);
-  std::unordered_set<pid_t> groups;
-  std::string pending;
+  void* map = mmap(nullptr, kTableBytes, PROT_READ, MAP_SHARED, kGuardTableFd, 0);
   char buf[4096];
   for (;;) {
     const ssize_t n = ::read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    pending.append(buf, static_cast<size_t>(n));
-    size_t start = 0, nl;
-    while ((nl = pending.find('\n', start)) != std::string::npos) {
-      const pid_t pgid = static_cast<pid_t>(std::atol(pending.c_str() + start + 1));
-      if (pgid > 0) {
-        if (pending[start] == '+')
-          groups.insert(pgid);
-        else
-          groups.erase(pgid);
-      }
-      start = nl + 1;
-    }
-    pending.erase(0, start);
   }
+  if (map == MAP_FAILED) return 1;
+  std::vector<pid_t> groups;
+  const Slot* slots = static_cast<const Slot*>(map);
+  for (uint32_t i = 0; i < ProcessGuard::kCapacity; ++i)
+    if (const int32_t g = slots[i].load(std::memory_order_relaxed); g > 0) groups.push_back(g);
   if (groups.empty()) return 0;
   for (pid_t g : groups) kill(-g, SIGTERM);
   // Wait for the groups to go, up to the grace period, then kill what is left.
@@ -209,20 +261,19 @@ int guard_loop(double grace) {
   return 0;
 }
 
-
 // Runs before main() (and before the program's own static constructors, priority 101): in a process
 // started by ProcessGuard::start, be the guard and never return to the program.
 __attribute__((constructor(101))) void run_guard_if_asked() {
   const char* grace = std::getenv(kGuardVariable);
   if (!grace) return;
   // Hold none of the program's files (its output pipes, sockets) past the worker's end: only the pipe
-  // from the worker, on stdin, is the guard's.
+  // from the worker, on stdin, and the shared table are the guard's.
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) {
     dup2(null, 1);
     dup2(null, 2);
   }
-  close_range(3, ~0u, 0);
+  close_range(kGuardTableFd + 1, ~0u, 0);
   _exit(guard_loop(std::atof(grace)));
 }
 }  // namespace

@@ -5,10 +5,12 @@
 /// which also means a kill of the job's process group, or a kill -9 of the worker, would leave them
 /// running — and a resumed run would race with them. PR_SET_PDEATHSIG cannot help: it must be set in
 /// the child, and posix_spawn runs no code there. So each worker process starts one small guard
-/// process in a process group of its own, tells it through a pipe which task groups are alive, and
-/// keeps the pipe's write end. However the worker ends — exit, crash, kill -9 — the kernel closes that
-/// end; the guard reads end-of-file and ends every group still listed: SIGTERM, then SIGKILL after the
-/// grace period. Two small writes per task, no polling.
+/// process in a process group of its own, shares with it a table of the task groups that are alive
+/// (a memfd both map), and keeps the write end of a pipe to it. However the worker ends — exit,
+/// crash, kill -9 — the kernel closes that end; the guard reads end-of-file and ends every group
+/// still in the table: SIGTERM, then SIGKILL after the grace period. A task costs two stores into
+/// shared memory: no system call, and the guard never wakes while the worker lives (a pipe message per
+/// start and end woke it twice per task: up to four context switches, bench/why.md).
 ///
 /// The guard is the running program itself, started again with MPIQ_GUARD_GRACE in its environment:
 /// a constructor of this library runs before main() and turns that process into the guard. So the
@@ -17,6 +19,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 namespace mpiq::exec {
@@ -24,7 +28,7 @@ namespace mpiq::exec {
 class ProcessGuard {
  public:
   /// A guard that does nothing (tests, or when it cannot start; the worker says so on stderr).
-  ProcessGuard() = default;
+  ProcessGuard() noexcept;
   /// Starts the guard (this program again, /proc/self/exe); `grace_s` between TERM and KILL. On
   /// failure the guard is inactive and `*error` says why.
   static ProcessGuard start(double grace_s, std::string* error);
@@ -36,15 +40,19 @@ class ProcessGuard {
   ~ProcessGuard();
 
   bool active() const noexcept { return fd_ >= 0; }
-  /// Process group `pgid` is a live task: end it if the worker dies.
+  /// Process group `pgid` is a live task: end it if the worker dies. Thread-safe.
   void watch(pid_t pgid) noexcept;
-  /// Process group `pgid` has ended.
+  /// Process group `pgid` has ended. Thread-safe.
   void forget(pid_t pgid) noexcept;
 
+  /// Task groups one guard can hold at once (slots of the shared table).
+  static constexpr uint32_t kCapacity = 1u << 16;
+
  private:
-  void send(char op, pid_t pgid) noexcept;
-  int fd_ = -1;
+  struct Table;  // the mapped table and its free slots
+  int fd_ = -1;  // the pipe's write end: its closing is the guard's cue
   pid_t pid_ = -1;
+  std::unique_ptr<Table> table_;
 };
 
 /// Starts the process-wide guard that exec::spawn and exec::try_reap report to (`mpiq run` and
