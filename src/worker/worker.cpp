@@ -25,6 +25,9 @@ namespace mpiq::worker {
 using core::MessageKind;
 
 namespace {
+// The longest a worker whose cores are all busy waits for a message (Worker::run).
+constexpr int64_t kBusyWaitNs = 5'000'000;
+
 // Variables set per task; any value inherited from the worker's own environment is replaced.
 bool set_per_task(std::string_view entry) {
   static constexpr std::string_view kKeys[] = {"MPIQ_",
@@ -86,7 +89,12 @@ void Worker::run() {
     flush_report();
     if (stopping_ && queue_.empty() && functions_->idle()) break;
     if (progress_) backoff.reset();
-    wait_for_events(backoff.next());
+    int64_t wait_ns = backoff.next();
+    // Every core taken and tasks waiting for one: nothing can start before a task ends, and an end
+    // wakes the wait at once (its pidfd). Messages (a steal, a stop) can wait a few milliseconds;
+    // spinning for them took a context switch or two per task on a node whose cores run tasks.
+    if (!children_.empty() && queue_.queued() > 0) wait_ns = std::max(wait_ns, kBusyWaitNs);
+    wait_for_events(wait_ns);
   }
   net_.send(options_.hub, MessageKind::bye, {});
   while (!net_.progress()) usleep(100);
