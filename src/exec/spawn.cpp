@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <unordered_map>
 
 #include "exec/guard.hpp"
 
@@ -42,6 +44,44 @@ std::string describe(int err, const SpawnRequest& req, const std::string& progra
   if (!req.workdir.empty() && access(req.workdir.c_str(), X_OK) != 0)
     return "cannot enter directory '" + req.workdir + "': " + why;
   return "cannot start '" + program + "': " + why;
+}
+
+// Where `name` (no slash) is found in this process's PATH, as posix_spawnp would search it: the first
+// executable regular file. Remembered per thread, as a shell's hash table does, so that a run of a
+// million `prog` tasks searches PATH once, not once per task (posix_spawnp tries every directory
+// before prog's with a failed execve, in the child, while the worker waits: 9 per task on this
+// machine's PATH). Relative PATH entries are not remembered (they name the task's directory).
+// nullptr when not found: posix_spawnp then makes the error.
+std::unordered_map<std::string, std::string>& found_in_path() {
+  thread_local std::unordered_map<std::string, std::string> found;
+  return found;
+}
+
+const std::string* find_in_path(const std::string& name) {
+  auto& found = found_in_path();
+  if (auto it = found.find(name); it != found.end()) return &it->second;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/bin:/usr/bin";
+  while (true) {
+    const size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    if (!dir.empty() && dir.front() == '/') {
+      std::string candidate(dir);
+      candidate += '/';
+      candidate += name;
+      struct stat st;
+      if (access(candidate.c_str(), X_OK) == 0 && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+        return &found.emplace(name, std::move(candidate)).first->second;
+    } else {
+      return nullptr;  // relative (or empty: the current directory): the child searches
+    }
+    if (colon == std::string_view::npos) return nullptr;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+void forget_in_path(const std::string& name) {
+  found_in_path().erase(name);
 }
 
 }  // namespace
@@ -131,8 +171,16 @@ Child spawn(const SpawnRequest& req, std::string* error) {
 
   Child child;
   // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
-  // through its return value, so a missing program is a spawn error, not exit code 127.
-  const int rc = posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+  // through its return value, so a missing program is a spawn error, not exit code 127. A program
+  // found before is started from where it was found; if it is gone, PATH is searched again.
+  int rc = -1;
+  if (words[0].find('/') == std::string::npos)
+    if (const std::string* found = find_in_path(words[0])) {
+      rc = posix_spawn(&child.pid, found->c_str(), &s.actions, &s.attr, argv.data(), envp.data());
+      if (rc == ENOENT || rc == EACCES || rc == ENOEXEC) forget_in_path(words[0]);
+      if (rc == ENOENT || rc == EACCES) rc = -1;  // moved or removed since: search again below
+    }
+  if (rc == -1) rc = posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
   if (rc != 0) {
     *error = describe(rc, req, words[0]);
     child.pid = -1;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +112,36 @@ TEST(Spawn, AMissingProgramIsAStartErrorThatNamesIt) {
   const Child c = spawn(request("mpiq-no-such-program --flag", dir), &error);
   EXPECT_EQ(c.pid, -1);
   EXPECT_EQ(error, "cannot start 'mpiq-no-such-program': No such file or directory");
+}
+
+// A program is looked up in PATH once and started from where it was found after that; when it is gone
+// from there, PATH is searched again, and when it is gone everywhere the start fails as before.
+TEST(Spawn, AProgramFoundInPathIsSearchedAgainWhenItMoves) {
+  TempDir dir;
+  for (const char* d : {"a", "b"}) {
+    std::filesystem::create_directories(dir.file(d));
+    const std::string prog = dir.file(std::string(d) + "/mpiq-test-prog");
+    test::write_bytes(prog, std::string("#!/bin/sh\necho ") + d + "\n");
+    std::filesystem::permissions(prog, std::filesystem::perms::owner_all);
+  }
+  const char* old = std::getenv("PATH");
+  const std::string saved = old ? old : "";
+  setenv("PATH", (dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin").c_str(), 1);
+  auto run_prog = [&](std::string* error) {
+    Child c = spawn(request("mpiq-test-prog", dir), error);
+    if (c.pid < 0) return std::string("failed");
+    wait_for(c);
+    return read_bytes(dir.file("out"));
+  };
+  std::string error;
+  EXPECT_EQ(run_prog(&error), "a\n") << error;
+  EXPECT_EQ(run_prog(&error), "a\n") << error;
+  std::filesystem::remove(dir.file("a/mpiq-test-prog"));
+  EXPECT_EQ(run_prog(&error), "b\n") << error;
+  std::filesystem::remove(dir.file("b/mpiq-test-prog"));
+  EXPECT_EQ(run_prog(&error), "failed");
+  EXPECT_EQ(error, "cannot start 'mpiq-test-prog': No such file or directory");
+  setenv("PATH", saved.c_str(), 1);
 }
 
 TEST(Spawn, AMissingWorkingDirectoryIsAStartErrorThatNamesIt) {
