@@ -164,6 +164,10 @@ TopologyHandle new_topology() {
   TopologyHandle owned(t, hwloc_topology_destroy);
   check_hwloc(hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT),
               "hwloc_topology_set_io_types_filter");
+  // Displays are not compute devices: hwloc's "gl" component would try to reach an X server (ten
+  // displays here; over ssh -X, a remote one, at every rank's start).
+  check_hwloc(hwloc_topology_set_components(t, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl"),
+              "hwloc_topology_set_components");
   return owned;
 }
 
