@@ -16,6 +16,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -123,7 +124,7 @@ ProcessGuard::ProcessGuard(ProcessGuard&& o) noexcept
 
 ProcessGuard& ProcessGuard::operator=(ProcessGuard&& o) noexcept {
   if (this != &o) {
-    this->~ProcessGuard();
+    end();
     fd_ = o.fd_;
     pid_ = o.pid_;
     table_ = std::move(o.table_);
@@ -134,11 +135,18 @@ ProcessGuard& ProcessGuard::operator=(ProcessGuard&& o) noexcept {
 }
 
 ProcessGuard::~ProcessGuard() {
-  if (fd_ >= 0) ::close(fd_);
+  end();
+}
+
+// Closes the pipe (the guard then ends any group still listed), reaps the guard and unmaps the table.
+// Not the destructor called by hand: operator= must not destroy the members it assigns next.
+void ProcessGuard::end() noexcept {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
   if (pid_ > 0) {
     int status;
-    waitpid(pid_, &status, 0);  // it exits at once: every task it watched has been forgotten
+    waitpid(std::exchange(pid_, -1), &status, 0);  // it exits at once: nothing it watched is left
   }
+  table_.reset();
 }
 
 void ProcessGuard::watch(pid_t pgid) noexcept {

@@ -49,8 +49,9 @@ class ProcessGuard {
   static constexpr uint32_t kCapacity = 1u << 16;
 
  private:
-  struct Table;  // the mapped table and its free slots
-  int fd_ = -1;  // the pipe's write end: its closing is the guard's cue
+  void end() noexcept;  // closes the pipe, reaps the guard, unmaps the table
+  struct Table;         // the mapped table and its free slots
+  int fd_ = -1;         // the pipe's write end: its closing is the guard's cue
   pid_t pid_ = -1;
   std::unique_ptr<Table> table_;
 };
