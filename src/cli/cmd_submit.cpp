@@ -185,15 +185,14 @@ int submit(const SubmitOptions& o) {
 }  // namespace
 
 void add_submit_command(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "submit",
-      "Add the tasks of a task file to a run (running or not). The file is checked, dropped into "
-      "RUN_DIR/inbox/ and taken by the hub, which gives its tasks the ids base + line (base: the run's "
-      "last id rounded up to a multiple of 1000, printed). Numeric and relative dependencies refer to "
-      "lines of FILE; a name to a task of FILE or to any named task already in the run. Without a live "
-      "hub, the file waits for the next `mpiq run` on RUN_DIR. Works from inside a task: "
-      "mpiq submit \"$MPIQ_RUN_DIR\" more.tasks. Exit 0: accepted (or waiting, as printed); 2: bad input "
-      "or rejected by the hub, nothing added");
+  auto* cmd = app.add_subcommand("submit", "Add the tasks of a task file to a run, running or not");
+  cmd->footer(
+      "The file is checked, dropped into RUN_DIR/inbox/ and taken by the hub, which gives its tasks the\n"
+      "ids base + line (base: the run's last id rounded up to a multiple of 1000, printed). Numeric and\n"
+      "relative dependencies refer to lines of FILE; a name to a task of FILE or to any named task already\n"
+      "in the run. Without a live hub, the file waits for the next `mpiq run` on RUN_DIR. Works from inside\n"
+      "a task: mpiq submit \"$MPIQ_RUN_DIR\" more.tasks.\n"
+      "Exit 0: accepted (or waiting, as printed); 2: bad input or rejected by the hub, nothing added.");
   auto o = std::make_shared<SubmitOptions>();
   cmd->add_option("RUN_DIR", o->run_dir,
                   "The run's directory (--run-dir of mpiq run; tasks.mpiq/ for tasks.txt)")

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 #include "core/task_table.hpp"
@@ -19,6 +20,12 @@ void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
 void add_cat_command(CLI::App& app, int* exit_code);
+void add_help_command(CLI::App& app, int* exit_code);
+
+/// The commands with one line each (bare `mpiq`, an unknown command), on `out`.
+void print_command_list(const CLI::App& app, std::ostream& out);
+/// The command nearest to the mistyped `word`, or "" when none is close.
+std::string nearest_command(const CLI::App& app, const std::string& word);
 
 /// Reads the JSON object in the file at `path` (status.json); false when it is missing, not JSON or not
 /// an object.
