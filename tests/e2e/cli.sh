@@ -37,4 +37,30 @@ for v in -V --version; do
   out=$("$MPIQ" $v) || fail "mpiq $v failed"
   [[ $out =~ ^mpiq\ [0-9]+\.[0-9]+ ]] || fail "mpiq $v printed '$out'"
 done
+
+# The manual page and the bash completion (generated from the command line, installed by cmake
+# --install) name every command and every long option of each.
+"$MPIQ" help --man >mpiq.1 || fail "mpiq help --man failed"
+"$MPIQ" help --bash-completion >completion.bash || fail "mpiq help --bash-completion failed"
+bash -n completion.bash || fail "the bash completion is not valid bash"
+grep -q '^\.TH MPIQ 1' mpiq.1 || fail "mpiq.1 has no .TH line"
+for section in NAME SYNOPSIS COMMANDS "TASK FILES" "EXIT STATUS" SIGNALS ENVIRONMENT; do
+  grep -q "^\.SH $section" mpiq.1 || fail "mpiq.1 has no $section section"
+done
+if command -v man >/dev/null; then
+  MANWIDTH=100 man -l mpiq.1 >man.txt 2>man.err || fail "man cannot render mpiq.1: $(cat man.err)"
+fi
+complete_words() {  # complete_words WORD...: what the completion offers for the last word
+  bash -c 'source ./completion.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mpiq; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+[ "$(complete_words mpiq stat)" = status ] || fail "completion of 'mpiq stat': $(complete_words mpiq stat)"
+for c in $commands; do
+  grep -q "^\.SS \"$c\"" mpiq.1 || fail "mpiq.1 does not describe '$c'"
+  offered=$(complete_words mpiq "$c" --)
+  # The options of the command: the first word of each option line of its help ("  -n,--name TEXT ...").
+  for opt in $("$MPIQ" help "$c" | awk '/^ +-/ {n = split($1, a, ","); for (i = 1; i <= n; i++) if (a[i] ~ /^--/) print a[i]}'); do
+    grep -qx -- "$opt" <<<"$offered" || fail "completion of 'mpiq $c --' lacks $opt"
+    grep -q -- "${opt//-/\\\\-}" mpiq.1 || fail "mpiq.1 does not name $opt of '$c'"
+  done
+done
 echo "ok"
