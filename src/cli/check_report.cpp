@@ -24,7 +24,7 @@ std::string check_report(const core::TaskTable& table, const core::GraphSummary&
   if (json) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (const auto& [key, value] : items) j[key] = value;
-    return j.dump() + "\n";
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   std::string out;
   for (const auto& [key, value] : items) out += std::string(key) + " " + std::to_string(value) + "\n";

@@ -192,7 +192,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
       doc = last;
     }
     if (*as_json)
-      std::cout << doc.dump(2) << "\n";
+      std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else
       render(doc, d, std::cout);
     *exit_code = 0;

@@ -427,7 +427,7 @@ std::string Hub::status_json(std::string_view state) const {
     doc["slurm"] = {{"job_id", options_.slurm_job_ids.back()},
                     {"job_ids", options_.slurm_job_ids},
                     {"nodelist", options_.slurm_nodelist}};
-  return doc.dump(2) + "\n";
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string Hub::summary() const {

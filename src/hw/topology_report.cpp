@@ -69,7 +69,9 @@ nlohmann::ordered_json topology_json(const Topology& topology, int ranks) {
 }
 
 std::string topology_report(const Topology& topology, int ranks, bool json) {
-  if (json) return topology_json(topology, ranks).dump(2) + "\n";
+  if (json)
+    return topology_json(topology, ranks).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
   const auto shares = split_node(topology, ranks);
   std::ostringstream out;
   out << "source: " << topology.source() << "\n";
