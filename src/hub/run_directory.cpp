@@ -22,9 +22,11 @@ namespace mpiq::hub {
 namespace fs = std::filesystem;
 
 namespace {
-// Entries that mark a directory as a run directory: a non-empty directory with none of them is
-// someone else's, and mpiq will not write into it.
-constexpr const char* kMarkers[] = {"checkpoint.h5", "journal", "lock", "status.json", "hub.log", "out"};
+// What marks a directory as a run directory (docs/design.md §6): the marker, written first, or (made by
+// a version before the marker) a checkpoint. A non-empty directory with neither is someone else's,
+// whatever else it holds (an out/, a hub.log, a status.json), and mpiq writes nothing into it.
+constexpr const char* kMarker = "mpiq-run";
+constexpr const char* kMarkers[] = {kMarker, "checkpoint.h5"};
 
 bool exists(const std::string& p) {
   struct stat st;
@@ -49,9 +51,11 @@ RunDirectory::RunDirectory(std::string path, ResumeMode mode) : path_(std::move(
         if (e.path().filename() == m) marked = true;
     }
     if (!empty && !marked)
-      throw InputError(path_ +
-                       ": is a directory that is not an mpiq run directory; choose another --run-dir");
-    lock();
+      throw InputError(path_ + ": is a directory that is not an mpiq run directory (it has no " + kMarker +
+                       " file); choose another --run-dir");
+    // Without a lock file no hub has started here; start() takes it. Creating it now would change a
+    // directory that a refused run (bad input, exit 2) must leave as it was.
+    if (exists(file("lock"))) lock(/*note=*/false);
     if (!mode_.fresh) read_state();
   }
 }
@@ -72,7 +76,7 @@ bool RunDirectory::held_by_live_hub(const std::string& path) {
   return live;
 }
 
-void RunDirectory::lock() {
+void RunDirectory::lock(bool note) {
   const std::string p = file("lock");
   lock_fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) throw InputError(p + ": cannot open: " + std::strerror(errno));
@@ -86,6 +90,10 @@ void RunDirectory::lock() {
     throw InputError(path_ + ": in use by a live mpiq hub (" + who +
                      "); wait for it to finish or use another --run-dir");
   }
+  if (note) note_lock_holder();
+}
+
+void RunDirectory::note_lock_holder() {
   const std::string me = exec::host_name() + " " + std::to_string(getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
     // The lock itself is held; only the note of who holds it is missing.
@@ -154,7 +162,12 @@ void RunDirectory::start(const core::TaskTable& table) {
     if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
       throw InputError(path_ + ": cannot create the run directory: " + std::strerror(errno));
     lock();
+  } else {
+    note_lock_holder();  // the run starts: from here on this hub changes the directory
   }
+  // The marker first: whatever happens next, the directory is known as a run directory.
+  if (!exists(file(kMarker)))
+    store::write_file_atomically(file(kMarker), std::string("mpiq run directory (") + kVersion + ")\n");
   for (const char* sub : {"out", "inbox"}) ::mkdir(file(sub).c_str(), 0700);
   if (mode_.fresh) keep_previous_state();
   meta_.mpiq_version = kVersion;

@@ -85,7 +85,8 @@ class RunDirectory final : public RunRecorder {
 
  private:
   std::string file(const char* name) const { return path_ + "/" + name; }
-  void lock();
+  void lock(bool note = true);  // flock of `lock`; `note`: write host and pid into it
+  void note_lock_holder();
   void read_state();
   void keep_previous_state();
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# What is a run directory (docs/design.md §6): one with the mpiq-run marker (written first), or a
+# checkpoint from before the marker. Anything else that is not empty is someone else's: mpiq refuses
+# it (exit 2) and writes nothing into it, even when it holds files with the names mpiq uses. A refused
+# run on a real run directory changes nothing there either, not even the lock file.
+source "$(dirname "$0")/lib.sh"
+
+mpiq_run() { if [ "$NP" = 1 ]; then "$MPIQ" run "$@"; else mpirun --allow-run-as-root --oversubscribe -np "$NP" "$MPIQ" run "$@"; fi; }
+snapshot() { find "$1" -printf '%p %s %T@ %m\n' | sort; }
+echo 'echo task one' >t.txt
+
+# 1. A directory that merely holds out/, hub.log, status.json and lock: refused, untouched.
+for names in "out/1.out" "hub.log" "status.json" "lock" "out/1.out hub.log status.json lock"; do
+  rm -rf other && mkdir -p other/out
+  for n in $names; do echo "the user's own $n" >"other/$n"; done
+  before=$(snapshot other)
+  set +e
+  mpiq_run t.txt --run-dir other >refused.out 2>&1; rc=$?
+  set -e
+  [ $rc = 2 ] || fail "a directory holding '$names': exit $rc, expected 2: $(tail -2 refused.out)"
+  grep -q "not an mpiq run directory" refused.out || fail "no reason given: $(tail -2 refused.out)"
+  [ "$(snapshot other)" = "$before" ] || fail "a directory holding '$names' was changed"
+done
+
+# 2. An empty directory made beforehand is used, and gets the marker.
+mkdir mine
+mpiq_run t.txt --run-dir mine >run.out 2>&1 || fail "an empty run directory was refused: $(tail -2 run.out)"
+[ -f mine/mpiq-run ] || fail "no mpiq-run marker in a new run directory"
+
+# 3. A refused resume (the task file changed) leaves the run directory as it was, lock included.
+echo 'echo task two' >t.txt
+before=$(snapshot mine)
+set +e
+mpiq_run t.txt --run-dir mine >changed.out 2>&1; rc=$?
+set -e
+[ $rc = 2 ] || fail "a changed task file: exit $rc, expected 2: $(tail -2 changed.out)"
+[ "$(snapshot mine)" = "$before" ] || { diff <(echo "$before") <(snapshot mine) >&3 || true; fail "a refused run changed the run directory"; }
+
+# 4. A run directory of a version before the marker (a checkpoint, no marker) is still resumed.
+echo 'echo task one' >t.txt
+rm mine/mpiq-run
+mpiq_run t.txt --run-dir mine >resume.out 2>&1 || fail "a run directory without the marker but with a checkpoint was refused: $(tail -2 resume.out)"
+[ -f mine/mpiq-run ] || fail "the resumed run did not write the marker"
+echo "ok"
