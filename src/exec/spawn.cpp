@@ -144,9 +144,9 @@ Child spawn(const SpawnRequest& req, std::string* error) {
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   const int mode = O_WRONLY | O_CREAT | O_CLOEXEC | (req.append ? O_APPEND : O_TRUNC);
   if (!req.stdout_path.empty())
-    posix_spawn_file_actions_addopen(&s.actions, 1, req.stdout_path.c_str(), mode & ~O_CLOEXEC, 0644);
+    posix_spawn_file_actions_addopen(&s.actions, 1, req.stdout_path.c_str(), mode & ~O_CLOEXEC, 0600);
   if (!req.stderr_path.empty())
-    posix_spawn_file_actions_addopen(&s.actions, 2, req.stderr_path.c_str(), mode & ~O_CLOEXEC, 0644);
+    posix_spawn_file_actions_addopen(&s.actions, 2, req.stderr_path.c_str(), mode & ~O_CLOEXEC, 0600);
   // dup2 clears close-on-exec on the child's copy, so pipe ends made O_CLOEXEC reach it as 1 and 2 only.
   if (req.stdout_path.empty() && req.stdout_fd >= 0)
     posix_spawn_file_actions_adddup2(&s.actions, req.stdout_fd, 1);

@@ -1,5 +1,8 @@
 #include "hub/log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <ctime>
 
 namespace mpiq::hub {
@@ -25,7 +28,11 @@ Log::~Log() {
 
 bool Log::open_file(const std::string& path) {
   if (file_) std::fclose(file_);
-  file_ = std::fopen(path.c_str(), "a");
+  // Private, as everything in the run directory (docs/design.md §6).
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  file_ = ::fdopen(fd, "a");
+  if (!file_) ::close(fd);
   return file_ != nullptr;
 }
 

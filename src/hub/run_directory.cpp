@@ -33,6 +33,22 @@ bool exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
+}  // namespace
+
+void make_private(const std::string& dir, std::vector<std::string>* notes) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (::chmod(dir.c_str(), st.st_mode & 07700) == 0)
+    notes->push_back(dir + " was open to other users (mode " + mode +
+                     "): made private (0700), since it holds the commands and the tasks' output");
+  else
+    notes->push_back("warning: " + dir + " is open to other users (mode " + mode +
+                     ") and cannot be made private: " + std::strerror(errno));
+}
+
+namespace {
 std::vector<std::string> slurm_job_ids_plus_current(std::vector<std::string> ids) {
   if (const char* job = std::getenv("SLURM_JOB_ID"); job && *job)
     if (ids.empty() || ids.back() != job) ids.emplace_back(job);
@@ -165,10 +181,14 @@ void RunDirectory::start(const core::TaskTable& table) {
   } else {
     note_lock_holder();  // the run starts: from here on this hub changes the directory
   }
+  make_private(path_, &notes_);
   // The marker first: whatever happens next, the directory is known as a run directory.
   if (!exists(file(kMarker)))
     store::write_file_atomically(file(kMarker), std::string("mpiq run directory (") + kVersion + ")\n");
-  for (const char* sub : {"out", "inbox"}) ::mkdir(file(sub).c_str(), 0700);
+  for (const char* sub : {"out", "inbox"}) {
+    ::mkdir(file(sub).c_str(), 0700);
+    make_private(file(sub), &notes_);
+  }
   if (mode_.fresh) keep_previous_state();
   meta_.mpiq_version = kVersion;
   meta_.slurm_job_ids = slurm_job_ids_plus_current(meta_.slurm_job_ids);
@@ -191,7 +211,9 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
 
 RunDirectory::Syncer::Syncer() : thread_([this] { loop(); }) {}
 
-RunDirectory::Syncer::~Syncer() { stop(); }
+RunDirectory::Syncer::~Syncer() {
+  stop();
+}
 
 void RunDirectory::Syncer::request(int fd) {
   {

@@ -28,6 +28,10 @@ struct ResumeMode {
   bool retry_failed = false;  ///< failed and skipped tasks get another go
 };
 
+/// Takes the group's and others' permissions off directory `dir` (docs/design.md §6: private whoever
+/// made it), with a note in `notes` when it had any (or could not lose them).
+void make_private(const std::string& dir, std::vector<std::string>* notes);
+
 class RunDirectory final : public RunRecorder {
  public:
   /// Checks `path`, takes its lock when it exists, and reads the state it holds (checkpoint plus

@@ -98,19 +98,24 @@ void keep_previous_output(const std::string& run_dir, const std::string& out_dir
 std::vector<std::string> start_run_directory(HubRun& run) {
   std::vector<std::string> notes;
   if (run.dir) {
-    notes = run.dir->notes();
     // Before start(), whose snapshot empties the journal that says which inbox files were taken.
-    for (std::string& n :
-         hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table))
-      notes.push_back(std::move(n));
+    std::vector<std::string> taken =
+        hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table);
     if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
     if (run.dir->fresh()) keep_previous_output(run.dir->path(), run.out_dir);
     run.dir->start(*run.table);
+    notes = run.dir->notes();  // start()'s own included
+    notes.insert(notes.end(), std::make_move_iterator(taken.begin()), std::make_move_iterator(taken.end()));
   }
   if (run.out_dir.empty()) run.out_dir = std::filesystem::current_path().string();
   std::error_code ec;
-  std::filesystem::create_directories(run.out_dir, ec);
+  const bool made = std::filesystem::create_directories(run.out_dir, ec);
   if (ec) throw InputError("--output " + run.out_dir + ": cannot create the directory: " + ec.message());
+  if (run.dir) {
+    std::vector<std::string> said;
+    hub::make_private(run.out_dir, &said);
+    if (!made) notes.insert(notes.end(), said.begin(), said.end());  // one mpiq made needs no note
+  }
   return notes;
 }
 

@@ -13,7 +13,7 @@ namespace mpiq::store {
 void write_file_atomically(const std::string& path, std::string_view contents) {
   const std::string tmp = path + ".tmp";
   // O_TRUNC: a temporary file left by a crash is simply overwritten.
-  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) throw_errno(tmp, "open");
   try {
     write_all(fd.get(), contents.data(), contents.size(), tmp);

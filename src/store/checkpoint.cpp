@@ -627,6 +627,8 @@ void write_checkpoint(const std::string& path, const core::TaskTable& table, con
   const std::string tmp = path + ".tmp";
   try {
     write_hdf5_file(tmp, table, meta);
+    // HDF5 creates files under the umask (0644 typically); the checkpoint holds every command.
+    if (::chmod(tmp.c_str(), 0600) != 0) throw_errno(tmp, "chmod");
     replace_file(tmp, path);
   } catch (...) {
     ::unlink(tmp.c_str());

@@ -532,7 +532,7 @@ Journal::~Journal() noexcept {
 }
 
 Journal Journal::open(const std::string& path, uint64_t epoch) {
-  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
+  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) throw_errno(path, "open");
   const std::string bytes = read_whole_file(path);
   const Scan scan = scan_journal(bytes, path);

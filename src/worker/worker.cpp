@@ -222,7 +222,7 @@ std::string file_tail(const std::string& path) {
 
 // Appends `line` to the file at `path` (files mode: a retry's first line, a start failure's reason).
 void append_line(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return;
   (void)!::write(fd, line.data(), line.size());
   ::close(fd);

@@ -41,4 +41,15 @@ echo 'echo task one' >t.txt
 rm mine/mpiq-run
 mpiq_run t.txt --run-dir mine >resume.out 2>&1 || fail "a run directory without the marker but with a checkpoint was refused: $(tail -2 resume.out)"
 [ -f mine/mpiq-run ] || fail "the resumed run did not write the marker"
+
+# 5. Private whoever made it: a run directory and an --output directory made beforehand with 0755 are
+# made 0700 (with a note), and every file mpiq writes is 0600, under a umask that would allow more.
+umask 022
+mkdir -m 0755 shared shared_out
+echo 'echo out; echo err >&2' >p.txt
+mpiq_run p.txt --run-dir shared --output shared_out >private.out 2>&1 || fail "run failed: $(tail -2 private.out)"
+grep -q "was open to other users (mode 0755): made private" private.out || fail "no note of the mode change: $(cat private.out)"
+mpiq_run p.txt --run-dir files_mode --task-output files >files.out 2>&1 || fail "run failed: $(tail -2 files.out)"
+open=$(find shared shared_out files_mode -perm /077 -printf '%m %p\n')
+[ -z "$open" ] || fail "open to other users after the run: $open"
 echo "ok"
