@@ -317,8 +317,10 @@ class Parser {
          where + "continues the task on line " + std::to_string(first) + ", not a task of its own");
   }
 
-  // The task lines inside the range `ref` of the task on line `at`, except that task itself.
-  void add_range(const DepRef& ref, uint32_t at, std::vector<TaskIndex>& out) const {
+  // The task lines inside the range `ref` of the task on line `at`, except that task itself. Ranges
+  // expand to edges, and the file's edges are capped at kMaxDependencyEdges: 200,000 lines of
+  // `[# 1-100000 #]` would be 2 * 10^10 (80 GB), an out-of-memory abort instead of an error.
+  void add_range(const DepRef& ref, uint32_t at, std::vector<TaskIndex>& out) {
     // A reversed range means the same as the right way round, as in GREASY.
     const uint64_t lo = std::max<uint64_t>(std::min(ref.a, ref.b), 1);
     const uint64_t hi = std::min<uint64_t>(std::max(ref.a, ref.b), line_kind_.size());
@@ -327,7 +329,13 @@ class Parser {
       if (line_kind_[line - 1] != LineKind::task) continue;
       any_task = true;
       // GREASY drops the task itself from a range that covers it; so do we, to mean the same.
-      if (line != at) out.push_back(line_row_[line - 1]);
+      if (line == at) continue;
+      if (++range_edges_ > kMaxDependencyEdges)
+        fail(at, ref.column,
+             "range '" + std::string(ref.token) + "': the file's ranges expand to more than " +
+                 std::to_string(kMaxDependencyEdges) +
+                 " dependencies; let one task (or #MPIQ barrier) wait for the range, and the others for it");
+      out.push_back(line_row_[line - 1]);
     }
     if (!any_task) fail(at, ref.column, "range '" + std::string(ref.token) + "' covers no task");
   }
@@ -431,6 +439,7 @@ class Parser {
   std::vector<TaskIndex> line_row_;      ///< per physical line: the row of a task or barrier line, else kNone
   std::vector<TaskIndex> row_deps_;      ///< the dependencies of the task being read
   std::vector<TaskIndex> barrier_deps_;  ///< scratch: the rows a barrier waits for
+  uint64_t range_edges_ = 0;             // dependencies that ranges expanded to so far
   std::vector<Pending> pending_;         ///< in row order
   bool may_cycle_ = false;               ///< some row waits for a later one
   /// Of a submitted file: (row of the file, row of the run) for each dependency on a task of the run.

@@ -36,6 +36,10 @@ namespace mpiq::core {
 
 struct RunContext;  // core/submission.hpp
 
+/// The most dependencies the ranges of one file may expand to (docs/design.md §11): far above any real
+/// graph (a million tasks each waiting for 100), far below what would exhaust the hub's memory.
+inline constexpr uint64_t kMaxDependencyEdges = 100'000'000;
+
 /// Parses the task file `text`; `path` is only used in error messages. Returns one row per task and per
 /// `#MPIQ barrier` line, ordered by id, `deps` holding sorted, unique row indices, and the runtime
 /// columns initialised. Throws mpiq::InputError on any bad input, "no tasks" included; the table is

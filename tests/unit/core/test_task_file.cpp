@@ -762,5 +762,24 @@ TEST(Examples, GreasyStyleFileParses) {
   EXPECT_EQ(summarize(t).barriers, 0u);
 }
 
+// Ranges that would expand past kMaxDependencyEdges are an error at the line and column of the range
+// that crosses the cap, not an allocation that takes the machine's memory: 11,000 lines that each wait
+// for the whole file are 121 million dependencies.
+TEST(TaskFile, RangesThatExpandPastTheCapAreAnErrorAtTheirLine) {
+  std::string text;
+  for (int i = 0; i < 11000; ++i) text += "[# 1-11000 #] true\n";
+  try {
+    parse(text);
+    ADD_FAILURE() << "parsed without error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.message(),
+              "range '1-11000': the file's ranges expand to more than 100000000 dependencies; let one task "
+              "(or #MPIQ barrier) wait for the range, and the others for it");
+    // The first line whose range crosses the cap: 10,999 dependencies per line.
+    EXPECT_EQ(e.line(), kMaxDependencyEdges / 10999 + 1);
+    EXPECT_EQ(e.column(), 4u);
+  }
+}
+
 }  // namespace
 }  // namespace mpiq::core
