@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "exec/clock.hpp"
 #include "exec/host.hpp"
@@ -84,19 +87,114 @@ RunDirectory::~RunDirectory() {
   }
 }
 
+namespace {
+// The fallback lock where flock(2) does not work (Lustre mounted without -o flock: ENOSYS; some NFS
+// setups: ENOLCK), or where MPIQ_LOCK=file asks for it: `lock.excl`, created with O_EXCL, holding
+// "HOST PID BOOT_ID". It is stale when it names this host and either another boot or a pid that is
+// gone; on another host it cannot be checked, and the message says how to remove it.
+constexpr const char* kExclusiveLock = "lock.excl";
+
+std::string boot_id() {
+  std::string id;
+  if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, f)) id = buf;
+    std::fclose(f);
+  }
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id.empty() ? "-" : id;
+}
+
+struct ExclusiveHolder {
+  std::string host, boot;
+  long pid = 0;
+  bool parsed = false;
+};
+
+ExclusiveHolder read_exclusive(const std::string& p) {
+  ExclusiveHolder h;
+  if (FILE* f = std::fopen(p.c_str(), "r")) {
+    char host[256] = {}, boot[64] = {};
+    h.parsed = std::fscanf(f, "%255s %ld %63s", host, &h.pid, boot) == 3;
+    std::fclose(f);
+    h.host = host;
+    h.boot = boot;
+  }
+  return h;
+}
+
+// True when the holder in `p` is certainly gone (this host, and another boot or a dead pid).
+bool exclusive_is_stale(const ExclusiveHolder& h) {
+  if (!h.parsed || h.host != exec::host_name()) return false;
+  if (h.boot != boot_id()) return true;
+  return ::kill(static_cast<pid_t>(h.pid), 0) != 0 && errno == ESRCH;
+}
+
+bool flock_unsupported(int err) {
+  return err == ENOSYS || err == ENOLCK || err == EOPNOTSUPP || err == EINVAL;
+}
+
+bool forced_file_lock() {
+  const char* m = std::getenv("MPIQ_LOCK");
+  return m && std::string_view(m) == "file";
+}
+}  // namespace
+
 bool RunDirectory::held_by_live_hub(const std::string& path) {
+  const std::string excl = path + "/" + kExclusiveLock;
+  if (exists(excl)) return !exclusive_is_stale(read_exclusive(excl));
   const int fd = ::open((path + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  const bool live = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && !flock_unsupported(errno);
   ::close(fd);
   return live;
+}
+
+void RunDirectory::lock_exclusive(const std::string& why) {
+  const std::string p = file(kExclusiveLock);
+  const std::string me = exec::host_name() + " " + std::to_string(getpid()) + " " + boot_id() + "\n";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const bool written = ::write(fd, me.data(), me.size()) == static_cast<ssize_t>(me.size());
+      ::fsync(fd);
+      ::close(fd);
+      if (!written) {
+        ::unlink(p.c_str());
+        throw InputError(p + ": cannot write the lock file");
+      }
+      exclusive_lock_ = true;
+      notes_.push_back("lock: " + why + "; using " + p + " (O_EXCL) instead");
+      return;
+    }
+    if (errno != EEXIST) throw InputError(p + ": cannot create the lock file: " + std::strerror(errno));
+    const ExclusiveHolder h = read_exclusive(p);
+    if (attempt == 0 && exclusive_is_stale(h)) {
+      ::unlink(p.c_str());  // its hub is gone (this host: another boot, or no such process)
+      continue;
+    }
+    throw InputError(path_ + ": in use by a live mpiq hub (" +
+                     (h.parsed ? h.host + " " + std::to_string(h.pid) : "?") + ", by " + kExclusiveLock +
+                     ": this file system has no flock); if no hub runs there, remove " + p +
+                     " and run again");
+  }
 }
 
 void RunDirectory::lock(bool note) {
   const std::string p = file("lock");
   lock_fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) throw InputError(p + ": cannot open: " + std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  const bool forced = forced_file_lock();
+  if (forced || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (forced || flock_unsupported(errno)) {
+      // Not "in use": this file system cannot flock (or MPIQ_LOCK=file). The O_EXCL file is the lock.
+      const std::string why = forced
+                                  ? "MPIQ_LOCK=file"
+                                  : std::string("flock is not supported here (") + std::strerror(errno) + ")";
+      lock_exclusive(why);
+      if (note) note_lock_holder();
+      return;
+    }
     char holder[256] = {};
     ssize_t n = ::pread(lock_fd_, holder, sizeof holder - 1, 0);
     std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
@@ -287,6 +385,10 @@ void RunDirectory::close() {
   if (journal_) {
     journal_->flush();
     journal_->sync();
+  }
+  if (exclusive_lock_) {
+    ::unlink(file(kExclusiveLock).c_str());
+    exclusive_lock_ = false;
   }
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);

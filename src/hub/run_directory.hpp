@@ -91,12 +91,14 @@ class RunDirectory final : public RunRecorder {
   std::string file(const char* name) const { return path_ + "/" + name; }
   void lock(bool note = true);  // flock of `lock`; `note`: write host and pid into it
   void note_lock_holder();
+  void lock_exclusive(const std::string& why);  // the O_EXCL fallback of lock()
   void read_state();
   void keep_previous_state();
 
   std::string path_;
   ResumeMode mode_;
   int lock_fd_ = -1;
+  bool exclusive_lock_ = false;  // holding lock.excl (no flock on this file system)
   bool resuming_ = false;
   core::TaskTable restored_;
   store::CheckpointMeta meta_;

@@ -42,6 +42,27 @@ rm mine/mpiq-run
 mpiq_run t.txt --run-dir mine >resume.out 2>&1 || fail "a run directory without the marker but with a checkpoint was refused: $(tail -2 resume.out)"
 [ -f mine/mpiq-run ] || fail "the resumed run did not write the marker"
 
+# 6. Where flock does not work (Lustre without -o flock; MPIQ_LOCK=file forces the same path), the lock
+# is an O_EXCL file: a second hub is refused while the first lives, and a lock left by a killed hub on
+# this host is recognised as stale and taken over. The real ENOSYS needs such a file system.
+if [ "$NP" = 1 ]; then
+  echo 'sleep 30' >long.txt
+  MPIQ_LOCK=file "$MPIQ" run long.txt --run-dir excl >excl1.out 2>&1 &
+  first=$!
+  for _ in $(seq 100); do [ -f excl/lock.excl ] && break; sleep 0.05; done
+  [ -f excl/lock.excl ] || fail "no lock.excl with MPIQ_LOCK=file: $(cat excl1.out)"
+  set +e
+  MPIQ_LOCK=file "$MPIQ" run long.txt --run-dir excl >excl2.out 2>&1; rc=$?
+  set -e
+  [ $rc = 2 ] || fail "a second hub beside a live one: exit $rc, expected 2"
+  grep -q "in use by a live mpiq hub .*lock.excl" excl2.out || fail "refusal: $(cat excl2.out)"
+  kill -9 $first; wait $first 2>/dev/null || true
+  [ -f excl/lock.excl ] || fail "the killed hub's lock.excl is gone already"
+  echo true >long.txt
+  MPIQ_LOCK=file "$MPIQ" run long.txt --run-dir excl --fresh >excl3.out 2>&1 || fail "a stale lock.excl was not taken over: $(tail -2 excl3.out)"
+  [ ! -f excl/lock.excl ] || fail "lock.excl left behind after a clean run"
+fi
+
 # 5. Private whoever made it: a run directory and an --output directory made beforehand with 0755 are
 # made 0700 (with a note), and every file mpiq writes is 0600, under a umask that would allow more.
 umask 022
