@@ -108,15 +108,15 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
 }
 
 void list_tasks(const core::TaskTable& t, core::TaskState want, const std::string& dir, std::ostream& out) {
-  out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("exit", 6) << pad("signal", 8)
-      << pad("rank", 6) << "why\n";
+  out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("crashes", 9) << pad("exit", 6)
+      << pad("signal", 8) << pad("rank", 6) << "why\n";
   size_t n = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     if (t.state[i] != want || t.is_barrier(static_cast<core::TaskIndex>(i))) continue;
     ++n;
     const std::string name(t.name[i]);
     out << pad(std::to_string(t.id[i]), 8) << pad(name.empty() ? "-" : name, 16)
-        << pad(std::to_string(t.attempts[i]), 10)
+        << pad(std::to_string(t.attempts[i]), 10) << pad(std::to_string(t.crashes[i]), 9)
         << pad(t.exit_code[i] >= 0 ? std::to_string(t.exit_code[i]) : "-", 6)
         << pad(t.signal[i] ? std::to_string(t.signal[i]) : "-", 8)
         << pad(t.worker_rank[i] >= 0 ? std::to_string(t.worker_rank[i]) : "-", 6);

@@ -84,6 +84,12 @@ void Hub::handle(const transport::Message& m) {
   const auto rank = static_cast<size_t>(m.source);
   if (rank == 0 || rank >= workers_.size()) return;
   WorkerRow& w = workers_[rank];
+  w.last_heard = exec::mono_now();
+  if (w.lost) {  // slow, not gone: it counts again (and takes back its tasks' crashes as they end)
+    w.lost = false;
+    --lost_;
+    log_.warn("worker " + std::to_string(rank) + " on " + w.host + " was heard from again");
+  }
   try {
     switch (m.kind) {
       case MessageKind::hello: {
@@ -117,6 +123,8 @@ void Hub::handle(const transport::Message& m) {
       case MessageKind::interrupt:
         begin_stop(true, "rank " + std::to_string(rank) + " received signal " +
                              std::to_string(core::decode_count(m.bytes)));
+        break;
+      case MessageKind::heartbeat:
         break;
       case MessageKind::bye:
         if (!w.left) {
@@ -249,6 +257,40 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
   stop_sent_ = true;
 }
 
+void Hub::record_changed() {
+  auto rows = scheduler_.take_changed();
+  // Rows that ended for good since are journalled by record_finalized().
+  std::erase_if(rows, [&](TaskIndex t) { return core::is_final(table_.state[t]); });
+  if (recorder_ && !rows.empty()) recorder_->changed(table_, rows);
+}
+
+void Hub::heartbeats(double now) {
+  // A hub that could not look for a while (a long snapshot, a stopped process) cannot tell who was
+  // silent in that time: everyone starts with a clean slate.
+  if (last_turn_ > 0 && now - last_turn_ > 1.0)
+    for (WorkerRow& w : workers_) w.last_heard = std::max(w.last_heard, now);
+  last_turn_ = now;
+  if (now >= next_heartbeat_) {
+    for (size_t r = 1; r < workers_.size(); ++r)
+      if (workers_[r].joined && !workers_[r].left && !workers_[r].lost)
+        net_.send(static_cast<int>(r), MessageKind::heartbeat, {});
+    next_heartbeat_ = now + options_.heartbeat_interval_s;
+  }
+  if (options_.worker_silence_s <= 0) return;
+  for (size_t r = 1; r < workers_.size(); ++r) {
+    WorkerRow& w = workers_[r];
+    if (!w.joined || w.left || w.lost || now - w.last_heard <= options_.worker_silence_s) continue;
+    const uint32_t running = scheduler_.running_tasks(static_cast<core::WorkerId>(r));
+    const std::string who = "worker " + std::to_string(r) + " on " + w.host;
+    begin_stop(true, who + " was lost");
+    w.lost = true;
+    ++lost_;
+    log_.error(who + " was lost: no word from it for " +
+               std::to_string(static_cast<int>(now - w.last_heard)) + " s; its " + std::to_string(running) +
+               " running task(s) count a crash on resume and run again");
+  }
+}
+
 void Hub::draw_progress(double now, bool last) {
   const auto& c = scheduler_.counts();
   auto n = [&](TaskState st) { return c[static_cast<size_t>(st)]; };
@@ -293,6 +335,7 @@ int Hub::run() {
   next_status_ = start_mono_;
   next_checkpoint_ = start_mono_ + options_.checkpoint_interval_s;
   record_finalized();  // barriers passed at load, skips settled from a resumed state
+  record_changed();    // crashes counted at load
 
   int code = -1;
   if (!wait_for_workers()) {
@@ -314,7 +357,7 @@ int Hub::run() {
   }
 
   exec::Backoff backoff;
-  while (byes_ + 1 < workers_.size()) {
+  while (byes_ + lost_ + 1 < workers_.size()) {
     bool traffic = false;
     // The signal is looked at before the reports: those it caused must already count as a stop's.
     if (!interrupted_)
@@ -325,10 +368,14 @@ int Hub::run() {
       handle(m);
       traffic = true;
     }
+    // Starts are durable before this hub sends anything: a send to a worker that a task has just
+    // killed ends this process under Open MPI (docs/design.md §3, core/scheduler.hpp).
+    record_changed();
     if (observer_ && !stop_sent_) observer_->poll(*this);
     if (!stop_sent_) send_dispatch();
     record_finalized();
     const double now = exec::mono_now();
+    heartbeats(now);
     if (!interrupted_ && options_.deadline > 0 && now >= options_.deadline)
       begin_stop(true, "the time limit is near");
     if (!stop_sent_ &&
@@ -343,6 +390,7 @@ int Hub::run() {
   while (!net_.progress()) usleep(100);
   scheduler_.recall_unstarted();
   record_finalized();
+  record_changed();
 
   if (code < 0) {
     const auto& c = scheduler_.counts();
@@ -377,6 +425,7 @@ std::string Hub::status_json(std::string_view state) const {
     workers.push_back(
         {{"rank", w.rank},
          {"host", w.host},
+         {"lost", w.lost},
          {"cpus", w.cpus},
          {"gpus", w.gpus},
          {"running", scheduler_.running_tasks(id)},

@@ -71,6 +71,9 @@ class RunDirectory final : public RunRecorder {
 
   void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override;
   void appended(const core::TaskTable& table, core::TaskIndex first_row) override;
+  void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
+    finalized(table, rows);  // the same journal records: the rows' runtime columns
+  }
   void snapshot(const core::TaskTable& table) override;
   void status(const std::string& json) override;
   /// Makes the journal durable and releases the lock.
