@@ -24,6 +24,10 @@ namespace fs = std::filesystem;
 namespace {
 // Entries that mark a directory as a run directory: a non-empty directory with none of them is
 // someone else's, and mpiq will not write into it.
+// What a lost race for the lock usually means (docs/design.md §12).
+constexpr const char* kSeveralHubsHint =
+    " (several copies of mpiq started at once? srun without PMI starts every task as a hub of its own: "
+    "use srun --mpi=pmix)";
 constexpr const char* kMarkers[] = {"checkpoint.h5", "journal", "lock", "status.json", "hub.log", "out"};
 
 bool exists(const std::string& p) {
@@ -84,7 +88,7 @@ void RunDirectory::lock() {
     ::close(lock_fd_);
     lock_fd_ = -1;
     throw InputError(path_ + ": in use by a live mpiq hub (" + who +
-                     "); wait for it to finish or use another --run-dir");
+                     "); wait for it to finish or use another --run-dir" + kSeveralHubsHint);
   }
   const std::string me = exec::host_name() + " " + std::to_string(getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
@@ -154,6 +158,14 @@ void RunDirectory::start(const core::TaskTable& table) {
     if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
       throw InputError(path_ + ": cannot create the run directory: " + std::strerror(errno));
     lock();
+    // The directory did not exist when this run looked, so it starts from nothing; if another hub
+    // made it and saved state in it since, starting over here would overwrite that state.
+    if (exists(file("checkpoint.h5"))) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      throw InputError(path_ + ": another mpiq hub started a run in this directory meanwhile" +
+                       std::string(kSeveralHubsHint));
+    }
   }
   for (const char* sub : {"out", "inbox"}) ::mkdir(file(sub).c_str(), 0700);
   if (mode_.fresh) keep_previous_state();
@@ -178,7 +190,9 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
 
 RunDirectory::Syncer::Syncer() : thread_([this] { loop(); }) {}
 
-RunDirectory::Syncer::~Syncer() { stop(); }
+RunDirectory::Syncer::~Syncer() {
+  stop();
+}
 
 void RunDirectory::Syncer::request(int fd) {
   {
