@@ -121,7 +121,7 @@ void Hub::handle(const transport::Message& m) {
         break;
       }
       case MessageKind::interrupt:
-        begin_stop(true, "rank " + std::to_string(rank) + " received signal " +
+        begin_stop(true, "rank " + std::to_string(rank) + " on " + w.host + " received signal " +
                              std::to_string(core::decode_count(m.bytes)));
         break;
       case MessageKind::heartbeat:
@@ -419,9 +419,26 @@ std::string Hub::status_json(std::string_view state) const {
   json counts = json::object();
   for (size_t s = 0; s < core::kTaskStateCount; ++s) counts[std::string(core::kTaskStateNames[s])] = c[s];
   json workers = json::array();
+  // The workers grouped by node, in the order their nodes first appear (docs/design.md §12).
+  struct NodeRow {
+    std::string host;
+    uint32_t workers = 0, cores = 0, gpus = 0, lost = 0, running = 0;
+    uint64_t done = 0;
+    double busy_s = 0;
+  };
+  std::vector<NodeRow> nodes;
   for (const WorkerRow& w : workers_) {
     if (w.rank == 0 || !w.joined) continue;
     const auto id = static_cast<core::WorkerId>(w.rank);
+    auto node = std::find_if(nodes.begin(), nodes.end(), [&](const NodeRow& n) { return n.host == w.host; });
+    if (node == nodes.end()) node = nodes.insert(nodes.end(), NodeRow{w.host});
+    ++node->workers;
+    node->cores += w.cores;
+    node->gpus += w.gpu_count;
+    node->lost += w.lost ? 1 : 0;
+    node->running += scheduler_.running_tasks(id);
+    node->done += w.done;
+    node->busy_s += w.busy_s;
     workers.push_back(
         {{"rank", w.rank},
          {"host", w.host},
@@ -433,6 +450,17 @@ std::string Hub::status_json(std::string_view state) const {
          {"done", w.done},
          {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
   }
+  json node_rows = json::array();
+  for (const NodeRow& n : nodes)
+    node_rows.push_back(
+        {{"host", n.host},
+         {"workers", n.workers},
+         {"cores", n.cores},
+         {"gpus", n.gpus},
+         {"running", n.running},
+         {"done", n.done},
+         {"lost", n.lost},
+         {"busy", elapsed > 0 ? std::min(1.0, n.busy_s / elapsed / std::max(1u, n.cores)) : 0.0}});
   json failures = json::array();
   const size_t first = failures_.size() > 10 ? failures_.size() - 10 : 0;
   for (size_t i = first; i < failures_.size(); ++i) {
@@ -463,6 +491,7 @@ std::string Hub::status_json(std::string_view state) const {
                          : options_.task_output == core::TaskOutput::files ? "files"
                                                                            : "none"},
                 {"dir", options_.out_dir}}},
+              {"nodes", node_rows},
               {"workers", workers},
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},

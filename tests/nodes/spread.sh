@@ -14,6 +14,13 @@ for f in runs/*; do [ "$(wc -l < "$f")" = 1 ] || fail "task ${f#runs/} ran $(wc 
 [ "$(json_field a.mpiq/status.json "d['hub']['host']")" = n1 ] || fail "status.json: the hub is not on n1"
 [ "$(json_field a.mpiq/status.json "' '.join(sorted(w['host'] for w in d['workers']))")" = "n2 n2 n3 n3" ] ||
   fail "status.json: workers are not two on n2 and two on n3"
+nodes=$(json_field a.mpiq/status.json "' '.join('%s:%d:%d:%d' % (n['host'], n['workers'], n['cores'], n['done']) for n in d['nodes'])")
+n2_done=$(json_field a.mpiq/status.json "sum(w['done'] for w in d['workers'] if w['host'] == 'n2')")
+n3_done=$(json_field a.mpiq/status.json "sum(w['done'] for w in d['workers'] if w['host'] == 'n3')")
+[ "$nodes" = "n2:2:2:$n2_done n3:2:2:$n3_done" ] || [ "$nodes" = "n3:2:2:$n3_done n2:2:2:$n2_done" ] ||
+  fail "status.json: nodes are $nodes, not n2 and n3 with 2 workers and 2 cores each"
+[ $((n2_done + n3_done)) = 40 ] || fail "status.json: the nodes did $((n2_done + n3_done)) tasks, not 40"
+"$MPIQ" status a.mpiq | grep -q "^n2 *2 *2 " || fail "mpiq status shows no row for node n2: $("$MPIQ" status a.mpiq)"
 
 # Stopped mid-way, resumed with the hub on another node.
 rm -rf runs; mkdir runs
