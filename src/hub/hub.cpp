@@ -85,6 +85,10 @@ void Hub::handle(const transport::Message& m) {
   if (rank == 0 || rank >= workers_.size()) return;
   WorkerRow& w = workers_[rank];
   w.last_heard = exec::mono_now();
+  if (w.owed_stop != 0 && !w.left) {
+    net_.send(static_cast<int>(rank), MessageKind::stop, core::encode(core::Stop{w.owed_stop == 2}));
+    w.owed_stop = 0;
+  }
   if (w.lost) {  // slow, not gone: it counts again (and takes back its tasks' crashes as they end)
     w.lost = false;
     --lost_;
@@ -252,8 +256,15 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
   }
   scheduler_.stop_dispatch();
   const core::Stop stop{kill_running};
-  for (size_t r = 1; r < workers_.size(); ++r)
-    if (!workers_[r].left) net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+  const double now = exec::mono_now();
+  for (size_t r = 1; r < workers_.size(); ++r) {
+    WorkerRow& w = workers_[r];
+    if (w.left) continue;
+    if (quiet(w, now))
+      w.owed_stop = kill_running ? 2 : 1;  // sent when it is heard from again
+    else
+      net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+  }
   stop_sent_ = true;
 }
 
@@ -264,6 +275,13 @@ void Hub::record_changed() {
   if (recorder_ && !rows.empty()) recorder_->changed(table_, rows);
 }
 
+bool Hub::quiet(const WorkerRow& w, double now) const {
+  // Workers send a heartbeat every second. One not heard from for longer may be dead, and under Open
+  // MPI a write to a dead rank ends this process at once (measured: tests/nodes/node_loss.sh), before
+  // it can hear the other workers' ends; so it is written to again only once it speaks.
+  return w.lost || (w.joined && now - w.last_heard > kQuietAfter);
+}
+
 void Hub::heartbeats(double now) {
   // A hub that could not look for a while (a long snapshot, a stopped process) cannot tell who was
   // silent in that time: everyone starts with a clean slate.
@@ -272,7 +290,7 @@ void Hub::heartbeats(double now) {
   last_turn_ = now;
   if (now >= next_heartbeat_) {
     for (size_t r = 1; r < workers_.size(); ++r)
-      if (workers_[r].joined && !workers_[r].left && !workers_[r].lost)
+      if (workers_[r].joined && !workers_[r].left && !quiet(workers_[r], now))
         net_.send(static_cast<int>(r), MessageKind::heartbeat, {});
     next_heartbeat_ = now + options_.heartbeat_interval_s;
   }

@@ -91,8 +91,9 @@ struct HubOptions {
   /// The hub sends every worker a heartbeat this often (docs/design.md §12).
   double heartbeat_interval_s = 0.5;
   /// A worker the hub has not heard from for this long is lost: the run stops (exit 3) and its running
-  /// tasks keep the crash charged to them.
-  double worker_silence_s = 10;
+  /// tasks count a crash on resume. Generous: a worker stuck that long in a slow file system's sync
+  /// is not lost, and stopping the run for it costs a resume (a launcher usually ends the job first).
+  double worker_silence_s = 30;
 };
 
 /// What one worker told the hub, and what the hub counted of it.
@@ -101,6 +102,7 @@ struct WorkerRow {
   bool joined = false, left = false;
   bool lost = false;      ///< silent for longer than HubOptions::worker_silence_s
   double last_heard = 0;  ///< CLOCK_MONOTONIC time of its last message
+  uint8_t owed_stop = 0;  ///< a stop it was too quiet to be sent: 1 let tasks finish, 2 end them
   std::string host, cpus, gpus;
   uint32_t cores = 0, gpu_count = 0;
   uint64_t done = 0;  ///< attempts that ended on it (any outcome)
@@ -138,6 +140,9 @@ class Hub {
   void begin_stop(bool kill_running, std::string_view why);
   void timers(double now);
   void heartbeats(double now);
+  /// Not heard from for longer than its heartbeat interval allows: possibly dead, not written to.
+  bool quiet(const WorkerRow& w, double now) const;
+  static constexpr double kQuietAfter = 1.5;
   void record_changed();
   void draw_progress(double now, bool last);
   /// Where a user finds row t's stdout (or stderr): a file, or the `mpiq cat` command that prints it.

@@ -1,8 +1,10 @@
 # Losing a node mid-run (docs/design.md §12): everything on n3 (its Open MPI daemon, both worker
 # ranks, their tasks) is killed at once. Open MPI ends the job: the ranks left get SIGTERM, then
-# SIGKILL a second later. The state is saved (the journal holds every task that finished); the tasks
-# that were running on n3 count a crash, no other task does; a resume finishes, and no task that
-# was recorded done is lost or runs again.
+# SIGKILL a second later. The state is saved (the journal holds every start and every task that
+# finished); the tasks that were running on n3 count a crash; a resume finishes, and no task that
+# was recorded done is lost or runs again. The tasks running on n2 count none when the hub hears of
+# their end within that second (on a quiet machine it does; on a loaded one, or when the hub writes to
+# a rank of n3 before Open MPI has marked it dead, it is ended first and they count one too).
 source "$(dirname "$0")/lib.sh"
 mkdir runs
 for i in $(seq 1 60); do echo "echo \$MPIQ_HOST >> $WORK/runs/\$MPIQ_TASK_ID; sleep 0.5"; done > l.tasks
@@ -31,6 +33,8 @@ done
 # The crashes: the killed hub's journal left the tasks of n3 running, and the resumed run counted
 # each a crash when it loaded the state (its final snapshot holds them).
 charged=$(ckpt_column l.mpiq crashes | awk '$2 > 0 {print $1}' | sort -n)
-[ "$charged" = "$on_n3" ] || fail "crashes were charged to: $(echo $charged); running on n3: $(echo $on_n3)"
+missing=$(comm -23 <(echo "$on_n3") <(echo "$charged"))
+[ -z "$missing" ] || fail "tasks running on n3 count no crash: $(echo $missing) (charged: $(echo $charged))"
 ckpt_column l.mpiq crashes | awk '$2 > 1 {exit 1}' || fail "a task counts more than one crash"
-echo "ok: n3 lost with $(echo "$done_before" | wc -l) done; the job ended $(echo "$ended_at - $lost_at" | bc) s later (exit $code); $(echo "$on_n3" | wc -l) task(s) on n3 count a crash"
+others=$(comm -13 <(echo "$on_n3") <(echo "$charged") | grep -c . || true)
+echo "ok: n3 lost with $(echo "$done_before" | wc -l) done; the job ended $(echo "$ended_at - $lost_at" | bc) s later (exit $code); $(echo "$on_n3" | wc -l) task(s) on n3 count a crash, $others on n2"
