@@ -288,7 +288,10 @@ void Hub::heartbeats(double now) {
   if (last_turn_ > 0 && now - last_turn_ > 1.0)
     for (WorkerRow& w : workers_) w.last_heard = std::max(w.last_heard, now);
   last_turn_ = now;
-  if (now >= next_heartbeat_) {
+  // None after the stop: a worker frees its communicator after its bye, and a message that reaches it
+  // then crashes Open MPI's shared-memory transport (seen: a segfault in mca_btl_vader_poll_handle_frag).
+  // Heartbeats sent before the stop arrive before it, so the worker has taken them all.
+  if (!stop_sent_ && now >= next_heartbeat_) {
     for (size_t r = 1; r < workers_.size(); ++r)
       if (workers_[r].joined && !workers_[r].left && !quiet(workers_[r], now))
         net_.send(static_cast<int>(r), MessageKind::heartbeat, {});
