@@ -77,6 +77,20 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   if (d.contains("checkpoint"))
     out << "checkpoint     " << d["checkpoint"].value("created", "?") << ", restarts "
         << d["checkpoint"].value("restarts", 0) << "\n";
+  if (d.contains("nodes") && d["nodes"].size() > 1) {  // one node says nothing the worker rows do not
+    out << "\n"
+        << pad("node", 18) << pad("workers", 9) << pad("cores", 7) << pad("gpus", 6) << pad("running", 9)
+        << pad("done", 9) << "busy\n";
+    for (const json& n : d["nodes"]) {
+      char busy[16];
+      std::snprintf(busy, sizeof busy, "%.0f%%", 100.0 * n.value("busy", 0.0));
+      const uint32_t lost = n.value("lost", 0u);
+      out << pad(n.value("host", "?"), 18) << pad(std::to_string(n.value("workers", 0)), 9)
+          << pad(std::to_string(n.value("cores", 0)), 7) << pad(std::to_string(n.value("gpus", 0)), 6)
+          << pad(std::to_string(n.value("running", 0)), 9) << pad(std::to_string(n.value("done", 0)), 9)
+          << busy << (lost ? "   " + std::to_string(lost) + " worker(s) lost" : "") << "\n";
+    }
+  }
   const json& workers = d["workers"];
   if (!workers.empty()) {
     out << "\n"
@@ -89,7 +103,7 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
       out << pad(std::to_string(w.value("rank", 0)), 6) << pad(w.value("host", "?"), 18)
           << pad(w.value("cpus", ""), 14) << pad(gpus.empty() ? "-" : gpus, 10)
           << pad(std::to_string(w.value("running", 0)), 9) << pad(std::to_string(w.value("done", 0)), 9)
-          << busy << "\n";
+          << busy << (w.value("lost", false) ? "   lost" : "") << "\n";
     }
   }
   const json& fails = d["recent_failures"];
@@ -108,15 +122,15 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
 }
 
 void list_tasks(const core::TaskTable& t, core::TaskState want, const std::string& dir, std::ostream& out) {
-  out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("exit", 6) << pad("signal", 8)
-      << pad("rank", 6) << "why\n";
+  out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("crashes", 9) << pad("exit", 6)
+      << pad("signal", 8) << pad("rank", 6) << "why\n";
   size_t n = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     if (t.state[i] != want || t.is_barrier(static_cast<core::TaskIndex>(i))) continue;
     ++n;
     const std::string name(t.name[i]);
     out << pad(std::to_string(t.id[i]), 8) << pad(name.empty() ? "-" : name, 16)
-        << pad(std::to_string(t.attempts[i]), 10)
+        << pad(std::to_string(t.attempts[i]), 10) << pad(std::to_string(t.crashes[i]), 9)
         << pad(t.exit_code[i] >= 0 ? std::to_string(t.exit_code[i]) : "-", 6)
         << pad(t.signal[i] ? std::to_string(t.signal[i]) : "-", 8)
         << pad(t.worker_rank[i] >= 0 ? std::to_string(t.worker_rank[i]) : "-", 6);

@@ -25,6 +25,9 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option(
       "--prefetch", o.prefetch,
       "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
+  cmd.add_option("--crash-limit", o.crash_limit,
+                 "Fail a task that was running on a lost worker or node this many times (default 3; 0 = "
+                 "never)");
   cmd.add_option("--bind", o.bind, "Bind each task to its cores: core (default) or none")
       ->check(CLI::IsMember({"core", "none"}));
   cmd.add_option("--log-level", o.log_level, "error, warn, info (default) or debug")
@@ -77,6 +80,7 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.hub.scheduler.fail_fast = o.fail_fast;
   s.hub.scheduler.steal = !o.no_steal;
   s.hub.scheduler.prefetch = o.prefetch;
+  s.hub.scheduler.crash_limit = o.crash_limit;
   s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);
   s.hub.checkpoint_interval_s = duration_option("--checkpoint-interval", o.checkpoint_interval);
   const double margin = duration_option("--stop-margin", o.stop_margin);

@@ -22,6 +22,7 @@ struct RunOptions {
   bool fail_fast = false;
   bool no_steal = false;
   uint32_t prefetch = 0;
+  uint32_t crash_limit = 3;
   std::string bind = "core";
   std::string log_level = "info";
   std::string grace = "10s";

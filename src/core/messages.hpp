@@ -28,6 +28,11 @@ enum class MessageKind : int {
   interrupt = 8,          ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
   assign_functions = 9,   ///< hub -> worker: run these function tasks (FunctionBatch)
   report_functions = 10,  ///< worker -> hub: these function tasks ended (results and messages)
+  /// Either way, no payload: I am alive. The hub sends one to every worker every half second; a
+  /// worker that hears nothing from the hub for a few seconds starts no new task (docs/design.md §12),
+  /// and a worker sends one when it has sent nothing else for a while, so the hub can tell a lost
+  /// worker from a busy one.
+  heartbeat = 11,
 };
 
 /// A function task as a worker needs it: no command, environment or directory, only its kind (an

@@ -21,11 +21,23 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
   on_worker_.assign(n, 0);
 
   late_head_.assign(n, kNoEdge);
+  std::vector<TaskIndex> charged;      // counted a crash just now
+  std::vector<TaskIndex> crashed_out;  // lost their worker crash_limit times: they fail now
   for (TaskIndex t = 0; t < n; ++t) {
     if (!table_.is_barrier(t)) ++command_tasks_;
     if (table_.is_function(t)) ++function_rows_;
     TaskState s = table_.state[t];
-    if (s == TaskState::running && table_.attempts[t] > 0) --table_.attempts[t];  // not counted
+    if (s == TaskState::running) {
+      if (table_.attempts[t] > 0) --table_.attempts[t];  // not counted: a crash is
+      ++table_.crashes[t];
+      charged.push_back(t);
+    }
+    if (!is_final(s) && options_.crash_limit > 0 && table_.crashes[t] >= options_.crash_limit &&
+        !table_.is_barrier(t)) {
+      s = TaskState::failed;
+      table_.result[t] = "mpiq: its worker was lost " + std::to_string(table_.crashes[t]) + " times\n";
+      crashed_out.push_back(t);
+    }
     if (!is_final(s)) s = TaskState::waiting;
     table_.state[t] = s;
     if (!table_.is_barrier(t)) ++counts_[static_cast<size_t>(s)];
@@ -40,6 +52,24 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::waiting && deps_left_[t] == 0) make_ready(t);
   finalized_.clear();  // only changes made during the run are news for the journal
+  // ... and the failures the crash limit made just now are such news (with the skips they caused,
+  // which skip_dependants above already settled: journalled again, they change nothing).
+  for (TaskIndex t : crashed_out) {
+    finalized_.push_back(t);
+    for_each_dependant(t, [&](TaskIndex d) {
+      if (table_.state[d] == TaskState::skipped) finalized_.push_back(d);
+    });
+  }
+  // The crashes counted here must be durable before the run can end again: the run directory's
+  // first snapshot was written before this table was loaded.
+  for (TaskIndex t : charged)
+    if (!is_final(table_.state[t])) changed_.push_back(t);
+}
+
+std::vector<TaskIndex> Scheduler::take_changed() {
+  std::vector<TaskIndex> rows;
+  rows.swap(changed_);
+  return rows;
 }
 
 Scheduler::Worker& Scheduler::worker(WorkerId w) {
@@ -313,6 +343,7 @@ void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
   table_.start_time[t] = time;
   table_.end_time[t] = 0;
   ++worker(id).running;
+  if (!table_.is_function(t)) changed_.push_back(t);
 }
 
 void Scheduler::on_finished(WorkerId id, TaskResult r) {
@@ -320,6 +351,11 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
   if (t >= table_.size() || !on_worker_[t] || table_.worker_rank[t] != static_cast<int32_t>(id)) return;
   if (table_.state[t] == TaskState::assigned) on_started(id, t, r.start_time);  // report lost its start
   if (table_.state[t] != TaskState::running) return;
+  // Journalled at its start as running: an end that leaves it unfinished must be journalled too, or
+  // a resume would take it for a crash.
+  if (!table_.is_function(t) &&
+      (r.interrupted || (!r.succeeded() && table_.attempts[t] <= table_.retries[t])))
+    changed_.push_back(t);
   --worker(id).running;
   if (table_.is_function(t)) learn_duration(worker(id), r);
   unhold(id, t);

@@ -67,6 +67,9 @@ struct SchedulerOptions {
   /// kMinFunctionWindow and kMaxFunctionWindow. A no-op function task takes nanoseconds, so a worker
   /// must hold thousands of them to never wait on the hub.
   uint32_t function_window = 0;
+  /// A task that was running on a lost worker this many times fails ("its worker was lost N times",
+  /// docs/design.md §3); 0 = never (--crash-limit).
+  uint32_t crash_limit = 3;
 };
 
 /// Seconds of function-task work the adaptive window keeps queued on each worker.
@@ -88,7 +91,9 @@ class Scheduler {
  public:
   /// Takes the table's runtime columns as they are: final states stay (a resumed run); every other
   /// task becomes `ready` or `waiting` from its dependencies, and a task that was `running` or
-  /// `assigned` when the previous run stopped does not count that attempt. The table must outlive
+  /// `assigned` when the previous run stopped does not count that attempt. A task left `running`
+  /// counts a crash instead (its end was never heard of: its worker was lost); at the crash limit it
+  /// fails. The table must outlive
   /// the scheduler; only the scheduler writes its runtime columns while it lives.
   Scheduler(TaskTable& table, SchedulerOptions options);
 
@@ -116,6 +121,15 @@ class Scheduler {
   /// Decides what to send now: appends one Assignment per worker that gets tasks, and steal requests
   /// for idle workers when nothing is ready. Call after every batch of events.
   void dispatch(std::vector<Assignment>& assignments, std::vector<StealRequest>& steals);
+
+  /// Rows whose runtime columns the journal must hold at once although they are not final: command
+  /// tasks that started, that go back to `ready` (a retry, a stop's interruption), and at load those
+  /// charged a crash. Journalling starts is what counts crashes (docs/design.md §3): a task that the
+  /// durable state leaves `running` was running when its run ended without hearing of its end, so
+  /// its worker (or the whole job) was lost. A launcher may kill the hub as soon as a worker dies
+  /// (Open MPI does, when the hub next writes to it), so only a start made durable before anything
+  /// else is sent survives to be counted.
+  std::vector<TaskIndex> take_changed();
 
   /// Every task still assigned to a worker goes back to `ready`: the workers have left, having
   /// dropped the queues they had not started (a stop). Call once every worker has said bye.
@@ -204,6 +218,7 @@ class Scheduler {
   std::vector<uint32_t> critical_path_;
   std::vector<uint32_t> deps_left_;  // dependencies not yet done
   std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
+  std::vector<TaskIndex> changed_;   // see take_changed()
   ReadyQueue<ReadyEntry> ready_;
   std::vector<Worker> workers_;  // indexed by WorkerId
   // Workers with room, in the order they got it. An entry is current while its worker is hungry and

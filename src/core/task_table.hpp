@@ -91,6 +91,7 @@ struct TaskRuntime {
   double end_time = 0;       ///< Unix time the last attempt ended, 0 if never
   int64_t max_rss_kb = 0;    ///< peak resident set of the last attempt, 0 if unknown
   std::string result;        ///< a function task's result or failure message
+  uint32_t crashes = 0;      ///< times it was running on a worker that was lost (docs/design.md §3)
   bool operator==(const TaskRuntime&) const = default;
 };
 
@@ -133,6 +134,9 @@ struct TaskTable {
   /// failed. Of a command task that failed for good: the end of its stderr (core/task_outcome.hpp).
   /// Empty otherwise. Set once, when the task reaches a final state.
   ResultColumn result;
+  /// Times the task was running on a worker or node that was lost (docs/design.md §3), kept across
+  /// resumes; at the crash limit the task fails.
+  std::vector<uint32_t> crashes;
 
   size_t size() const noexcept { return id.size(); }
   size_t edge_count() const noexcept { return deps.size(); }
@@ -228,7 +232,8 @@ inline constexpr auto kTaskColumns = std::make_tuple(
     ValueColumn<TaskRuntime, double>{"start_time", &TaskTable::start_time, &TaskRuntime::start_time},
     ValueColumn<TaskRuntime, double>{"end_time", &TaskTable::end_time, &TaskRuntime::end_time},
     ValueColumn<TaskRuntime, int64_t>{"max_rss_kb", &TaskTable::max_rss_kb, &TaskRuntime::max_rss_kb},
-    ResultTextColumn<TaskRuntime>{"result", &TaskTable::result, &TaskRuntime::result, {2, 1, true}});
+    ResultTextColumn<TaskRuntime>{"result", &TaskTable::result, &TaskRuntime::result, {2, 1, true}},
+    ValueColumn<TaskRuntime, uint32_t>{"crashes", &TaskTable::crashes, &TaskRuntime::crashes, {3, 2}});
 
 /// Calls `f(descriptor)` for every column of the schema, in order.
 template <class F>

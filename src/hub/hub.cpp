@@ -86,6 +86,16 @@ void Hub::handle(const transport::Message& m) {
   const auto rank = static_cast<size_t>(m.source);
   if (rank == 0 || rank >= workers_.size()) return;
   WorkerRow& w = workers_[rank];
+  w.last_heard = exec::mono_now();
+  if (w.owed_stop != 0 && !w.left) {
+    net_.send(static_cast<int>(rank), MessageKind::stop, core::encode(core::Stop{w.owed_stop == 2}));
+    w.owed_stop = 0;
+  }
+  if (w.lost) {  // slow, not gone: it counts again (and takes back its tasks' crashes as they end)
+    w.lost = false;
+    --lost_;
+    log_.warn("worker " + std::to_string(rank) + " on " + w.host + " was heard from again");
+  }
   try {
     switch (m.kind) {
       case MessageKind::hello: {
@@ -117,8 +127,10 @@ void Hub::handle(const transport::Message& m) {
         break;
       }
       case MessageKind::interrupt:
-        begin_stop(true, "rank " + std::to_string(rank) + " received signal " +
+        begin_stop(true, "rank " + std::to_string(rank) + " on " + w.host + " received signal " +
                              std::to_string(core::decode_count(m.bytes)));
+        break;
+      case MessageKind::heartbeat:
         break;
       case MessageKind::bye:
         if (!w.left) {
@@ -246,9 +258,60 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
   }
   scheduler_.stop_dispatch();
   const core::Stop stop{kill_running};
-  for (size_t r = 1; r < workers_.size(); ++r)
-    if (!workers_[r].left) net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+  const double now = exec::mono_now();
+  for (size_t r = 1; r < workers_.size(); ++r) {
+    WorkerRow& w = workers_[r];
+    if (w.left) continue;
+    if (quiet(w, now))
+      w.owed_stop = kill_running ? 2 : 1;  // sent when it is heard from again
+    else
+      net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+  }
   stop_sent_ = true;
+}
+
+void Hub::record_changed() {
+  auto rows = scheduler_.take_changed();
+  // Rows that ended for good since are journalled by record_finalized().
+  std::erase_if(rows, [&](TaskIndex t) { return core::is_final(table_.state[t]); });
+  if (recorder_ && !rows.empty()) recorder_->changed(table_, rows);
+}
+
+bool Hub::quiet(const WorkerRow& w, double now) const {
+  // Workers send a heartbeat every second. One not heard from for longer may be dead, and under Open
+  // MPI a write to a dead rank ends this process at once (measured: tests/nodes/node_loss.sh), before
+  // it can hear the other workers' ends; so it is written to again only once it speaks.
+  return w.lost || (w.joined && now - w.last_heard > kQuietAfter);
+}
+
+void Hub::heartbeats(double now) {
+  // A hub that could not look for a while (a long snapshot, a stopped process) cannot tell who was
+  // silent in that time: everyone starts with a clean slate.
+  if (last_turn_ > 0 && now - last_turn_ > 1.0)
+    for (WorkerRow& w : workers_) w.last_heard = std::max(w.last_heard, now);
+  last_turn_ = now;
+  // None after the stop: a worker frees its communicator after its bye, and a message that reaches it
+  // then crashes Open MPI's shared-memory transport (seen: a segfault in mca_btl_vader_poll_handle_frag).
+  // Heartbeats sent before the stop arrive before it, so the worker has taken them all.
+  if (!stop_sent_ && now >= next_heartbeat_) {
+    for (size_t r = 1; r < workers_.size(); ++r)
+      if (workers_[r].joined && !workers_[r].left && !quiet(workers_[r], now))
+        net_.send(static_cast<int>(r), MessageKind::heartbeat, {});
+    next_heartbeat_ = now + options_.heartbeat_interval_s;
+  }
+  if (options_.worker_silence_s <= 0) return;
+  for (size_t r = 1; r < workers_.size(); ++r) {
+    WorkerRow& w = workers_[r];
+    if (!w.joined || w.left || w.lost || now - w.last_heard <= options_.worker_silence_s) continue;
+    const uint32_t running = scheduler_.running_tasks(static_cast<core::WorkerId>(r));
+    const std::string who = "worker " + std::to_string(r) + " on " + w.host;
+    begin_stop(true, who + " was lost");
+    w.lost = true;
+    ++lost_;
+    log_.error(who + " was lost: no word from it for " +
+               std::to_string(static_cast<int>(now - w.last_heard)) + " s; its " + std::to_string(running) +
+               " running task(s) count a crash on resume and run again");
+  }
 }
 
 void Hub::draw_progress(double now, bool last) {
@@ -295,6 +358,7 @@ int Hub::run() {
   next_status_ = start_mono_;
   next_checkpoint_ = start_mono_ + options_.checkpoint_interval_s;
   record_finalized();  // barriers passed at load, skips settled from a resumed state
+  record_changed();    // crashes counted at load
 
   int code = -1;
   if (!wait_for_workers()) {
@@ -319,7 +383,7 @@ int Hub::run() {
   // the workers' prefetched queues cover that, and on a node where the hub shares cores with tasks
   // each wake-up is taken from them (bench/why.md).
   exec::Backoff backoff(1'000'000, 10'000'000, 100'000'000, kHubFirstSleepNs);
-  while (byes_ + 1 < workers_.size()) {
+  while (byes_ + lost_ + 1 < workers_.size()) {
     bool traffic = false;
     // The signal is looked at before the reports: those it caused must already count as a stop's.
     if (!interrupted_)
@@ -330,10 +394,14 @@ int Hub::run() {
       handle(m);
       traffic = true;
     }
+    // Starts are durable before this hub sends anything: a send to a worker that a task has just
+    // killed ends this process under Open MPI (docs/design.md §3, core/scheduler.hpp).
+    record_changed();
     if (observer_ && !stop_sent_) observer_->poll(*this);
     if (!stop_sent_) send_dispatch();
     record_finalized();
     const double now = exec::mono_now();
+    heartbeats(now);
     if (!interrupted_ && options_.deadline > 0 && now >= options_.deadline)
       begin_stop(true, "the time limit is near");
     if (!stop_sent_ &&
@@ -348,6 +416,7 @@ int Hub::run() {
   while (!net_.progress()) usleep(100);
   scheduler_.recall_unstarted();
   record_finalized();
+  record_changed();
 
   if (code < 0) {
     const auto& c = scheduler_.counts();
@@ -376,12 +445,30 @@ std::string Hub::status_json(std::string_view state) const {
   json counts = json::object();
   for (size_t s = 0; s < core::kTaskStateCount; ++s) counts[std::string(core::kTaskStateNames[s])] = c[s];
   json workers = json::array();
+  // The workers grouped by node, in the order their nodes first appear (docs/design.md §12).
+  struct NodeRow {
+    std::string host;
+    uint32_t workers = 0, cores = 0, gpus = 0, lost = 0, running = 0;
+    uint64_t done = 0;
+    double busy_s = 0;
+  };
+  std::vector<NodeRow> nodes;
   for (const WorkerRow& w : workers_) {
     if (w.rank == 0 || !w.joined) continue;
     const auto id = static_cast<core::WorkerId>(w.rank);
+    auto node = std::find_if(nodes.begin(), nodes.end(), [&](const NodeRow& n) { return n.host == w.host; });
+    if (node == nodes.end()) node = nodes.insert(nodes.end(), NodeRow{w.host});
+    ++node->workers;
+    node->cores += w.cores;
+    node->gpus += w.gpu_count;
+    node->lost += w.lost ? 1 : 0;
+    node->running += scheduler_.running_tasks(id);
+    node->done += w.done;
+    node->busy_s += w.busy_s;
     workers.push_back(
         {{"rank", w.rank},
          {"host", w.host},
+         {"lost", w.lost},
          {"cpus", w.cpus},
          {"gpus", w.gpus},
          {"running", scheduler_.running_tasks(id)},
@@ -389,6 +476,17 @@ std::string Hub::status_json(std::string_view state) const {
          {"done", w.done},
          {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
   }
+  json node_rows = json::array();
+  for (const NodeRow& n : nodes)
+    node_rows.push_back(
+        {{"host", n.host},
+         {"workers", n.workers},
+         {"cores", n.cores},
+         {"gpus", n.gpus},
+         {"running", n.running},
+         {"done", n.done},
+         {"lost", n.lost},
+         {"busy", elapsed > 0 ? std::min(1.0, n.busy_s / elapsed / std::max(1u, n.cores)) : 0.0}});
   json failures = json::array();
   const size_t first = failures_.size() > 10 ? failures_.size() - 10 : 0;
   for (size_t i = first; i < failures_.size(); ++i) {
@@ -419,6 +517,7 @@ std::string Hub::status_json(std::string_view state) const {
                          : options_.task_output == core::TaskOutput::files ? "files"
                                                                            : "none"},
                 {"dir", options_.out_dir}}},
+              {"nodes", node_rows},
               {"workers", workers},
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},

@@ -32,6 +32,13 @@ class RunRecorder {
     (void)table;
     (void)first_row;
   }
+  /// Rows not in a final state whose runtime columns must be durable now (for the journal): tasks that
+  /// started, went back to `ready`, or counted a crash at load (docs/design.md §3). A recorder that
+  /// never resumes may ignore it.
+  virtual void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) {
+    (void)table;
+    (void)rows;
+  }
 };
 
 class Hub;
@@ -70,23 +77,32 @@ struct HubOptions {
   /// Stop (save, exit 3) at this CLOCK_MONOTONIC time; 0 = no limit. The run command derives it
   /// from --time-limit or Slurm's end time minus --stop-margin.
   double deadline = 0;
-  std::string out_dir;          ///< where task output is, for messages and status.json
-  std::string run_dir;          ///< the run directory, for messages ("" = none)
+  std::string out_dir;  ///< where task output is, for messages and status.json
+  std::string run_dir;  ///< the run directory, for messages ("" = none)
   core::TaskOutput task_output = core::TaskOutput::stream;  ///< how task output is kept
-  std::string host;             ///< the hub's host, for status.json
-  size_t summary_failures = 5;  ///< failed tasks listed in the summary
+  std::string host;                                         ///< the hub's host, for status.json
+  size_t summary_failures = 5;                              ///< failed tasks listed in the summary
   /// Slurm jobs that have worked on this run, oldest first (status.json `slurm.job_ids`); empty
   /// outside Slurm.
   std::vector<std::string> slurm_job_ids;
   std::string slurm_nodelist;  ///< SLURM_JOB_NODELIST of this job
   /// Redraw a one-line progress report on stderr every second (when stderr is a terminal).
   bool progress = false;
+  /// The hub sends every worker a heartbeat this often (docs/design.md §12).
+  double heartbeat_interval_s = 0.5;
+  /// A worker the hub has not heard from for this long is lost: the run stops (exit 3) and its running
+  /// tasks count a crash on resume. Generous: a worker stuck that long in a slow file system's sync
+  /// is not lost, and stopping the run for it costs a resume (a launcher usually ends the job first).
+  double worker_silence_s = 30;
 };
 
 /// What one worker told the hub, and what the hub counted of it.
 struct WorkerRow {
   int rank = 0;
   bool joined = false, left = false;
+  bool lost = false;      ///< silent for longer than HubOptions::worker_silence_s
+  double last_heard = 0;  ///< CLOCK_MONOTONIC time of its last message
+  uint8_t owed_stop = 0;  ///< a stop it was too quiet to be sent: 1 let tasks finish, 2 end them
   std::string host, cpus, gpus;
   uint32_t cores = 0, gpu_count = 0;
   uint64_t done = 0;  ///< attempts that ended on it (any outcome)
@@ -123,6 +139,11 @@ class Hub {
   void record_finalized();
   void begin_stop(bool kill_running, std::string_view why);
   void timers(double now);
+  void heartbeats(double now);
+  /// Not heard from for longer than its heartbeat interval allows: possibly dead, not written to.
+  bool quiet(const WorkerRow& w, double now) const;
+  static constexpr double kQuietAfter = 1.5;
+  void record_changed();
   void draw_progress(double now, bool last);
   /// Where a user finds row t's stdout (or stderr): a file, or the `mpiq cat` command that prints it.
   std::string output_of(core::TaskIndex t, bool err) const;
@@ -136,6 +157,8 @@ class Hub {
   core::Scheduler scheduler_;
   std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
   size_t byes_ = 0;
+  size_t lost_ = 0;  // workers lost and not heard from again
+  double next_heartbeat_ = 0, last_turn_ = 0;
   bool stop_sent_ = false;
   bool interrupted_ = false;               // a signal, an interrupt message or the deadline
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary

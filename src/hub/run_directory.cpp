@@ -30,6 +30,10 @@ namespace {
 // whatever else it holds (an out/, a hub.log, a status.json), and mpiq writes nothing into it.
 constexpr const char* kMarker = "mpiq-run";
 constexpr const char* kMarkers[] = {kMarker, "checkpoint.h5"};
+// What a lost race for the lock usually means (docs/design.md §12).
+constexpr const char* kSeveralHubsHint =
+    " (several copies of mpiq started at once? srun without PMI starts every task as a hub of its own: "
+    "use srun --mpi=pmix)";
 
 bool exists(const std::string& p) {
   struct stat st;
@@ -74,6 +78,7 @@ RunDirectory::RunDirectory(std::string path, ResumeMode mode) : path_(std::move(
                        " file); choose another --run-dir");
     // Without a lock file no hub has started here; start() takes it. Creating it now would change a
     // directory that a refused run (bad input, exit 2) must leave as it was.
+    checkpoint_seen_ = exists(file("checkpoint.h5"));
     if (exists(file("lock"))) lock(/*note=*/false);
     if (!mode_.fresh) read_state();
   }
@@ -202,7 +207,7 @@ void RunDirectory::lock(bool note) {
     ::close(lock_fd_);
     lock_fd_ = -1;
     throw InputError(path_ + ": in use by a live mpiq hub (" + who +
-                     "); wait for it to finish or use another --run-dir");
+                     "); wait for it to finish or use another --run-dir" + kSeveralHubsHint);
   }
   if (note) note_lock_holder();
 }
@@ -276,6 +281,14 @@ void RunDirectory::start(const core::TaskTable& table) {
     if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
       throw InputError(path_ + ": cannot create the run directory: " + std::strerror(errno));
     lock();
+    // The directory held no state when this run looked, so it starts from nothing; if another hub
+    // made it and saved state in it since, starting over here would overwrite that state.
+    if (!checkpoint_seen_ && exists(file("checkpoint.h5"))) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      throw InputError(path_ + ": another mpiq hub started a run in this directory meanwhile" +
+                       std::string(kSeveralHubsHint));
+    }
   } else {
     note_lock_holder();  // the run starts: from here on this hub changes the directory
   }

@@ -75,6 +75,9 @@ class RunDirectory final : public RunRecorder {
 
   void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override;
   void appended(const core::TaskTable& table, core::TaskIndex first_row) override;
+  void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
+    finalized(table, rows);  // the same journal records: the rows' runtime columns
+  }
   void snapshot(const core::TaskTable& table) override;
   void status(const std::string& json) override;
   /// Makes the journal durable and releases the lock.
@@ -98,7 +101,8 @@ class RunDirectory final : public RunRecorder {
   std::string path_;
   ResumeMode mode_;
   int lock_fd_ = -1;
-  bool exclusive_lock_ = false;  // holding lock.excl (no flock on this file system)
+  bool exclusive_lock_ = false;
+  bool checkpoint_seen_ = false;  // the directory held a checkpoint when this run first looked  // holding lock.excl (no flock on this file system)
   bool resuming_ = false;
   core::TaskTable restored_;
   store::CheckpointMeta meta_;

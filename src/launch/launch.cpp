@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -202,11 +203,40 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
 
 }  // namespace
 
+std::string launch_mistake(int world_size, const std::function<const char*(const char*)>& env) {
+  if (!env("SLURM_JOB_ID") || env("MPIQ_TASK_ID")) return "";
+  for (const char* name : {"SLURM_NTASKS", "SLURM_NPROCS"}) {
+    const char* value = env(name);
+    if (!value) continue;
+    char* end = nullptr;
+    const long tasks = std::strtol(value, &end, 10);
+    if (end == value || *end != '\0' || tasks <= world_size) continue;
+    const std::string n = std::to_string(tasks), w = std::to_string(world_size);
+    return std::string(name) + "=" + n + " but MPI sees " + w + (world_size == 1 ? " rank" : " ranks") +
+           (world_size == 1 ? ": srun gave mpiq no PMI (every task would be a hub of its own, racing for one "
+                              "run directory), or mpiq was started without srun in a job of " +
+                                  n + " tasks"
+                            : ": the launcher started fewer ranks than Slurm gave the step") +
+           ". Start it with `srun --mpi=pmix -n " + n +
+           " mpiq run ...` (`srun --mpi=list` shows what your Slurm has; use the PMI your MPI was built "
+           "with)";
+  }
+  return "";
+}
+
 double stop_deadline(double seconds_left, double margin) {
   return exec::mono_now() + seconds_left - std::min(margin, seconds_left / 2);
 }
 
 ExitCode run(Job& job, const RunSpec& spec) {
+  // 0. A job started the wrong way runs nothing and touches nothing. Without PMI every copy is a
+  // rank 0 of its own: only Slurm's first task says so.
+  if (const std::string mistake = launch_mistake(job.size(), [](const char* n) { return std::getenv(n); });
+      !mistake.empty()) {
+    const char* procid = std::getenv("SLURM_PROCID");
+    if (!procid || std::string_view(procid) == "0") std::cerr << "mpiq: " << mistake << "\n";
+    return ExitCode::bad_input;
+  }
   exec::install_stop_handlers();
   const bool is_hub = job.rank() == 0;
   const bool works = job.size() == 1 || !is_hub;  // a serial job's hub process runs the worker too

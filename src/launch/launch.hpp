@@ -36,7 +36,7 @@ struct WorkerConfig {
   int gpus = -1;             ///< GPUs each worker uses; -1 = its whole share (--worker-gpus)
   bool bind = true;          ///< bind each task to its cores (--bind)
   double grace_s = 10;       ///< TERM-to-KILL time of commands
-  core::TaskOutput output = core::TaskOutput::stream;  ///< where task output goes (--task-output)
+  core::TaskOutput output = core::TaskOutput::stream;         ///< where task output goes (--task-output)
   std::shared_ptr<const worker::FunctionSettings> functions;  ///< task kinds of an embedding program
 };
 
@@ -71,6 +71,14 @@ struct RunSpec {
   /// until run() returns.
   std::function<HubRun()> prepare;
 };
+
+/// A launch mistake (docs/design.md §12): Slurm says the step has more tasks (SLURM_NTASKS, or
+/// SLURM_NPROCS) than MPI has ranks (`world_size`), which is what srun without PMI does (it starts
+/// every task as an MPI job of one rank: as many hubs as tasks, racing for one run directory) and
+/// what `mpiq run` without srun in a job of several tasks does. Returns the message with the hint, or
+/// "" when the launch is right. `env` reads a variable (nullptr when unset). A command that a task of
+/// mpiq runs (MPIQ_TASK_ID set) is never a mistake: it inherits its job's variables.
+std::string launch_mistake(int world_size, const std::function<const char*(const char*)>& env);
 
 /// Runs `spec` on `job`: see the order above. Returns the run's exit code on every rank.
 ExitCode run(Job& job, const RunSpec& spec);

@@ -2,15 +2,15 @@
 /// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
 /// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 1 (the only one so far), all integers little-endian:
+/// File format, version 2, all integers little-endian:
 ///
-///   header (32 bytes)  "MPIQJRNL", uint32 version (1), uint32 0, uint64 epoch, uint32 0,
+///   header (32 bytes)  "MPIQJRNL", uint32 version (2), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
 ///   record             uint32 size (of the whole record), uint32 kind, payload,
 ///                      uint32 CRC-32C of the record's bytes before it
-///   kind 1, task update (size 60): uint32 row, uint8 state, 3 zero bytes, uint32 attempts,
+///   kind 1, task update (size 64): uint32 row, uint8 state, 3 zero bytes, uint32 attempts,
 ///                      int32 exit_code, int32 signal, int32 worker_rank, float64 start_time,
-///                      float64 end_time, int64 max_rss_kb
+///                      float64 end_time, int64 max_rss_kb, uint32 crashes
 ///   kind 2, tasks appended: uint32 first_row, uint32 count, then per task: uint32 id, uint8 flags,
 ///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint32 lengths of
 ///                      name, command and workdir, uint32 dependency count, then the three strings'
@@ -25,6 +25,8 @@
 ///                      file's name, then kind 2's payload. Always one record, so a crash keeps all of
 ///                      a submission or none of it, and the file's name goes with its tasks: a restart
 ///                      that finds the file still in the inbox knows it was taken (hub/inbox.hpp).
+///
+/// Version 1 is version 2 without `crashes` in the updates (replay gives its rows 0 crashes).
 ///
 /// Kinds 3 and 4 are written only for function tasks (the embedding API), so a run of commands
 /// writes exactly what it did before they existed.

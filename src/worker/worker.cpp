@@ -80,12 +80,19 @@ void Worker::run() {
   net_.send(options_.hub, MessageKind::hello, core::encode(hello));
 
   exec::Backoff backoff;
+  last_hub_ = exec::mono_now();
   for (;;) {
     progress_ = false;
     transport::Message m;
     while (net_.poll(m)) {
+      if (m.source == options_.hub) last_hub_ = exec::mono_now();
       handle(m);
       progress_ = true;
+    }
+    const double now = exec::mono_now();
+    if (now >= next_heartbeat_) {
+      net_.send(options_.hub, MessageKind::heartbeat, {});
+      next_heartbeat_ = now + options_.heartbeat_interval_s;
     }
     if (!interrupt_sent_ && exec::stop_signal() != 0) {
       // The hub decides what a stop means for the whole run; this rank only tells it.
@@ -93,7 +100,7 @@ void Worker::run() {
                 core::encode_count(static_cast<uint32_t>(exec::stop_signal())));
       interrupt_sent_ = true;
     }
-    if (!stopping_) start_ready_tasks();
+    if (may_start(now)) start_ready_tasks();
     enforce_deadlines();
     collect_functions();
     flush_report();
@@ -130,6 +137,8 @@ void Worker::handle(const transport::Message& m) {
       net_.send(options_.hub, MessageKind::returned, core::encode(given));
       break;
     }
+    case MessageKind::heartbeat:
+      break;
     case MessageKind::stop: {
       stopping_ = true;
       queue_.drop_queue();  // the hub keeps them unstarted; a resumed run starts them
@@ -147,11 +156,33 @@ void Worker::handle(const transport::Message& m) {
   }
 }
 
-void Worker::start_ready_tasks() {
-  while (auto next = queue_.next()) {
-    progress_ = true;
-    start(std::move(*next));
+bool Worker::may_start(double now) {
+  // After a stop signal to this rank the hub stops the run; until its word arrives, a task started
+  // now would only be ended again (or, with the hub gone, never recorded).
+  if (stopping_ || exec::stop_signal() != 0) return false;
+  const bool silent = options_.hub_silence_s > 0 && now - last_hub_ > options_.hub_silence_s;
+  if (silent != hub_silent_) {
+    hub_silent_ = silent;
+    std::cerr << "mpiq worker " << net_.rank() << " on " << options_.host
+              << (silent ? ": no word from the hub for " + std::to_string(static_cast<int>(now - last_hub_)) +
+                               " s; starting no new task until it answers\n"
+                         : ": the hub answers again; starting tasks\n");
   }
+  return !silent;
+}
+
+void Worker::start_ready_tasks() {
+  std::vector<core::LocalQueue::Next> batch;
+  while (auto next = queue_.next()) batch.push_back(std::move(*next));
+  if (batch.empty()) return;
+  progress_ = true;
+  // The hub hears of the starts before the tasks exist: a task that kills this rank at once (or the
+  // node) still counts the crash (docs/design.md §3), since the hub knows it was running.
+  const double wall = exec::wall_now();
+  for (const auto& next : batch) report_.started.push_back({next.order.task, wall});
+  flush_report();
+  net_.progress();
+  for (auto& next : batch) start(std::move(next), wall);
 }
 
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
@@ -250,13 +281,11 @@ void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& l
   }
 }
 
-void Worker::start(core::LocalQueue::Next next) {
+void Worker::start(core::LocalQueue::Next next, double wall) {
   const core::TaskIndex t = next.order.task;
   const core::TaskId id = next.order.id;
   const uint32_t attempt = next.order.attempt;
   const uint32_t timeout_s = next.order.timeout_s;
-  const double wall = exec::wall_now();
-  report_.started.push_back({t, wall});
   std::string error;
   exec::Child child;
   TaskPipes pipes;

@@ -30,6 +30,11 @@ struct WorkerOptions {
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
+  /// With no word from the hub for this long, start no new task until it speaks again (docs/design.md
+  /// §12): a dead hub would not record what they do. The hub sends a heartbeat every half second.
+  double hub_silence_s = 3;
+  /// Send the hub a heartbeat this often, so that it can tell this worker from a lost one.
+  double heartbeat_interval_s = 1;
   /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
   std::shared_ptr<const FunctionSettings> functions;
 };
@@ -54,7 +59,10 @@ class Worker {
   };
   void handle(const transport::Message& m);
   void start_ready_tasks();
-  void start(core::LocalQueue::Next next);
+  /// Whether tasks may start now: no stop, no stop signal, and the hub heard from lately.
+  bool may_start(double now);
+  /// Starts `next`, whose start at `wall` (Unix time) is already reported.
+  void start(core::LocalQueue::Next next, double wall);
   std::vector<std::string> task_environment(const core::TaskOrder& o, const core::Allocation& a) const;
   void wait_for_events(int64_t timeout_ns);
   void reap(core::TaskIndex task);
@@ -81,6 +89,9 @@ class Worker {
   std::vector<FunctionRunner::Finished> function_finished_;
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
+  double last_hub_ = 0;  // CLOCK_MONOTONIC time of the hub's last message
+  double next_heartbeat_ = 0;
+  bool hub_silent_ = false;  // said so on stderr; cleared when the hub speaks again
   bool interrupt_sent_ = false;
   bool progress_ = false;  // something happened in this turn of the loop
 };

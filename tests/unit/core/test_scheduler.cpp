@@ -7,6 +7,7 @@
 
 #include "core/scheduler.hpp"
 #include "core/task_file.hpp"
+#include "core/task_outcome.hpp"
 
 using namespace mpiq::core;
 
@@ -327,6 +328,64 @@ TEST(Scheduler, ResumedRunningTaskIsReadyAndItsAttemptNotCounted) {
   EXPECT_EQ(t.state[2], TaskState::failed);
   EXPECT_FALSE(s.all_final());
   EXPECT_TRUE(s.take_finalized().empty());
+}
+
+TEST(Scheduler, TaskLeftRunningCountsACrashAtLoadForTheJournal) {
+  TaskTable t = parse("a\nb\n");
+  t.state = {TaskState::running, TaskState::ready};
+  t.attempts = {1, 0};
+  t.crashes = {1, 0};
+  Scheduler s(t, {});
+  EXPECT_EQ(t.crashes[0], 2u);
+  EXPECT_EQ(t.crashes[1], 0u);
+  EXPECT_EQ(t.state[0], TaskState::ready);
+  EXPECT_EQ(t.attempts[0], 0u);
+  EXPECT_EQ(s.take_changed(), std::vector<TaskIndex>{0});  // the new count must be journalled
+}
+
+TEST(Scheduler, TaskAtTheCrashLimitFailsAtLoadAndSkipsItsDependants) {
+  TaskTable t = parse("a\n[# 1 #] b\nc\n");
+  t.state = {TaskState::running, TaskState::waiting, TaskState::running};
+  t.attempts = {1, 0, 1};
+  t.crashes = {2, 0, 1};
+  SchedulerOptions o;
+  o.crash_limit = 3;
+  Scheduler s(t, o);
+  EXPECT_EQ(t.state[0], TaskState::failed);
+  EXPECT_EQ(t.result[0], "mpiq: its worker was lost 3 times\n");
+  EXPECT_EQ(describe_end(t, 0), "its worker was lost 3 times");
+  EXPECT_EQ(t.state[1], TaskState::skipped);
+  EXPECT_EQ(t.state[2], TaskState::ready);  // 2 crashes: one more try
+  EXPECT_EQ(t.crashes[2], 2u);
+  EXPECT_EQ(s.take_finalized(), (std::vector<TaskIndex>{0, 1}));
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::failed)], 1u);
+}
+
+TEST(Scheduler, CrashLimitZeroNeverFailsATask) {
+  TaskTable t = parse("a\n");
+  t.state = {TaskState::running};
+  t.crashes = {99};
+  SchedulerOptions o;
+  o.crash_limit = 0;
+  Scheduler s(t, o);
+  EXPECT_EQ(t.state[0], TaskState::ready);
+  EXPECT_EQ(t.crashes[0], 100u);
+}
+
+TEST(Scheduler, StartsAndReturnsToReadyAreJournalledButFinalEndsAreNot) {
+  // A start is journalled (a resume that finds it running counts a crash); so is a retry or an
+  // interruption that makes it ready again; a final end is journalled as finalized instead.
+  TaskTable t = parse("[% retries=1 %] a\nb\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 2, 0);
+  dispatch(s);
+  s.on_started(1, 0, 1.0);
+  s.on_started(1, 1, 1.0);
+  EXPECT_EQ(s.take_changed(), (std::vector<TaskIndex>{0, 1}));
+  s.on_finished(1, fail(0));  // a retry: ready again
+  s.on_finished(1, ok(1));
+  EXPECT_EQ(s.take_changed(), std::vector<TaskIndex>{0});
+  EXPECT_EQ(s.take_finalized(), std::vector<TaskIndex>{1});
 }
 
 TEST(Scheduler, BarrierPassesWhenEveryEarlierTaskIsDone) {

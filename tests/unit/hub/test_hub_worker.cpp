@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "core/messages.hpp"
 #include "core/task_file.hpp"
+#include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
 #include "support/temp_dir.hpp"
@@ -186,4 +189,81 @@ TEST(HubAndWorkers, StatusDocumentCountsEveryState) {
   EXPECT_EQ(doc["counts"]["skipped"], 1);
   EXPECT_EQ(doc["workers"].size(), 1u);
   EXPECT_EQ(doc["recent_failures"].size(), 1u);
+}
+
+namespace {
+// Remembers what the hub asked to journal.
+class Recorder final : public hub::RunRecorder {
+ public:
+  void finalized(const core::TaskTable&, std::span<const core::TaskIndex> rows) override {
+    final_rows.insert(final_rows.end(), rows.begin(), rows.end());
+  }
+  void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
+    for (core::TaskIndex t : rows) changed_states.push_back(table.state[t]);
+  }
+  void snapshot(const core::TaskTable&) override {}
+  void status(const std::string&) override {}
+  std::vector<core::TaskIndex> final_rows;
+  std::vector<core::TaskState> changed_states;
+};
+}  // namespace
+
+TEST(HubAndWorkers, AWorkerThatFallsSilentIsLostAndTheRunStopsWithItsTaskLeftRunning) {
+  // Rank 1 is a real worker; rank 2 says hello, reports the start of what it is given, and is never
+  // heard from again (its node was lost). The hub stops the run (exit 3) once rank 2 has been silent
+  // for worker_silence_s, with rank 2's task journalled as running: the resume counts it a crash.
+  TempDir dir;
+  core::TaskTable table = core::parse_task_file("sleep 0.2\nsleep 0.2\nsleep 0.2\nsleep 0.2\n", "t.tasks");
+  transport::LocalNetwork net(3);
+  auto hub_end = net.endpoint(0), worker_end = net.endpoint(1), silent_end = net.endpoint(2);
+  std::thread worker([&] {
+    worker::WorkerOptions wo;
+    wo.out_dir = dir.path();
+    wo.host = "n2";
+    wo.bind = false;
+    wo.grace_s = 1;
+    worker::Worker(*worker_end, one_core_share(0), wo).run();
+  });
+  std::atomic<int> started_on_silent{-1};
+  std::thread silent([&] {
+    core::Hello hello;
+    hello.host = "n3";
+    hello.cores = 1;
+    silent_end->send(0, core::MessageKind::hello, core::encode(hello));
+    for (;;) {
+      transport::Message m;
+      if (!silent_end->poll(m)) {
+        usleep(1000);
+        continue;
+      }
+      if (m.kind != core::MessageKind::assign) continue;
+      const auto orders = core::decode_orders(m.bytes);
+      core::Report r;
+      r.started.push_back({orders.front().task, 1.0});
+      silent_end->send(0, core::MessageKind::report, core::encode(r));
+      started_on_silent = static_cast<int>(orders.front().task);
+      return;  // gone
+    }
+  });
+  hub::HubOptions options;
+  options.out_dir = dir.path();
+  options.worker_silence_s = 0.5;
+  hub::Log log(hub::LogLevel::error, false);
+  Recorder recorder;
+  hub::Hub h(*hub_end, table, options, log, &recorder);
+  const double t0 = exec::mono_now();
+  EXPECT_EQ(h.run(), 3);
+  EXPECT_LT(exec::mono_now() - t0, 5.0);
+  worker.join();
+  silent.join();
+  ASSERT_GE(started_on_silent.load(), 0);
+  const auto lost_task = static_cast<core::TaskIndex>(started_on_silent.load());
+  EXPECT_EQ(table.state[lost_task], core::TaskState::running);
+  EXPECT_NE(
+      std::find(recorder.changed_states.begin(), recorder.changed_states.end(), core::TaskState::running),
+      recorder.changed_states.end())
+      << "the start was not journalled";
+  EXPECT_TRUE(h.workers()[2].lost);
+  EXPECT_FALSE(h.workers()[1].lost);
+  EXPECT_NE(h.status_json("stopped").find("\"lost\": true"), std::string::npos);
 }

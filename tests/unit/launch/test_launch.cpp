@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include "core/task_file.hpp"
@@ -165,4 +166,51 @@ TEST(StopDeadline, StopsTheMarginBeforeTheEndButNeverMoreThanHalfTheTimeLeft) {
   const double now = exec::mono_now();
   EXPECT_NEAR(launch::stop_deadline(3600, 120) - now, 3480, 1);
   EXPECT_NEAR(launch::stop_deadline(60, 120) - now, 30, 1);
+}
+
+namespace {
+// launch_mistake over a fixed environment.
+std::string mistake(int world_size, std::map<std::string, std::string> vars) {
+  return launch::launch_mistake(world_size, [&](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+}  // namespace
+
+TEST(LaunchMistake, MoreSlurmTasksThanRanksIsRefusedWithTheHint) {
+  const std::string m = mistake(1, {{"SLURM_JOB_ID", "7"}, {"SLURM_NTASKS", "5"}});
+  EXPECT_NE(m.find("SLURM_NTASKS=5 but MPI sees 1 rank"), std::string::npos) << m;
+  EXPECT_NE(m.find("srun --mpi=pmix -n 5"), std::string::npos) << m;
+  EXPECT_NE(
+      mistake(3, {{"SLURM_JOB_ID", "7"}, {"SLURM_NPROCS", "4"}}).find("SLURM_NPROCS=4 but MPI sees 3 ranks"),
+      std::string::npos);
+}
+
+TEST(LaunchMistake, RightCountsOutsideSlurmAndTasksOfMpiqAreNoMistake) {
+  EXPECT_EQ(mistake(5, {{"SLURM_JOB_ID", "7"}, {"SLURM_NTASKS", "5"}}), "");
+  EXPECT_EQ(mistake(8, {{"SLURM_JOB_ID", "7"}, {"SLURM_NTASKS", "2"}}), "");  // mpirun inside a job
+  EXPECT_EQ(mistake(1, {{"SLURM_NTASKS", "5"}}), "");                         // not a Slurm job
+  EXPECT_EQ(mistake(1, {{"SLURM_JOB_ID", "7"}, {"SLURM_NTASKS", "5"}, {"MPIQ_TASK_ID", "3"}}), "");
+  EXPECT_EQ(mistake(1, {{"SLURM_JOB_ID", "7"}, {"SLURM_NTASKS", "x"}}), "");
+}
+
+TEST(RunDirectory, TwoHubsThatFoundNoDirectoryCannotBothStartARunInIt) {
+  // Several single-rank hubs started at once (srun without PMI) all find no run directory; the first
+  // to start it wins; the others are refused with the hint, while it runs and after it has ended.
+  test::TempDir tmp;
+  const std::string path = tmp.path() + "/r.mpiq";
+  core::TaskTable table = core::parse_task_file("echo a\n", "t.tasks");
+  hub::RunDirectory first(path, {}), second(path, {}), third(path, {});
+  first.start(table);
+  for (hub::RunDirectory* late : {&second, &third}) {
+    try {
+      late->start(table);
+      ADD_FAILURE() << "a second hub started a run in a directory another hub holds";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("srun --mpi=pmix"), std::string::npos) << e.what();
+    }
+    if (late == &second) first.close();
+  }
+  EXPECT_TRUE(fs::exists(path + "/checkpoint.h5"));
 }

@@ -18,7 +18,7 @@ using test::TempDir;
 using test::write_bytes;
 
 constexpr size_t kHeaderBytes = 32;
-constexpr size_t kUpdateBytes = 60;
+constexpr size_t kUpdateBytes = 64;  // format 2: with the crash count
 
 JournalRecord update(core::TaskIndex row, core::TaskState state, int32_t exit_code = 0) {
   JournalRecord r;
@@ -252,7 +252,8 @@ TEST(Journal, UpdateOfARowOutsideTheTableIsRefused) {
     apply_journal(path, 0, table);
     FAIL() << "row 6 of a 6-row table was accepted";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("byte 92: update of row 6, but the table has 6 rows"),
+    // The second record starts after the 32-byte header and one 64-byte update.
+    EXPECT_NE(std::string(e.what()).find("byte 96: update of row 6, but the table has 6 rows"),
               std::string::npos)
         << e.what();
   }
@@ -517,17 +518,29 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
   core::testing::expect_same_columns(full, table);
 }
 
-TEST(JournalSchema, WritesTheSameBytesAsBeforeTheSchema) {
-  // The records a run of commands and a run of function tasks write are those of format 1, byte for
-  // byte, so that a journal written now is read by an mpiq from before.
+TEST(JournalSchema, WritesFormat2WithTheSameMeaningAsFormat1) {
+  // The records of format 1 (tests/data/old-formats), written now: format 2, whose updates also carry
+  // the crash count; replayed, the same table as the format 1 file gives.
   test::TempDir dir;
-  core::TaskTable commands = test::old_command_table();
-  test::old_command_journal(dir.file("commands"), commands);
-  EXPECT_EQ(test::read_bytes(dir.file("commands")), test::read_bytes(test::kOldFormats + "/journal-format1"));
-  core::TaskTable functions = test::old_function_table();
-  test::old_function_journal(dir.file("functions"), functions);
-  EXPECT_EQ(test::read_bytes(dir.file("functions")),
-            test::read_bytes(test::kOldFormats + "/journal-format1-functions"));
+  for (const bool functions : {false, true}) {
+    core::TaskTable written = functions ? test::old_function_table() : test::old_command_table();
+    const std::string path = dir.file(functions ? "functions" : "commands");
+    if (functions)
+      test::old_function_journal(path, written);
+    else
+      test::old_command_journal(path, written);
+    const std::string bytes = test::read_bytes(path);
+    uint32_t version = 0;
+    std::memcpy(&version, bytes.data() + 8, 4);
+    EXPECT_EQ(version, 2u);
+    const char* checkpoint = functions ? "/checkpoint-format2.h5" : "/checkpoint-format1.h5";
+    core::TaskTable from_old = read_checkpoint(test::kOldFormats + checkpoint, nullptr);
+    apply_journal(test::kOldFormats + (functions ? "/journal-format1-functions" : "/journal-format1"), 7,
+                  from_old);
+    core::TaskTable from_new = read_checkpoint(test::kOldFormats + checkpoint, nullptr);
+    apply_journal(path, 7, from_new);
+    test::expect_tables_equal(from_new, from_old);
+  }
 }
 
 TEST(JournalSchema, ReplaysFormat1JournalsWrittenBeforeTheSchema) {
