@@ -130,12 +130,33 @@ struct NameSetting {
   size_t column = 0;
 };
 
+/// A sweep, `repeat=N` (indices 0..N-1), `repeat=A-B` or `repeat=A-B:S` (A, A+S, ... up to B): the
+/// indices its elements get, ascending, each below kSaturated (the table's kNoElement).
+struct Repeat {
+  uint32_t first = 0;
+  uint32_t step = 1;
+  uint32_t count = 0;  ///< elements, at least 1
+  uint32_t index(uint32_t k) const noexcept { return first + k * step; }
+};
+
+/// The most elements one `repeat=` line may have: beyond it the table's 32-bit rows run out.
+inline constexpr uint32_t kMaxRepeat = 100'000'000;
+
+/// Parses the value of `repeat=` (see Repeat); an error names what is wrong at `column`.
+Repeat parse_repeat(const LineRef& at, std::string_view value, size_t column);
+
+/// The `repeat=` of a task's settings, when it has one.
+struct RepeatSetting {
+  std::optional<Repeat> value;
+  size_t column = 0;  ///< of the value
+};
+
 /// Parses the blank-separated `key=value` settings in line[begin, end) over `settings`: keys name,
-/// cores, gpus, timeout, retries and priority, each at most once. `name` receives `name=`; it is null
-/// for `#MPIQ defaults`, where a name is an error (names are unique). Returns how many settings there
-/// were.
+/// cores, gpus, timeout, retries, priority and repeat, each at most once. `name` receives `name=` and
+/// `repeat` receives `repeat=`; they are null for `#MPIQ defaults`, where either is an error (names are
+/// unique, a sweep is one line's). Returns how many settings there were.
 size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, size_t end, Settings& settings,
-                      NameSetting* name);
+                      NameSetting* name, RepeatSetting* repeat = nullptr);
 
 }  // namespace syntax
 }  // namespace mpiq::core

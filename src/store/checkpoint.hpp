@@ -1,13 +1,15 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 2 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 3 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 2), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 3), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated):
 ///                          UTF-8 variable-length strings; restarts (uint32); journal_epoch (uint64)
-///   /tasks/id              uint32, ascending
+///   /tasks/id              uint32, ascending (with element: (id, element) ascends)
+///   /tasks/element         uint32, the sweep index of an element of a `repeat=` line, 4294967295
+///                          for any other row (version 3)
 ///   /tasks/flags           uint8, TaskFlag bits (1 = barrier)
 ///   /tasks/state           enum TaskState over uint8: waiting=0 ready=1 assigned=2 running=3 done=4
 ///                          failed=5 skipped=6
@@ -25,8 +27,9 @@
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
-/// Version 1 is version 2 without kind, payload and result (every task a command). A table without
-/// function tasks is still written as version 1, so that an older mpiq reads it; both are read.
+/// Version 1 is version 2 without kind, payload and result (every task a command); version 2 is version
+/// 3 without element (no sweeps). A table is written in the oldest version that holds it (a table
+/// without function tasks or sweeps as version 1), so that an older mpiq reads it; all three are read.
 ///
 /// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
 /// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
@@ -51,14 +54,14 @@ inline constexpr uint32_t kCheckpointFormatVersion = [] {
   core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.checkpoint_since); });
   return version;
 }();
-static_assert(kCheckpointFormatVersion == 2, "a new format version: describe it in the layout above");
+static_assert(kCheckpointFormatVersion == 3, "a new format version: describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 
 /// The root attributes of a checkpoint: where the table came from and how the run went.
 struct CheckpointMeta {
-  /// Read: the file's format version. Ignored on write, which writes 2 for a table with function tasks
-  /// and 1 otherwise.
+  /// Read: the file's format version. Ignored on write, which writes the oldest version that holds the
+  /// table: 3 with sweeps, 2 with function tasks, 1 otherwise.
   uint32_t format_version = kCheckpointFormatVersion;
   std::string mpiq_version;      ///< version of the mpiq that wrote the file
   std::string task_file;         ///< path of the task file, as given to `mpiq run`

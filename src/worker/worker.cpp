@@ -141,6 +141,7 @@ std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, cons
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
   env.push_back("MPIQ_TASK_NAME=" + o.name);
   env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
+  if (o.element != core::kNoElement) env.push_back("MPIQ_REPEAT_INDEX=" + std::to_string(o.element));
   env.push_back("MPIQ_CORES=" + hw::cpu_list(queue_.pool().pus_of(a)));
   env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, a.cores.size())));
   if (!options_.gpu_vendors.empty())
@@ -219,13 +220,13 @@ store::OutputStream& Worker::stream() {
   return *stream_;
 }
 
-void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& line) {
+void Worker::task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line) {
   switch (options_.output) {
     case core::TaskOutput::stream:
-      stream().append(id, store::kNoElement, attempt, store::OutputChannel::err, line);
+      stream().append(id, element, attempt, store::OutputChannel::err, line);
       break;
     case core::TaskOutput::files:
-      append_line(options_.out_dir + "/" + std::to_string(id) + ".err", line);
+      append_line(options_.out_dir + "/" + core::output_file_stem(id, element) + ".err", line);
       break;
     case core::TaskOutput::none:
       break;
@@ -235,6 +236,7 @@ void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& l
 void Worker::start(core::LocalQueue::Next next) {
   const core::TaskIndex t = next.order.task;
   const core::TaskId id = next.order.id;
+  const uint32_t element = next.order.element;
   const uint32_t attempt = next.order.attempt;
   const uint32_t timeout_s = next.order.timeout_s;
   const double wall = exec::wall_now();
@@ -249,7 +251,7 @@ void Worker::start(core::LocalQueue::Next next) {
     req.command = next.order.command;
     req.workdir = next.order.workdir;
     req.env = task_environment(next.order, next.allocation);
-    const std::string base = options_.out_dir + "/" + std::to_string(id);
+    const std::string base = options_.out_dir + "/" + core::output_file_stem(id, element);
     bool ready = true;
     switch (options_.output) {
       case core::TaskOutput::stream:
@@ -300,11 +302,11 @@ void Worker::start(core::LocalQueue::Next next) {
     report_.finished.push_back(r);
     // The reason goes where the task's own errors would have gone, and with the report to the hub's
     // log, the summary and status.
-    task_stderr(id, attempt, "mpiq: " + error + "\n");
+    task_stderr(id, element, attempt, "mpiq: " + error + "\n");
     report_.finished.back().output = "mpiq: " + error + "\n";
     return;
   }
-  children_[t] = {child, wall, id, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
+  children_[t] = {child, wall, id, element, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
 }
 
 void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budget) {
@@ -315,7 +317,7 @@ void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budge
     if (n > 0) {
       const std::string_view data(buf.data(), static_cast<size_t>(n));
       if (options_.output == core::TaskOutput::stream)
-        stream().append(c.id, store::kNoElement, c.attempt, channel, data);
+        stream().append(c.id, c.element, c.attempt, channel, data);
       if (channel == store::OutputChannel::err) keep_tail(c.err_tail, data);
       taken += static_cast<size_t>(n);
       progress_ = true;
@@ -427,11 +429,11 @@ void Worker::reap(core::TaskIndex t) {
   res.interrupted =
       !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   if (options_.output == core::TaskOutput::files)
-    c.err_tail = file_tail(options_.out_dir + "/" + std::to_string(c.id) + ".err");
+    c.err_tail = file_tail(options_.out_dir + "/" + core::output_file_stem(c.id, c.element) + ".err");
   if (r.timed_out) {
     // Why it ended, where the user looks: its stderr, and so the summary and status.
     const std::string line = "mpiq: timed out after " + core::format_duration(c.timeout_s) + "\n";
-    task_stderr(c.id, c.attempt, line);
+    task_stderr(c.id, c.element, c.attempt, line);
     keep_tail(c.err_tail, line);
   }
   if (!res.succeeded()) res.output = std::move(c.err_tail);

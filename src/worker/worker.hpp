@@ -47,6 +47,7 @@ class Worker {
     exec::Child process;
     double wall_start = 0;
     core::TaskId id = 0;
+    uint32_t element = core::kNoElement;  // of a sweep's element, else kNoElement
     uint32_t attempt = 0;
     uint32_t timeout_s = 0;
     int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes, -1 when closed
@@ -64,7 +65,7 @@ class Worker {
   /// rank's stream; closes it at end of file and sets it to -1.
   void drain(Child& c, int& fd, store::OutputChannel channel, size_t budget);
   /// Writes `line` into the task's stderr, wherever its output goes (a start failure's reason).
-  void task_stderr(core::TaskId id, uint32_t attempt, const std::string& line);
+  void task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
   void collect_functions();
 

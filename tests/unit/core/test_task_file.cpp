@@ -525,8 +525,9 @@ TEST(TaskFile, UnterminatedContinuationIsAnError) {
 }
 
 TEST(TaskFile, UnknownSettingIsAnError) {
-  EXPECT_PARSE_ERROR("[% cores=1 colour=red %] a\n", 1, 12,
-                     "unknown setting 'colour' (expected name, cores, gpus, timeout, retries or priority)");
+  EXPECT_PARSE_ERROR(
+      "[% cores=1 colour=red %] a\n", 1, 12,
+      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, SettingWithoutEqualsIsAnError) {
@@ -584,8 +585,9 @@ TEST(TaskFile, DefaultsNeedAKeyValue) {
 TEST(TaskFile, BadDefaultIsAnErrorAtItsColumn) {
   EXPECT_PARSE_ERROR("#MPIQ defaults cores=x\na\n", 1, 22,
                      "bad value 'x' for cores: expected an integer >= 1");
-  EXPECT_PARSE_ERROR("#MPIQ defaults colour=red\na\n", 1, 16,
-                     "unknown setting 'colour' (expected name, cores, gpus, timeout, retries or priority)");
+  EXPECT_PARSE_ERROR(
+      "#MPIQ defaults colour=red\na\n", 1, 16,
+      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, UnknownDirectiveIsAnError) {

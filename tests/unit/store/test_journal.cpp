@@ -517,17 +517,27 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
   core::testing::expect_same_columns(full, table);
 }
 
-TEST(JournalSchema, WritesTheSameBytesAsBeforeTheSchema) {
-  // The records a run of commands and a run of function tasks write are those of format 1, byte for
-  // byte, so that a journal written now is read by an mpiq from before.
+TEST(JournalSchema, WritesFormat1RecordsPlusTheSweepElement) {
+  // Format 2 (sweeps, docs/design.md §2) is format 1 with one uint32 more per appended task, the
+  // element, right after the id: the same records otherwise, byte for byte, for a run of commands and
+  // a run of function tasks. (An mpiq from before reads only format 1; this one reads both.)
+  static_assert(kJournalFormatVersion == 2, "a new journal format: say here what it adds");
   test::TempDir dir;
+  const auto expect_format1_plus_elements = [](const std::string& now, const std::string& old, size_t tasks) {
+    ASSERT_EQ(now.size(), old.size() + 4 * tasks);
+    uint32_t version = 0;
+    std::memcpy(&version, now.data() + 8, 4);
+    EXPECT_EQ(version, 2u);
+    EXPECT_EQ(now.substr(0, 8), old.substr(0, 8));
+  };
   core::TaskTable commands = test::old_command_table();
   test::old_command_journal(dir.file("commands"), commands);
-  EXPECT_EQ(test::read_bytes(dir.file("commands")), test::read_bytes(test::kOldFormats + "/journal-format1"));
+  expect_format1_plus_elements(test::read_bytes(dir.file("commands")),
+                               test::read_bytes(test::kOldFormats + "/journal-format1"), 3);
   core::TaskTable functions = test::old_function_table();
   test::old_function_journal(dir.file("functions"), functions);
-  EXPECT_EQ(test::read_bytes(dir.file("functions")),
-            test::read_bytes(test::kOldFormats + "/journal-format1-functions"));
+  expect_format1_plus_elements(test::read_bytes(dir.file("functions")),
+                               test::read_bytes(test::kOldFormats + "/journal-format1-functions"), 1);
 }
 
 TEST(JournalSchema, ReplaysFormat1JournalsWrittenBeforeTheSchema) {
