@@ -32,8 +32,9 @@ int run_command(const RunSettings& s) {
   spec.hub.log_level = s.log_level;
   spec.hub.stop_margin_s = s.stop_margin_s;
   spec.hub.summary = true;
-  spec.prepare = [&] {
+  spec.prepare = [&](const std::vector<core::WorkerCapacity>& workers) {
     table = store::load_task_file(s.task_file);
+    check_requests(table, workers, s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
     if (dir->resuming()) table = std::move(dir->restored());

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 
+#include "core/requests.hpp"
 #include "core/task_syntax.hpp"
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::cli {
 
@@ -86,6 +88,24 @@ RunSettings resolve_run_options(const RunOptions& o) {
     s.hub.deadline = launch::stop_deadline(limit, margin);
   }
   return s;
+}
+
+void check_requests(const core::TaskTable& table, const std::vector<core::WorkerCapacity>& workers,
+                    const std::string& path) {
+  const auto unmet = core::find_unmet_request(table, workers);
+  if (!unmet) return;
+  const core::TaskId id = table.id[unmet->row];
+  // The task's first line, for the column of the setting (the file was read a moment ago).
+  const std::string text = store::read_task_file(path);
+  size_t begin = 0;
+  for (core::TaskId line = 1; line < id && begin != std::string::npos; ++line) {
+    begin = text.find('\n', begin);
+    if (begin != std::string::npos) ++begin;
+  }
+  std::string_view line;
+  if (begin != std::string::npos) line = std::string_view(text).substr(begin, text.find('\n', begin) - begin);
+  throw InputError(path, id, static_cast<uint32_t>(core::setting_column(line, unmet->setting)),
+                   "task " + std::to_string(id) + " " + unmet->message);
 }
 
 }  // namespace mpiq::cli

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/requests.hpp"
 #include "core/task_output.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
@@ -55,4 +56,10 @@ struct RunSettings {
 void register_run_options(CLI::App& cmd, RunOptions& o);
 /// Checks and resolves the options; throws InputError naming the option for a bad value.
 RunSettings resolve_run_options(const RunOptions& o);
+
+/// Throws InputError `FILE:LINE:COL: task ID asks for ...` at the first task of `table` (read from the
+/// task file `path`) that no worker of `workers` can run, pointing at its `cores=` or `gpus=` setting
+/// (docs/design.md §11). Reads the file again only to place the column of an error.
+void check_requests(const core::TaskTable& table, const std::vector<core::WorkerCapacity>& workers,
+                    const std::string& path);
 }  // namespace mpiq::cli
