@@ -13,6 +13,7 @@
 #include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
+#include "exec/task_environment.hpp"
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/gpu_visibility.hpp"
@@ -41,8 +42,8 @@ bool set_per_task(std::string_view entry) {
 
 Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options)
     : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
-  for (char** e = environ; e && *e; ++e)
-    if (!set_per_task(*e)) base_env_.emplace_back(*e);
+  // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
+  base_env_ = exec::inherited_environment(environ, set_per_task);
   if (options_.bind) own_binding_ = hw::this_thread_binding();
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
