@@ -104,6 +104,7 @@ void check_requests(const core::TaskTable& table, const std::vector<core::Worker
   }
   std::string_view line;
   if (begin != std::string::npos) line = std::string_view(text).substr(begin, text.find('\n', begin) - begin);
+  if (begin == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // as the parser does
   throw InputError(path, id, static_cast<uint32_t>(core::setting_column(line, unmet->setting)),
                    "task " + std::to_string(id) + " " + unmet->message);
 }

@@ -41,6 +41,9 @@ class Parser {
 
   TaskTable run() {
     reject_nul_bytes();
+    // A UTF-8 byte order mark (some Windows editors write one) is no part of the first line; columns
+    // count from after it, as the editor shows the line.
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
     scan();
     if (command_tasks_ == 0) fail(0, 0, "no tasks");
     resolve_pending();

@@ -95,8 +95,9 @@ DepRef parse_dep_token(const LineRef& at, std::string_view token, size_t column)
 
 /// Calls `on_dep(DepRef)` for each comma-separated dependency in line[begin, end), the body of a
 /// `[# #]` prefix, in order, so that the caller's errors for a token come before the syntax errors of
-/// the tokens after it. A body of blanks only (`[##]`, `[# #]`) is no dependency, as in GREASY; an
-/// empty token between commas is an error.
+/// the tokens after it. A body of blanks only (`[##]`, `[# #]`) is no dependency, and a comma right
+/// before the closing mark (`[# 1,#]`) ends the list, as in GREASY; an empty or blank token anywhere
+/// else (`[# 1,,2 #]`, `[# 1, #]`, `[#, 1 #]`) is an error.
 template <typename OnDep>
 void for_each_dep(const LineRef& at, std::string_view line, size_t begin, size_t end, OnDep&& on_dep) {
   if (skip_blanks(line, begin) >= end) return;
@@ -112,6 +113,9 @@ void for_each_dep(const LineRef& at, std::string_view line, size_t begin, size_t
     on_dep(parse_dep_token(at, line.substr(b, e - b), b + 1));
     if (comma == end) break;
     start = comma + 1;
+    // A comma right before the closing `#]`, `[# 1,#]`, ends the list: GREASY reads it so (its split
+    // drops an empty last token, but not a blank one: `[# 1, #]` is invalid there, and here).
+    if (start == end) break;
   }
 }
 

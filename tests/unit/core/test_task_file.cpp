@@ -459,6 +459,22 @@ TEST(TaskFile, EmptyDependencyBetweenCommasIsAnError) {
   EXPECT_PARSE_ERROR("a\n[#, 1 #] b\n", 2, 3, message);
 }
 
+TEST(TaskFile, AByteOrderMarkIsIgnored) {
+  const TaskTable t = parse(
+      "\xEF\xBB\xBF"
+      "echo a\n[# 1 #] echo b\n");
+  EXPECT_EQ(command_of(t, 1), "echo a");
+  EXPECT_EQ(task_ids(parse("\xEF\xBB\xBF# a comment, not a task\necho b\n")), (Ids{2}));
+  // Columns count from after it, as an editor shows the line.
+  EXPECT_PARSE_ERROR("\xEF\xBB\xBF[# 9 #] x\n", 1, 4, "dependency '9' points past the last line (1)");
+}
+
+TEST(TaskFile, ACommaRightBeforeTheClosingMarkEndsTheListAsInGreasy) {
+  const TaskTable t = parse("a\nb\n[# 1,#] c\n[# 1, 2,#] d\n");
+  EXPECT_EQ(deps_of(t, 3), (Ids{1}));
+  EXPECT_EQ(deps_of(t, 4), (Ids{1, 2}));
+}
+
 TEST(TaskFile, CycleIsAnErrorNamingItsTasks) {
   EXPECT_PARSE_ERROR(
       "echo a\n"
