@@ -25,6 +25,7 @@ int run_command(const RunSettings& s) {
   spec.worker.cores = s.worker_cores;
   spec.worker.gpus = s.worker_gpus;
   spec.worker.bind = s.bind;
+  spec.worker.shell = s.shell;
   spec.worker.grace_s = s.grace_s;
   spec.worker.output = s.task_output;
   spec.hub.options = s.hub;

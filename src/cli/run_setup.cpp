@@ -1,9 +1,12 @@
 #include "cli/run_setup.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "core/requests.hpp"
 #include "core/task_syntax.hpp"
+#include "exec/task_command.hpp"
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
 #include "store/task_file_io.hpp"
@@ -44,6 +47,8 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--worker-gpus", o.worker_gpus, "GPUs each worker uses (default: its whole share)")
       ->each([&o](const std::string&) { o.worker_gpus_set = true; });
   cmd.add_option("--topology-xml", o.topology_xml, "Use this hwloc XML instead of the machine's topology");
+  cmd.add_option("--shell", o.shell,
+                 "Shell for commands with shell syntax (default: /bin/bash where it exists, else /bin/sh)");
 }
 
 namespace {
@@ -75,6 +80,10 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.worker_cores = o.worker_cores;
   s.worker_gpus = o.worker_gpus_set ? static_cast<int>(o.worker_gpus) : -1;
   s.topology_xml = o.topology_xml;
+  const auto shell =
+      exec::resolve_shell(o.shell, [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
+  if (!shell) throw InputError("--shell: '" + o.shell + "' is not an executable file");
+  s.shell = *shell;
 
   s.hub.scheduler.fail_fast = o.fail_fast;
   s.hub.scheduler.steal = !o.no_steal;

@@ -34,6 +34,7 @@ struct RunOptions {
   uint32_t worker_gpus = 0;
   bool worker_gpus_set = false;
   std::string topology_xml;
+  std::string shell;
 };
 
 struct RunSettings {
@@ -50,6 +51,7 @@ struct RunSettings {
   uint32_t worker_cores = 0;   ///< 0 = the whole share
   int worker_gpus = -1;        ///< -1 = the whole share
   std::string topology_xml;
+  std::string shell;  ///< resolved: --shell, else /bin/bash where it exists, else /bin/sh
 };
 
 /// Adds the run options to `cmd`, bound to `o`.

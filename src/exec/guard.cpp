@@ -209,7 +209,6 @@ int guard_loop(double grace) {
   return 0;
 }
 
-
 // Runs before main() (and before the program's own static constructors, priority 101): in a process
 // started by ProcessGuard::start, be the guard and never return to the program.
 __attribute__((constructor(101))) void run_guard_if_asked() {

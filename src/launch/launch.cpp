@@ -12,6 +12,7 @@
 #include "exec/host.hpp"
 #include "exec/signals.hpp"
 #include "exec/spawn.hpp"
+#include "exec/task_command.hpp"
 #include "hub/inbox.hpp"
 #include "hub/observer_list.hpp"
 #include "hw/shares.hpp"
@@ -267,6 +268,11 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.run_number = told.run_number;
     wo.host = exec::host_name();
     wo.bind = spec.worker.bind;
+    // An embedding program that names no shell gets the default that `mpiq run` gets.
+    wo.shell =
+        spec.worker.shell.empty()
+            ? *exec::resolve_shell("", [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; })
+            : spec.worker.shell;
     wo.grace_s = spec.worker.grace_s;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;

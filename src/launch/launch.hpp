@@ -37,6 +37,7 @@ struct WorkerConfig {
   uint32_t cores = 0;        ///< cores each worker uses; 0 = its whole share (--worker-cores)
   int gpus = -1;             ///< GPUs each worker uses; -1 = its whole share (--worker-gpus)
   bool bind = true;          ///< bind each task to its cores (--bind)
+  std::string shell;         ///< the shell for shell syntax, resolved (exec::resolve_shell); "" = /bin/sh
   double grace_s = 10;       ///< TERM-to-KILL time of commands
   core::TaskOutput output = core::TaskOutput::stream;         ///< where task output goes (--task-output)
   std::shared_ptr<const worker::FunctionSettings> functions;  ///< task kinds of an embedding program

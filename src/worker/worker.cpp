@@ -13,6 +13,7 @@
 #include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
+#include "exec/task_command.hpp"
 #include "exec/task_environment.hpp"
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
@@ -26,6 +27,16 @@ namespace mpiq::worker {
 using core::MessageKind;
 
 namespace {
+// The value of `name` in the environment `env` ("K=V" entries; the last one wins, as the per-task
+// variables come last), or nullptr.
+const char* variable_in(const std::vector<std::string>& env, std::string_view name) {
+  for (auto it = env.rbegin(); it != env.rend(); ++it)
+    if (it->size() > name.size() && (*it)[name.size()] == '=' &&
+        std::string_view(*it).substr(0, name.size()) == name)
+      return it->c_str() + name.size() + 1;
+  return nullptr;
+}
+
 // Variables set per task; any value inherited from the worker's own environment is replaced.
 bool set_per_task(std::string_view entry) {
   static constexpr std::string_view kKeys[] = {"MPIQ_",
@@ -44,6 +55,10 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
     : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
   // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
   base_env_ = exec::inherited_environment(environ, set_per_task);
+  if (char* cwd = getcwd(nullptr, 0)) {
+    cwd_ = cwd;
+    free(cwd);
+  }
   if (options_.bind) own_binding_ = hw::this_thread_binding();
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
@@ -250,8 +265,18 @@ void Worker::start(core::LocalQueue::Next next) {
   } else {
     exec::SpawnRequest req;
     req.command = next.order.command;
-    req.workdir = next.order.workdir;
+    req.shell = options_.shell;
     req.env = task_environment(next.order, next.allocation);
+    if (!next.order.workdir.empty()) {
+      // GREASY's `cd dir && command`: ~ and variables expand (the task's own among them), and PWD says
+      // where the task is, as a shell's cd would.
+      req.workdir =
+          exec::needs_expansion(next.order.workdir)
+              ? exec::expand_directory(next.order.workdir,
+                                       [&req](std::string_view name) { return variable_in(req.env, name); })
+              : next.order.workdir;
+      req.env.push_back("PWD=" + (req.workdir[0] == '/' ? req.workdir : cwd_ + "/" + req.workdir));
+    }
     const std::string base = options_.out_dir + "/" + core::output_file_stem(id, element);
     bool ready = true;
     switch (options_.output) {

@@ -27,6 +27,9 @@ struct WorkerOptions {
   bool bind = true;         ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
   double grace_s = 10;      ///< seconds between TERM and KILL for a task that timed out or is stopped
   int hub = 0;              ///< the hub's rank
+  /// The shell for commands with shell syntax (exec::resolve_shell: `--shell`, else bash where it
+  /// exists, else /bin/sh); "" = /bin/sh.
+  std::string shell;
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
@@ -74,6 +77,7 @@ class Worker {
   WorkerOptions options_;
   core::LocalQueue queue_;
   std::vector<std::string> base_env_;
+  std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
   std::unique_ptr<store::OutputStream> stream_;  // opened at the first byte of output
