@@ -119,6 +119,13 @@ class Parser {
         task_line(line, i);
       } else if (line.substr(i, 5) == "#MPIQ" && (i + 5 == line.size() || is_blank(line[i + 5]))) {
         directive_line(line, i);
+      } else if (i == 0 && line.substr(0, 10) == "#DISBATCH ") {
+        // disBatch reads this line (as it does: `#DISBATCH ` at the start of the line) as a directive;
+        // read as a comment it would give the file another meaning (docs/design.md §2).
+        fail(line_no_, 1,
+             "disBatch directive '" + std::string(trim_blanks(line.substr(0, line.find(' ', 10)))) +
+                 "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER "
+                 "as '#MPIQ barrier', or run the file with disBatch)");
       } else {
         mark_line(LineKind::comment, kNone);
       }

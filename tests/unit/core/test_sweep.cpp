@@ -2,6 +2,8 @@
 // and naming an element (`ID[i]`, core/task_ref.hpp).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -184,6 +186,19 @@ TEST(Sweep, TheTableKeyIsIdThenElement) {
   TaskTable t = parse("[% repeat=3 %] a\n");
   std::swap(t.element[0], t.element[1]);
   EXPECT_EQ(find_table_problem(t), "task ids are not ascending at row 1 (id 1[0] after 1[1])");
+}
+
+TEST(Sweep, TheShippedExampleIsTwentyElementsAndADependant) {
+  std::ifstream in(std::string(MPIQ_TEST_DATA) + "/../../examples/sweep.tasks", std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const TaskTable t = parse_task_file(text.str(), "sweep.tasks");
+  const GraphSummary s = summarize(t);
+  EXPECT_EQ(s.tasks, 21u);
+  EXPECT_EQ(s.sweeps, 1u);
+  EXPECT_EQ(labels(t).front(), "5[0]");
+  EXPECT_EQ(labels(t)[19], "5[95]");
+  EXPECT_EQ(deps_of(t, *t.find(7)), (Strings{"5*"}));
 }
 
 }  // namespace

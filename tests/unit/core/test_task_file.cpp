@@ -459,6 +459,18 @@ TEST(TaskFile, EmptyDependencyBetweenCommasIsAnError) {
   EXPECT_PARSE_ERROR("a\n[#, 1 #] b\n", 2, 3, message);
 }
 
+TEST(TaskFile, ADisbatchDirectiveIsRefusedNotReadAsAComment) {
+  const std::string hint =
+      "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER as "
+      "'#MPIQ barrier', or run the file with disBatch)";
+  EXPECT_PARSE_ERROR("echo a\n#DISBATCH REPEAT 3 start 1 echo x\n", 2, 1,
+                     "disBatch directive '#DISBATCH REPEAT" + hint);
+  EXPECT_PARSE_ERROR("#DISBATCH PREFIX cd /x ; \necho a\n", 1, 1,
+                     "disBatch directive '#DISBATCH PREFIX" + hint);
+  // What disBatch itself reads as a comment stays one: not at the line's start, or not upper case.
+  EXPECT_EQ(task_ids(parse("  #DISBATCH BARRIER\n#disbatch barrier\n#DISBATCHX\necho a\n")), (Ids{4}));
+}
+
 TEST(TaskFile, AByteOrderMarkIsIgnored) {
   const TaskTable t = parse(
       "\xEF\xBB\xBF"
