@@ -49,9 +49,11 @@ class Streams {
   }
   /// The data of `task`'s (of a sweep: its element `element`'s) `channel` in `attempt` (0 = its last
   /// attempt that wrote anything), as the latest run that ran that attempt wrote it (a task running at a
-  /// kill runs again, same attempt).
-  std::string text(uint32_t task, uint32_t element, store::OutputChannel channel, uint32_t attempt) const {
-    const auto [a, latest] = last(task, element, attempt);
+  /// kill runs again, same attempt). Only runs before `before` count: a task whose line moved in an
+  /// edit has its output under its old id, which a later task may have since.
+  std::string text(uint32_t task, uint32_t element, store::OutputChannel channel, uint32_t attempt,
+                   uint32_t before = UINT32_MAX) const {
+    const auto [a, latest] = last(task, element, attempt, before);
     std::string out;
     for (const auto& f : files_)
       for (const auto& r : f.records)
@@ -62,15 +64,19 @@ class Streams {
   }
 
  private:
-  // The attempt to show (the given one, or the highest) and the latest run that wrote it.
-  std::pair<uint32_t, uint32_t> last(uint32_t task, uint32_t element, uint32_t attempt) const {
+  // The attempt to show (the given one, or the highest) and the latest run before `before` that wrote it.
+  std::pair<uint32_t, uint32_t> last(uint32_t task, uint32_t element, uint32_t attempt,
+                                     uint32_t before) const {
     uint32_t a = attempt, run = 0;
+    const auto mine = [&](const store::OutputRecord& r) {
+      return r.task == task && r.element == element && r.run < before;
+    };
     for (const auto& f : files_)
       for (const auto& r : f.records)
-        if (r.task == task && r.element == element && attempt == 0 && r.attempt > a) a = r.attempt;
+        if (mine(r) && attempt == 0 && r.attempt > a) a = r.attempt;
     for (const auto& f : files_)
       for (const auto& r : f.records)
-        if (r.task == task && r.element == element && r.attempt == a) run = std::max(run, r.run);
+        if (mine(r) && r.attempt == a) run = std::max(run, r.run);
     return {a, run};
   }
 
@@ -112,8 +118,11 @@ int cat(const CatOptions& o) {
     if (files)
       return read_file(out_dir + "/" + core::output_file_stem(table.id[t], table.element[t]) +
                        (err ? ".err" : ".out"));
-    return streams->text(table.id[t], table.element[t],
-                         err ? store::OutputChannel::err : store::OutputChannel::out, attempt);
+    const auto channel = err ? store::OutputChannel::err : store::OutputChannel::out;
+    // A task kept by an edit of the task file after it ended has its output under its old id.
+    if (table.output_id[t] != 0)
+      return streams->text(table.output_id[t], table.element[t], channel, attempt, table.output_run[t]);
+    return streams->text(table.id[t], table.element[t], channel, attempt);
   };
 
   if (o.failed) {

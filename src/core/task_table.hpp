@@ -87,6 +87,8 @@ enum TaskFlag : uint8_t {
 struct TaskSpec {
   TaskId id = 0;
   uint32_t element = kNoElement;  ///< the sweep index of an element of a `repeat=` line
+  uint32_t output_id = 0;         ///< the id its output is under when its line moved (an edit), else 0
+  uint32_t output_run = 0;        ///< with output_id: that output is in the runs before this one
   uint8_t flags = 0;              ///< TaskFlag bits
   std::string_view name, command, workdir;
   uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
@@ -119,6 +121,11 @@ struct TaskTable {
   /// The sweep index (`MPIQ_REPEAT_INDEX`) of the elements of a `repeat=` line, which share the line's
   /// id and are shown as `LINE[i]`; kNoElement for every other row. Within one id, rows ascend by it.
   std::vector<uint32_t> element;
+  /// Of a task whose line moved in an edit of the task file (core/task_edit.hpp) after it ended: the id
+  /// its output was written under (stream records, `ID.out`), in runs before `output_run`; 0 for every
+  /// other row, whose output is under its own id.
+  std::vector<uint32_t> output_id;
+  std::vector<uint32_t> output_run;
   std::vector<uint8_t> flags;       ///< TaskFlag bits
   StringColumn name;                ///< "" when unnamed
   StringColumn command;             ///< the command after its prefixes, continuation lines joined
@@ -247,6 +254,8 @@ inline constexpr auto kTaskColumns = std::make_tuple(
     // What the task file says.
     ValueColumn<TaskSpec, TaskId>{"id", &TaskTable::id, &TaskSpec::id},
     ValueColumn<TaskSpec, uint32_t>{"element", &TaskTable::element, &TaskSpec::element, {3, 2}},
+    ValueColumn<TaskSpec, uint32_t>{"output_id", &TaskTable::output_id, &TaskSpec::output_id, {3, 2}},
+    ValueColumn<TaskSpec, uint32_t>{"output_run", &TaskTable::output_run, &TaskSpec::output_run, {3, 2}},
     ValueColumn<TaskSpec, uint8_t>{"flags", &TaskTable::flags, &TaskSpec::flags, {}, is_known_flags},
     ValueColumn<TaskSpec, uint32_t>{"cores", &TaskTable::cores, &TaskSpec::cores},
     ValueColumn<TaskSpec, uint32_t>{"gpus", &TaskTable::gpus, &TaskSpec::gpus},

@@ -5,7 +5,8 @@
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
 ///   /                      attributes: format_version (uint32, 3), mpiq_version, task_file,
-///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated):
+///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
+///                          task_file_edits (newline-separated; written only when there are some):
 ///                          UTF-8 variable-length strings; restarts (uint32); journal_epoch (uint64)
 ///   /tasks/id              uint32, ascending (with element: (id, element) ascends)
 ///   /tasks/element         uint32, the sweep index of an element of a `repeat=` line, 4294967295
@@ -74,6 +75,9 @@ struct CheckpointMeta {
   /// carries the same number, so a restart can tell a journal whose records the snapshot already holds
   /// (the hub stopped between the rename and the journal's truncation) from one that follows it.
   uint64_t journal_epoch = 0;
+  /// The edits of the task file that resumes applied (docs/design.md §7), oldest first, one line each:
+  /// `restart R: <what changed>`. Stored newline-separated in `task_file_edits` (absent: none).
+  std::vector<std::string> task_file_edits;
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`

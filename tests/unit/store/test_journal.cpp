@@ -518,13 +518,13 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
 }
 
 TEST(JournalSchema, WritesFormat1RecordsPlusTheSweepElement) {
-  // Format 2 (sweeps, docs/design.md §2) is format 1 with one uint32 more per appended task, the
-  // element, right after the id: the same records otherwise, byte for byte, for a run of commands and
+  // Format 2 (sweeps, docs/design.md §2; edits, §7) is format 1 with three uint32 more per appended
+  // task, the element, output_id and output_run, right after the id: the same records otherwise, byte for byte, for a run of commands and
   // a run of function tasks. (An mpiq from before reads only format 1; this one reads both.)
   static_assert(kJournalFormatVersion == 2, "a new journal format: say here what it adds");
   test::TempDir dir;
   const auto expect_format1_plus_elements = [](const std::string& now, const std::string& old, size_t tasks) {
-    ASSERT_EQ(now.size(), old.size() + 4 * tasks);
+    ASSERT_EQ(now.size(), old.size() + 12 * tasks);
     uint32_t version = 0;
     std::memcpy(&version, now.data() + 8, 4);
     EXPECT_EQ(version, 2u);
