@@ -43,17 +43,21 @@ void add_check_command(CLI::App& app, int* exit_code) {
   auto json = std::make_shared<bool>(false);
   auto ranks = std::make_shared<int>(0);
   auto xml = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("mpiq");
   cmd->add_option("FILE", *file, "Task file")->required();
   cmd->add_flag("--json", *json, "Print the summary as one JSON object");
+  cmd->add_option("--format", *format, "Task file format: mpiq (default) or pylauncher (CORES,COMMAND lines)")
+      ->check(CLI::IsMember({"mpiq", "pylauncher"}));
   cmd->add_option("--ranks", *ranks,
                   "Also check that every task fits a worker of a run of N ranks on this node (mpirun -np N)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--topology-xml", *xml,
                   "With --ranks: the node this hwloc XML describes instead of this one");
-  cmd->callback([file, json, ranks, xml, exit_code] {
+  cmd->callback([file, json, ranks, xml, format, exit_code] {
     if (*ranks < 0) throw InputError("--ranks must be at least 1 (got " + std::to_string(*ranks) + ")");
     if (!xml->empty() && *ranks == 0) throw InputError("--topology-xml needs --ranks N");
-    const core::TaskTable table = store::load_task_file(*file);
+    const core::TaskTable table = store::load_task_file(
+        *file, *format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq);
     std::string fits;
     if (*ranks > 0) {
       const hw::Topology topo = hw::Topology::load(*xml);

@@ -35,7 +35,7 @@ int run_command(const RunSettings& s) {
   spec.hub.stop_margin_s = s.stop_margin_s;
   spec.hub.summary = true;
   spec.prepare = [&](const std::vector<core::WorkerCapacity>& workers) {
-    table = store::load_task_file(s.task_file);
+    table = store::load_task_file(s.task_file, s.format);
     check_requests(table, workers, s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     const std::string sha256 = store::sha256_file(s.task_file);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/pylauncher.hpp"
 #include "core/requests.hpp"
 #include "core/task_output.hpp"
 #include "hub/hub.hpp"
@@ -35,6 +36,7 @@ struct RunOptions {
   bool worker_gpus_set = false;
   std::string topology_xml;
   std::string shell;
+  std::string format = "mpiq";
 };
 
 struct RunSettings {
@@ -52,6 +54,7 @@ struct RunSettings {
   int worker_gpus = -1;        ///< -1 = the whole share
   std::string topology_xml;
   std::string shell;  ///< resolved: --shell, else /bin/bash where it exists, else /bin/sh
+  core::TaskFileFormat format = core::TaskFileFormat::mpiq;  ///< --format
 };
 
 /// Adds the run options to `cmd`, bound to `o`.

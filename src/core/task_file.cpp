@@ -8,6 +8,7 @@
 
 #include "core/graph.hpp"
 #include "core/name_index.hpp"
+#include "core/pylauncher.hpp"
 #include "core/submission.hpp"
 #include "core/task_syntax.hpp"
 #include "mpiq/error.hpp"
@@ -44,6 +45,10 @@ class Parser {
     // A UTF-8 byte order mark (some Windows editors write one) is no part of the first line; columns
     // count from after it, as the editor shows the line.
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    // Another tool's file read as mpiq's would run with another meaning (docs/design.md §2).
+    if (run_ == nullptr && looks_like_pylauncher(text_.substr(pos_)))
+      fail(1, 1,
+           "this is a pylauncher file (every task line is CORES,COMMAND): run it with --format pylauncher");
     scan();
     if (command_tasks_ == 0) fail(0, 0, "no tasks");
     resolve_pending();

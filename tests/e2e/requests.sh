@@ -36,4 +36,13 @@ elif [ "${CI:-}" = true ]; then
   fail "$topo not found (the shared/ directory beside the repository)"
 fi
 expect_code 2 "$MPIQ" check ok.tasks --topology-xml x.xml 2> /dev/null
+# A pylauncher file: refused as an mpiq file (exit 2, nothing written), run with --format pylauncher.
+printf '# pylauncher\n1,echo one\n1,echo "two $OMP_NUM_THREADS"\n' > pl.txt
+expect_code 2 mpiq_run pl.txt 2> err
+grep -q "pl.txt:1:1: this is a pylauncher file (every task line is CORES,COMMAND): run it with --format pylauncher" err ||
+  fail "a pylauncher file as mpiq's: $(cat err)"
+[ ! -e pl.mpiq ] || fail "the refused pylauncher file created its run directory"
+expect_code 0 mpiq_run pl.txt --format pylauncher > /dev/null 2>&1
+[ "$("$MPIQ" cat pl.mpiq 3)" = "two 1" ] || fail "--format pylauncher: $("$MPIQ" cat pl.mpiq 3)"
+"$MPIQ" check pl.txt --format pylauncher | grep -qx "tasks 2" || fail "mpiq check --format pylauncher"
 echo "ok: unmeetable requests refused at their line before anything is written, on $NP rank(s) ($ncores cores)"
