@@ -4,6 +4,8 @@
 //
 //   bench_hub_scale generate N FILE   writes N tasks of 40-byte commands, each waiting for the one before
 //                                     (`[# -1 #]`), the first for none
+//   bench_hub_scale sweep N FILE      writes one line, a sweep of N elements (`[% repeat=N %]`) whose
+//                                     40-byte command names its element through $MPIQ_REPEAT_INDEX
 //   bench_hub_scale load FILE         parses FILE, builds the Scheduler, prints key=value figures
 //
 // Memory per task excludes the command bytes (the commands themselves are the user's data):
@@ -61,6 +63,17 @@ int generate(size_t n, const char* path) {
   return std::fclose(f) == 0 ? 0 : 1;
 }
 
+int sweep(size_t n, const char* path) {
+  std::FILE* f = std::fopen(path, "w");
+  if (!f) {
+    std::perror(path);
+    return 1;
+  }
+  // 40 bytes, as generate's commands: the table holds one copy per element, as it would per line.
+  std::fprintf(f, "[%% repeat=%zu %%] ./simulate --in=$MPIQ_REPEAT_INDEX --s=1\n", n);
+  return std::fclose(f) == 0 ? 0 : 1;
+}
+
 int load(const char* path) {
   const long long base = status_bytes("VmRSS");
   auto start = Clock::now();
@@ -87,7 +100,7 @@ int load(const char* path) {
   std::printf("table_b_per_task=%.1f\n", (after_parse - base - command_bytes) / n);
   std::printf("peak_b_per_task=%.1f steady_b_per_task=%.1f\n", (hwm - base - command_bytes) / n,
               (after_build - base - command_bytes) / n);
-  return scheduler.task_count() == table.size() ? 0 : 1;
+  return scheduler.task_count() > 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -96,11 +109,13 @@ int main(int argc, char** argv) {
   try {
     if (argc == 4 && std::strcmp(argv[1], "generate") == 0)
       return generate(std::strtoull(argv[2], nullptr, 10), argv[3]);
+    if (argc == 4 && std::strcmp(argv[1], "sweep") == 0)
+      return sweep(std::strtoull(argv[2], nullptr, 10), argv[3]);
     if (argc == 3 && std::strcmp(argv[1], "load") == 0) return load(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_hub_scale: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: bench_hub_scale generate N FILE | load FILE\n");
+  std::fprintf(stderr, "usage: bench_hub_scale generate N FILE | sweep N FILE | load FILE\n");
   return 2;
 }

@@ -19,6 +19,7 @@ std::string check_report(const core::TaskTable& table, const core::GraphSummary&
       {"max_cores", summary.max_cores},
       {"max_gpus", summary.max_gpus},
       {"barriers", summary.barriers},
+      {"sweeps", summary.sweeps},
       {"named", named},
   };
   if (json) {

@@ -9,6 +9,8 @@
 
 #include "cli/commands.hpp"
 #include "core/task_outcome.hpp"
+#include "core/task_output.hpp"
+#include "core/task_ref.hpp"
 #include "mpiq/error.hpp"
 #include "store/output_stream.hpp"
 #include "store/posix_file.hpp"
@@ -45,27 +47,36 @@ class Streams {
     for (const std::string& path : store::output_stream_paths(out_dir))
       files_.push_back(store::read_output_stream(path));
   }
-  /// The data of `task`'s `channel` in `attempt` (0 = its last attempt that wrote anything), as the
-  /// latest run that ran that attempt wrote it (a task running at a kill runs again, same attempt).
-  std::string text(uint32_t task, store::OutputChannel channel, uint32_t attempt) const {
-    const auto [a, latest] = last(task, attempt);
+  /// The data of `task`'s (of a sweep: its element `element`'s) `channel` in `attempt` (0 = its last
+  /// attempt that wrote anything), as the latest run that ran that attempt wrote it (a task running at a
+  /// kill runs again, same attempt). Only runs before `before` count: a task whose line moved in an
+  /// edit has its output under its old id, which a later task may have since.
+  std::string text(uint32_t task, uint32_t element, store::OutputChannel channel, uint32_t attempt,
+                   uint32_t before = UINT32_MAX) const {
+    const auto [a, latest] = last(task, element, attempt, before);
     std::string out;
     for (const auto& f : files_)
       for (const auto& r : f.records)
-        if (r.task == task && r.attempt == a && r.run == latest && r.channel == channel) out.append(r.data);
+        if (r.task == task && r.element == element && r.attempt == a && r.run == latest &&
+            r.channel == channel)
+          out.append(r.data);
     return out;
   }
 
  private:
-  // The attempt to show (the given one, or the highest) and the latest run that wrote it.
-  std::pair<uint32_t, uint32_t> last(uint32_t task, uint32_t attempt) const {
+  // The attempt to show (the given one, or the highest) and the latest run before `before` that wrote it.
+  std::pair<uint32_t, uint32_t> last(uint32_t task, uint32_t element, uint32_t attempt,
+                                     uint32_t before) const {
     uint32_t a = attempt, run = 0;
+    const auto mine = [&](const store::OutputRecord& r) {
+      return r.task == task && r.element == element && r.run < before;
+    };
     for (const auto& f : files_)
       for (const auto& r : f.records)
-        if (r.task == task && attempt == 0 && r.attempt > a) a = r.attempt;
+        if (mine(r) && attempt == 0 && r.attempt > a) a = r.attempt;
     for (const auto& f : files_)
       for (const auto& r : f.records)
-        if (r.task == task && r.attempt == a) run = std::max(run, r.run);
+        if (mine(r) && r.attempt == a) run = std::max(run, r.run);
     return {a, run};
   }
 
@@ -78,15 +89,12 @@ std::string read_file(const std::string& path) {
   return store::read_whole_file(path);
 }
 
-// The row of TASK: an id or a name. Throws InputError for a task the run does not have.
+// The row of TASK: an id, a name, or a sweep's element ID[i] / NAME[i]. Throws InputError for a task the
+// run does not have.
 core::TaskIndex find_task(const core::TaskTable& table, const std::string& task, const std::string& run_dir) {
-  if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos && task.size() < 10) {
-    if (auto row = table.find(static_cast<core::TaskId>(std::stoul(task)))) return *row;
-  } else {
-    for (core::TaskIndex t = 0; t < table.size(); ++t)
-      if (table.name[t] == task) return t;
-  }
-  throw InputError(run_dir + ": no task '" + task + "' (give a task id, the line number, or a name)");
+  std::string why;
+  if (const auto row = core::find_task_ref(table, task, &why)) return *row;
+  throw InputError(run_dir + ": " + why);
 }
 
 // The last `bytes` of `text`, from a line start where one is near.
@@ -107,14 +115,20 @@ int cat(const CatOptions& o) {
   std::optional<Streams> streams;
   if (!files) streams.emplace(out_dir);
   const auto text = [&](core::TaskIndex t, bool err, uint32_t attempt) {
-    if (files) return read_file(out_dir + "/" + std::to_string(table.id[t]) + (err ? ".err" : ".out"));
-    return streams->text(table.id[t], err ? store::OutputChannel::err : store::OutputChannel::out, attempt);
+    if (files)
+      return read_file(out_dir + "/" + core::output_file_stem(table.id[t], table.element[t]) +
+                       (err ? ".err" : ".out"));
+    const auto channel = err ? store::OutputChannel::err : store::OutputChannel::out;
+    // A task kept by an edit of the task file after it ended has its output under its old id.
+    if (table.output_id[t] != 0)
+      return streams->text(table.output_id[t], table.element[t], channel, attempt, table.output_run[t]);
+    return streams->text(table.id[t], table.element[t], channel, attempt);
   };
 
   if (o.failed) {
     for (core::TaskIndex t = 0; t < table.size(); ++t) {
       if (table.state[t] != core::TaskState::failed) continue;
-      std::cout << "== task " << table.id[t];
+      std::cout << "== task " << table.label(t);
       if (!table.name[t].empty()) std::cout << " (" << table.name[t] << ")";
       std::cout << ": " << core::describe_end(table, t) << ", attempt " << table.attempts[t] << "\n";
       std::string err = tail(text(t, true, 0), 2000);
@@ -139,7 +153,8 @@ void add_cat_command(CLI::App& app, int* exit_code) {
   auto* cmd =
       app.add_subcommand("cat", "Print a task's output (stdout, or --stderr), while the run goes or after");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
-  cmd->add_option("TASK", o->task, "Task id (its line number) or name");
+  cmd->add_option("TASK", o->task,
+                  "Task id (its line number) or name; ID[i] or NAME[i] for a sweep's element");
   cmd->add_flag("--stderr", o->err, "Print the task's stderr instead of its stdout");
   cmd->add_option("--attempt", o->attempt, "Print this attempt's output (default: the last)")
       ->check(CLI::PositiveNumber);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
+#include "core/task_edit.hpp"
 #include "hub/run_directory.hpp"
 #include "launch/launch.hpp"
 #include "store/sha256.hpp"
@@ -25,6 +26,7 @@ int run_command(const RunSettings& s) {
   spec.worker.cores = s.worker_cores;
   spec.worker.gpus = s.worker_gpus;
   spec.worker.bind = s.bind;
+  spec.worker.shell = s.shell;
   spec.worker.grace_s = s.grace_s;
   spec.worker.output = s.task_output;
   spec.hub.options = s.hub;
@@ -32,10 +34,21 @@ int run_command(const RunSettings& s) {
   spec.hub.log_level = s.log_level;
   spec.hub.stop_margin_s = s.stop_margin_s;
   spec.hub.summary = true;
-  spec.prepare = [&] {
-    table = store::load_task_file(s.task_file);
+  spec.prepare = [&](const std::vector<core::WorkerCapacity>& workers) {
+    table = store::load_task_file(s.task_file, s.format);
+    check_requests(table, workers, s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
-    dir->set_task_file(s.task_file, store::sha256_file(s.task_file));
+    const std::string sha256 = store::sha256_file(s.task_file);
+    if (dir->task_file_changed(sha256)) {
+      // An edited file is applied (docs/design.md §7): tasks matched by content keep their state.
+      core::TaskEditSummary edit;
+      core::TaskTable edited =
+          core::apply_task_edit(dir->restored(), std::move(table), dir->meta().restarts, &edit);
+      dir->apply_edit(s.task_file, sha256, std::move(edited), edit.describe(),
+                      s.task_output == core::TaskOutput::files);
+    } else {
+      dir->set_task_file(s.task_file, sha256);
+    }
     if (dir->resuming()) table = std::move(dir->restored());
     launch::HubRun run;
     run.table = &table;

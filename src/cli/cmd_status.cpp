@@ -121,6 +121,11 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   }
 }
 
+// A task as `mpiq cat` takes it on a shell's command line: `5`, or `'5[3]'` (quoted: a glob otherwise).
+std::string cat_arg(const core::TaskTable& t, core::TaskIndex row) {
+  return t.is_element(row) ? "'" + t.label(row) + "'" : t.label(row);
+}
+
 void list_tasks(const core::TaskTable& t, core::TaskState want, const std::string& dir, std::ostream& out) {
   out << pad("id", 8) << pad("name", 16) << pad("attempts", 10) << pad("crashes", 9) << pad("exit", 6)
       << pad("signal", 8) << pad("rank", 6) << "why\n";
@@ -128,8 +133,10 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
   for (size_t i = 0; i < t.size(); ++i) {
     if (t.state[i] != want || t.is_barrier(static_cast<core::TaskIndex>(i))) continue;
     ++n;
-    const std::string name(t.name[i]);
-    out << pad(std::to_string(t.id[i]), 8) << pad(name.empty() ? "-" : name, 16)
+    const auto row = static_cast<core::TaskIndex>(i);
+    // A sweep's element shows as ID[i], with the sweep's name (its join row's, the last of its id).
+    const std::string name(t.is_element(row) ? t.name[t.rows_of(t.id[i]).second - 1] : t.name[i]);
+    out << pad(t.label(row), 8) << pad(name.empty() ? "-" : name, 16)
         << pad(std::to_string(t.attempts[i]), 10) << pad(std::to_string(t.crashes[i]), 9)
         << pad(t.exit_code[i] >= 0 ? std::to_string(t.exit_code[i]) : "-", 6)
         << pad(t.signal[i] ? std::to_string(t.signal[i]) : "-", 8)
@@ -142,13 +149,12 @@ void list_tasks(const core::TaskTable& t, core::TaskState want, const std::strin
       out << "\n";
     } else if (t.state[i] == core::TaskState::failed) {
       // Why, and the end of its stderr (indented), as the table kept it.
-      const auto row = static_cast<core::TaskIndex>(i);
-      out << core::describe_end(t, row) << "; mpiq cat " << dir << " " << t.id[i] << " --stderr\n";
+      out << core::describe_end(t, row) << "; mpiq cat " << dir << " " << cat_arg(t, row) << " --stderr\n";
       out << core::indent_lines(core::stderr_tail(t, row), "        | ");
     } else if (t.state[i] == core::TaskState::skipped) {
       out << core::describe_end(t, static_cast<core::TaskIndex>(i)) << "\n";
     } else {
-      out << "mpiq cat " << dir << " " << t.id[i] << "\n";
+      out << "mpiq cat " << dir << " " << cat_arg(t, row) << "\n";
     }
   }
   out << n << " task(s) " << core::to_string(want) << "\n";

@@ -1,10 +1,15 @@
 #include "cli/run_setup.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
+#include "core/requests.hpp"
 #include "core/task_syntax.hpp"
+#include "exec/task_command.hpp"
 #include "launch/launch.hpp"
 #include "mpiq/error.hpp"
+#include "store/task_file_io.hpp"
 
 namespace mpiq::cli {
 
@@ -45,6 +50,10 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--worker-gpus", o.worker_gpus, "GPUs each worker uses (default: its whole share)")
       ->each([&o](const std::string&) { o.worker_gpus_set = true; });
   cmd.add_option("--topology-xml", o.topology_xml, "Use this hwloc XML instead of the machine's topology");
+  cmd.add_option("--format", o.format, "Task file format: mpiq (default) or pylauncher (CORES,COMMAND lines)")
+      ->check(CLI::IsMember({"mpiq", "pylauncher"}));
+  cmd.add_option("--shell", o.shell,
+                 "Shell for commands with shell syntax (default: /bin/bash where it exists, else /bin/sh)");
 }
 
 namespace {
@@ -76,6 +85,11 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.worker_cores = o.worker_cores;
   s.worker_gpus = o.worker_gpus_set ? static_cast<int>(o.worker_gpus) : -1;
   s.topology_xml = o.topology_xml;
+  const auto shell =
+      exec::resolve_shell(o.shell, [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
+  if (!shell) throw InputError("--shell: '" + o.shell + "' is not an executable file");
+  s.shell = *shell;
+  s.format = o.format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq;
 
   s.hub.scheduler.fail_fast = o.fail_fast;
   s.hub.scheduler.steal = !o.no_steal;
@@ -90,6 +104,25 @@ RunSettings resolve_run_options(const RunOptions& o) {
     s.hub.deadline = launch::stop_deadline(limit, margin);
   }
   return s;
+}
+
+void check_requests(const core::TaskTable& table, const std::vector<core::WorkerCapacity>& workers,
+                    const std::string& path) {
+  const auto unmet = core::find_unmet_request(table, workers);
+  if (!unmet) return;
+  const core::TaskId id = table.id[unmet->row];
+  // The task's first line, for the column of the setting (the file was read a moment ago).
+  const std::string text = store::read_task_file(path);
+  size_t begin = 0;
+  for (core::TaskId line = 1; line < id && begin != std::string::npos; ++line) {
+    begin = text.find('\n', begin);
+    if (begin != std::string::npos) ++begin;
+  }
+  std::string_view line;
+  if (begin != std::string::npos) line = std::string_view(text).substr(begin, text.find('\n', begin) - begin);
+  if (begin == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // as the parser does
+  throw InputError(path, id, static_cast<uint32_t>(core::setting_column(line, unmet->setting)),
+                   "task " + std::to_string(id) + " " + unmet->message);
 }
 
 }  // namespace mpiq::cli

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/pylauncher.hpp"
+#include "core/requests.hpp"
 #include "core/task_output.hpp"
 #include "hub/hub.hpp"
 #include "hub/log.hpp"
@@ -34,6 +36,8 @@ struct RunOptions {
   uint32_t worker_gpus = 0;
   bool worker_gpus_set = false;
   std::string topology_xml;
+  std::string shell;
+  std::string format = "mpiq";
 };
 
 struct RunSettings {
@@ -50,10 +54,18 @@ struct RunSettings {
   uint32_t worker_cores = 0;   ///< 0 = the whole share
   int worker_gpus = -1;        ///< -1 = the whole share
   std::string topology_xml;
+  std::string shell;  ///< resolved: --shell, else /bin/bash where it exists, else /bin/sh
+  core::TaskFileFormat format = core::TaskFileFormat::mpiq;  ///< --format
 };
 
 /// Adds the run options to `cmd`, bound to `o`.
 void register_run_options(CLI::App& cmd, RunOptions& o);
 /// Checks and resolves the options; throws InputError naming the option for a bad value.
 RunSettings resolve_run_options(const RunOptions& o);
+
+/// Throws InputError `FILE:LINE:COL: task ID asks for ...` at the first task of `table` (read from the
+/// task file `path`) that no worker of `workers` can run, pointing at its `cores=` or `gpus=` setting
+/// (docs/design.md §11). Reads the file again only to place the column of an error.
+void check_requests(const core::TaskTable& table, const std::vector<core::WorkerCapacity>& workers,
+                    const std::string& path);
 }  // namespace mpiq::cli

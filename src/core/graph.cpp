@@ -67,7 +67,7 @@ GraphSummary summarize(const TaskTable& table) {
   }
   for (size_t r = 0; r < n; ++r) {
     if (table.is_barrier(static_cast<TaskIndex>(r))) {
-      ++s.barriers;
+      ++(table.is_sweep_join(static_cast<TaskIndex>(r)) ? s.sweeps : s.barriers);
       continue;
     }
     ++s.tasks;

@@ -58,6 +58,7 @@ std::vector<char> encode(const std::vector<TaskOrder>& orders) {
   for (const TaskOrder& o : orders) {
     w.put(o.task);
     w.put(o.id);
+    w.put(o.element);
     w.put(o.attempt);
     w.put(o.cores);
     w.put(o.gpus);
@@ -77,6 +78,7 @@ std::vector<TaskOrder> decode_orders(const std::vector<char>& b) {
   for (TaskOrder& o : out) {
     o.task = r2.get<TaskIndex>();
     o.id = r2.get<TaskId>();
+    o.element = r2.get<uint32_t>();
     o.attempt = r2.get<uint32_t>();
     o.cores = r2.get<uint32_t>();
     o.gpus = r2.get<uint32_t>();
@@ -282,11 +284,13 @@ TaskOrder make_order(const TaskTable& table, TaskIndex t) {
   TaskOrder o;
   o.task = t;
   o.id = table.id[t];
+  o.element = table.element[t];
   o.attempt = table.attempts[t] + 1;
   o.cores = table.cores[t];
   o.gpus = table.gpus[t];
   o.timeout_s = table.timeout_s[t];
-  o.name = table.name[t];
+  // A sweep's elements share the name its join row (the last row of its id) holds.
+  o.name = o.element == kNoElement ? table.name[t] : table.name[table.rows_of(o.id).second - 1];
   o.command = table.command[t];
   o.workdir = table.workdir[t];
   return o;

@@ -57,7 +57,8 @@ struct FunctionBatch {
 struct TaskOrder {
   TaskIndex task = 0;
   TaskId id = 0;
-  uint32_t attempt = 0;  ///< 1 for the first attempt
+  uint32_t element = kNoElement;  ///< the sweep index (MPIQ_REPEAT_INDEX) of a sweep's element
+  uint32_t attempt = 0;           ///< 1 for the first attempt
   uint32_t cores = 1, gpus = 0, timeout_s = 0;
   std::string name, command, workdir;
 };

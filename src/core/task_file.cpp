@@ -8,6 +8,7 @@
 
 #include "core/graph.hpp"
 #include "core/name_index.hpp"
+#include "core/pylauncher.hpp"
 #include "core/submission.hpp"
 #include "core/task_syntax.hpp"
 #include "mpiq/error.hpp"
@@ -19,6 +20,8 @@ using namespace syntax;
 
 // "No row" in the parser's per-line columns; NameIndex::find says the same for an unknown name.
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+// Rows a file may make: row indices are 32-bit and kNone is not one.
+constexpr uint64_t kMaxRows = kNone - 1;
 static_assert(NameIndex::kNotFound == kNone);
 
 /// What a physical line of the file is.
@@ -39,6 +42,13 @@ class Parser {
 
   TaskTable run() {
     reject_nul_bytes();
+    // A UTF-8 byte order mark (some Windows editors write one) is no part of the first line; columns
+    // count from after it, as the editor shows the line.
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    // Another tool's file read as mpiq's would run with another meaning (docs/design.md §2).
+    if (run_ == nullptr && looks_like_pylauncher(text_.substr(pos_)))
+      fail(1, 1,
+           "this is a pylauncher file (every task line is CORES,COMMAND): run it with --format pylauncher");
     scan();
     if (command_tasks_ == 0) fail(0, 0, "no tasks");
     resolve_pending();
@@ -114,6 +124,13 @@ class Parser {
         task_line(line, i);
       } else if (line.substr(i, 5) == "#MPIQ" && (i + 5 == line.size() || is_blank(line[i + 5]))) {
         directive_line(line, i);
+      } else if (i == 0 && line.substr(0, 10) == "#DISBATCH ") {
+        // disBatch reads this line (as it does: `#DISBATCH ` at the start of the line) as a directive;
+        // read as a comment it would give the file another meaning (docs/design.md §2).
+        fail(line_no_, 1,
+             "disBatch directive '" + std::string(trim_blanks(line.substr(0, line.find(' ', 10)))) +
+                 "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER "
+                 "as '#MPIQ barrier', or run the file with disBatch)");
       } else {
         mark_line(LineKind::comment, kNone);
       }
@@ -161,6 +178,7 @@ class Parser {
     const uint32_t first_line = line_no_;
     Settings settings = defaults_;
     NameSetting named;
+    RepeatSetting repeat;
     std::string_view workdir;
     bool seen[3] = {false, false, false};
     bool any_prefix = false;
@@ -175,7 +193,7 @@ class Parser {
         workdir = trim_blanks(line.substr(prefix->body, prefix->close - prefix->body));
         if (workdir.empty()) fail(line_no_, i + 1, "empty working directory in '[@ @]'");
       } else {
-        parse_settings(here(), line, prefix->body, prefix->close, settings, &named);
+        parse_settings(here(), line, prefix->body, prefix->close, settings, &named, &repeat);
       }
       i = skip_blanks(line, prefix->close + 2);
       any_prefix = true;
@@ -238,10 +256,48 @@ class Parser {
     spec.retries = settings.retries;
     spec.priority = settings.priority;
     spec.deps = row_deps_;
-    table_.append(spec);
-    if (!name.empty()) names_.insert(row);
+    if (repeat.value) {
+      add_sweep(spec, *repeat.value, repeat.column);
+    } else {
+      table_.append(spec);
+      if (!name.empty()) names_.insert(row);
+      ++command_tasks_;
+    }
     row_deps_.clear();
-    ++command_tasks_;
+  }
+
+  // A `repeat=` line (docs/design.md §2): one row per element, each with the line's command, settings and
+  // dependencies and its own index, then a join row (flagged kBarrier, with the line's name) that waits for
+  // every element. The line stands for its join row, so whatever depends on the line (id, range, relative
+  // id or name) waits for all of its elements through one edge. Each element costs what a line of its own
+  // would: one row and a copy of the command.
+  void add_sweep(TaskSpec spec, const Repeat& repeat, size_t column) {
+    if (uint64_t{table_.size()} + repeat.count + 1 >= kMaxRows)
+      fail(line_no_, column,
+           "too many tasks: the file would have more than " + std::to_string(kMaxRows) + " rows");
+    const auto first_row = static_cast<TaskIndex>(table_.size());
+    const std::string_view name = spec.name;
+    spec.name = {};
+    table_.reserve(table_.size() + repeat.count + 1,
+                   table_.deps.size() + repeat.count * (spec.deps.size() + 1));
+    table_.command.reserve(table_.size() + repeat.count + 1,
+                           table_.command.blob().size() + repeat.count * spec.command.size());
+    for (uint32_t k = 0; k < repeat.count; ++k) {
+      spec.element = repeat.index(k);
+      table_.append(spec);
+    }
+    sweep_deps_.resize(repeat.count);
+    for (uint32_t k = 0; k < repeat.count; ++k) sweep_deps_[k] = first_row + k;
+    TaskSpec join;
+    join.id = spec.id;
+    join.flags = kBarrier;
+    join.name = name;
+    join.cores = 0;
+    join.deps = sweep_deps_;
+    const TaskIndex join_row = table_.append(join);
+    line_row_[spec.id - 1] = join_row;
+    if (!name.empty()) names_.insert(join_row);
+    command_tasks_ += repeat.count;
   }
 
   // Resolves a dependency of the task on the current line now when it points backward (everything it can
@@ -273,10 +329,10 @@ class Parser {
     pending_.push_back({self, ref});
   }
 
-  // "3", "3 (prep)" or "4 (barrier)": how messages name a row.
+  // "3", "3 (prep)", "3[7]" or "4 (barrier)": how messages name a row.
   std::string describe(TaskIndex row) const {
-    std::string s = std::to_string(table_.id[row]);
-    if (table_.is_barrier(row)) return s + " (barrier)";
+    std::string s = task_label(table_.id[row], table_.element[row]);
+    if (table_.is_barrier(row) && line_kind_[table_.id[row] - 1] != LineKind::task) return s + " (barrier)";
     if (!table_.name[row].empty()) s += " (" + std::string(table_.name[row]) + ")";
     return s;
   }
@@ -351,12 +407,25 @@ class Parser {
     offsets.reserve(n + 1);
     offsets.push_back(0);
     size_t p = 0;
+    // The pending dependencies of a sweep are recorded at its first element and hold for every element.
+    std::vector<TaskIndex> sweep_extra;
     for (size_t r = 0; r < n; ++r) {
       const size_t begin = deps.size();
       deps.insert(deps.end(), table_.deps.begin() + static_cast<ptrdiff_t>(table_.dep_offsets[r]),
                   table_.deps.begin() + static_cast<ptrdiff_t>(table_.dep_offsets[r + 1]));
-      if (p < pending_.size() && pending_[p].row == r) {
+      const bool later_element = table_.is_element(static_cast<TaskIndex>(r)) && r > 0 &&
+                                 table_.is_element(static_cast<TaskIndex>(r - 1)) &&
+                                 table_.id[r] == table_.id[r - 1];
+      if (!later_element) sweep_extra.clear();
+      if (later_element && !sweep_extra.empty()) {
+        deps.insert(deps.end(), sweep_extra.begin(), sweep_extra.end());
+        std::sort(deps.begin() + static_cast<ptrdiff_t>(begin), deps.end());
+        deps.erase(std::unique(deps.begin() + static_cast<ptrdiff_t>(begin), deps.end()), deps.end());
+      } else if (p < pending_.size() && pending_[p].row == r) {
+        const size_t own_end = deps.size();
         for (; p < pending_.size() && pending_[p].row == r; ++p) resolve_later(pending_[p], deps);
+        if (table_.is_element(static_cast<TaskIndex>(r)))
+          sweep_extra.assign(deps.begin() + static_cast<ptrdiff_t>(own_end), deps.end());
         std::sort(deps.begin() + static_cast<ptrdiff_t>(begin), deps.end());
         deps.erase(std::unique(deps.begin() + static_cast<ptrdiff_t>(begin), deps.end()), deps.end());
         if (deps.size() > begin && deps.back() > r) may_cycle_ = true;
@@ -440,6 +509,7 @@ class Parser {
   std::vector<TaskIndex> row_deps_;      ///< the dependencies of the task being read
   std::vector<TaskIndex> barrier_deps_;  ///< scratch: the rows a barrier waits for
   uint64_t range_edges_ = 0;             // dependencies that ranges expanded to so far
+  std::vector<TaskIndex> sweep_deps_;    ///< scratch: the elements a sweep's join row waits for
   std::vector<Pending> pending_;         ///< in row order
   bool may_cycle_ = false;               ///< some row waits for a later one
   /// Of a submitted file: (row of the file, row of the run) for each dependency on a task of the run.

@@ -29,10 +29,17 @@ inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.state[t] == TaskState::skipped) {
     // Name the dependency: a failed one first, else a skipped one (which names its own in turn).
     for (const TaskState why : {TaskState::failed, TaskState::skipped})
-      for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e)
-        if (table.state[table.deps[e]] == why)
-          return "task " + std::to_string(table.id[table.deps[e]]) + ", which it depends on, " +
-                 (why == TaskState::failed ? "failed" : "was skipped");
+      for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e) {
+        const TaskIndex d = table.deps[e];
+        if (table.state[d] != why) continue;
+        // A sweep's join row stands for the sweep: name the element that failed (the first one).
+        if (table.is_sweep_join(d))
+          for (uint64_t j = table.dep_offsets[d]; j < table.dep_offsets[d + 1]; ++j)
+            if (table.state[table.deps[j]] == TaskState::failed)
+              return "task " + table.label(table.deps[j]) + ", which it depends on, failed";
+        return "task " + table.label(d) + ", which it depends on, " +
+               (why == TaskState::failed ? "failed" : "was skipped");
+      }
     return "a task it depends on failed or was skipped";
   }
   if (table.is_function(t)) return std::string(table.result[t]);

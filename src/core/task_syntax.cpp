@@ -135,8 +135,55 @@ DepRef parse_dep_token(const LineRef& at, std::string_view tok, size_t column) {
            "': expected an id (3), a range (5-7), a relative id (-1) or a task name");
 }
 
+Repeat parse_repeat(const LineRef& at, std::string_view value, size_t column) {
+  const std::string expected = "bad repeat '" + std::string(value) +
+                               "': expected a count (repeat=10), a range " +
+                               "(repeat=0-9) or a range with a step (repeat=0-90:10)";
+  // A number of at most 10 digits, or an error at its column.
+  auto number = [&](std::string_view digits, size_t col) -> uint64_t {
+    if (digits.empty() || digits.size() > 10 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return is_digit(c); }))
+      fail(at, col, expected);
+    uint64_t n = 0;
+    for (char c : digits) n = n * 10 + static_cast<uint64_t>(c - '0');
+    return n;
+  };
+  const size_t dash = value.find('-');
+  Repeat r;
+  uint64_t count = 0;
+  if (dash == std::string_view::npos) {
+    count = number(value, column);
+    if (count == 0) fail(at, column, "repeat=0 makes no task: a sweep has at least one element");
+  } else {
+    const size_t colon = value.find(':', dash);
+    const std::string_view last_text =
+        value.substr(dash + 1, colon == std::string_view::npos ? std::string_view::npos : colon - dash - 1);
+    const uint64_t first = number(value.substr(0, dash), column);
+    const uint64_t last = number(last_text, column + dash + 1);
+    uint64_t step = 1;
+    if (colon != std::string_view::npos) {
+      step = number(value.substr(colon + 1), column + colon + 1);
+      if (step == 0) fail(at, column + colon + 1, "repeat step 0: a step is at least 1");
+    }
+    if (last < first) fail(at, column, "repeat range '" + std::string(value) + "' ends before it starts");
+    if (last >= kSaturated)
+      fail(at, column + dash + 1,
+           "repeat index " + std::to_string(last) + " is too large (at most " +
+               std::to_string(kSaturated - 1) + ")");
+    r.first = static_cast<uint32_t>(first);
+    r.step = static_cast<uint32_t>(step);
+    count = (last - first) / step + 1;
+  }
+  if (count > kMaxRepeat)
+    fail(at, column,
+         "repeat of " + std::to_string(count) + " elements: at most " + std::to_string(kMaxRepeat) +
+             " on one line");
+  r.count = static_cast<uint32_t>(count);
+  return r;
+}
+
 size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, size_t end, Settings& s,
-                      NameSetting* name) {
+                      NameSetting* name, RepeatSetting* repeat) {
   size_t count = 0;
   unsigned seen = 0;
   size_t i = skip_blanks(line, begin);
@@ -150,12 +197,13 @@ size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, si
     const std::string_view key = token.substr(0, eq);
     const std::string_view value = token.substr(eq + 1);
     const size_t value_column = i + eq + 2;
-    static constexpr std::string_view kKeys[] = {"name", "cores", "gpus", "timeout", "retries", "priority"};
+    static constexpr std::string_view kKeys[] = {"name",    "cores",    "gpus",  "timeout",
+                                                 "retries", "priority", "repeat"};
     const auto k = static_cast<unsigned>(std::find(std::begin(kKeys), std::end(kKeys), key) - kKeys);
     if (k == std::size(kKeys))
       fail(at, i + 1,
            "unknown setting '" + std::string(key) +
-               "' (expected name, cores, gpus, timeout, retries or priority)");
+               "' (expected name, cores, gpus, timeout, retries, priority or repeat)");
     if (seen & (1u << k)) fail(at, i + 1, "setting '" + std::string(key) + "' given twice");
     seen |= 1u << k;
     switch (k) {
@@ -184,6 +232,10 @@ size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, si
       }
       case 4:
         s.retries = static_cast<uint32_t>(integer(at, key, value, value_column, 0, kSaturated));
+        break;
+      case 6:
+        if (repeat == nullptr) fail(at, i + 1, "'repeat' cannot have a default: a sweep is one line's");
+        *repeat = {parse_repeat(at, value, value_column), value_column};
         break;
       default:
         s.priority =

@@ -95,8 +95,9 @@ DepRef parse_dep_token(const LineRef& at, std::string_view token, size_t column)
 
 /// Calls `on_dep(DepRef)` for each comma-separated dependency in line[begin, end), the body of a
 /// `[# #]` prefix, in order, so that the caller's errors for a token come before the syntax errors of
-/// the tokens after it. A body of blanks only (`[##]`, `[# #]`) is no dependency, as in GREASY; an
-/// empty token between commas is an error.
+/// the tokens after it. A body of blanks only (`[##]`, `[# #]`) is no dependency, and a comma right
+/// before the closing mark (`[# 1,#]`) ends the list, as in GREASY; an empty or blank token anywhere
+/// else (`[# 1,,2 #]`, `[# 1, #]`, `[#, 1 #]`) is an error.
 template <typename OnDep>
 void for_each_dep(const LineRef& at, std::string_view line, size_t begin, size_t end, OnDep&& on_dep) {
   if (skip_blanks(line, begin) >= end) return;
@@ -112,6 +113,9 @@ void for_each_dep(const LineRef& at, std::string_view line, size_t begin, size_t
     on_dep(parse_dep_token(at, line.substr(b, e - b), b + 1));
     if (comma == end) break;
     start = comma + 1;
+    // A comma right before the closing `#]`, `[# 1,#]`, ends the list: GREASY reads it so (its split
+    // drops an empty last token, but not a blank one: `[# 1, #]` is invalid there, and here).
+    if (start == end) break;
   }
 }
 
@@ -130,12 +134,33 @@ struct NameSetting {
   size_t column = 0;
 };
 
+/// A sweep, `repeat=N` (indices 0..N-1), `repeat=A-B` or `repeat=A-B:S` (A, A+S, ... up to B): the
+/// indices its elements get, ascending, each below kSaturated (the table's kNoElement).
+struct Repeat {
+  uint32_t first = 0;
+  uint32_t step = 1;
+  uint32_t count = 0;  ///< elements, at least 1
+  uint32_t index(uint32_t k) const noexcept { return first + k * step; }
+};
+
+/// The most elements one `repeat=` line may have: beyond it the table's 32-bit rows run out.
+inline constexpr uint32_t kMaxRepeat = 100'000'000;
+
+/// Parses the value of `repeat=` (see Repeat); an error names what is wrong at `column`.
+Repeat parse_repeat(const LineRef& at, std::string_view value, size_t column);
+
+/// The `repeat=` of a task's settings, when it has one.
+struct RepeatSetting {
+  std::optional<Repeat> value;
+  size_t column = 0;  ///< of the value
+};
+
 /// Parses the blank-separated `key=value` settings in line[begin, end) over `settings`: keys name,
-/// cores, gpus, timeout, retries and priority, each at most once. `name` receives `name=`; it is null
-/// for `#MPIQ defaults`, where a name is an error (names are unique). Returns how many settings there
-/// were.
+/// cores, gpus, timeout, retries, priority and repeat, each at most once. `name` receives `name=` and
+/// `repeat` receives `repeat=`; they are null for `#MPIQ defaults`, where either is an error (names are
+/// unique, a sweep is one line's). Returns how many settings there were.
 size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, size_t end, Settings& settings,
-                      NameSetting* name);
+                      NameSetting* name, RepeatSetting* repeat = nullptr);
 
 }  // namespace syntax
 }  // namespace mpiq::core

@@ -94,12 +94,27 @@ std::string find_table_problem(const TaskTable& table) {
   });
   if (!problem.empty()) return problem;
 
-  // The key: rows are ordered by task id (find() and the journal's appends rely on it).
+  // The key: rows are ordered by (task id, element) (find() and the journal's appends rely on it).
   for (size_t row = 1; row < n; ++row)
-    if (table.id[row] <= table.id[row - 1])
+    if (table.id[row] < table.id[row - 1] ||
+        (table.id[row] == table.id[row - 1] && table.element[row] <= table.element[row - 1]))
       return "task ids are not ascending at row " + std::to_string(row) + " (id " +
-             std::to_string(table.id[row]) + " after " + std::to_string(table.id[row - 1]) + ")";
+             table.label(static_cast<TaskIndex>(row)) + " after " +
+             table.label(static_cast<TaskIndex>(row - 1)) + ")";
   return "";
+}
+
+std::optional<TaskIndex> TaskTable::find(TaskId task, uint32_t elem) const {
+  const auto [first, last] = rows_of(task);
+  if (elem == kNoElement) {
+    // A plain task's row, or a sweep's join row: the last of its id.
+    if (first == last || element[last - 1] != kNoElement) return std::nullopt;
+    return last - 1;
+  }
+  const auto begin = element.begin() + first, end = element.begin() + last;
+  const auto it = std::lower_bound(begin, end, elem);
+  if (it == end || *it != elem) return std::nullopt;
+  return static_cast<TaskIndex>(it - element.begin());
 }
 
 }  // namespace mpiq::core

@@ -58,6 +58,22 @@ inline bool is_final(TaskState s) {
   return s == TaskState::done || s == TaskState::failed || s == TaskState::skipped;
 }
 
+/// TaskTable::element of a row that is not an element of a sweep (docs/design.md §2): a plain task, a
+/// barrier, or a sweep's join row.
+inline constexpr uint32_t kNoElement = 0xFFFFFFFFu;
+
+/// How messages and commands name a task: its id, `ID[i]` for element i of a sweep.
+inline std::string task_label(uint32_t id, uint32_t element) {
+  std::string s = std::to_string(id);
+  if (element != kNoElement) {
+    // append, not `"[" + ... + "]"`: g++ 12 warns (-Wrestrict, a false positive) on the temporaries
+    s.push_back('[');
+    s.append(std::to_string(element));
+    s.push_back(']');
+  }
+  return s;
+}
+
 /// Bits of TaskTable::flags.
 enum TaskFlag : uint8_t {
   /// A `#MPIQ barrier` line: no command; done as soon as every earlier task is done. It is a row of its
@@ -70,7 +86,10 @@ enum TaskFlag : uint8_t {
 /// columns' defaults (a row that an older file lacks the column for gets them).
 struct TaskSpec {
   TaskId id = 0;
-  uint8_t flags = 0;  ///< TaskFlag bits
+  uint32_t element = kNoElement;  ///< the sweep index of an element of a `repeat=` line
+  uint32_t output_id = 0;         ///< the id its output is under when its line moved (an edit), else 0
+  uint32_t output_run = 0;        ///< with output_id: that output is in the runs before this one
+  uint8_t flags = 0;              ///< TaskFlag bits
   std::string_view name, command, workdir;
   uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
   int32_t priority = 0;
@@ -99,7 +118,15 @@ struct TaskRuntime {
 /// Every member is a column listed in kTaskColumns below (or the kind names that `kind` indexes).
 struct TaskTable {
   // --- What the task file says. ---
-  std::vector<TaskId> id;           ///< ascending
+  std::vector<TaskId> id;  ///< ascending, with `element`: (id, element) is the key
+  /// The sweep index (`MPIQ_REPEAT_INDEX`) of the elements of a `repeat=` line, which share the line's
+  /// id and are shown as `LINE[i]`; kNoElement for every other row. Within one id, rows ascend by it.
+  std::vector<uint32_t> element;
+  /// Of a task whose line moved in an edit of the task file (core/task_edit.hpp) after it ended: the id
+  /// its output was written under (stream records, `ID.out`), in runs before `output_run`; 0 for every
+  /// other row, whose output is under its own id.
+  std::vector<uint32_t> output_id;
+  std::vector<uint32_t> output_run;
   std::vector<uint8_t> flags;       ///< TaskFlag bits
   StringColumn name;                ///< "" when unnamed
   StringColumn command;             ///< the command after its prefixes, continuation lines joined
@@ -169,11 +196,30 @@ struct TaskTable {
   /// Sets row i's runtime columns to `r`.
   void set_runtime(TaskIndex i, const TaskRuntime& r);
 
-  /// The row of task `task`, if there is one. O(log n).
+  /// The first row of task `task` (of a sweep: its first element), if there is one. O(log n).
   std::optional<TaskIndex> find(TaskId task) const {
     auto it = std::lower_bound(id.begin(), id.end(), task);
     if (it == id.end() || *it != task) return std::nullopt;
     return static_cast<TaskIndex>(it - id.begin());
+  }
+  /// The row of task `task`'s element `element` (kNoElement: the task itself), if there is one. O(log n).
+  std::optional<TaskIndex> find(TaskId task, uint32_t element) const;
+  /// The rows [first, last) that hold task `task`: one for a plain task, every element and the join
+  /// row of a sweep; empty when there is no such task. O(log n).
+  std::pair<TaskIndex, TaskIndex> rows_of(TaskId task) const {
+    auto range = std::equal_range(id.begin(), id.end(), task);
+    return {static_cast<TaskIndex>(range.first - id.begin()),
+            static_cast<TaskIndex>(range.second - id.begin())};
+  }
+  bool is_element(TaskIndex i) const noexcept { return i < element.size() && element[i] != kNoElement; }
+  /// Whether row i is a sweep's join row: the barrier-flagged row after a `repeat=` line's elements,
+  /// which holds the line's name and stands for the line in dependencies.
+  bool is_sweep_join(TaskIndex i) const noexcept {
+    return is_barrier(i) && i > 0 && is_element(i - 1) && id[i - 1] == id[i];
+  }
+  /// Row i as messages name it: `ID` or `ID[i]`.
+  std::string label(TaskIndex i) const {
+    return task_label(id[i], i < element.size() ? element[i] : kNoElement);
   }
 
   /// Gives every row that lacks them the runtime columns' initial values (TaskRuntime's defaults: state
@@ -211,6 +257,9 @@ inline bool is_known_flags(uint8_t flags) {
 inline constexpr auto kTaskColumns = std::make_tuple(
     // What the task file says.
     ValueColumn<TaskSpec, TaskId>{"id", &TaskTable::id, &TaskSpec::id},
+    ValueColumn<TaskSpec, uint32_t>{"element", &TaskTable::element, &TaskSpec::element, {3, 2}},
+    ValueColumn<TaskSpec, uint32_t>{"output_id", &TaskTable::output_id, &TaskSpec::output_id, {3, 2}},
+    ValueColumn<TaskSpec, uint32_t>{"output_run", &TaskTable::output_run, &TaskSpec::output_run, {3, 2}},
     ValueColumn<TaskSpec, uint8_t>{"flags", &TaskTable::flags, &TaskSpec::flags, {}, is_known_flags},
     ValueColumn<TaskSpec, uint32_t>{"cores", &TaskTable::cores, &TaskSpec::cores},
     ValueColumn<TaskSpec, uint32_t>{"gpus", &TaskTable::gpus, &TaskSpec::gpus},
@@ -393,6 +442,7 @@ struct GraphSummary {
   uint32_t max_cores = 0;     ///< the largest cores= request
   uint32_t max_gpus = 0;      ///< the largest gpus= request
   uint64_t barriers = 0;      ///< `#MPIQ barrier` lines
+  uint64_t sweeps = 0;        ///< `repeat=` lines (their elements are counted in `tasks`)
 };
 
 }  // namespace mpiq::core

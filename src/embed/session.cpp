@@ -515,7 +515,8 @@ ExitCode Session::run() {
   ho.scheduler.function_window = s.options.function_window;
   ho.status_interval_s = s.state ? s.options.status_interval_s : 0;
   ho.checkpoint_interval_s = s.state ? s.options.checkpoint_interval_s : 0;
-  spec.prepare = [&s] { return s.prepare_hub(); };
+  // Function tasks are checked against the workers by the hub once they joined (docs/design.md §4).
+  spec.prepare = [&s](const std::vector<core::WorkerCapacity>&) { return s.prepare_hub(); };
   return launch::run(*s.job, spec);
 }
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,10 +14,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
 #include "exec/guard.hpp"
+#include "exec/task_command.hpp"
 
 extern char** environ;
 
@@ -37,6 +40,42 @@ struct SpawnSetup {
     posix_spawnattr_destroy(&attr);
   }
 };
+
+// Defined below: the remembered PATH search that find_program goes through first.
+const std::string* find_in_path(const std::string& name);
+
+// The file `program` names, PATH searched as execvp does ("" when none is executable): only for a
+// script without `#!` (ENOEXEC), which goes to the shell by its path.
+std::string find_program(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  if (const std::string* found = find_in_path(program)) return *found;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    const size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) return "";
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+// A memory file holding `text`, close-on-exec (the child gets it through dup2), or -1.
+int memory_file(std::string_view text) {
+  const int fd = memfd_create("mpiq-command", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+    done += static_cast<size_t>(n);
+  }
+  lseek(fd, 0, SEEK_SET);
+  return fd;
+}
 
 std::string describe(int err, const SpawnRequest& req, const std::string& program) {
   std::string why = std::strerror(err);
@@ -154,33 +193,57 @@ Child spawn(const SpawnRequest& req, std::string* error) {
     posix_spawn_file_actions_adddup2(&s.actions, req.stderr_fd, 2);
   if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, req.workdir.c_str());
 
+  const std::string shell(req.shell.empty() ? std::string_view("/bin/sh") : req.shell);
   std::vector<std::string> words;
-  if (needs_shell(req.command)) {
-    words = {"/bin/sh", "-c", req.command};
+  int script_fd = -1;  // a command too long to be an argument, for the shell to read
+  if (req.command.size() > kMaxCommandArgument) {
+    script_fd = memory_file(req.command);
+    if (script_fd < 0) {
+      *error = std::string("cannot pass the ") + std::to_string(req.command.size()) +
+               "-byte command to the shell: " + std::strerror(errno);
+      return Child{};
+    }
+    posix_spawn_file_actions_adddup2(&s.actions, script_fd, 3);
+    words = {shell, "/dev/fd/3"};
+  } else if (needs_shell(req.command)) {
+    words = {shell, "-c", req.command};
   } else {
     words = split_words(req.command);
     if (words.empty()) words = {"/bin/true"};
   }
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
   std::vector<char*> envp;
   envp.reserve(req.env.size() + 1);
   for (const auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
   Child child;
-  // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
-  // through its return value, so a missing program is a spawn error, not exit code 127. A program
-  // found before is started from where it was found; if it is gone, PATH is searched again.
-  int rc = -1;
-  if (words[0].find('/') == std::string::npos)
-    if (const std::string* found = find_in_path(words[0])) {
-      rc = posix_spawn(&child.pid, found->c_str(), &s.actions, &s.attr, argv.data(), envp.data());
-      if (rc == ENOENT || rc == EACCES || rc == ENOEXEC) forget_in_path(words[0]);
-      if (rc == ENOENT || rc == EACCES) rc = -1;  // moved or removed since: search again below
+  const auto start = [&] {
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
+    // through its return value, so a missing program is a spawn error, not exit code 127. A program
+    // found before is started from where it was found; if it is gone, PATH is searched again.
+    if (words[0].find('/') == std::string::npos)
+      if (const std::string* found = find_in_path(words[0])) {
+        const int rc = posix_spawn(&child.pid, found->c_str(), &s.actions, &s.attr, argv.data(), envp.data());
+        if (rc != ENOENT && rc != EACCES) return rc;
+        forget_in_path(words[0]);  // moved or removed since
+      }
+    return posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+  };
+  int rc = start();
+  if (rc == ENOEXEC && script_fd < 0 && words[0] != shell) {
+    // A script without `#!`: execvp runs such a file through the shell, and so do we (posix_spawnp
+    // does not). Only this failed start pays for it.
+    const std::string path = find_program(words[0]);
+    if (!path.empty()) {
+      words[0] = path;
+      words.insert(words.begin(), shell);
+      rc = start();
     }
-  if (rc == -1) rc = posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+  }
+  if (script_fd >= 0) close(script_fd);
   if (rc != 0) {
     *error = describe(rc, req, words[0]);
     child.pid = -1;

@@ -13,7 +13,12 @@ namespace mpiq::exec {
 
 /// What one task process needs.
 struct SpawnRequest {
-  std::string command;           ///< run directly when it has no shell syntax, else by /bin/sh -c
+  /// Run directly when it has no shell syntax (a script without `#!` through `shell`, as execvp does),
+  /// else by `shell -c`; longer than kMaxCommandArgument, `shell` reads it from a memory file on fd 3.
+  std::string command;
+  /// The worker's shell (exec::resolve_shell, chosen once per worker); empty = /bin/sh. A view: the
+  /// worker keeps the string.
+  std::string_view shell;
   std::string workdir;           ///< "" = inherit
   std::vector<std::string> env;  ///< the whole environment, "K=V" each
   std::string stdout_path;       ///< "" = inherit (or stdout_fd)

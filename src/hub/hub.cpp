@@ -48,10 +48,11 @@ Hub::Hub(transport::Transport& net, core::TaskTable& table, HubOptions options, 
 }
 
 std::string Hub::output_of(TaskIndex t, bool err) const {
-  const std::string id = std::to_string(table_.id[t]);
+  const std::string id = table_.label(t);
   switch (options_.task_output) {
     case core::TaskOutput::files:
-      return options_.out_dir + "/" + id + (err ? ".err" : ".out");
+      return options_.out_dir + "/" + core::output_file_stem(table_.id[t], table_.element[t]) +
+             (err ? ".err" : ".out");
     case core::TaskOutput::none:
       return "not kept (--task-output none)";
     case core::TaskOutput::stream:
@@ -179,7 +180,7 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   if (quiet) return;
   const bool final_failure = table_.state[t] == TaskState::failed;
   std::ostringstream msg;
-  msg << "Task " << table_.id[t];
+  msg << "Task " << table_.label(t);
   if (!table_.name[t].empty()) msg << " (" << table_.name[t] << ")";
   if (function)
     msg << " of kind " << table_.kind_name(t) << (final_failure ? " failed" : " failed, will retry");
@@ -371,8 +372,8 @@ int Hub::run() {
         max_gpus = std::max(max_gpus, w.gpu_count);
       }
     for (TaskIndex t : bad)
-      log_.error("task " + std::to_string(table_.id[t]) + " asks for " + std::to_string(table_.cores[t]) +
-                 " cores and " + std::to_string(table_.gpus[t]) + " GPUs, but the largest worker has " +
+      log_.error("task " + table_.label(t) + " asks for " + std::to_string(table_.cores[t]) + " cores and " +
+                 std::to_string(table_.gpus[t]) + " GPUs, but the largest worker has " +
                  std::to_string(max_cores) + " cores and " + std::to_string(max_gpus) +
                  " GPUs (see --worker-cores, or run fewer ranks per node)");
     code = 2;
@@ -492,6 +493,7 @@ std::string Hub::status_json(std::string_view state) const {
   for (size_t i = first; i < failures_.size(); ++i) {
     const TaskIndex t = failures_[i];
     failures.push_back({{"id", table_.id[t]},
+                        {"task", table_.label(t)},
                         {"name", table_.name[t]},
                         {"exit_code", table_.exit_code[t]},
                         {"signal", table_.signal[t]},
@@ -547,7 +549,7 @@ std::string Hub::summary() const {
     s << "  failed tasks (" << failures_.size() << "):\n";
     for (size_t i = 0; i < failures_.size() && i < options_.summary_failures; ++i) {
       const TaskIndex t = failures_[i];
-      s << "    task " << table_.id[t];
+      s << "    task " << table_.label(t);
       if (!table_.name[t].empty()) s << " (" << table_.name[t] << ")";
       s << ": " << core::describe_end(table_, t);
       if (!table_.is_function(t)) s << "; stderr: " << output_of(t, true);

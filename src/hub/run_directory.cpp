@@ -276,6 +276,27 @@ void RunDirectory::set_task_file(const std::string& path, const std::string& sha
   meta_.task_file_sha256 = sha256;
 }
 
+void RunDirectory::apply_edit(const std::string& path, const std::string& sha256, core::TaskTable edited,
+                              const std::string& summary, bool output_files) {
+  const std::string refuse =
+      path + ": has changed since the run in " + path_ + " started (" + meta_.created + "), ";
+  const std::string fresh = "; restore it, or use --fresh to start over (the old state is kept as *.prev)";
+  std::error_code ec;
+  bool submitted = !replayed_submissions_.empty();
+  for (const auto& entry : std::filesystem::directory_iterator(file("inbox/done"), ec))
+    if (entry.path().extension() == ".accepted") submitted = true;
+  if (submitted)
+    throw InputError(refuse + "and the run holds tasks added by mpiq submit, which an edit would drop" +
+                     fresh);
+  if (output_files)
+    throw InputError(refuse + "and --task-output files keeps output by task id, which an edit moves" + fresh);
+  restored_ = std::move(edited);
+  meta_.task_file_edits.push_back("restart " + std::to_string(meta_.restarts) + ": " + summary);
+  notes_.push_back(summary);
+  meta_.task_file = path;
+  meta_.task_file_sha256 = sha256;
+}
+
 void RunDirectory::start(const core::TaskTable& table) {
   if (lock_fd_ < 0) {
     if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)

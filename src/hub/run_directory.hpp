@@ -53,6 +53,17 @@ class RunDirectory final : public RunRecorder {
   /// Records the run's task file; for a resumed run, throws InputError (changing nothing) when the file
   /// is not the one the run started from.
   void set_task_file(const std::string& path, const std::string& sha256);
+  /// Whether the run's task file changed since the checkpoint (a resume only).
+  bool task_file_changed(const std::string& sha256) const noexcept {
+    return resuming_ && meta_.task_file_sha256 != sha256;
+  }
+  /// Resumes with the edited task file `path` (sha256) instead of refusing it (docs/design.md §7): the
+  /// caller has matched `edited`'s tasks to restored() (core::apply_task_edit) and gives the result and
+  /// what changed, which is noted in the log and recorded in the checkpoint's `task_file_edits`. Throws
+  /// InputError (nothing changed) when the run holds tasks that `mpiq submit` added (they are not in
+  /// the file) or keeps per-task output files, which an edit cannot move.
+  void apply_edit(const std::string& path, const std::string& sha256, core::TaskTable edited,
+                  const std::string& summary, bool output_files);
 
   /// Creates the layout (the directory with mode 0700, out/, inbox/) and takes the lock if the
   /// constructor could not, moves the previous state to *.prev under --fresh, and writes the first

@@ -9,6 +9,7 @@
 ///     thread and one worker on a second thread, talking over the in-process network, with every core
 ///     the process may use.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,8 @@ class Job {
   virtual NodePlace node_place() = 0;
   /// True on every rank when `ok` is true on every rank (a collective).
   virtual bool all_agree(bool ok) = 0;
+  /// Every rank's `value`, by rank, on the hub; empty on the other ranks (a collective).
+  virtual std::vector<uint64_t> gather_to_hub(uint64_t value) = 0;
   /// The hub's `value`, on every rank (a collective; waiting ranks do not spin).
   virtual std::string broadcast(const std::string& value) = 0;
   /// Runs the event loops: `hub` on the hub rank and `worker` on every worker rank, each over the job's

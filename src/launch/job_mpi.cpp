@@ -36,6 +36,7 @@ class MpiJob final : public Job {
   }
 
   bool all_agree(bool ok) override { return mpi_->all_agree(ok); }
+  std::vector<uint64_t> gather_to_hub(uint64_t value) override { return mpi_->gather_to_hub(value); }
   std::string broadcast(const std::string& value) override { return mpi_->broadcast_from_hub(value); }
 
   int run_loops(const std::function<int(transport::Transport&)>& hub,

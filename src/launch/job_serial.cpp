@@ -18,6 +18,7 @@ class SerialJob final : public Job {
   int size() const noexcept override { return 1; }
   NodePlace node_place() override { return {}; }  // the only worker: all of what this process may use
   bool all_agree(bool ok) override { return ok; }
+  std::vector<uint64_t> gather_to_hub(uint64_t value) override { return {value}; }
   std::string broadcast(const std::string& value) override { return value; }
 
   int run_loops(const std::function<int(transport::Transport&)>& hub,

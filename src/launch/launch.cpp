@@ -13,6 +13,7 @@
 #include "exec/host.hpp"
 #include "exec/signals.hpp"
 #include "exec/spawn.hpp"
+#include "exec/task_command.hpp"
 #include "hub/inbox.hpp"
 #include "hub/observer_list.hpp"
 #include "hw/shares.hpp"
@@ -254,6 +255,16 @@ ExitCode run(Job& job, const RunSpec& spec) {
     std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "")
               << setup_error << "\n";
   if (!job.all_agree(setup_error.empty())) return ExitCode::bad_input;
+  // What each worker can give one task, at the hub: a request none can meet is bad input found before
+  // the run directory is touched (docs/design.md §11). Packed as cores << 32 | gpus; the hub of an MPI
+  // job is no worker.
+  const uint64_t mine = setup ? uint64_t{static_cast<uint32_t>(setup->share.cores.size())} << 32 |
+                                    static_cast<uint32_t>(setup->share.gpus.size())
+                              : 0;
+  const std::vector<uint64_t> gathered = job.gather_to_hub(mine);
+  std::vector<core::WorkerCapacity> workers;
+  for (size_t r = job.size() == 1 ? 0 : 1; r < gathered.size(); ++r)
+    workers.push_back({static_cast<uint32_t>(gathered[r] >> 32), static_cast<uint32_t>(gathered[r])});
 
   // 3. The hub prepares the run; the workers learn where its files are.
   HubRun prepared;
@@ -261,7 +272,7 @@ ExitCode run(Job& job, const RunSpec& spec) {
   std::string plan;
   if (is_hub) {
     try {
-      prepared = spec.prepare();
+      prepared = spec.prepare(workers);
       notes = start_run_directory(prepared);
       plan = encode_plan({prepared.dir ? prepared.dir->path() : "", prepared.out_dir,
                           prepared.dir ? prepared.dir->meta().restarts : 0});
@@ -292,6 +303,11 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.run_number = told.run_number;
     wo.host = exec::host_name();
     wo.bind = spec.worker.bind;
+    // An embedding program that names no shell gets the default that `mpiq run` gets.
+    wo.shell =
+        spec.worker.shell.empty()
+            ? *exec::resolve_shell("", [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; })
+            : spec.worker.shell;
     wo.grace_s = spec.worker.grace_s;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;

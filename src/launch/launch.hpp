@@ -17,7 +17,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "core/requests.hpp"
 #include "core/task_output.hpp"
 #include "core/task_table.hpp"
 #include "hub/hub.hpp"
@@ -35,6 +37,7 @@ struct WorkerConfig {
   uint32_t cores = 0;        ///< cores each worker uses; 0 = its whole share (--worker-cores)
   int gpus = -1;             ///< GPUs each worker uses; -1 = its whole share (--worker-gpus)
   bool bind = true;          ///< bind each task to its cores (--bind)
+  std::string shell;         ///< the shell for shell syntax, resolved (exec::resolve_shell); "" = /bin/sh
   double grace_s = 10;       ///< TERM-to-KILL time of commands
   core::TaskOutput output = core::TaskOutput::stream;         ///< where task output goes (--task-output)
   std::shared_ptr<const worker::FunctionSettings> functions;  ///< task kinds of an embedding program
@@ -66,10 +69,11 @@ struct HubConfig {
 struct RunSpec {
   WorkerConfig worker;
   HubConfig hub;
-  /// On the hub rank only, before any loop starts: read the tasks, open the run directory (not
+  /// On the hub rank only, before any loop starts: read the tasks, check them against `workers` (what
+  /// each worker rank can give one task: core::find_unmet_request), open the run directory (not
   /// start() it; launch does). Throw InputError for bad input. The objects it points to must live
   /// until run() returns.
-  std::function<HubRun()> prepare;
+  std::function<HubRun(const std::vector<core::WorkerCapacity>& workers)> prepare;
 };
 
 /// A launch mistake (docs/design.md §12): Slurm says the step has more tasks (SLURM_NTASKS, or

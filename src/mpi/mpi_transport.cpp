@@ -93,6 +93,15 @@ bool MpiSession::all_agree(bool ok) const {
   return all != 0;
 }
 
+std::vector<uint64_t> MpiSession::gather_to_hub(uint64_t value) const {
+  std::vector<uint64_t> all(rank_ == 0 ? static_cast<size_t>(size_) : 0);
+  MPI_Request r;
+  check_mpi(MPI_Igather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &r),
+            "MPI_Igather");
+  wait_quietly(r, "MPI_Igather");
+  return all;
+}
+
 MpiSession::~MpiSession() {
   if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
   int finalized = 0;

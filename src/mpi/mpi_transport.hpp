@@ -42,6 +42,9 @@ class MpiSession {
   std::string broadcast_from_hub(const std::string& value) const;
   /// True on every rank when `ok` is true on every rank (a collective; waits without spinning).
   bool all_agree(bool ok) const;
+  /// Every rank's `value`, by world rank, on rank 0; empty on the others (a collective; waits without
+  /// spinning).
+  std::vector<uint64_t> gather_to_hub(uint64_t value) const;
   /// Ends the whole job at once (MPI_Abort).
   [[noreturn]] void abort(int code) const;
 

@@ -267,6 +267,11 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   write_u32_attribute(file.get(), "restarts", meta.restarts);
   write_string_attribute(file.get(), "slurm_job_ids", join_job_ids(meta.slurm_job_ids));
   write_u64_attribute(file.get(), "journal_epoch", meta.journal_epoch);
+  if (!meta.task_file_edits.empty()) {
+    std::string edits;
+    for (const std::string& e : meta.task_file_edits) edits += (edits.empty() ? "" : "\n") + e;
+    write_string_attribute(file.get(), "task_file_edits", edits);
+  }
 
   H5PropertyList dcpl(check_h5(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
   check_h5(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout");
@@ -433,6 +438,14 @@ class CheckpointReader {
       begin = comma + 1;
     }
     m.journal_epoch = u64_attribute(root, "journal_epoch");
+    if (has_attribute(root, "task_file_edits")) {
+      const std::string edits = string_attribute(root, "task_file_edits");
+      for (size_t begin = 0; begin < edits.size();) {
+        const size_t nl = std::min(edits.find('\n', begin), edits.size());
+        m.task_file_edits.push_back(edits.substr(begin, nl - begin));
+        begin = nl + 1;
+      }
+    }
     if (meta) *meta = std::move(m);
   }
 

@@ -5,9 +5,12 @@
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
 ///   /                      attributes: format_version (uint32, 1-3), mpiq_version, task_file,
-///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated):
+///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
+///                          task_file_edits (newline-separated; written only when there are some):
 ///                          UTF-8 variable-length strings; restarts (uint32); journal_epoch (uint64)
-///   /tasks/id              uint32, ascending
+///   /tasks/id              uint32, ascending (with element: (id, element) ascends)
+///   /tasks/element         uint32, the sweep index of an element of a `repeat=` line, 4294967295
+///                          for any other row (version 3)
 ///   /tasks/flags           uint8, TaskFlag bits (1 = barrier)
 ///   /tasks/state           enum TaskState over uint8: waiting=0 ready=1 assigned=2 running=3 done=4
 ///                          failed=5 skipped=6
@@ -26,9 +29,10 @@
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
-/// Version 2 is version 3 without crashes (none counted); version 1 is version 2 without kind, payload
-/// and result (every task a command). A table is written in the oldest version that holds it (one of
-/// commands that never lost a worker as version 1), so that an older mpiq reads it; all are read.
+/// Version 2 is version 3 without crashes and element (no task lost a worker, no sweeps); version 1 is
+/// version 2 without kind, payload and result (every task a command). A table is written in the oldest
+/// version that holds it (one of commands without sweeps that never lost a worker as version 1), so
+/// that an older mpiq reads it; all three are read.
 ///
 /// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
 /// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
@@ -60,7 +64,7 @@ inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 /// The root attributes of a checkpoint: where the table came from and how the run went.
 struct CheckpointMeta {
   /// Read: the file's format version. Ignored on write, which writes the oldest version that holds the
-  /// table (3 once a task counted a crash, 2 with function tasks, 1 otherwise).
+  /// table (3 with sweeps or once a task counted a crash, 2 with function tasks, 1 otherwise).
   uint32_t format_version = kCheckpointFormatVersion;
   std::string mpiq_version;      ///< version of the mpiq that wrote the file
   std::string task_file;         ///< path of the task file, as given to `mpiq run`
@@ -73,6 +77,9 @@ struct CheckpointMeta {
   /// carries the same number, so a restart can tell a journal whose records the snapshot already holds
   /// (the hub stopped between the rename and the journal's truncation) from one that follows it.
   uint64_t journal_epoch = 0;
+  /// The edits of the task file that resumes applied (docs/design.md §7), oldest first, one line each:
+  /// `restart R: <what changed>`. Stored newline-separated in `task_file_edits` (absent: none).
+  std::vector<std::string> task_file_edits;
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`

@@ -2,7 +2,8 @@
 /// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
 /// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 2, all integers little-endian:
+/// File format, version 2, all integers little-endian (version 1, still read, lacks crashes in kind 1
+/// and each task's element, output_id and output_run in kinds 2, 3 and 5):
 ///
 ///   header (32 bytes)  "MPIQJRNL", uint32 version (2), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
@@ -11,7 +12,9 @@
 ///   kind 1, task update (size 64): uint32 row, uint8 state, 3 zero bytes, uint32 attempts,
 ///                      int32 exit_code, int32 signal, int32 worker_rank, float64 start_time,
 ///                      float64 end_time, int64 max_rss_kb, uint32 crashes
-///   kind 2, tasks appended: uint32 first_row, uint32 count, then per task: uint32 id, uint8 flags,
+///   kind 2, tasks appended: uint32 first_row, uint32 count, then per task: uint32 id, uint32 element (a
+///                      sweep's index, 0xFFFFFFFF for other rows), uint32 output_id, uint32
+///                      output_run (core::TaskTable), uint8 flags,
 ///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint32 lengths of
 ///                      name, command and workdir, uint32 dependency count, then the three strings'
 ///                      bytes and the dependencies (uint32 row indices of the whole table)

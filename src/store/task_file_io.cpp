@@ -33,7 +33,9 @@ std::string read_task_file(const std::string& path) {
   }
 }
 
-core::TaskTable load_task_file(const std::string& path) {
+core::TaskTable load_task_file(const std::string& path, core::TaskFileFormat format) {
+  if (format == core::TaskFileFormat::pylauncher)
+    return core::parse_task_file(core::pylauncher_as_task_file(read_task_file(path), path), path);
   return core::parse_task_file(read_task_file(path), path);
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/pylauncher.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::store {
@@ -13,7 +14,9 @@ namespace mpiq::store {
 /// with the system's reason (a directory: "Is a directory").
 std::string read_task_file(const std::string& path);
 
-/// Reads the file at `path` and parses it with core::parse_task_file, errors naming `path`.
-core::TaskTable load_task_file(const std::string& path);
+/// Reads the file at `path` and parses it with core::parse_task_file, errors naming `path`; a
+/// pylauncher file (`format`) is turned into mpiq's lines first (core/pylauncher.hpp).
+core::TaskTable load_task_file(const std::string& path,
+                               core::TaskFileFormat format = core::TaskFileFormat::mpiq);
 
 }  // namespace mpiq::store

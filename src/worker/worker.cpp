@@ -13,6 +13,8 @@
 #include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
+#include "exec/task_command.hpp"
+#include "exec/task_environment.hpp"
 #include "hw/binding.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/gpu_visibility.hpp"
@@ -27,6 +29,16 @@ using core::MessageKind;
 namespace {
 // The longest a worker whose cores are all busy waits for a message (Worker::run).
 constexpr int64_t kBusyWaitNs = 5'000'000;
+
+// The value of `name` in the environment `env` ("K=V" entries; the last one wins, as the per-task
+// variables come last), or nullptr.
+const char* variable_in(const std::vector<std::string>& env, std::string_view name) {
+  for (auto it = env.rbegin(); it != env.rend(); ++it)
+    if (it->size() > name.size() && (*it)[name.size()] == '=' &&
+        std::string_view(*it).substr(0, name.size()) == name)
+      return it->c_str() + name.size() + 1;
+  return nullptr;
+}
 
 // Variables set per task; any value inherited from the worker's own environment is replaced.
 bool set_per_task(std::string_view entry) {
@@ -44,8 +56,12 @@ bool set_per_task(std::string_view entry) {
 
 Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options)
     : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
-  for (char** e = environ; e && *e; ++e)
-    if (!set_per_task(*e)) base_env_.emplace_back(*e);
+  // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
+  base_env_ = exec::inherited_environment(environ, set_per_task);
+  if (char* cwd = getcwd(nullptr, 0)) {
+    cwd_ = cwd;
+    free(cwd);
+  }
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
   // An embedded run without a run directory has none to name (and `mpiq submit` none to reach).
@@ -190,6 +206,7 @@ std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, cons
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
   env.push_back("MPIQ_TASK_NAME=" + o.name);
   env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
+  if (o.element != core::kNoElement) env.push_back("MPIQ_REPEAT_INDEX=" + std::to_string(o.element));
   env.push_back("MPIQ_CORES=" + hw::cpu_list(queue_.pool().pus_of(a)));
   env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, a.cores.size())));
   if (!options_.gpu_vendors.empty())
@@ -268,13 +285,13 @@ store::OutputStream& Worker::stream() {
   return *stream_;
 }
 
-void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& line) {
+void Worker::task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line) {
   switch (options_.output) {
     case core::TaskOutput::stream:
-      stream().append(id, store::kNoElement, attempt, store::OutputChannel::err, line);
+      stream().append(id, element, attempt, store::OutputChannel::err, line);
       break;
     case core::TaskOutput::files:
-      append_line(options_.out_dir + "/" + std::to_string(id) + ".err", line);
+      append_line(options_.out_dir + "/" + core::output_file_stem(id, element) + ".err", line);
       break;
     case core::TaskOutput::none:
       break;
@@ -284,6 +301,7 @@ void Worker::task_stderr(core::TaskId id, uint32_t attempt, const std::string& l
 void Worker::start(core::LocalQueue::Next next, double wall) {
   const core::TaskIndex t = next.order.task;
   const core::TaskId id = next.order.id;
+  const uint32_t element = next.order.element;
   const uint32_t attempt = next.order.attempt;
   const uint32_t timeout_s = next.order.timeout_s;
   std::string error;
@@ -294,9 +312,19 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
   } else {
     exec::SpawnRequest req;
     req.command = next.order.command;
-    req.workdir = next.order.workdir;
+    req.shell = options_.shell;
     req.env = task_environment(next.order, next.allocation);
-    const std::string base = options_.out_dir + "/" + std::to_string(id);
+    if (!next.order.workdir.empty()) {
+      // GREASY's `cd dir && command`: ~ and variables expand (the task's own among them), and PWD says
+      // where the task is, as a shell's cd would.
+      req.workdir =
+          exec::needs_expansion(next.order.workdir)
+              ? exec::expand_directory(next.order.workdir,
+                                       [&req](std::string_view name) { return variable_in(req.env, name); })
+              : next.order.workdir;
+      req.env.push_back("PWD=" + (req.workdir[0] == '/' ? req.workdir : cwd_ + "/" + req.workdir));
+    }
+    const std::string base = options_.out_dir + "/" + core::output_file_stem(id, element);
     bool ready = true;
     switch (options_.output) {
       case core::TaskOutput::stream:
@@ -351,11 +379,11 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
     report_.finished.push_back(r);
     // The reason goes where the task's own errors would have gone, and with the report to the hub's
     // log, the summary and status.
-    task_stderr(id, attempt, "mpiq: " + error + "\n");
+    task_stderr(id, element, attempt, "mpiq: " + error + "\n");
     report_.finished.back().output = "mpiq: " + error + "\n";
     return;
   }
-  children_[t] = {child, wall, id, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
+  children_[t] = {child, wall, id, element, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
 }
 
 void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budget) {
@@ -366,7 +394,7 @@ void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budge
     if (n > 0) {
       const std::string_view data(buf.data(), static_cast<size_t>(n));
       if (options_.output == core::TaskOutput::stream)
-        stream().append(c.id, store::kNoElement, c.attempt, channel, data);
+        stream().append(c.id, c.element, c.attempt, channel, data);
       if (channel == store::OutputChannel::err) keep_tail(c.err_tail, data);
       taken += static_cast<size_t>(n);
       progress_ = true;
@@ -478,11 +506,11 @@ void Worker::reap(core::TaskIndex t) {
   res.interrupted =
       !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   if (options_.output == core::TaskOutput::files)
-    c.err_tail = file_tail(options_.out_dir + "/" + std::to_string(c.id) + ".err");
+    c.err_tail = file_tail(options_.out_dir + "/" + core::output_file_stem(c.id, c.element) + ".err");
   if (r.timed_out) {
     // Why it ended, where the user looks: its stderr, and so the summary and status.
     const std::string line = "mpiq: timed out after " + core::format_duration(c.timeout_s) + "\n";
-    task_stderr(c.id, c.attempt, line);
+    task_stderr(c.id, c.element, c.attempt, line);
     keep_tail(c.err_tail, line);
   }
   if (!res.succeeded()) res.output = std::move(c.err_tail);

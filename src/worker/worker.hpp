@@ -27,6 +27,9 @@ struct WorkerOptions {
   bool bind = true;         ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
   double grace_s = 10;      ///< seconds between TERM and KILL for a task that timed out or is stopped
   int hub = 0;              ///< the hub's rank
+  /// The shell for commands with shell syntax (exec::resolve_shell: `--shell`, else bash where it
+  /// exists, else /bin/sh); "" = /bin/sh.
+  std::string shell;
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
@@ -52,6 +55,7 @@ class Worker {
     exec::Child process;
     double wall_start = 0;
     core::TaskId id = 0;
+    uint32_t element = core::kNoElement;  // of a sweep's element, else kNoElement
     uint32_t attempt = 0;
     uint32_t timeout_s = 0;
     int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes, -1 when closed
@@ -72,7 +76,7 @@ class Worker {
   /// rank's stream; closes it at end of file and sets it to -1.
   void drain(Child& c, int& fd, store::OutputChannel channel, size_t budget);
   /// Writes `line` into the task's stderr, wherever its output goes (a start failure's reason).
-  void task_stderr(core::TaskId id, uint32_t attempt, const std::string& line);
+  void task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
   void collect_functions();
 
@@ -81,6 +85,7 @@ class Worker {
   WorkerOptions options_;
   core::LocalQueue queue_;
   std::vector<std::string> base_env_;
+  std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
   std::unique_ptr<store::OutputStream> stream_;  // opened at the first byte of output

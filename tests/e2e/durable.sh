@@ -1,5 +1,5 @@
 # The checkpoint holds what the run did and opens in h5dump; damaged state is refused with exit 2
-# and left byte for byte as it was; a changed task file is refused; --fresh keeps the old state.
+# and left byte for byte as it was; a changed task file is applied; --fresh keeps the old state.
 source "$(dirname "$0")/lib.sh"
 printf '[%% name=ok %%] echo fine\nexit 7\n[# ok #] sleep 0.1\n' > d.tasks
 expect_code 1 mpiq_run d.tasks > /dev/null 2>&1
@@ -58,10 +58,13 @@ expect_code 0 mpiq_run j.tasks > /dev/null 2>&1
 grep -q "torn" j.mpiq/hub.log || fail "the torn record was not reported"
 [ "$(state_count j.mpiq done)" = 4 ] || fail "resume after a torn journal did not finish"
 
-# A changed task file is refused, naming it; --fresh starts over and keeps the old state as .prev.
+# A changed task file is applied (the failed task stays failed, the new one runs); --fresh starts
+# over and keeps the old state as .prev.
 echo "echo new" >> d.tasks
 set +e; out=$(mpiq_run d.tasks 2>&1); code=$?; set -e
-[ "$code" = 2 ] && echo "$out" | grep -q "changed" || fail "a changed task file was not refused: $code $out"
+[ "$code" = 1 ] && echo "$out" | grep -q "task file edited: 1 changed or new (line 4)" ||
+  fail "a changed task file was not applied: $code $out"
+[ "$(state_count d.mpiq done)" = 3 ] && [ "$(state_count d.mpiq failed)" = 1 ] || fail "after the edit: $("$MPIQ" status d.mpiq)"
 expect_code 1 mpiq_run d.tasks --fresh > /dev/null 2>&1
 [ -e d.mpiq/checkpoint.h5.prev ] || fail "--fresh did not keep checkpoint.h5.prev"
 

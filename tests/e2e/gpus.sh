@@ -43,7 +43,9 @@ done < <(cat gpu.*)
 lstopo-no-graphics -i "pack:1 core:2 pu:1" --of xml nogpu.xml
 printf '[%% gpus=1 %%] true\n' > nogpu.tasks
 set +e; out=$("$MPIQ" run nogpu.tasks --topology-xml nogpu.xml --bind none 2>&1); code=$?; set -e
-[ "$code" = 2 ] && echo "$out" | grep -q "GPUs" || fail "gpus=1 without GPUs: expected exit 2 and a message, got $code: $out"
+[ "$code" = 2 ] && echo "$out" | grep -q "nogpu.tasks:1:4: task 1 asks for 1 GPU, but no worker has a GPU: none found on this node" ||
+  fail "gpus=1 without GPUs: expected exit 2 and a message, got $code: $out"
+[ ! -e nogpu.mpiq ] || fail "gpus=1 without GPUs: the run directory was created"
 # A malformed CUDA_VISIBLE_DEVICES is bad input.
 set +e; out=$(CUDA_VISIBLE_DEVICES=0,,x "$MPIQ" run g.tasks --topology-xml "$topo" --bind none --fresh 2>&1); code=$?; set -e
 [ "$code" = 2 ] && echo "$out" | grep -q "CUDA_VISIBLE_DEVICES" || fail "malformed CUDA_VISIBLE_DEVICES: got $code: $out"

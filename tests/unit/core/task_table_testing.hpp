@@ -40,8 +40,8 @@ typename D::Value distinct_value(const D& c, size_t row) {
 
 /// A table of `rows` rows where every column of the schema holds something distinctive in every row
 /// (but row 0's dependencies, which can only be none), made through append() and set_runtime().
-/// `functions` false keeps the columns newer than checkpoint format 1 (kind, payload, result, crashes)
-/// at their defaults.
+/// `functions` false keeps the columns newer than checkpoint format 1 (kind, payload, result, crashes,
+/// the sweep element) at their defaults.
 inline TaskTable distinctive_table(size_t rows, bool functions = true) {
   TaskTable table;
   std::deque<std::string> strings;  // the views in a TaskSpec must outlive append()
@@ -51,7 +51,8 @@ inline TaskTable distinctive_table(size_t rows, bool functions = true) {
     std::vector<TaskIndex> deps;
     for_each_column([&](const auto& c) {
       using D = std::remove_cvref_t<decltype(c)>;
-      // Without functions, only the columns of checkpoint format 1 (not kind, payload, result, crashes).
+      // Without functions, only the columns of checkpoint format 1 (not kind, payload, result, crashes,
+      // element).
       if (!functions && (c.versions.journal_optional || c.versions.checkpoint_since > 1)) return;
       if constexpr (kIsColumn<D, ValueColumn>) {
         if constexpr (kIsSpecColumn<D>)

@@ -459,6 +459,34 @@ TEST(TaskFile, EmptyDependencyBetweenCommasIsAnError) {
   EXPECT_PARSE_ERROR("a\n[#, 1 #] b\n", 2, 3, message);
 }
 
+TEST(TaskFile, ADisbatchDirectiveIsRefusedNotReadAsAComment) {
+  const std::string hint =
+      "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER as "
+      "'#MPIQ barrier', or run the file with disBatch)";
+  EXPECT_PARSE_ERROR("echo a\n#DISBATCH REPEAT 3 start 1 echo x\n", 2, 1,
+                     "disBatch directive '#DISBATCH REPEAT" + hint);
+  EXPECT_PARSE_ERROR("#DISBATCH PREFIX cd /x ; \necho a\n", 1, 1,
+                     "disBatch directive '#DISBATCH PREFIX" + hint);
+  // What disBatch itself reads as a comment stays one: not at the line's start, or not upper case.
+  EXPECT_EQ(task_ids(parse("  #DISBATCH BARRIER\n#disbatch barrier\n#DISBATCHX\necho a\n")), (Ids{4}));
+}
+
+TEST(TaskFile, AByteOrderMarkIsIgnored) {
+  const TaskTable t = parse(
+      "\xEF\xBB\xBF"
+      "echo a\n[# 1 #] echo b\n");
+  EXPECT_EQ(command_of(t, 1), "echo a");
+  EXPECT_EQ(task_ids(parse("\xEF\xBB\xBF# a comment, not a task\necho b\n")), (Ids{2}));
+  // Columns count from after it, as an editor shows the line.
+  EXPECT_PARSE_ERROR("\xEF\xBB\xBF[# 9 #] x\n", 1, 4, "dependency '9' points past the last line (1)");
+}
+
+TEST(TaskFile, ACommaRightBeforeTheClosingMarkEndsTheListAsInGreasy) {
+  const TaskTable t = parse("a\nb\n[# 1,#] c\n[# 1, 2,#] d\n");
+  EXPECT_EQ(deps_of(t, 3), (Ids{1}));
+  EXPECT_EQ(deps_of(t, 4), (Ids{1, 2}));
+}
+
 TEST(TaskFile, CycleIsAnErrorNamingItsTasks) {
   EXPECT_PARSE_ERROR(
       "echo a\n"
@@ -525,8 +553,9 @@ TEST(TaskFile, UnterminatedContinuationIsAnError) {
 }
 
 TEST(TaskFile, UnknownSettingIsAnError) {
-  EXPECT_PARSE_ERROR("[% cores=1 colour=red %] a\n", 1, 12,
-                     "unknown setting 'colour' (expected name, cores, gpus, timeout, retries or priority)");
+  EXPECT_PARSE_ERROR(
+      "[% cores=1 colour=red %] a\n", 1, 12,
+      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, SettingWithoutEqualsIsAnError) {
@@ -584,8 +613,9 @@ TEST(TaskFile, DefaultsNeedAKeyValue) {
 TEST(TaskFile, BadDefaultIsAnErrorAtItsColumn) {
   EXPECT_PARSE_ERROR("#MPIQ defaults cores=x\na\n", 1, 22,
                      "bad value 'x' for cores: expected an integer >= 1");
-  EXPECT_PARSE_ERROR("#MPIQ defaults colour=red\na\n", 1, 16,
-                     "unknown setting 'colour' (expected name, cores, gpus, timeout, retries or priority)");
+  EXPECT_PARSE_ERROR(
+      "#MPIQ defaults colour=red\na\n", 1, 16,
+      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, UnknownDirectiveIsAnError) {

@@ -174,7 +174,7 @@ TEST(TaskSyntax, SettingErrorsSayWhatAndWhere) {
   EXPECT_EQ(error("name=a", nullptr), "1: 'name' cannot have a default: names are unique");
   EXPECT_EQ(error("retries=1 retries=2", &name), "11: setting 'retries' given twice");
   EXPECT_EQ(error("mem=4G", &name),
-            "1: unknown setting 'mem' (expected name, cores, gpus, timeout, retries or priority)");
+            "1: unknown setting 'mem' (expected name, cores, gpus, timeout, retries, priority or repeat)");
 }
 
 }  // namespace

@@ -126,8 +126,7 @@ TEST(TaskTable, FindTableProblemNamesEveryColumnThatLacksARow) {
       // false positive, gcc PR 105651).
       std::string expected = "'";
       expected.append(c.name).append("' has 1 rows");
-      EXPECT_NE(problem.find(expected), std::string::npos)
-          << "column " << c.name << ": " << problem;
+      EXPECT_NE(problem.find(expected), std::string::npos) << "column " << c.name << ": " << problem;
     }
   });
 }
@@ -144,6 +143,7 @@ TEST(TaskTable, FindTableProblemRefusesUnknownValues) {
   EXPECT_EQ(find_table_problem(table), "row 0 has the unknown kind 99");
   table = distinctive_table(3);
   table.id[2] = table.id[1];
+  table.element[2] = table.element[1];
   EXPECT_NE(find_table_problem(table).find("task ids are not ascending at row 2"), std::string::npos);
 }
 

@@ -34,7 +34,7 @@ struct TaskFileRun {
 
   TaskFileRun(const std::string& text, const std::string& run_dir) {
     spec.hub.log_level = hub::LogLevel::error;
-    spec.prepare = [this, text, run_dir] {
+    spec.prepare = [this, text, run_dir](const std::vector<core::WorkerCapacity>&) {
       prepared = true;
       table = core::parse_task_file(text, "test.tasks");
       dir = std::make_unique<hub::RunDirectory>(run_dir, hub::ResumeMode{});
@@ -148,8 +148,9 @@ TEST(Launch, CommandTasksSeeTheRunDirectoryAsMpiqRunDir) {
   test::TempDir scratch;
   const std::string run_dir = scratch.path() + "/e.mpiq";
   TaskFileRun r("echo \"$MPIQ_RUN_DIR\" > " + scratch.path() + "/seen; echo hi\n", run_dir);
-  r.spec.prepare = [inner = r.spec.prepare, out = scratch.path() + "/elsewhere"] {
-    launch::HubRun run = inner();
+  r.spec.prepare = [inner = r.spec.prepare,
+                    out = scratch.path() + "/elsewhere"](const std::vector<core::WorkerCapacity>& workers) {
+    launch::HubRun run = inner(workers);
     run.out_dir = out;  // --output elsewhere: MPIQ_RUN_DIR is still the run directory
     return run;
   };

@@ -520,7 +520,8 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
 
 TEST(JournalSchema, WritesFormat2WithTheSameMeaningAsFormat1) {
   // The records of format 1 (tests/data/old-formats), written now: format 2, whose updates also carry
-  // the crash count; replayed, the same table as the format 1 file gives.
+  // the crash count and whose appended tasks their sweep element and output id; replayed, the same
+  // table as the format 1 file gives.
   test::TempDir dir;
   for (const bool functions : {false, true}) {
     core::TaskTable written = functions ? test::old_function_table() : test::old_command_table();
