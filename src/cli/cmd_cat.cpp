@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "core/task_outcome.hpp"
+#include "core/task_selector.hpp"
 #include "mpiq/error.hpp"
 #include "store/output_stream.hpp"
 #include "store/posix_file.hpp"
@@ -78,15 +79,14 @@ std::string read_file(const std::string& path) {
   return store::read_whole_file(path);
 }
 
-// The row of TASK: an id or a name. Throws InputError for a task the run does not have.
+// The row of TASK (core/task_selector.hpp: an id or a name). Throws InputError for a task the run
+// does not have, or a word that names several.
 core::TaskIndex find_task(const core::TaskTable& table, const std::string& task, const std::string& run_dir) {
-  if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos && task.size() < 10) {
-    if (auto row = table.find(static_cast<core::TaskId>(std::stoul(task)))) return *row;
-  } else {
-    for (core::TaskIndex t = 0; t < table.size(); ++t)
-      if (table.name[t] == task) return t;
-  }
-  throw InputError(run_dir + ": no task '" + task + "' (give a task id, the line number, or a name)");
+  const std::vector<core::TaskIndex> rows = core::resolve_task_words(table, {task}, run_dir);
+  if (rows.size() != 1)
+    throw InputError(run_dir + ": '" + task + "' names " + std::to_string(rows.size()) +
+                     " tasks; mpiq cat prints one (give its id or name)");
+  return rows.front();
 }
 
 // The last `bytes` of `text`, from a line start where one is near.

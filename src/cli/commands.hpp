@@ -19,6 +19,12 @@ void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
 void add_cat_command(CLI::App& app, int* exit_code);
+void add_cancel_command(CLI::App& app, int* exit_code);
+
+/// Writes `text` into the run's inbox directory `inbox` whole (a temporary name the hub ignores, fsync,
+/// rename, fsync of the directory) as `<unix-ns>-<host>-<pid><ext>`, so name order is time order.
+/// Returns the name (hub/inbox.hpp has the hub's side).
+std::string drop_into_inbox(const std::string& inbox, const std::string& text, const std::string& ext);
 
 /// Reads the JSON object in the file at `path` (status.json); false when it is missing, not JSON or not
 /// an object.

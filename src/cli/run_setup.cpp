@@ -22,6 +22,9 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
   cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
   cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
+  cmd.add_flag("--drain", o.drain,
+               "On SIGTERM, SIGINT or SIGUSR1 start no more tasks but let the running ones finish, then "
+               "save and exit 3 (a second signal ends them; the time limit still does)");
   cmd.add_option(
       "--prefetch", o.prefetch,
       "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
@@ -31,7 +34,10 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   cmd.add_option("--grace", o.grace,
                  "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
-  cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 10s)");
+  cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 1s)");
+  cmd.add_option("--progress-interval", o.progress_interval,
+                 "How often a progress line is printed when stderr is not a terminal (mpirun, srun, a "
+                 "Slurm .out file; default 30s; on a terminal the line is redrawn every second)");
   cmd.add_option("--checkpoint-interval", o.checkpoint_interval,
                  "How often checkpoint.h5 is written (default 60s)");
   cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
@@ -75,10 +81,13 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.topology_xml = o.topology_xml;
 
   s.hub.scheduler.fail_fast = o.fail_fast;
+  s.hub.drain_on_signal = o.drain;
   s.hub.scheduler.steal = !o.no_steal;
   s.hub.scheduler.prefetch = o.prefetch;
   s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);
   s.hub.checkpoint_interval_s = duration_option("--checkpoint-interval", o.checkpoint_interval);
+  s.hub.progress_interval_s = duration_option("--progress-interval", o.progress_interval);
+  if (s.hub.progress_interval_s <= 0) throw InputError("--progress-interval: must be at least 1s");
   const double margin = duration_option("--stop-margin", o.stop_margin);
   s.stop_margin_s = margin;
   if (!o.time_limit.empty()) {

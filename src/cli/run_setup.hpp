@@ -21,11 +21,13 @@ struct RunOptions {
   bool retry_failed = false;
   bool fail_fast = false;
   bool no_steal = false;
+  bool drain = false;
   uint32_t prefetch = 0;
   std::string bind = "core";
   std::string log_level = "info";
   std::string grace = "10s";
-  std::string status_interval = "10s";
+  std::string status_interval = "1s";
+  std::string progress_interval = "30s";
   std::string checkpoint_interval = "60s";
   std::string time_limit;
   std::string stop_margin = "2m";

@@ -28,6 +28,7 @@ enum class MessageKind : int {
   interrupt = 8,          ///< worker -> hub: this rank got a stop signal (SIGTERM/SIGINT/SIGUSR1)
   assign_functions = 9,   ///< hub -> worker: run these function tasks (FunctionBatch)
   report_functions = 10,  ///< worker -> hub: these function tasks ended (results and messages)
+  cancel = 11,            ///< hub -> worker: drop these queued tasks, end these running ones (Cancel)
 };
 
 /// A function task as a worker needs it: no command, environment or directory, only its kind (an
@@ -76,6 +77,13 @@ struct Report {
 
 struct Stop {
   bool kill_running = false;  ///< true: TERM/KILL running tasks; false: let them finish
+};
+
+/// Tasks `mpiq cancel` ended that a worker holds: it drops the queued ones and reports each as
+/// ended (interrupted, never started), and sends TERM to the running ones, then KILL after grace_s.
+struct Cancel {
+  double grace_s = 10;
+  std::vector<TaskIndex> tasks;
 };
 
 /// Appends values to a byte buffer. Little-endian native layout: hub and workers are one build on
@@ -143,6 +151,7 @@ std::vector<char> encode(const Report&);
 std::vector<char> encode_count(uint32_t);
 std::vector<char> encode(const std::vector<TaskIndex>&);
 std::vector<char> encode(const Stop&);
+std::vector<char> encode(const Cancel&);
 
 Hello decode_hello(const std::vector<char>&);
 std::vector<TaskOrder> decode_orders(const std::vector<char>&);
@@ -150,6 +159,7 @@ Report decode_report(const std::vector<char>&);
 uint32_t decode_count(const std::vector<char>&);
 std::vector<TaskIndex> decode_indices(const std::vector<char>&);
 Stop decode_stop(const std::vector<char>&);
+Cancel decode_cancel(const std::vector<char>&);
 
 /// The assign_functions message for rows `tasks` of `table` (function tasks; attempt numbers are the
 /// next ones), straight from the table's columns.

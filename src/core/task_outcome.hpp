@@ -28,13 +28,16 @@ inline std::string_view mpiq_reason(std::string_view text) {
 inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.state[t] == TaskState::skipped) {
     // Name the dependency: a failed one first, else a skipped one (which names its own in turn).
-    for (const TaskState why : {TaskState::failed, TaskState::skipped})
+    for (const TaskState why : {TaskState::failed, TaskState::cancelled, TaskState::skipped})
       for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e)
         if (table.state[table.deps[e]] == why)
           return "task " + std::to_string(table.id[table.deps[e]]) + ", which it depends on, " +
-                 (why == TaskState::failed ? "failed" : "was skipped");
+                 (why == TaskState::failed      ? "failed"
+                  : why == TaskState::cancelled ? "was cancelled"
+                                                : "was skipped");
     return "a task it depends on failed or was skipped";
   }
+  if (table.state[t] == TaskState::cancelled) return "cancelled (mpiq cancel)";
   if (table.is_function(t)) return std::string(table.result[t]);
   if (const std::string_view why = mpiq_reason(table.result[t]); !why.empty()) return std::string(why);
   if (table.signal[t] != 0) return "signal " + std::to_string(table.signal[t]);

@@ -178,7 +178,9 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
 
 RunDirectory::Syncer::Syncer() : thread_([this] { loop(); }) {}
 
-RunDirectory::Syncer::~Syncer() { stop(); }
+RunDirectory::Syncer::~Syncer() {
+  stop();
+}
 
 void RunDirectory::Syncer::request(int fd) {
   {
@@ -244,7 +246,7 @@ void RunDirectory::snapshot(const core::TaskTable& table) {
 }
 
 void RunDirectory::status(const std::string& json) {
-  store::write_file_atomically(file("status.json"), json);
+  store::write_file_for_readers(file("status.json"), json);
 }
 
 void RunDirectory::close() {

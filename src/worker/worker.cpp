@@ -123,6 +123,25 @@ void Worker::handle(const transport::Message& m) {
       }
       break;
     }
+    case MessageKind::cancel: {
+      const core::Cancel c = core::decode_cancel(m.bytes);
+      const double now = exec::mono_now();
+      for (core::TaskIndex t : c.tasks) {
+        if (queue_.remove_queued(t)) {
+          // Never started: reported as ended without a start, so the hub frees its room.
+          core::TaskResult r;
+          r.task = t;
+          r.interrupted = true;
+          report_.finished.push_back(std::move(r));
+        } else if (queue_.terminate(t, now, c.grace_s)) {
+          exec::signal_group(children_.at(t).process, SIGTERM);
+        }
+        // Otherwise it has ended already (its report is on its way) or is a function task, which
+        // runs to its end; the hub keeps it cancelled either way.
+      }
+      progress_ = true;
+      break;
+    }
     default:
       std::cerr << "mpiq worker " << net_.rank() << ": unexpected message kind " << static_cast<int>(m.kind)
                 << " from rank " << m.source << "\n";
@@ -428,6 +447,7 @@ void Worker::reap(core::TaskIndex t) {
       !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   if (options_.output == core::TaskOutput::files)
     c.err_tail = file_tail(options_.out_dir + "/" + std::to_string(c.id) + ".err");
+  if (r.cancelled) task_stderr(c.id, c.attempt, "mpiq: cancelled (mpiq cancel)\n");
   if (r.timed_out) {
     // Why it ended, where the user looks: its stderr, and so the summary and status.
     const std::string line = "mpiq: timed out after " + core::format_duration(c.timeout_s) + "\n";
