@@ -20,6 +20,7 @@ void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
 void add_cat_command(CLI::App& app, int* exit_code);
 void add_cancel_command(CLI::App& app, int* exit_code);
+void add_report_command(CLI::App& app, int* exit_code);
 
 /// Writes `text` into the run's inbox directory `inbox` whole (a temporary name the hub ignores, fsync,
 /// rename, fsync of the directory) as `<unix-ns>-<host>-<pid><ext>`, so name order is time order.

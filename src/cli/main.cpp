@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   mpiq::cli::add_submit_command(app, &exit_code);
   mpiq::cli::add_cat_command(app, &exit_code);
   mpiq::cli::add_cancel_command(app, &exit_code);
+  mpiq::cli::add_report_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
