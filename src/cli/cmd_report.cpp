@@ -31,6 +31,7 @@ struct ReportOptions {
   std::string run_dir, output;
   size_t max_bars = 20000;
   size_t max_failures = 200;
+  int refresh_s = 0;  // > 0: the page reloads itself this often (mpiq run --report)
 };
 
 std::string esc(std::string_view s) {
@@ -147,8 +148,9 @@ class Page {
 
   std::string html() const {
     std::ostringstream h;
-    h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>mpiq report: "
-      << esc(o_.run_dir) << "</title>\n<style>\n"
+    h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+    if (o_.refresh_s > 0) h << "<meta http-equiv=\"refresh\" content=\"" << o_.refresh_s << "\">\n";
+    h << "<title>mpiq report: " << esc(o_.run_dir) << "</title>\n<style>\n"
       << kStyle << "</style></head><body>\n";
     h << "<h1>mpiq report</h1>\n<p class=\"sub\">" << esc(o_.run_dir) << " &middot; written "
       << clock_time(now_) << "</p>\n";
@@ -382,6 +384,18 @@ class Page {
   bool aggregate_ = false;
   std::map<int, size_t> lane_of_;
 };
+
+}  // namespace
+
+std::string render_report(const core::TaskTable& table, const store::CheckpointMeta& meta,
+                          const nlohmann::json& status, const std::string& run_dir, int refresh_s) {
+  ReportOptions o;
+  o.run_dir = run_dir;
+  o.refresh_s = refresh_s;
+  return Page(table, meta, status, o).html();
+}
+
+namespace {
 
 int report(ReportOptions o) {
   while (o.run_dir.size() > 1 && o.run_dir.back() == '/') o.run_dir.pop_back();

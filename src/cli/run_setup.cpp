@@ -21,6 +21,9 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_flag("--fresh", o.fresh, "Start over, keeping the previous state as *.prev");
   cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
   cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
+  cmd.add_flag("--report", o.report,
+               "Keep RUN_DIR/report.html (mpiq report) current: rewritten every 30 s, a page that reloads "
+               "itself, and once more at the end");
   cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
   cmd.add_flag("--drain", o.drain,
                "On SIGTERM, SIGINT or SIGUSR1 start no more tasks but let the running ones finish, then "
@@ -82,6 +85,7 @@ RunSettings resolve_run_options(const RunOptions& o) {
 
   s.hub.scheduler.fail_fast = o.fail_fast;
   s.hub.drain_on_signal = o.drain;
+  s.report = o.report;
   s.hub.scheduler.steal = !o.no_steal;
   s.hub.scheduler.prefetch = o.prefetch;
   s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);

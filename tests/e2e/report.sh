@@ -23,4 +23,14 @@ grep -q "Aggregated: 2000 tasks" small.html || fail "no aggregation past --max-b
 size=$(stat -c %s small.html)
 [ "$size" -lt 200000 ] || fail "the aggregated page is $size bytes"
 expect_code 2 "$MPIQ" report nosuch.mpiq 2> /dev/null
+
+# mpiq run --report: a page that reloads itself while the run goes, and a final one without the reload.
+for i in 1 2 3 4; do echo "sleep 1"; done > live.tasks
+mpiq_start live.tasks --report > live.log 2>&1
+pid=$!
+for _ in $(seq 1 100); do [ -s live.mpiq/report.html ] && break; sleep 0.1; done
+grep -q 'http-equiv="refresh"' live.mpiq/report.html || fail "no live page during the run"
+expect_code 0 wait $pid
+! grep -q 'http-equiv="refresh"' live.mpiq/report.html || fail "the final page still reloads itself"
+[ "$(grep -o '<rect class="bar done"' live.mpiq/report.html | wc -l)" = 4 ] || fail "the final page lacks tasks"
 echo "ok: report of 2000 tasks ($(stat -c %s t.mpiq/report.html) bytes; aggregated $size bytes)"
