@@ -8,8 +8,8 @@
 
 #include "core/task_file.hpp"
 #include "hub/inbox.hpp"
-#include "mpiq/error.hpp"
 #include "hub/run_directory.hpp"
+#include "mpiq/error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace mpiq::hub {
