@@ -43,7 +43,9 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
                  "Slurm .out file; default 30s; on a terminal the line is redrawn every second)");
   cmd.add_option("--checkpoint-interval", o.checkpoint_interval,
                  "How often checkpoint.h5 is written (default 60s)");
-  cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
+  cmd.add_option("--time-limit", o.time_limit,
+                 "Stop, save and exit 3 after this long (e.g. 2h, 1h30m); near it, a task that cannot "
+                 "finish in the time left (its timeout, or the durations seen so far) is not started");
   cmd.add_option("--stop-margin", o.stop_margin,
                  "Stop this long before --time-limit or the Slurm job's end (default 2m)");
   cmd.add_option("--worker-cores", o.worker_cores, "Cores each worker uses (default: its whole share)")
