@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -158,6 +160,7 @@ class Page {
     gantt(h);
     throughput(h);
     histogram(h);
+    nodes(h);
     failures(h);
     settings(h);
     h << "</body></html>\n";
@@ -331,6 +334,80 @@ class Page {
       << "\" y=\"" << kPad + kH + 16 << "\">" << num(hi, 2) << " s</text>\n</svg>\n";
   }
 
+  // Each node's CPU busy share and memory use over time, from the samples its first worker appends
+  // to OUT_DIR/node-HOST.usage (worker/worker.hpp): one line per sample, `time cpu used_kib total_kib`.
+  void nodes(std::ostream& h) const {
+    struct Sample {
+      double time, cpu, used_kib, total_kib;
+    };
+    std::map<std::string, std::vector<Sample>> by_host;
+    std::error_code ec;
+    const std::string out_dir = status_.contains("output") && status_["output"].is_object()
+                                    ? status_["output"].value("dir", o_.run_dir + "/out")
+                                    : o_.run_dir + "/out";
+    for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("node-", 0) != 0 || name.size() < 11 || name.substr(name.size() - 6) != ".usage")
+        continue;
+      std::ifstream in(e.path());
+      Sample x{};
+      while (in >> x.time >> x.cpu >> x.used_kib >> x.total_kib)
+        by_host[name.substr(5, name.size() - 11)].push_back(x);
+    }
+    h << "<h2>Nodes</h2>\n";
+    if (by_host.empty()) {
+      h << "<p class=\"note\">No samples of the nodes' use (" << esc(out_dir) << "/node-HOST.usage).</p>\n";
+      return;
+    }
+    double a = 1e300, b = 0;
+    for (const auto& [host, v] : by_host)
+      for (const Sample& x : v) {
+        a = std::min(a, x.time);
+        b = std::max(b, x.time);
+      }
+    if (b <= a) b = a + 1;
+    constexpr double kW = 800, kH = 120, kPad = 40;
+    static constexpr const char* kColours[] = {"#2f6fd0", "#d0342c", "#3a9a4a",
+                                               "#8e44ad", "#e8a33d", "#16a2b8"};
+    h << "<p class=\"note\">Sampled every few seconds by each node's first worker (/proc/stat, "
+         "/proc/meminfo): the whole node's use, mpiq's tasks and anything else.</p>\n";
+    for (const bool memory : {false, true}) {
+      h << "<svg class=\"nodes\" width=\"" << kW + 2 * kPad << "\" height=\"" << kH + 2 * kPad << "\">\n"
+        << "<text x=\"" << kPad << "\" y=\"" << kPad - 8 << "\">"
+        << (memory ? "memory used, share of the node's" : "CPU busy, share of the node's") << "</text>\n"
+        << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kW << "\" height=\"" << kH
+        << "\" fill=\"none\" stroke=\"#ccc\"/>\n";
+      size_t k = 0;
+      for (const auto& [host, v] : by_host) {
+        h << "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" << kColours[k++ % 6] << "\" points=\"";
+        const size_t step = std::max<size_t>(1, v.size() / 1000);
+        for (size_t i = 0; i < v.size(); i += step) {
+          const double y = memory ? v[i].used_kib / std::max(1.0, v[i].total_kib) : v[i].cpu;
+          h << num(kPad + (v[i].time - a) / (b - a) * kW) << ","
+            << num(kPad + kH - std::clamp(y, 0.0, 1.0) * kH) << " ";
+        }
+        h << "\"><title>" << esc(host) << "</title></polyline>\n";
+      }
+      h << "<text x=\"" << kPad << "\" y=\"" << kPad + kH + 16 << "\">" << clock_time(a) << "</text>"
+        << "<text x=\"" << kPad + kW - 130 << "\" y=\"" << kPad + kH + 16 << "\">" << clock_time(b)
+        << "</text>\n</svg>\n";
+    }
+    h << "<table><tr><th>host</th><th>samples</th><th>CPU busy (mean)</th><th>memory used (peak)</th></tr>";
+    size_t k = 0;
+    for (const auto& [host, v] : by_host) {
+      double cpu = 0, peak = 0;
+      for (const Sample& x : v) {
+        cpu += x.cpu;
+        peak = std::max(peak, x.used_kib);
+      }
+      h << "<tr><td><span style=\"color:" << kColours[k++ % 6] << "\">&#9632;</span> " << esc(host)
+        << "</td><td>" << v.size() << "</td><td>" << num(100 * cpu / static_cast<double>(v.size()))
+        << "%</td><td>" << num(peak / 1048576, 2) << " GiB of " << num(v.back().total_kib / 1048576, 2)
+        << "</td></tr>";
+    }
+    h << "</table>\n";
+  }
+
   void failures(std::ostream& h) const {
     std::vector<core::TaskIndex> failed;
     for (core::TaskIndex i = 0; i < t_.size(); ++i)
@@ -365,7 +442,9 @@ class Page {
     }
     for (const char* key : {"started", "updated", "elapsed_s", "rate", "retries", "stolen"})
       if (status_.contains(key))
-        h << "<tr><th>" << key << "</th><td>" << esc(status_[key].dump()) << "</td></tr>";
+        h << "<tr><th>" << key << "</th><td>"
+          << esc(status_[key].is_string() ? status_[key].get<std::string>() : status_[key].dump())
+          << "</td></tr>";
     if (status_.contains("output") && status_["output"].is_object())
       h << "<tr><th>task output</th><td>" << esc(status_["output"].value("mode", std::string())) << " in "
         << esc(status_["output"].value("dir", std::string())) << "</td></tr>";

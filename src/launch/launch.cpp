@@ -261,6 +261,7 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.grace_s = spec.worker.grace_s;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;
+    wo.sample_node = place.index == 0;  // one worker per node samples its use (mpiq report)
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
   HubConfig hub_config = spec.hub;

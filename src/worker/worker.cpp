@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -81,6 +82,7 @@ void Worker::run() {
       interrupt_sent_ = true;
     }
     if (!stopping_) start_ready_tasks();
+    if (options_.sample_node) sample_node(exec::mono_now());
     enforce_deadlines();
     collect_functions();
     flush_report();
@@ -88,6 +90,7 @@ void Worker::run() {
     if (progress_) backoff.reset();
     wait_for_events(backoff.next());
   }
+  if (options_.sample_node) sample_node(exec::mono_now(), true);  // so a short run has a sample too
   net_.send(options_.hub, MessageKind::bye, {});
   while (!net_.progress()) usleep(100);
 }
@@ -466,6 +469,45 @@ void Worker::enforce_deadlines() {
     exec::signal_group(it->second.process, step == core::KillStep::terminate ? SIGTERM : SIGKILL);
     progress_ = true;
   }
+}
+
+void Worker::sample_node(double now, bool last) {
+  if ((now < next_sample_ && !last) || options_.out_dir.empty()) return;
+  next_sample_ = now + kNodeSampleInterval;
+  // CPU: the busy share of all of the node's jiffies since the last sample (first line of /proc/stat).
+  uint64_t total = 0, idle = 0;
+  if (FILE* f = std::fopen("/proc/stat", "re")) {
+    unsigned long long v[10] = {};
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) >= 4) {
+      for (int i = 0; i < 8; ++i) total += v[i];  // guest time is counted in user already
+      idle = v[3] + v[4];
+    }
+    std::fclose(f);
+  }
+  uint64_t mem_total_kb = 0, mem_available_kb = 0;
+  if (FILE* f = std::fopen("/proc/meminfo", "re")) {
+    char key[64];
+    unsigned long long kb = 0;
+    while (std::fscanf(f, "%63s %llu kB", key, &kb) == 2) {
+      if (std::strcmp(key, "MemTotal:") == 0) mem_total_kb = kb;
+      if (std::strcmp(key, "MemAvailable:") == 0) mem_available_kb = kb;
+    }
+    std::fclose(f);
+  }
+  const bool first = last_cpu_total_ == 0;
+  const uint64_t dt = total - last_cpu_total_, di = idle - last_cpu_idle_;
+  last_cpu_total_ = total;
+  last_cpu_idle_ = idle;
+  if (first || dt == 0 || mem_total_kb == 0) return;
+  char line[128];
+  const int n = std::snprintf(line, sizeof line, "%.1f %.3f %llu %llu\n", exec::wall_now(),
+                              1.0 - static_cast<double>(di) / static_cast<double>(dt),
+                              static_cast<unsigned long long>(mem_total_kb - mem_available_kb),
+                              static_cast<unsigned long long>(mem_total_kb));
+  // Unix time, CPU busy 0-1, memory used and total (KiB): one line a sample, appended.
+  append_line(options_.out_dir + "/node-" + options_.host + ".usage",
+              std::string(line, static_cast<size_t>(n)));
 }
 
 void Worker::flush_report() {

@@ -30,9 +30,16 @@ struct WorkerOptions {
   /// GPU vendors of the node (Topology::gpu_vendors()): every task gets their visibility variables,
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
+  /// This worker samples its node's CPU and memory use (the node's first worker): a line every
+  /// kNodeSampleInterval seconds in `out_dir`/node-HOST.usage, which `mpiq report` draws.
+  bool sample_node = false;
   /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
   std::shared_ptr<const FunctionSettings> functions;
 };
+
+/// Seconds between two samples of a node's use. Each reads /proc/stat and /proc/meminfo and appends
+/// one line (tens of microseconds).
+inline constexpr double kNodeSampleInterval = 2;
 
 class Worker {
  public:
@@ -67,6 +74,8 @@ class Worker {
   void task_stderr(core::TaskId id, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
   void collect_functions();
+  /// Appends a sample of the node's use when one is due (or `last`, at the end).
+  void sample_node(double now, bool last = false);
 
   transport::Transport& net_;
   core::WorkerShare share_;
@@ -82,7 +91,9 @@ class Worker {
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
   bool interrupt_sent_ = false;
-  bool progress_ = false;  // something happened in this turn of the loop
+  bool progress_ = false;   // something happened in this turn of the loop
+  double next_sample_ = 0;  // of the node's use (options_.sample_node)
+  uint64_t last_cpu_total_ = 0, last_cpu_idle_ = 0;
 };
 
 }  // namespace mpiq::worker
