@@ -335,16 +335,14 @@ class Page {
   }
 
   // Each node's CPU busy share and memory use over time, from the samples its first worker appends
-  // to OUT_DIR/node-HOST.usage (worker/worker.hpp): one line per sample, `time cpu used_kib total_kib`.
+  // to RUN_DIR/node-HOST.usage (worker/worker.hpp): one line per sample, `time cpu used_kib total_kib`.
   void nodes(std::ostream& h) const {
     struct Sample {
       double time, cpu, used_kib, total_kib;
     };
     std::map<std::string, std::vector<Sample>> by_host;
     std::error_code ec;
-    const std::string out_dir = status_.contains("output") && status_["output"].is_object()
-                                    ? status_["output"].value("dir", o_.run_dir + "/out")
-                                    : o_.run_dir + "/out";
+    const std::string& out_dir = o_.run_dir;  // where the nodes' first workers put their samples
     for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
       const std::string name = e.path().filename().string();
       if (name.rfind("node-", 0) != 0 || name.size() < 11 || name.substr(name.size() - 6) != ".usage")

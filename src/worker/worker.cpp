@@ -472,7 +472,7 @@ void Worker::enforce_deadlines() {
 }
 
 void Worker::sample_node(double now, bool last) {
-  if ((now < next_sample_ && !last) || options_.out_dir.empty()) return;
+  if ((now < next_sample_ && !last) || options_.run_dir.empty()) return;
   next_sample_ = now + kNodeSampleInterval;
   // CPU: the busy share of all of the node's jiffies since the last sample (first line of /proc/stat).
   uint64_t total = 0, idle = 0;
@@ -506,7 +506,7 @@ void Worker::sample_node(double now, bool last) {
                               static_cast<unsigned long long>(mem_total_kb - mem_available_kb),
                               static_cast<unsigned long long>(mem_total_kb));
   // Unix time, CPU busy 0-1, memory used and total (KiB): one line a sample, appended.
-  append_line(options_.out_dir + "/node-" + options_.host + ".usage",
+  append_line(options_.run_dir + "/node-" + options_.host + ".usage",
               std::string(line, static_cast<size_t>(n)));
 }
 

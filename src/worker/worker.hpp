@@ -31,7 +31,8 @@ struct WorkerOptions {
   /// empty when it was given no GPU, so it cannot grab one given to another task.
   std::vector<std::string> gpu_vendors;
   /// This worker samples its node's CPU and memory use (the node's first worker): a line every
-  /// kNodeSampleInterval seconds in `out_dir`/node-HOST.usage, which `mpiq report` draws.
+  /// kNodeSampleInterval seconds in `run_dir`/node-HOST.usage (none without a run directory), which
+  /// `mpiq report` draws. Not in out/, which holds a few files per rank and no more.
   bool sample_node = false;
   /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
   std::shared_ptr<const FunctionSettings> functions;

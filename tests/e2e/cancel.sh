@@ -13,9 +13,9 @@ TASKS
 # hub. Two workers: long and later run, 4 and 5 are queued. Task 2 waits for long.
 start() {
   if [ "$NP" = 1 ]; then
-    setsid bash -c "exec $MPIQ run t.tasks --worker-cores 1 --prefetch 1 > $1 2>&1" &
+    setsid bash -c "exec $MPIQ run $WORK/t.tasks --worker-cores 1 --prefetch 1 > $1 2>&1" &
   else
-    setsid bash -c "exec mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ run t.tasks --worker-cores 1 --prefetch 1 > $1 2>&1" &
+    setsid bash -c "exec mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ run $WORK/t.tasks --worker-cores 1 --prefetch 1 > $1 2>&1" &
   fi
   leader=$!
 }
@@ -39,7 +39,7 @@ for _ in $(seq 1 100); do
   [ "$("$MPIQ" status t.mpiq --tasks running --json | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin)])')" = "[5]" ] && break
   sleep 0.1
 done
-pkill -9 -f "^$MPIQ run t.tasks" 2>/dev/null || true
+pkill -9 -f "^$MPIQ run $WORK/t.tasks" 2>/dev/null || true  # this test's ranks only
 kill -9 -- -"$leader" 2>/dev/null || true
 wait "$leader" 2>/dev/null || true
 sleep 0.5
@@ -49,7 +49,7 @@ states() { "$MPIQ" status t.mpiq --tasks 1-5 --json | python3 -c 'import json,sy
 grep -q "mpiq: cancelled" <("$MPIQ" cat t.mpiq long --stderr) || fail "the ended task's stderr does not say why"
 
 # The resume runs task 5 only; cancelled and skipped tasks are not a failure: exit 0.
-expect_code 0 mpiq_run t.tasks > run2.log 2>&1
+expect_code 0 mpiq_run "$WORK/t.tasks" > run2.log 2>&1
 [ "$(states)" = "cancelled skipped cancelled cancelled done" ] || fail "after the resume: $(states)"
 [ -e five.ran ] && [ ! -e long.ran ] || fail "resume ran the wrong tasks"
 grep -q "cancelled 3" run2.log || fail "the summary does not count the cancelled tasks: $(cat run2.log)"

@@ -17,8 +17,8 @@ bars=$(grep -o '<rect class="bar [a-z]*"' dom.html | wc -l)
 [ "$(grep -o '<rect class="bar failed"' dom.html | wc -l)" = 8 ] || fail "failed bars"
 [ "$(grep -o 'class="failure"' dom.html | wc -l)" = 8 ] || fail "the failures are not listed"
 grep -q "oops from 1000" dom.html || fail "a failure's stderr is not shown"
-# Each node's use, sampled by its first worker (OUT_DIR/node-HOST.usage), drawn as two lines.
-ls t.mpiq/out/node-*.usage > /dev/null 2>&1 || fail "no node samples in t.mpiq/out"
+# Each node's use, sampled by its first worker (RUN_DIR/node-HOST.usage), drawn as two lines.
+ls t.mpiq/node-*.usage > /dev/null 2>&1 || fail "no node samples in t.mpiq"
 [ "$(grep -o '<svg class="nodes"' dom.html | wc -l)" = 2 ] || fail "no CPU and memory charts of the nodes"
 grep -q '<polyline fill="none" stroke-width="1.5" stroke="#[0-9a-f]*" points="[0-9]' dom.html || fail "the node charts have no points"
 "$MPIQ" report t.mpiq -o small.html --max-bars 100 > /dev/null
