@@ -33,7 +33,7 @@ struct SessionOptions {
   /// Stop dispatching at the first task that fails for good. (`--fail-fast`)
   bool fail_fast = false;
   double checkpoint_interval_s = 60;  ///< seconds between snapshots
-  double status_interval_s = 10;      ///< seconds between status.json rewrites
+  double status_interval_s = 1;       ///< seconds between status.json rewrites
   double grace_s = 10;                ///< TERM-to-KILL time of commands; stop-to-abandon time of functions
   std::string log_level = "warn";     ///< error, warn, info or debug (`--log-level`)
 };

@@ -23,9 +23,10 @@ inline constexpr size_t kMaxResultBytes = size_t{16} << 20;
 
 /// How a task ended.
 enum class TaskStatus : uint8_t {
-  done,     ///< work() returned (a command: exited 0)
-  failed,   ///< work() threw, timed out, or its result was too large, on its last attempt
-  skipped,  ///< a task it depends on failed or was skipped
+  done,       ///< work() returned (a command: exited 0)
+  failed,     ///< work() threw, timed out, or its result was too large, on its last attempt
+  skipped,    ///< a task it depends on failed, was skipped or was cancelled
+  cancelled,  ///< `mpiq cancel` ended it
 };
 
 /// What a submission may say besides its kind and payload. Every field has the default a task-file

@@ -11,6 +11,7 @@
 #include "core/task_outcome.hpp"
 #include "core/task_output.hpp"
 #include "core/task_ref.hpp"
+#include "core/task_selector.hpp"
 #include "mpiq/error.hpp"
 #include "store/output_stream.hpp"
 #include "store/posix_file.hpp"

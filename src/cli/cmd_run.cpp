@@ -2,13 +2,16 @@
 // every run: the hub on rank 0 and workers on every other rank, or both in one process when there is
 // one rank. This file only turns the command line into a launch::RunSpec.
 
+#include <iostream>
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "core/task_edit.hpp"
+#include "exec/clock.hpp"
 #include "hub/run_directory.hpp"
 #include "launch/launch.hpp"
+#include "store/atomic_file.hpp"
 #include "store/sha256.hpp"
 #include "store/task_file_io.hpp"
 
@@ -16,10 +19,39 @@ namespace mpiq::cli {
 
 namespace {
 
+// --report: RUN_DIR/report.html rewritten on the hub's thread every kEvery seconds, from the table in
+// memory (the hub's own status document for the worker rows), as a page that reloads itself.
+class LiveReport final : public hub::HubObserver {
+ public:
+  static constexpr double kEvery = 30;
+  LiveReport(const core::TaskTable& table, const hub::RunDirectory& dir) : table_(table), dir_(dir) {}
+  void poll(hub::Hub& h) override {
+    const double now = exec::mono_now();
+    if (now < next_) return;
+    next_ = now + kEvery;
+    try {
+      const nlohmann::json status = nlohmann::json::parse(h.status_json("running"));
+      store::write_file_for_readers(
+          dir_.path() + "/report.html",
+          render_report(table_, dir_.meta(), status, dir_.path(), static_cast<int>(kEvery)));
+    } catch (const std::exception& e) {
+      if (!warned_) std::cerr << "mpiq: cannot write " << dir_.path() << "/report.html: " << e.what() << "\n";
+      warned_ = true;
+    }
+  }
+
+ private:
+  const core::TaskTable& table_;
+  const hub::RunDirectory& dir_;
+  double next_ = 0;
+  bool warned_ = false;
+};
+
 int run_command(const RunSettings& s) {
   // The hub's state: read by prepare() on the hub rank, alive until launch::run returns.
   core::TaskTable table;
   std::unique_ptr<hub::RunDirectory> dir;
+  std::unique_ptr<LiveReport> live_report;
 
   launch::RunSpec spec;
   spec.worker.topology_xml = s.topology_xml;
@@ -55,12 +87,28 @@ int run_command(const RunSettings& s) {
     run.dir = dir.get();
     run.out_dir = s.out_dir;
     run.what = "mpiq run " + s.task_file;
+    if (s.report) {
+      live_report = std::make_unique<LiveReport>(table, *dir);
+      run.observer = live_report.get();
+    }
     return run;
   };
   static int argc = 0;
   static char** argv = nullptr;
   const std::unique_ptr<launch::Job> job = launch::make_job(argc, argv);
-  return exit_status(launch::run(*job, spec));
+  const ExitCode code = launch::run(*job, spec);
+  if (live_report) {
+    // The last page, from what the run left on disk, without the reload.
+    nlohmann::json status;
+    if (!read_json_object(s.run_dir + "/status.json", &status)) status = nlohmann::json::object();
+    try {
+      store::write_file_for_readers(s.run_dir + "/report.html",
+                                    render_report(table, dir->meta(), status, s.run_dir, 0));
+    } catch (const std::exception& e) {
+      std::cerr << "mpiq: cannot write " << s.run_dir << "/report.html: " << e.what() << "\n";
+    }
+  }
+  return exit_status(code);
 }
 
 }  // namespace

@@ -80,13 +80,13 @@ void check_file(const SubmitOptions& o, const std::string& text) {
   core::parse_submission(text, o.file, core::run_context(*run));  // unknown or duplicate names
 }
 
-// Writes `text` to RUN_DIR/inbox/NAME whole: a temporary name the hub ignores, fsync, rename, fsync of
-// the directory. Returns NAME.
-std::string drop(const std::string& inbox, const std::string& text) {
+}  // namespace
+
+std::string drop_into_inbox(const std::string& inbox, const std::string& text, const std::string& ext) {
   if (::mkdir(inbox.c_str(), 0700) != 0 && errno != EEXIST) store::throw_errno(inbox, "mkdir");
   const auto ns = static_cast<long long>(exec::wall_now() * 1e9);
   const std::string name =
-      std::to_string(ns) + "-" + exec::host_name() + "-" + std::to_string(getpid()) + ".tasks";
+      std::to_string(ns) + "-" + exec::host_name() + "-" + std::to_string(getpid()) + ext;
   const std::string tmp = inbox + "/." + name + ".tmp", final_path = inbox + "/" + name;
   store::FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) store::throw_errno(tmp, "open");
@@ -102,6 +102,8 @@ std::string drop(const std::string& inbox, const std::string& text) {
   store::fsync_directory(inbox);
   return name;
 }
+
+namespace {
 
 // `accepted base=B first=F last=L tasks=N` -> the user's sentence.
 std::string describe_accepted(const std::string& verdict, const std::string& file) {
@@ -132,7 +134,7 @@ int submit(const SubmitOptions& o) {
   check_file(o, text);
 
   const std::string inbox = o.run_dir + "/inbox", done = inbox + "/done";
-  const std::string name = drop(inbox, text);
+  const std::string name = drop_into_inbox(inbox, text, ".tasks");
   const std::string where = inbox + "/" + name;
   if (!hub::RunDirectory::held_by_live_hub(o.run_dir)) {
     std::cout << "mpiq: " << o.file << " waits in " << where << ": no hub runs on " << o.run_dir

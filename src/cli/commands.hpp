@@ -20,6 +20,18 @@ void add_topology_command(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 void add_submit_command(CLI::App& app, int* exit_code);
 void add_cat_command(CLI::App& app, int* exit_code);
+void add_cancel_command(CLI::App& app, int* exit_code);
+void add_report_command(CLI::App& app, int* exit_code);
+
+/// The page of `mpiq report` (cmd_report.cpp) for `table` with its checkpoint `meta` and status
+/// document; `refresh_s` > 0 makes it reload itself that often (a live page, `mpiq run --report`).
+std::string render_report(const core::TaskTable& table, const store::CheckpointMeta& meta,
+                          const nlohmann::json& status, const std::string& run_dir, int refresh_s);
+
+/// Writes `text` into the run's inbox directory `inbox` whole (a temporary name the hub ignores, fsync,
+/// rename, fsync of the directory) as `<unix-ns>-<host>-<pid><ext>`, so name order is time order.
+/// Returns the name (hub/inbox.hpp has the hub's side).
+std::string drop_into_inbox(const std::string& inbox, const std::string& text, const std::string& ext);
 void add_help_command(CLI::App& app, int* exit_code);
 
 /// The commands with one line each (bare `mpiq`, an unknown command), on `out`.

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   mpiq::cli::add_status_command(app, &exit_code);
   mpiq::cli::add_submit_command(app, &exit_code);
   mpiq::cli::add_cat_command(app, &exit_code);
+  mpiq::cli::add_cancel_command(app, &exit_code);
+  mpiq::cli::add_report_command(app, &exit_code);
   mpiq::cli::add_help_command(app, &exit_code);
   // Bare `mpiq` lists the commands; a first word that is neither an option nor a command is named,
   // with the nearest command. Both are bad usage: exit 2.

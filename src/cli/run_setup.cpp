@@ -26,7 +26,13 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_flag("--fresh", o.fresh, "Start over, keeping the previous state as *.prev");
   cmd.add_flag("--retry-failed", o.retry_failed, "Give failed and skipped tasks another go on resume");
   cmd.add_flag("--fail-fast", o.fail_fast, "Stop dispatching at the first task that fails for good");
+  cmd.add_flag("--report", o.report,
+               "Keep RUN_DIR/report.html (mpiq report) current: rewritten every 30 s, a page that reloads "
+               "itself, and once more at the end");
   cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
+  cmd.add_flag("--drain", o.drain,
+               "On SIGTERM, SIGINT or SIGUSR1 start no more tasks but let the running ones finish, then "
+               "save and exit 3 (a second signal ends them; the time limit still does)");
   cmd.add_option(
       "--prefetch", o.prefetch,
       "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
@@ -39,10 +45,15 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   cmd.add_option("--grace", o.grace,
                  "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
-  cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 10s)");
+  cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 1s)");
+  cmd.add_option("--progress-interval", o.progress_interval,
+                 "How often a progress line is printed when stderr is not a terminal (mpirun, srun, a "
+                 "Slurm .out file; default 30s; on a terminal the line is redrawn every second)");
   cmd.add_option("--checkpoint-interval", o.checkpoint_interval,
                  "How often checkpoint.h5 is written (default 60s)");
-  cmd.add_option("--time-limit", o.time_limit, "Stop, save and exit 3 after this long (e.g. 2h, 1h30m)");
+  cmd.add_option("--time-limit", o.time_limit,
+                 "Stop, save and exit 3 after this long (e.g. 2h, 1h30m); near it, a task that cannot "
+                 "finish in the time left (its timeout, or the durations seen so far) is not started");
   cmd.add_option("--stop-margin", o.stop_margin,
                  "Stop this long before --time-limit or the Slurm job's end (default 2m)");
   cmd.add_option("--worker-cores", o.worker_cores, "Cores each worker uses (default: its whole share)")
@@ -92,11 +103,15 @@ RunSettings resolve_run_options(const RunOptions& o) {
   s.format = o.format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq;
 
   s.hub.scheduler.fail_fast = o.fail_fast;
+  s.hub.drain_on_signal = o.drain;
+  s.report = o.report;
   s.hub.scheduler.steal = !o.no_steal;
   s.hub.scheduler.prefetch = o.prefetch;
   s.hub.scheduler.crash_limit = o.crash_limit;
   s.hub.status_interval_s = duration_option("--status-interval", o.status_interval);
   s.hub.checkpoint_interval_s = duration_option("--checkpoint-interval", o.checkpoint_interval);
+  s.hub.progress_interval_s = duration_option("--progress-interval", o.progress_interval);
+  if (s.hub.progress_interval_s <= 0) throw InputError("--progress-interval: must be at least 1s");
   const double margin = duration_option("--stop-margin", o.stop_margin);
   s.stop_margin_s = margin;
   if (!o.time_limit.empty()) {

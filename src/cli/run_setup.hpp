@@ -23,12 +23,15 @@ struct RunOptions {
   bool retry_failed = false;
   bool fail_fast = false;
   bool no_steal = false;
+  bool drain = false;
+  bool report = false;
   uint32_t prefetch = 0;
   uint32_t crash_limit = 3;
   std::string bind = "core";
   std::string log_level = "info";
   std::string grace = "10s";
-  std::string status_interval = "10s";
+  std::string status_interval = "1s";
+  std::string progress_interval = "30s";
   std::string checkpoint_interval = "60s";
   std::string time_limit;
   std::string stop_margin = "2m";
@@ -51,6 +54,7 @@ struct RunSettings {
   core::TaskOutput task_output = core::TaskOutput::stream;
   double grace_s = 10;
   double stop_margin_s = 120;  ///< stop this long before the time limit or the Slurm job's end
+  bool report = false;         ///< keep RUN_DIR/report.html current (--report)
   uint32_t worker_cores = 0;   ///< 0 = the whole share
   int worker_gpus = -1;        ///< -1 = the whole share
   std::string topology_xml;

@@ -86,6 +86,22 @@ std::vector<TaskIndex> LocalQueue::terminate_all(double now) {
   return out;
 }
 
+bool LocalQueue::remove_queued(TaskIndex task) {
+  const auto it =
+      std::find_if(queue_.begin(), queue_.end(), [&](const TaskOrder& o) { return o.task == task; });
+  if (it == queue_.end()) return false;
+  queue_.erase(it);
+  return true;
+}
+
+bool LocalQueue::terminate(TaskIndex task, double now, double grace_s) {
+  const auto it = running_.find(task);
+  if (it == running_.end() || it->second.kill_at != 0) return false;
+  it->second.cancelled = true;
+  it->second.kill_at = now + grace_s;
+  return true;
+}
+
 const LocalQueue::Running* LocalQueue::find(TaskIndex task) const {
   auto it = running_.find(task);
   return it == running_.end() ? nullptr : &it->second;

@@ -27,6 +27,7 @@ class LocalQueue {
     double deadline = 0;  ///< when it times out
     double kill_at = 0;   ///< after a TERM: when to KILL
     bool timed_out = false;
+    bool cancelled = false;  ///< ended by `mpiq cancel` (terminate)
   };
 
   /// `grace_s`: seconds between TERM and KILL of a task that timed out.
@@ -53,6 +54,12 @@ class LocalQueue {
   std::vector<TaskIndex> give_back(uint32_t count);
   /// Removes every unstarted task (a stop).
   std::vector<TaskIndex> drop_queue();
+
+  /// Removes the unstarted task `task` (a cancel); false when it is not queued here.
+  bool remove_queued(TaskIndex task);
+  /// Marks the running task `task` cancelled and due for KILL `grace_s` after `now`; the caller sends
+  /// TERM now. False when it is not running here or is already on its way out.
+  bool terminate(TaskIndex task, double now, double grace_s);
 
   /// Timeout steps due at `now`: TERM for tasks past their deadline, KILL for those past
   /// deadline + grace. Each step is returned once.

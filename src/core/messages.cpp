@@ -187,6 +187,27 @@ Stop decode_stop(const std::vector<char>& b) {
   return s;
 }
 
+std::vector<char> encode(const Cancel& c) {
+  Writer w;
+  w.put<double>(c.grace_s);
+  w.put<uint32_t>(static_cast<uint32_t>(c.tasks.size()));
+  for (TaskIndex t : c.tasks) w.put(t);
+  return w.take();
+}
+
+Cancel decode_cancel(const std::vector<char>& b) {
+  Reader r(b.data(), b.size());
+  Cancel c;
+  c.grace_s = r.get<double>();
+  const auto n = r.get<uint32_t>();
+  if (n > b.size()) throw Error("malformed message: bad count");
+  c.tasks.resize(n);
+  for (TaskIndex& t : c.tasks) t = r.get<TaskIndex>();
+  finish(r);
+  if (!(c.grace_s >= 0)) throw Error("malformed message: bad grace");
+  return c;
+}
+
 std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskIndex> tasks,
                                    bool report_starts) {
   // Kind names are sent once per message: map the table's kind index to the message's.

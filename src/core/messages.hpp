@@ -33,6 +33,7 @@ enum class MessageKind : int {
   /// and a worker sends one when it has sent nothing else for a while, so the hub can tell a lost
   /// worker from a busy one.
   heartbeat = 11,
+  cancel = 12,            ///< hub -> worker: drop these queued tasks, end these running ones (Cancel)
 };
 
 /// A function task as a worker needs it: no command, environment or directory, only its kind (an
@@ -82,6 +83,13 @@ struct Report {
 
 struct Stop {
   bool kill_running = false;  ///< true: TERM/KILL running tasks; false: let them finish
+};
+
+/// Tasks `mpiq cancel` ended that a worker holds: it drops the queued ones and reports each as
+/// ended (interrupted, never started), and sends TERM to the running ones, then KILL after grace_s.
+struct Cancel {
+  double grace_s = 10;
+  std::vector<TaskIndex> tasks;
 };
 
 /// Appends values to a byte buffer. Little-endian native layout: hub and workers are one build on
@@ -149,6 +157,7 @@ std::vector<char> encode(const Report&);
 std::vector<char> encode_count(uint32_t);
 std::vector<char> encode(const std::vector<TaskIndex>&);
 std::vector<char> encode(const Stop&);
+std::vector<char> encode(const Cancel&);
 
 Hello decode_hello(const std::vector<char>&);
 std::vector<TaskOrder> decode_orders(const std::vector<char>&);
@@ -156,6 +165,7 @@ Report decode_report(const std::vector<char>&);
 uint32_t decode_count(const std::vector<char>&);
 std::vector<TaskIndex> decode_indices(const std::vector<char>&);
 Stop decode_stop(const std::vector<char>&);
+Cancel decode_cancel(const std::vector<char>&);
 
 /// The assign_functions message for rows `tasks` of `table` (function tasks; attempt numbers are the
 /// next ones), straight from the table's columns.

@@ -1,6 +1,7 @@
 #include "core/scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace mpiq::core {
@@ -48,7 +49,9 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
       if (table_.state[table_.deps[e]] != TaskState::done) ++deps_left_[t];
   // A resumed run may hold failures whose dependants were not yet marked (a crash between the two).
   for (TaskIndex t = 0; t < n; ++t)
-    if (table_.state[t] == TaskState::failed || table_.state[t] == TaskState::skipped) skip_dependants(t);
+    if (table_.state[t] == TaskState::failed || table_.state[t] == TaskState::skipped ||
+        table_.state[t] == TaskState::cancelled)
+      skip_dependants(t);
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::waiting && deps_left_[t] == 0) make_ready(t);
   finalized_.clear();  // only changes made during the run are news for the journal
@@ -160,7 +163,7 @@ void Scheduler::add_tasks(TaskIndex first_row) {
       const TaskIndex d = table_.deps[e];
       add_dependant(d, t);
       const TaskState ds = table_.state[d];
-      if (ds == TaskState::failed || ds == TaskState::skipped) blocked = true;
+      if (ds == TaskState::failed || ds == TaskState::skipped || ds == TaskState::cancelled) blocked = true;
       if (ds != TaskState::done) ++deps_left_[t];
       critical_path_[d] = std::max(critical_path_[d], critical_path_[t] + (table_.is_barrier(d) ? 0 : 1));
     }
@@ -339,6 +342,7 @@ void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
       table_.worker_rank[t] != static_cast<int32_t>(id))
     return;  // not this worker's task: a stale or forged report changes nothing
   set_state(t, TaskState::running);
+  on_worker_[t] = 2;  // running there (1: queued there), for a cancel that comes later
   ++table_.attempts[t];
   table_.start_time[t] = time;
   table_.end_time[t] = 0;
@@ -349,6 +353,11 @@ void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
 void Scheduler::on_finished(WorkerId id, TaskResult r) {
   const TaskIndex t = r.task;
   if (t >= table_.size() || !on_worker_[t] || table_.worker_rank[t] != static_cast<int32_t>(id)) return;
+  if (table_.state[t] == TaskState::cancelled) {  // it ended as told (or before it was told)
+    if (r.end_time > 0) table_.end_time[t] = r.end_time;
+    release_cancelled(id, t);
+    return;
+  }
   if (table_.state[t] == TaskState::assigned) on_started(id, t, r.start_time);  // report lost its start
   if (table_.state[t] != TaskState::running) return;
   // Journalled at its start as running: an end that leaves it unfinished must be journalled too, or
@@ -371,7 +380,10 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
     table_.end_time[t] = 0;
     make_ready(t);
   } else if (r.succeeded()) {
-    if (table_.is_function(t)) table_.result[t] = std::move(r.output);
+    if (table_.is_function(t))
+      table_.result[t] = std::move(r.output);
+    else
+      learn_command_duration(r.end_time - r.start_time);
     finalize(t, TaskState::done);
   } else if (table_.attempts[t] <= table_.retries[t]) {
     ++stats_.retries;
@@ -390,6 +402,11 @@ void Scheduler::on_returned(WorkerId id, std::span<const TaskIndex> tasks) {
     --pending_steals_;
   }
   for (TaskIndex t : tasks) {
+    if (t < table_.size() && on_worker_[t] && table_.state[t] == TaskState::cancelled &&
+        table_.worker_rank[t] == static_cast<int32_t>(id)) {
+      release_cancelled(id, t);  // given back before the cancel reached the worker
+      continue;
+    }
     if (t >= table_.size() || !on_worker_[t] || table_.state[t] != TaskState::assigned ||
         table_.worker_rank[t] != static_cast<int32_t>(id))
       continue;
@@ -427,6 +444,11 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
         ready_.pop();
         aside.push_back(t);
         ++misses;
+        continue;
+      }
+      if (time_left_ < std::numeric_limits<double>::infinity() && !fits_time(t)) {
+        ready_.pop();
+        time_held_.push_back(t);  // time only runs out: it never fits in this run again
         continue;
       }
       ready_.pop();
@@ -500,10 +522,69 @@ void Scheduler::plan_steals(std::vector<StealRequest>& steals) {
 
 void Scheduler::recall_unstarted() {
   for (TaskIndex t = 0; t < table_.size(); ++t) {
+    if (table_.state[t] == TaskState::cancelled && on_worker_[t]) {
+      release_cancelled(static_cast<WorkerId>(table_.worker_rank[t]), t);
+      continue;
+    }
     if (table_.state[t] != TaskState::assigned) continue;
     unhold(static_cast<WorkerId>(table_.worker_rank[t]), t);
     make_ready(t);
   }
+}
+
+std::optional<WorkerId> Scheduler::cancel(TaskIndex t) {
+  if (t >= table_.size() || table_.is_barrier(t) || is_final(table_.state[t])) return std::nullopt;
+  const bool held = on_worker_[t] != 0;
+  finalize(t, TaskState::cancelled);
+  if (!held) return std::nullopt;
+  return static_cast<WorkerId>(table_.worker_rank[t]);
+}
+
+// A cancelled task left its worker (it ended, or was dropped or given back): its room is free again.
+void Scheduler::release_cancelled(WorkerId id, TaskIndex t) {
+  if (on_worker_[t] == 2) --worker(id).running;
+  unhold(id, t);
+}
+
+void Scheduler::learn_command_duration(double seconds) {
+  seconds = std::max(seconds, 0.0);
+  // Bucket b holds durations in [2^((b-20)/2), 2^((b-19)/2)) seconds: 1 ms .. about 3 days.
+  const double b = seconds > 0 ? std::floor(2 * std::log2(seconds)) + 20 : 0;
+  ++duration_buckets_[static_cast<size_t>(std::clamp(b, 0.0, 63.0))];
+  ++duration_samples_;
+  longest_duration_ = std::max(longest_duration_, seconds);
+  durations_dirty_ = true;
+}
+
+bool Scheduler::fits_time(TaskIndex t) {
+  if (table_.timeout_s[t] > 0 && table_.timeout_s[t] > time_left_) return false;
+  if (duration_samples_ < kMinDurationSamples || longest_duration_ <= time_left_ || table_.is_function(t))
+    return true;
+  if (durations_dirty_) {
+    // The lower edge of the bucket that holds the 10th percentile: 90% of the tasks done so far took
+    // at least this long, so a task expected to take longer than the time left clearly does not fit.
+    uint64_t seen = 0;
+    for (size_t b = 0; b < duration_buckets_.size(); ++b) {
+      seen += duration_buckets_[b];
+      if (seen * 10 >= duration_samples_) {
+        expected_floor_ = b == 0 ? 0 : std::exp2((static_cast<double>(b) - 20) / 2);
+        break;
+      }
+    }
+    durations_dirty_ = false;
+  }
+  return expected_floor_ <= time_left_;
+}
+
+size_t Scheduler::time_held() const {
+  return static_cast<size_t>(std::count_if(time_held_.begin(), time_held_.end(),
+                                           [&](TaskIndex t) { return table_.state[t] == TaskState::ready; }));
+}
+
+bool Scheduler::only_time_held() const {
+  if (in_flight_ != 0 || stopped_ || time_held_.empty()) return false;
+  const size_t held = time_held();
+  return held > 0 && held == ready_commands_ + ready_functions_;
 }
 
 std::vector<TaskIndex> Scheduler::take_finalized() {

@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <limits>
+#include <optional>
 #include <queue>
 #include <span>
 #include <string>
@@ -78,6 +80,8 @@ inline constexpr uint32_t kMinFunctionWindow = 2;
 inline constexpr uint32_t kMaxFunctionWindow = 1u << 16;
 /// The window of a worker before any of its function tasks has finished.
 inline constexpr uint32_t kInitialFunctionWindow = 8;
+/// Done command tasks it takes before their durations judge whether a task fits the time left.
+inline constexpr uint64_t kMinDurationSamples = 10;
 
 /// Counters the hub reports in status.json and the summary.
 struct SchedulerStats {
@@ -134,6 +138,24 @@ class Scheduler {
   /// Every task still assigned to a worker goes back to `ready`: the workers have left, having
   /// dropped the queues they had not started (a stop). Call once every worker has said bye.
   void recall_unstarted();
+
+  /// Cancels row `t` (`mpiq cancel`): a task not yet final becomes `cancelled` at once and its
+  /// dependants are skipped. A task assigned to or running on a worker stays held there (its cores are
+  /// not given away) until that worker reports it ended or gave it back; the worker is returned so
+  /// that the caller tells it to drop or end the task. Returns nullopt for a task that was not on a
+  /// worker, or was already final (nothing changes then).
+  std::optional<WorkerId> cancel(TaskIndex t);
+
+  /// Seconds left before the run stops (the time limit, the Slurm job's end); the default is no
+  /// limit. From then on dispatch does not start a task whose timeout is longer than that, nor one
+  /// whose expected duration clearly is (the 10th percentile of the command tasks done so far, once
+  /// kMinDurationSamples are): such a task stays `ready` for the next run.
+  void set_time_left(double seconds) noexcept { time_left_ = seconds; }
+  /// Ready tasks that dispatch held back because they would not fit in the time left.
+  size_t time_held() const;
+  /// Nothing is on any worker, and every ready task is held back for time: nothing more can happen
+  /// before the time limit, so the run may stop now.
+  bool only_time_held() const;
 
   /// No more dispatch (a signal, a time limit, fail-fast). Tasks in flight still report.
   void stop_dispatch() noexcept { stopped_ = true; }
@@ -205,6 +227,9 @@ class Scheduler {
   bool pop_hungry(WorkerId* id);
   Worker& worker(WorkerId w);
   void plan_steals(std::vector<StealRequest>& steals);
+  bool fits_time(TaskIndex t);
+  void learn_command_duration(double seconds);
+  void release_cancelled(WorkerId w, TaskIndex t);
 
   TaskTable& table_;
   SchedulerOptions options_;
@@ -253,6 +278,15 @@ class Scheduler {
   size_t in_flight_ = 0;
   bool stopped_ = false;
   SchedulerStats stats_;
+  // Time-aware dispatch: the time left, the ready tasks held back for it, and a histogram of done
+  // command tasks' durations in half-octave buckets from 1 ms (one increment per finished task).
+  double time_left_ = std::numeric_limits<double>::infinity();
+  std::vector<TaskIndex> time_held_;
+  std::array<uint64_t, 64> duration_buckets_{};
+  uint64_t duration_samples_ = 0;
+  double longest_duration_ = 0;
+  double expected_floor_ = 0;  // the 10th percentile, recomputed when durations_dirty_
+  bool durations_dirty_ = false;
 };
 
 }  // namespace mpiq::core

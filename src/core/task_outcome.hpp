@@ -28,20 +28,25 @@ inline std::string_view mpiq_reason(std::string_view text) {
 inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.state[t] == TaskState::skipped) {
     // Name the dependency: a failed one first, else a skipped one (which names its own in turn).
-    for (const TaskState why : {TaskState::failed, TaskState::skipped})
+    for (const TaskState why : {TaskState::failed, TaskState::cancelled, TaskState::skipped})
       for (uint64_t e = table.dep_offsets[t]; e < table.dep_offsets[t + 1]; ++e) {
         const TaskIndex d = table.deps[e];
         if (table.state[d] != why) continue;
         // A sweep's join row stands for the sweep: name the element that failed (the first one).
         if (table.is_sweep_join(d))
           for (uint64_t j = table.dep_offsets[d]; j < table.dep_offsets[d + 1]; ++j)
-            if (table.state[table.deps[j]] == TaskState::failed)
-              return "task " + table.label(table.deps[j]) + ", which it depends on, failed";
+            if (table.state[table.deps[j]] == TaskState::failed ||
+                table.state[table.deps[j]] == TaskState::cancelled)
+              return "task " + table.label(table.deps[j]) + ", which it depends on, " +
+                     (table.state[table.deps[j]] == TaskState::failed ? "failed" : "was cancelled");
         return "task " + table.label(d) + ", which it depends on, " +
-               (why == TaskState::failed ? "failed" : "was skipped");
+               (why == TaskState::failed      ? "failed"
+                : why == TaskState::cancelled ? "was cancelled"
+                                              : "was skipped");
       }
     return "a task it depends on failed or was skipped";
   }
+  if (table.state[t] == TaskState::cancelled) return "cancelled (mpiq cancel)";
   if (table.is_function(t)) return std::string(table.result[t]);
   if (const std::string_view why = mpiq_reason(table.result[t]); !why.empty()) return std::string(why);
   if (table.signal[t] != 0) return "signal " + std::to_string(table.signal[t]);

@@ -33,17 +33,18 @@ using TaskIndex = uint32_t;
 
 /// The lifecycle of docs/design.md §3. The numeric values are the HDF5 enum's values: never renumber.
 enum class TaskState : uint8_t {
-  waiting = 0,   ///< some dependency is not done yet
-  ready = 1,     ///< may be dispatched
-  assigned = 2,  ///< in a worker's local queue, not started
-  running = 3,   ///< started on a worker
-  done = 4,      ///< exited 0
-  failed = 5,    ///< non-zero exit, signal, spawn error or timeout after its last retry
-  skipped = 6,   ///< a dependency failed or was skipped
+  waiting = 0,    ///< some dependency is not done yet
+  ready = 1,      ///< may be dispatched
+  assigned = 2,   ///< in a worker's local queue, not started
+  running = 3,    ///< started on a worker
+  done = 4,       ///< exited 0
+  failed = 5,     ///< non-zero exit, signal, spawn error or timeout after its last retry
+  skipped = 6,    ///< a dependency failed, was skipped or was cancelled
+  cancelled = 7,  ///< `mpiq cancel` ended it (never started, or ended while it ran)
 };
-inline constexpr size_t kTaskStateCount = 7;
+inline constexpr size_t kTaskStateCount = 8;
 inline constexpr std::array<std::string_view, kTaskStateCount> kTaskStateNames = {
-    "waiting", "ready", "assigned", "running", "done", "failed", "skipped"};
+    "waiting", "ready", "assigned", "running", "done", "failed", "skipped", "cancelled"};
 
 inline std::string_view to_string(TaskState s) {
   return kTaskStateNames[static_cast<size_t>(s)];
@@ -53,9 +54,10 @@ inline std::optional<TaskState> parse_task_state(std::string_view name) {
     if (kTaskStateNames[i] == name) return static_cast<TaskState>(i);
   return std::nullopt;
 }
-/// True for the three end states: nothing will happen to the task any more in this run.
+/// True for the four end states: nothing will happen to the task any more in this run.
 inline bool is_final(TaskState s) {
-  return s == TaskState::done || s == TaskState::failed || s == TaskState::skipped;
+  return s == TaskState::done || s == TaskState::failed || s == TaskState::skipped ||
+         s == TaskState::cancelled;
 }
 
 /// TaskTable::element of a row that is not an element of a sweep (docs/design.md §2): a plain task, a

@@ -23,6 +23,10 @@ Result make_result(const core::TaskTable& table, core::TaskIndex t, bool from_ch
       r.status = TaskStatus::skipped;
       r.error = core::describe_end(table, t);
       break;
+    case core::TaskState::cancelled:
+      r.status = TaskStatus::cancelled;
+      r.error = "cancelled (mpiq cancel)";
+      break;
     default:
       r.status = TaskStatus::failed;
       r.error = core::describe_end(table, t);

@@ -8,10 +8,12 @@ namespace mpiq::exec {
 
 namespace {
 std::atomic<int> g_signal{0};
+std::atomic<int> g_count{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free store");
 
 extern "C" void on_stop_signal(int sig) {
   g_signal.store(sig, std::memory_order_relaxed);
+  g_count.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -27,8 +29,12 @@ void install_stop_handlers() {
 int stop_signal() {
   return g_signal.load(std::memory_order_relaxed);
 }
+int stop_signal_count() {
+  return g_count.load(std::memory_order_relaxed);
+}
 void clear_stop_signal() {
   g_signal.store(0, std::memory_order_relaxed);
+  g_count.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace mpiq::exec

@@ -9,6 +9,8 @@ namespace mpiq::exec {
 void install_stop_handlers();
 /// The last stop signal received, 0 if none. Does not clear it: every loop of the process sees it.
 int stop_signal();
+/// How many stop signals were received (a second one turns a drain into a stop: `mpiq run --drain`).
+int stop_signal_count();
 /// Forgets a received signal (tests).
 void clear_stop_signal();
 

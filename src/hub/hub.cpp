@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -31,6 +32,24 @@ std::string iso8601(double unix_time) {
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
   return buf;
+}
+
+// Calls f(row) for each row of `table` in state `s`, in row order, until f returns false. One memchr
+// pass over the state column (one byte a row): status writes look tasks up this way instead of
+// keeping a set of running tasks up to date on the per-task path.
+template <class F>
+void for_each_in_state(const core::TaskTable& table, TaskState s, F&& f) {
+  static_assert(sizeof(TaskState) == 1);
+  const auto* base = reinterpret_cast<const unsigned char*>(table.state.data());
+  const unsigned char* p = base;
+  const unsigned char* end = base + table.state.size();
+  while (p < end) {
+    const void* hit = std::memchr(p, static_cast<int>(s), static_cast<size_t>(end - p));
+    if (hit == nullptr) return;
+    const auto* at = static_cast<const unsigned char*>(hit);
+    if (!f(static_cast<TaskIndex>(at - base))) return;
+    p = at + 1;
+  }
 }
 
 }  // namespace
@@ -128,8 +147,8 @@ void Hub::handle(const transport::Message& m) {
         break;
       }
       case MessageKind::interrupt:
-        begin_stop(true, "rank " + std::to_string(rank) + " on " + w.host + " received signal " +
-                             std::to_string(core::decode_count(m.bytes)));
+        on_stop_signal(static_cast<int>(core::decode_count(m.bytes)),
+                       "rank " + std::to_string(rank) + " on " + w.host);
         break;
       case MessageKind::heartbeat:
         break;
@@ -162,6 +181,17 @@ void Hub::on_report(int rank, const core::Report& r) {
 void Hub::on_finished(int rank, core::TaskResult f) {
   const auto w = static_cast<core::WorkerId>(rank);
   if (f.task >= table_.size()) return;
+  if (table_.state[f.task] == TaskState::cancelled) {
+    // Cancelled while on this worker: it ended as told (or just before). Nothing to log or count as
+    // a failure; the worker's room is free again.
+    WorkerRow& row = workers_[static_cast<size_t>(rank)];
+    if (f.start_time > 0 && f.end_time > f.start_time) {
+      ++row.done;
+      row.busy_s += f.end_time - f.start_time;
+    }
+    scheduler_.on_finished(w, std::move(f));
+    return;
+  }
   // A stop signal reaches the tasks too where the launcher signals the whole step (srun, scancel,
   // Slurm's time limit): a task a signal ended during a stop was interrupted, not failed.
   if (interrupted_ && f.signal != 0 && !f.timed_out) f.interrupted = true;
@@ -315,12 +345,79 @@ void Hub::heartbeats(double now) {
   }
 }
 
+CancelSummary Hub::cancel(std::span<const TaskIndex> rows, double grace_s) {
+  CancelSummary sum;
+  std::vector<std::vector<TaskIndex>> tell(workers_.size());
+  const uint64_t skipped_before = scheduler_.counts()[static_cast<size_t>(TaskState::skipped)];
+  for (TaskIndex t : rows) {
+    if (t >= table_.size()) continue;
+    const TaskState was = table_.state[t];
+    if (core::is_final(was) || table_.is_barrier(t)) {
+      ++sum.final;
+      continue;
+    }
+    const auto worker = scheduler_.cancel(t);
+    if (!worker) {
+      ++sum.waiting;
+      continue;
+    }
+    ++(was == TaskState::running ? sum.running : sum.queued);
+    if (*worker < tell.size()) tell[*worker].push_back(t);
+  }
+  sum.skipped = scheduler_.counts()[static_cast<size_t>(TaskState::skipped)] - skipped_before;
+  for (size_t r = 1; r < tell.size(); ++r)
+    if (!tell[r].empty() && !workers_[r].left)
+      net_.send(static_cast<int>(r), MessageKind::cancel, core::encode(core::Cancel{grace_s, tell[r]}));
+  record_finalized();  // journalled now: the cancel survives a crash from here on
+  log_.info("cancelled " + std::to_string(sum.waiting + sum.queued + sum.running) +
+            " task(s): " + std::to_string(sum.waiting) + " not started, " + std::to_string(sum.queued) +
+            " queued, " + std::to_string(sum.running) + " running (TERM, KILL after " +
+            core::format_duration(static_cast<uint32_t>(grace_s)) + "); " + std::to_string(sum.skipped) +
+            " dependant(s) skipped" +
+            (sum.final ? "; " + std::to_string(sum.final) + " had ended already" : std::string()));
+  return sum;
+}
+
+void Hub::drain(std::string_view why) {
+  if (drained_ || interrupted_) return;
+  drained_ = true;
+  log_.warn("draining: " + std::string(why) +
+            "; no task starts any more, running tasks finish, then the state is saved");
+  begin_stop(false, why);
+}
+
+void Hub::on_stop_signal(int sig, std::string_view who) {
+  const std::string what = std::string(who) + " received signal " + std::to_string(sig);
+  // Under --drain only a second signal to the hub's own process ends the running tasks: a worker
+  // rank's report is the same signal (mpirun and srun signal every rank).
+  const bool second = who == "the hub" && signals_seen_ >= 2;
+  if (options_.drain_on_signal && !second) {
+    drain(what + " (--drain; a second signal ends the running tasks)");
+    return;
+  }
+  begin_stop(true, what);
+}
+
+int Hub::exit_code() const {
+  if (interrupted_) return 3;
+  const auto& c = scheduler_.counts();
+  uint64_t final_count = 0;
+  for (size_t s = 0; s < core::kTaskStateCount; ++s)
+    if (core::is_final(static_cast<TaskState>(s))) final_count += c[s];
+  if (final_count < scheduler_.task_count()) return drained_ ? 3 : 1;  // drained, or --fail-fast
+  // Every task ended. Cancelled ones, and those skipped only because of a cancel, are what the user
+  // asked for: only a failure (and what it skipped) makes the run's code 1.
+  return c[static_cast<size_t>(TaskState::failed)] == 0 ? 0 : 1;
+}
+
 void Hub::draw_progress(double now, bool last) {
   const auto& c = scheduler_.counts();
   auto n = [&](TaskState st) { return c[static_cast<size_t>(st)]; };
   const double elapsed = std::max(1e-9, now - start_mono_);
   const double rate = static_cast<double>(finished_this_run_) / elapsed;
-  const uint64_t final_count = n(TaskState::done) + n(TaskState::failed) + n(TaskState::skipped);
+  uint64_t final_count = 0;
+  for (size_t s = 0; s < core::kTaskStateCount; ++s)
+    if (core::is_final(static_cast<TaskState>(s))) final_count += c[s];
   const uint64_t left = scheduler_.task_count() - final_count;
   char line[256];
   std::snprintf(line, sizeof line,
@@ -332,15 +429,25 @@ void Hub::draw_progress(double now, bool last) {
                 static_cast<unsigned long long>(n(TaskState::running)), rate);
   std::string text = line;
   if (rate > 0 && left > 0) text += ", eta " + std::to_string(static_cast<long long>(left / rate)) + " s";
-  // \r and erase-to-end-of-line redraw the same line; the last draw ends it.
-  std::fprintf(stderr, "\r%s\033[K%s", text.c_str(), last ? "\n" : "");
+  if (options_.progress_redraw) {
+    // \r and erase-to-end-of-line redraw the same line; the last draw ends it.
+    std::fprintf(stderr, "\r%s\033[K%s", text.c_str(), last ? "\n" : "");
+  } else {
+    // A pipe or a file (mpirun, srun, a Slurm .out file): whole lines, stamped like the log's.
+    char stamp[32];
+    const std::time_t t = std::time(nullptr);
+    std::tm tm;
+    localtime_r(&t, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    std::fprintf(stderr, "[%s] %s\n", stamp, text.c_str());
+  }
   std::fflush(stderr);
 }
 
 void Hub::timers(double now) {
   if (options_.progress && now >= next_progress_) {
-    draw_progress(now, false);
-    next_progress_ = now + 1.0;
+    if (next_progress_ > 0 || options_.progress_redraw) draw_progress(now, false);  // no line at 0 s
+    next_progress_ = now + (options_.progress_redraw ? 1.0 : std::max(1.0, options_.progress_interval_s));
   }
   if (!recorder_) return;
   if (options_.checkpoint_interval_s > 0 && now >= next_checkpoint_) {
@@ -387,9 +494,10 @@ int Hub::run() {
   while (byes_ + lost_ + 1 < workers_.size()) {
     bool traffic = false;
     // The signal is looked at before the reports: those it caused must already count as a stop's.
-    if (!interrupted_)
-      if (const int sig = exec::stop_signal(); sig != 0)
-        begin_stop(true, "received signal " + std::to_string(sig));
+    if (!interrupted_ && exec::stop_signal_count() > signals_seen_) {
+      signals_seen_ = exec::stop_signal_count();
+      on_stop_signal(exec::stop_signal(), "the hub");
+    }
     transport::Message m;
     for (int i = 0; i < 4096 && net_.poll(m); ++i) {  // bounded: timers and dispatch still get their turn
       handle(m);
@@ -399,12 +507,21 @@ int Hub::run() {
     // killed ends this process under Open MPI (docs/design.md §3, core/scheduler.hpp).
     record_changed();
     if (observer_ && !stop_sent_) observer_->poll(*this);
+    if (!stop_sent_ && options_.deadline > 0) scheduler_.set_time_left(options_.deadline - exec::mono_now());
     if (!stop_sent_) send_dispatch();
     record_finalized();
     const double now = exec::mono_now();
     heartbeats(now);
     if (!interrupted_ && options_.deadline > 0 && now >= options_.deadline)
       begin_stop(true, "the time limit is near");
+    if (!stop_sent_ && options_.deadline > 0 && now >= next_time_check_) {
+      // Time-aware dispatch held back every task that is left: stop now rather than idle to the limit.
+      next_time_check_ = now + 0.1;
+      if (scheduler_.only_time_held())
+        begin_stop(true, std::to_string(scheduler_.time_held()) + " task(s) left cannot finish in the " +
+                             std::to_string(static_cast<long long>(options_.deadline - now)) +
+                             " s left before the time limit");
+    }
     if (!stop_sent_ &&
         ((scheduler_.finished() && !(observer_ && observer_->keeps_open())) || scheduler_.dispatch_stopped()))
       begin_stop(false, "");  // all final, or fail-fast: running tasks finish, queues are dropped
@@ -419,20 +536,16 @@ int Hub::run() {
   record_finalized();
   record_changed();
 
-  if (code < 0) {
-    const auto& c = scheduler_.counts();
-    const bool all_done = c[static_cast<size_t>(TaskState::done)] == scheduler_.task_count();
-    code = interrupted_ ? 3 : all_done ? 0 : 1;
-  }
-  if (options_.progress) draw_progress(exec::mono_now(), true);
+  if (code < 0) code = exit_code();
+  if (options_.progress && options_.progress_redraw) draw_progress(exec::mono_now(), true);
   if (recorder_) {
     recorder_->snapshot(table_);
-    recorder_->status(status_json(code == 3 ? "stopped" : "finished"));
+    recorder_->status(status_json(code == 3 ? "stopped" : "finished", code));
   }
   return code;
 }
 
-std::string Hub::status_json(std::string_view state) const {
+std::string Hub::status_json(std::string_view state, int exit_code) const {
   using nlohmann::json;
   const auto& c = scheduler_.counts();
   const double now = exec::wall_now();
@@ -488,6 +601,21 @@ std::string Hub::status_json(std::string_view state) const {
          {"done", n.done},
          {"lost", n.lost},
          {"busy", elapsed > 0 ? std::min(1.0, n.busy_s / elapsed / std::max(1u, n.cores)) : 0.0}});
+  // The tasks on workers now, read from the state column at this instant, so they agree with the
+  // counts and the per-worker rows above (at most kStatusTaskRows of each; the counts say how many).
+  json running = json::array(), queued = json::array();
+  for_each_in_state(table_, TaskState::running, [&](TaskIndex t) {
+    running.push_back({{"id", table_.id[t]},
+                       {"name", table_.name[t]},
+                       {"rank", table_.worker_rank[t]},
+                       {"attempt", table_.attempts[t]},
+                       {"started", std::round(table_.start_time[t] * 10) / 10}});
+    return running.size() < kStatusTaskRows;
+  });
+  for_each_in_state(table_, TaskState::assigned, [&](TaskIndex t) {
+    queued.push_back({{"id", table_.id[t]}, {"rank", table_.worker_rank[t]}});
+    return queued.size() < kStatusTaskRows;
+  });
   json failures = json::array();
   const size_t first = failures_.size() > 10 ? failures_.size() - 10 : 0;
   for (size_t i = first; i < failures_.size(); ++i) {
@@ -521,9 +649,19 @@ std::string Hub::status_json(std::string_view state) const {
                 {"dir", options_.out_dir}}},
               {"nodes", node_rows},
               {"workers", workers},
+              {"running_tasks", running},
+              {"queued_tasks", queued},
               {"recent_failures", failures},
               {"stolen", st.tasks_stolen},
-              {"retries", st.retries}};
+              {"retries", st.retries},
+              {"dispatch", interrupted_ ? "stopped"
+                           : drained_   ? "draining"
+                           : stop_sent_ ? "ended"
+                                        : "on"},
+              {"time_held", scheduler_.time_held()},
+              {"exit_code", exit_code >= 0 ? json(exit_code) : json(nullptr)}};
+  if (options_.deadline > 0)
+    doc["time_left_s"] = std::max(0.0, std::round(options_.deadline - exec::mono_now()));
   if (!options_.slurm_job_ids.empty())
     doc["slurm"] = {{"job_id", options_.slurm_job_ids.back()},
                     {"job_ids", options_.slurm_job_ids},

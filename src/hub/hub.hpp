@@ -70,9 +70,14 @@ class HubObserver {
   virtual bool keeps_open() const { return false; }
 };
 
+/// Running tasks (and, apart, queued tasks) that status.json lists one by one; past this many only
+/// its counts say how many there are.
+inline constexpr size_t kStatusTaskRows = 1000;
+
 struct HubOptions {
   core::SchedulerOptions scheduler;
-  double status_interval_s = 10;
+  /// Seconds between status.json rewrites (docs/design.md §8); 0 = only at the end.
+  double status_interval_s = 1;
   double checkpoint_interval_s = 60;
   /// Stop (save, exit 3) at this CLOCK_MONOTONIC time; 0 = no limit. The run command derives it
   /// from --time-limit or Slurm's end time minus --stop-margin.
@@ -86,7 +91,9 @@ struct HubOptions {
   /// outside Slurm.
   std::vector<std::string> slurm_job_ids;
   std::string slurm_nodelist;  ///< SLURM_JOB_NODELIST of this job
-  /// Redraw a one-line progress report on stderr every second (when stderr is a terminal).
+  /// Report progress on stderr: a line redrawn in place every second when `progress_redraw` (a
+  /// terminal), else one plain line every `progress_interval_s` (mpirun's and srun's pipes, Slurm
+  /// .out files), docs/design.md §8.
   bool progress = false;
   /// The hub sends every worker a heartbeat this often (docs/design.md §12).
   double heartbeat_interval_s = 0.5;
@@ -94,6 +101,20 @@ struct HubOptions {
   /// tasks count a crash on resume. Generous: a worker stuck that long in a slow file system's sync
   /// is not lost, and stopping the run for it costs a resume (a launcher usually ends the job first).
   double worker_silence_s = 30;
+  bool progress_redraw = false;
+  double progress_interval_s = 30;
+  /// A stop signal drains the run (`mpiq run --drain`): no task starts any more, running ones
+  /// finish, then the state is saved (exit 3). A second signal, or the time limit, ends them.
+  bool drain_on_signal = false;
+};
+
+/// What Hub::cancel did, by the state each task was in.
+struct CancelSummary {
+  uint64_t waiting = 0;  ///< not on a worker yet (waiting or ready): cancelled without running
+  uint64_t queued = 0;   ///< in a worker's queue: dropped there
+  uint64_t running = 0;  ///< running: TERM now, KILL after the grace period
+  uint64_t final = 0;    ///< already done, failed, skipped or cancelled: left as they were
+  uint64_t skipped = 0;  ///< dependants skipped because of the cancel
 };
 
 /// What one worker told the hub, and what the hub counted of it.
@@ -119,12 +140,22 @@ class Hub {
   /// journal). Call before run() or from the hub's thread during it (an observer's callback).
   void add_tasks(core::TaskIndex first_row);
 
+  /// Cancels `rows` (`mpiq cancel`, docs/design.md §8): each becomes `cancelled` and its dependants
+  /// `skipped`, journalled before this returns; the workers that hold some are told to drop or end
+  /// them (TERM, KILL after `grace_s`). Call from the hub's thread (an observer's poll).
+  CancelSummary cancel(std::span<const core::TaskIndex> rows, double grace_s);
+  /// Starts no more tasks; running ones finish; then the run saves its state and exits 3 (0 or 1
+  /// when every task has ended by then). `why` goes to the log.
+  void drain(std::string_view why);
+  bool draining() const noexcept { return drained_; }
+
   /// Runs the batch to its end and returns the exit code of docs/design.md §8: 0 all done, 1 some failed or
   /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
   int run();
 
   /// The status document as JSON text (docs/design.md §8); `state` is running, finished or stopped.
-  std::string status_json(std::string_view state) const;
+  /// `exit_code` is the run's once it has ended (-1 while it runs).
+  std::string status_json(std::string_view state, int exit_code = -1) const;
   /// The end-of-run summary for people: counts, wall time, rate, the first failures.
   std::string summary() const;
   const core::Scheduler& scheduler() const noexcept { return scheduler_; }
@@ -138,6 +169,8 @@ class Hub {
   void send_dispatch();
   void record_finalized();
   void begin_stop(bool kill_running, std::string_view why);
+  void on_stop_signal(int sig, std::string_view who);
+  int exit_code() const;
   void timers(double now);
   void heartbeats(double now);
   /// Not heard from for longer than its heartbeat interval allows: possibly dead, not written to.
@@ -161,10 +194,12 @@ class Hub {
   double next_heartbeat_ = 0, last_turn_ = 0;
   bool stop_sent_ = false;
   bool interrupted_ = false;               // a signal, an interrupt message or the deadline
+  bool drained_ = false;                   // drain(): dispatch ended, running tasks finish
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;
-  double next_status_ = 0, next_checkpoint_ = 0, next_progress_ = 0;
+  double next_status_ = 0, next_checkpoint_ = 0, next_progress_ = 0, next_time_check_ = 0;
+  int signals_seen_ = 0;  // stop signals this process had received at the last look
   std::vector<core::Assignment> assignments_;
   std::vector<core::StealRequest> steals_;
 };

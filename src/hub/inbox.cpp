@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/task_selector.hpp"
 #include "exec/clock.hpp"
 #include "mpiq/error.hpp"
 #include "store/atomic_file.hpp"
@@ -26,6 +27,12 @@ constexpr off_t kMaxFileBytes = 64 << 20;
 
 bool is_submission_name(std::string_view name) {
   constexpr std::string_view kExt = ".tasks";
+  return !name.empty() && name[0] != '.' && name.size() > kExt.size() &&
+         name.substr(name.size() - kExt.size()) == kExt;
+}
+
+bool is_request_name(std::string_view name) {
+  constexpr std::string_view kExt = ".cancel";
   return !name.empty() && name[0] != '.' && name.size() > kExt.size() &&
          name.substr(name.size() - kExt.size()) == kExt;
 }
@@ -85,13 +92,49 @@ std::vector<std::string> Inbox::finish_taken(const std::string& run_dir,
   return notes;
 }
 
-std::vector<std::string> Inbox::waiting() const {
+std::string format_steer_request(const SteerRequest& r) {
+  std::string text = "grace " + std::to_string(static_cast<long long>(r.grace_s)) + "\n";
+  for (const std::string& t : r.tasks) text += "task " + t + "\n";
+  for (core::TaskState st : r.states) text += "state " + std::string(core::to_string(st)) + "\n";
+  if (r.drain) text += "drain\n";
+  return text;
+}
+
+SteerRequest parse_steer_request(std::string_view text, const std::string& name) {
+  SteerRequest r;
+  uint32_t line_no = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    const size_t sp = line.find(' ');
+    const std::string_view key = line.substr(0, sp);
+    const std::string value(sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1));
+    if (key == "grace" && !value.empty() && value.find_first_not_of("0123456789") == std::string::npos &&
+        value.size() < 10) {
+      r.grace_s = static_cast<double>(std::stoul(value));
+    } else if (key == "task" && !value.empty()) {
+      r.tasks.push_back(value);
+    } else if (key == "state" && core::parse_task_state(value)) {
+      r.states.push_back(*core::parse_task_state(value));
+    } else if (key == "drain" && value.empty()) {
+      r.drain = true;
+    } else {
+      throw InputError(name, line_no, 1, "not a line of a cancel request: '" + std::string(line) + "'");
+    }
+  }
+  return r;
+}
+
+std::vector<std::string> Inbox::waiting(bool requests) const {
   std::vector<std::string> names;
   DIR* d = ::opendir(inbox_.c_str());
   if (d == nullptr) return names;  // no inbox (yet): nothing waits
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
-    if (!is_submission_name(name)) continue;
+    if (!is_submission_name(name) && !(requests && is_request_name(name))) continue;
     if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     std::string n(name);
     if (given_up_.count(n)) continue;
@@ -105,7 +148,7 @@ std::vector<std::string> Inbox::waiting() const {
 
 bool Inbox::keeps_open() const {
   // Files this hub journalled but could not move are not waiting: they must not hold the run open.
-  const std::vector<std::string> names = waiting();
+  const std::vector<std::string> names = waiting(true);
   waiting_seen_ =
       std::any_of(names.begin(), names.end(), [&](const std::string& n) { return !taken_.count(n); });
   return waiting_seen_;
@@ -121,12 +164,34 @@ void Inbox::poll(Hub& hub) {
       if (w.joined && !w.left && w.cores >= cores && w.gpu_count >= gpus) return true;
     return false;
   };
-  take_waiting([&hub](core::TaskIndex first_row) { hub.add_tasks(first_row); }, fits);
+  const auto steer = [&hub, this](const SteerRequest& r) -> std::string {
+    if (r.drain) {
+      hub.drain("mpiq cancel --drain");
+      return "drained\n";
+    }
+    std::vector<core::TaskIndex> rows = core::resolve_task_words(table_, r.tasks, "the run");
+    for (core::TaskIndex t = 0; t < table_.size() && !r.states.empty(); ++t)
+      if (std::find(r.states.begin(), r.states.end(), table_.state[t]) != r.states.end() &&
+          !table_.is_barrier(t))
+        rows.push_back(t);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    const CancelSummary c = hub.cancel(rows, r.grace_s);
+    return "cancelled waiting=" + std::to_string(c.waiting) + " queued=" + std::to_string(c.queued) +
+           " running=" + std::to_string(c.running) + " final=" + std::to_string(c.final) +
+           " skipped=" + std::to_string(c.skipped) + "\n";
+  };
+  take_waiting([&hub](core::TaskIndex first_row) { hub.add_tasks(first_row); }, fits, steer);
 }
 
-size_t Inbox::take_waiting(const std::function<void(core::TaskIndex)>& add, const Fits& fits) {
-  const std::vector<std::string> names = waiting();
+size_t Inbox::take_waiting(const std::function<void(core::TaskIndex)>& add, const Fits& fits,
+                           const Steer& steer) {
+  const std::vector<std::string> names = waiting(static_cast<bool>(steer));
   for (const std::string& name : names) {
+    if (is_request_name(name)) {
+      take_request(name, steer);
+      continue;
+    }
     if (auto t = taken_.find(name); t != taken_.end()) {
       // Journalled earlier by this hub: only the move is left to do.
       if (finish(name, ".accepted", t->second)) taken_.erase(t);
@@ -189,6 +254,23 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
   log_.info("inbox: took " + name + ": " + describe_ids(s.base, first, last, tasks));
   const std::string verdict = accepted_line(s.base, first, last, tasks);
   if (!finish(name, ".accepted", verdict)) taken_.emplace(name, verdict);
+}
+
+void Inbox::take_request(const std::string& name, const Steer& steer) {
+  const std::string path = inbox_ + "/" + name;
+  std::string verdict;
+  try {
+    if (!is_regular_file(path)) throw InputError(name, 0, 0, "not a regular file");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && st.st_size > kMaxFileBytes)
+      throw InputError(name, 0, 0, "too large for a cancel request");
+    verdict = steer(parse_steer_request(store::read_whole_file(path), name));
+  } catch (const std::exception& e) {
+    reject(name, e.what());
+    return;
+  }
+  log_.info("inbox: took " + name + ": " + verdict.substr(0, verdict.size() - 1));
+  finish(name, ".accepted", verdict);  // on failure the next poll takes it again, which changes nothing
 }
 
 void Inbox::reject(const std::string& name, const std::string& message) {

@@ -21,6 +21,14 @@
 /// snapshot written during a run comes after step 2 of every file it holds (the same thread does both,
 /// and step 2 is durable before the hub's loop turns again), so a file still in the inbox is never in a
 /// snapshot. The checkpoint's layout does not change.
+///
+/// Steering requests (`mpiq cancel`, docs/design.md §8) come the same way, as `inbox/NAME.cancel`
+/// (format_steer_request), in name order with the submissions. Taking one cancels its tasks through
+/// Hub::cancel, which journals them before it returns, then writes the verdict and moves the file like a
+/// submission's. A crash before the journal write leaves the file, which the next hub takes; one after
+/// it leaves the file and the cancelled tasks, and taking the file again changes nothing (a cancel of a
+/// task that has ended is a no-op). So a cancel survives a kill -9 once `mpiq cancel` has its verdict.
+/// A drain is not kept across runs: the rerun that resumes a drained run is meant to go on.
 
 #include <functional>
 #include <string>
@@ -35,6 +43,19 @@
 #include "hub/run_directory.hpp"
 
 namespace mpiq::hub {
+
+/// A request of `mpiq cancel`: the tasks to cancel (words of core/task_selector.hpp, and every task in
+/// some states), the grace period of running ones, or a drain of the run.
+struct SteerRequest {
+  double grace_s = 10;
+  std::vector<std::string> tasks;
+  std::vector<core::TaskState> states;
+  bool drain = false;
+};
+/// The request as its inbox file holds it: lines `grace SECONDS`, `task WORD`, `state NAME`, `drain`.
+std::string format_steer_request(const SteerRequest& r);
+/// Reads a request file's text; throws InputError naming `name` and the line for anything else.
+SteerRequest parse_steer_request(std::string_view text, const std::string& name);
 
 class Inbox final : public HubObserver {
  public:
@@ -61,7 +82,11 @@ class Inbox final : public HubObserver {
   /// Takes every waiting file now, in name order (submission time): accepted rows are appended to the
   /// table and passed to `add` (Hub::add_tasks, which journals them); `fits` rejects tasks no worker
   /// can run. Returns how many files got a verdict.
-  size_t take_waiting(const std::function<void(core::TaskIndex first_row)>& add, const Fits& fits);
+  /// `steer` carries out a steering request and returns its verdict line; without it request files
+  /// are left for a hub that has one.
+  using Steer = std::function<std::string(const SteerRequest&)>;
+  size_t take_waiting(const std::function<void(core::TaskIndex first_row)>& add, const Fits& fits,
+                      const Steer& steer = {});
 
   /// At most one readdir of the inbox this often while tasks run. One readdir of the inbox took 12 us
   /// (measured, os.listdir), so 5 a second cost 0.006% of a core; an idle one-rank run of `sleep` used
@@ -69,8 +94,9 @@ class Inbox final : public HubObserver {
   static constexpr double kPollInterval = 0.2;
 
  private:
-  std::vector<std::string> waiting() const;
+  std::vector<std::string> waiting(bool requests) const;
   void take(const std::string& name, const std::function<void(core::TaskIndex)>& add, const Fits& fits);
+  void take_request(const std::string& name, const Steer& steer);
   void reject(const std::string& name, const std::string& message);
   bool finish(const std::string& name, const std::string& verdict_ext, const std::string& verdict);
   core::RunContext context();

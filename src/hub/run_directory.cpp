@@ -411,7 +411,7 @@ void RunDirectory::snapshot(const core::TaskTable& table) {
 }
 
 void RunDirectory::status(const std::string& json) {
-  store::write_file_atomically(file("status.json"), json);
+  store::write_file_for_readers(file("status.json"), json);
 }
 
 void RunDirectory::close() {

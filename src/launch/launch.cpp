@@ -144,9 +144,10 @@ class GuardedInbox final : public hub::HubObserver {
 int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
             const std::vector<std::string>& notes) {
   hub::HubOptions ho = config.options;
-  ho.progress = ho.progress && isatty(STDERR_FILENO) != 0;
+  // In place on a terminal; plain lines on a pipe or file (mpirun, srun, a Slurm .out file).
+  ho.progress_redraw = isatty(STDERR_FILENO) != 0;
   hub::Log log(config.log_level, true);
-  log.set_progress_line(ho.progress);
+  log.set_progress_line(ho.progress && ho.progress_redraw);
   // After the run directory's start(), which creates it.
   if (run.dir && !log.open_file(run.dir->path() + "/hub.log"))
     std::cerr << "mpiq: cannot open " << run.dir->path() << "/hub.log\n";
@@ -311,6 +312,7 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.grace_s = spec.worker.grace_s;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;
+    wo.sample_node = place.index == 0;  // one worker per node samples its use (mpiq report)
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
   HubConfig hub_config = spec.hub;

@@ -25,6 +25,20 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
   }
 }
 
+void write_file_for_readers(const std::string& path, std::string_view contents) {
+  const std::string tmp = path + ".tmp";
+  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd) throw_errno(tmp, "open");
+  try {
+    write_all(fd.get(), contents.data(), contents.size(), tmp);
+    fd.close(tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(path, "rename");
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
 void replace_file(const std::string& tmp_path, const std::string& path) {
   // fsync before rename: otherwise a crash soon after can leave `path` naming a file whose blocks
   // never reached the disk (zero length on ext4 without auto_da_alloc, XFS).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -117,6 +118,7 @@ void Worker::run() {
       interrupt_sent_ = true;
     }
     if (may_start(now)) start_ready_tasks();
+    if (options_.sample_node) sample_node(exec::mono_now());
     enforce_deadlines();
     collect_functions();
     flush_report();
@@ -129,6 +131,7 @@ void Worker::run() {
     if (!children_.empty() && queue_.queued() > 0) wait_ns = std::max(wait_ns, kBusyWaitNs);
     wait_for_events(wait_ns);
   }
+  if (options_.sample_node) sample_node(exec::mono_now(), true);  // so a short run has a sample too
   net_.send(options_.hub, MessageKind::bye, {});
   while (!net_.progress()) usleep(100);
 }
@@ -164,6 +167,25 @@ void Worker::handle(const transport::Message& m) {
           exec::signal_group(children_.at(t).process, SIGTERM);
         functions_->interrupt_running(exec::mono_now() + options_.grace_s);
       }
+      break;
+    }
+    case MessageKind::cancel: {
+      const core::Cancel c = core::decode_cancel(m.bytes);
+      const double now = exec::mono_now();
+      for (core::TaskIndex t : c.tasks) {
+        if (queue_.remove_queued(t)) {
+          // Never started: reported as ended without a start, so the hub frees its room.
+          core::TaskResult r;
+          r.task = t;
+          r.interrupted = true;
+          report_.finished.push_back(std::move(r));
+        } else if (queue_.terminate(t, now, c.grace_s)) {
+          exec::signal_group(children_.at(t).process, SIGTERM);
+        }
+        // Otherwise it has ended already (its report is on its way) or is a function task, which
+        // runs to its end; the hub keeps it cancelled either way.
+      }
+      progress_ = true;
       break;
     }
     default:
@@ -507,6 +529,7 @@ void Worker::reap(core::TaskIndex t) {
       !r.timed_out && ((stopping_ && r.kill_at != 0) || (ex.signal != 0 && exec::stop_signal() != 0));
   if (options_.output == core::TaskOutput::files)
     c.err_tail = file_tail(options_.out_dir + "/" + core::output_file_stem(c.id, c.element) + ".err");
+  if (r.cancelled) task_stderr(c.id, c.element, c.attempt, "mpiq: cancelled (mpiq cancel)\n");
   if (r.timed_out) {
     // Why it ended, where the user looks: its stderr, and so the summary and status.
     const std::string line = "mpiq: timed out after " + core::format_duration(c.timeout_s) + "\n";
@@ -525,6 +548,45 @@ void Worker::enforce_deadlines() {
     exec::signal_group(it->second.process, step == core::KillStep::terminate ? SIGTERM : SIGKILL);
     progress_ = true;
   }
+}
+
+void Worker::sample_node(double now, bool last) {
+  if ((now < next_sample_ && !last) || options_.run_dir.empty()) return;
+  next_sample_ = now + kNodeSampleInterval;
+  // CPU: the busy share of all of the node's jiffies since the last sample (first line of /proc/stat).
+  uint64_t total = 0, idle = 0;
+  if (FILE* f = std::fopen("/proc/stat", "re")) {
+    unsigned long long v[10] = {};
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) >= 4) {
+      for (int i = 0; i < 8; ++i) total += v[i];  // guest time is counted in user already
+      idle = v[3] + v[4];
+    }
+    std::fclose(f);
+  }
+  uint64_t mem_total_kb = 0, mem_available_kb = 0;
+  if (FILE* f = std::fopen("/proc/meminfo", "re")) {
+    char key[64];
+    unsigned long long kb = 0;
+    while (std::fscanf(f, "%63s %llu kB", key, &kb) == 2) {
+      if (std::strcmp(key, "MemTotal:") == 0) mem_total_kb = kb;
+      if (std::strcmp(key, "MemAvailable:") == 0) mem_available_kb = kb;
+    }
+    std::fclose(f);
+  }
+  const bool first = last_cpu_total_ == 0;
+  const uint64_t dt = total - last_cpu_total_, di = idle - last_cpu_idle_;
+  last_cpu_total_ = total;
+  last_cpu_idle_ = idle;
+  if (first || dt == 0 || mem_total_kb == 0) return;
+  char line[128];
+  const int n = std::snprintf(line, sizeof line, "%.1f %.3f %llu %llu\n", exec::wall_now(),
+                              1.0 - static_cast<double>(di) / static_cast<double>(dt),
+                              static_cast<unsigned long long>(mem_total_kb - mem_available_kb),
+                              static_cast<unsigned long long>(mem_total_kb));
+  // Unix time, CPU busy 0-1, memory used and total (KiB): one line a sample, appended.
+  append_line(options_.run_dir + "/node-" + options_.host + ".usage",
+              std::string(line, static_cast<size_t>(n)));
 }
 
 void Worker::flush_report() {

@@ -38,9 +38,17 @@ struct WorkerOptions {
   double hub_silence_s = 3;
   /// Send the hub a heartbeat this often, so that it can tell this worker from a lost one.
   double heartbeat_interval_s = 1;
+  /// This worker samples its node's CPU and memory use (the node's first worker): a line every
+  /// kNodeSampleInterval seconds in `run_dir`/node-HOST.usage (none without a run directory), which
+  /// `mpiq report` draws. Not in out/, which holds a few files per rank and no more.
+  bool sample_node = false;
   /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
   std::shared_ptr<const FunctionSettings> functions;
 };
+
+/// Seconds between two samples of a node's use. Each reads /proc/stat and /proc/meminfo and appends
+/// one line (tens of microseconds).
+inline constexpr double kNodeSampleInterval = 2;
 
 class Worker {
  public:
@@ -79,6 +87,8 @@ class Worker {
   void task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
   void collect_functions();
+  /// Appends a sample of the node's use when one is due (or `last`, at the end).
+  void sample_node(double now, bool last = false);
 
   transport::Transport& net_;
   core::WorkerShare share_;
@@ -98,7 +108,9 @@ class Worker {
   double next_heartbeat_ = 0;
   bool hub_silent_ = false;  // said so on stderr; cleared when the hub speaks again
   bool interrupt_sent_ = false;
-  bool progress_ = false;  // something happened in this turn of the loop
+  bool progress_ = false;   // something happened in this turn of the loop
+  double next_sample_ = 0;  // of the node's use (options_.sample_node)
+  uint64_t last_cpu_total_ = 0, last_cpu_idle_ = 0;
 };
 
 }  // namespace mpiq::worker

@@ -110,3 +110,25 @@ TEST(LocalQueue, TerminateAllThenKillAfterGrace) {
   EXPECT_EQ(q.due(13).size(), 2u);
   EXPECT_FALSE(q.finished(0).timed_out);
 }
+
+TEST(LocalQueue, CancelDropsAQueuedTaskAndEndsARunningOneAfterItsGrace) {
+  LocalQueue q(cores(1), 5);
+  q.push(order(0));
+  q.push(order(1));
+  auto a = q.next();
+  ASSERT_TRUE(a);
+  q.started(std::move(*a), 0);
+  EXPECT_TRUE(q.remove_queued(1));
+  EXPECT_FALSE(q.remove_queued(1));  // gone
+  EXPECT_EQ(q.queued(), 0u);
+  EXPECT_FALSE(q.terminate(1, 10, 2));  // not running here
+  EXPECT_TRUE(q.terminate(0, 10, 2));   // TERM now (the caller), KILL at 12
+  EXPECT_FALSE(q.terminate(0, 10, 2));  // already on its way out
+  EXPECT_TRUE(q.due(11).empty());
+  const auto due = q.due(12);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].second, KillStep::kill);
+  const LocalQueue::Running r = q.finished(0);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.timed_out);
+}

@@ -72,3 +72,14 @@ TEST(Messages, TrailingBytesAreRefused) {
   bytes.push_back(0);
   EXPECT_THROW(decode_count(bytes), mpiq::Error);
 }
+
+TEST(Messages, CancelRoundTripAndRefusesABadGrace) {
+  Cancel c;
+  c.grace_s = 2.5;
+  c.tasks = {4, 9, 1};
+  const Cancel back = decode_cancel(encode(c));
+  EXPECT_EQ(back.grace_s, 2.5);
+  EXPECT_EQ(back.tasks, c.tasks);
+  c.grace_s = -1;
+  EXPECT_THROW(decode_cancel(encode(c)), mpiq::Error);
+}

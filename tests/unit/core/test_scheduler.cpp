@@ -510,3 +510,108 @@ TEST(Scheduler, FunctionWindowGrowsForShortTasksAndShrinksForLongOnes) {
   s2.on_finished(1, r);
   EXPECT_EQ(s2.function_window(1), kMinFunctionWindow);
 }
+
+// --- mpiq cancel (docs/design.md §3, §8) ---
+
+TEST(Scheduler, CancelOfAWaitingTaskSkipsItsDependantsAndNeedsNoWorker) {
+  TaskTable t = parse("[% name=a %] a\n[# a #] b\n[# 2 #] c\nd\n");
+  Scheduler s(t, {});
+  EXPECT_FALSE(s.cancel(0).has_value());  // not on a worker: nothing to tell
+  EXPECT_EQ(t.state[0], TaskState::cancelled);
+  EXPECT_EQ(t.state[1], TaskState::skipped);
+  EXPECT_EQ(t.state[2], TaskState::skipped);
+  EXPECT_EQ(s.counts()[static_cast<size_t>(TaskState::cancelled)], 1u);
+  s.add_worker(1, 4, 0);
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{3});  // the cancelled task is never sent
+  run(s, 1, ok(3));
+  EXPECT_TRUE(s.all_final());
+  EXPECT_FALSE(s.cancel(3).has_value());  // done: a cancel changes nothing
+  EXPECT_EQ(t.state[3], TaskState::done);
+}
+
+TEST(Scheduler, CancelledTaskKeepsItsRoomUntilTheWorkerReportsIt) {
+  TaskTable t = parse("a\nb\nc\n");
+  SchedulerOptions o;
+  o.prefetch = 1;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  ASSERT_EQ(dispatch(s).all(), (std::vector<TaskIndex>{0, 1}));  // one runs, one queued
+  s.on_started(1, 0, 1.0);
+  EXPECT_EQ(s.cancel(0), std::optional<WorkerId>(1));
+  EXPECT_EQ(s.cancel(1), std::optional<WorkerId>(1));
+  EXPECT_EQ(t.state[0], TaskState::cancelled);
+  EXPECT_EQ(s.held_tasks(1), 2u);  // still on the worker: its cores are not given away
+  EXPECT_TRUE(dispatch(s).all().empty());
+  TaskResult dropped;
+  dropped.task = 1;
+  dropped.interrupted = true;
+  s.on_finished(1, dropped);  // dropped from the queue
+  TaskResult killed = fail(0);
+  killed.signal = 15;
+  s.on_finished(1, killed);  // ended by TERM
+  EXPECT_EQ(t.state[0], TaskState::cancelled);
+  EXPECT_EQ(s.held_tasks(1), 0u);
+  EXPECT_EQ(s.running_tasks(1), 0u);
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{2});
+}
+
+TEST(Scheduler, CancelledTaskGivenBackByAStealOrAStopFreesItsRoom) {
+  TaskTable t = parse("a\nb\n");
+  SchedulerOptions o;
+  o.prefetch = 1;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  ASSERT_EQ(dispatch(s).all().size(), 2u);
+  s.cancel(1);
+  const std::vector<TaskIndex> back{1};
+  s.on_returned(1, back);
+  EXPECT_EQ(s.held_tasks(1), 1u);
+  EXPECT_EQ(t.state[1], TaskState::cancelled);
+  EXPECT_EQ(s.stats().tasks_stolen, 0u);
+  s.cancel(0);  // queued, then the run stops and the worker drops its queue
+  s.recall_unstarted();
+  EXPECT_EQ(s.held_tasks(1), 0u);
+  EXPECT_TRUE(s.idle());
+}
+
+// --- Time-aware dispatch ---
+
+TEST(Scheduler, TaskWhoseTimeoutExceedsTheTimeLeftIsHeldBack) {
+  TaskTable t = parse("[% timeout=10m %] long\n[% timeout=30s %] short\nnone\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  s.set_time_left(120);
+  const auto sent = dispatch(s).all();
+  EXPECT_EQ(std::set<TaskIndex>(sent.begin(), sent.end()), (std::set<TaskIndex>{1, 2}));
+  EXPECT_EQ(t.state[0], TaskState::ready);  // for the next run
+  EXPECT_EQ(s.time_held(), 1u);
+  EXPECT_FALSE(s.only_time_held());
+  run(s, 1, ok(1));
+  run(s, 1, ok(2));
+  EXPECT_TRUE(s.only_time_held());  // nothing more can happen before the limit
+}
+
+TEST(Scheduler, TaskExpectedToTakeLongerThanTheTimeLeftIsHeldBack) {
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += "x\n";
+  TaskTable t = parse(text);
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  for (TaskIndex i = 0; i < 10; ++i) {  // ten done, each 100 s
+    ASSERT_FALSE(dispatch(s).all().empty());
+    TaskResult r = ok(i);
+    r.start_time = 1000;
+    r.end_time = 1100;
+    run(s, 1, r);
+  }
+  s.set_time_left(500);
+  const auto sent = dispatch(s).all();
+  ASSERT_FALSE(sent.empty());  // 100 s tasks fit in 500 s
+  for (TaskIndex i : sent) run(s, 1, ok(i));
+  s.set_time_left(20);
+  EXPECT_TRUE(dispatch(s).all().empty());  // but not in 20 s
+  EXPECT_EQ(s.time_held(), 7u);            // 13..19; 10 and 11 were sent earlier and still run
+  EXPECT_FALSE(s.only_time_held());
+  for (TaskIndex i : {10u, 11u}) run(s, 1, ok(i));
+  EXPECT_TRUE(s.only_time_held());
+}

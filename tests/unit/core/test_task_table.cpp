@@ -134,7 +134,7 @@ TEST(TaskTable, FindTableProblemNamesEveryColumnThatLacksARow) {
 TEST(TaskTable, FindTableProblemRefusesUnknownValues) {
   TaskTable table = distinctive_table(3);
   table.state[1] = static_cast<TaskState>(kTaskStateCount);
-  EXPECT_EQ(find_table_problem(table), "row 1 has the unknown state 7");
+  EXPECT_EQ(find_table_problem(table), "row 1 has the unknown state " + std::to_string(kTaskStateCount));
   table = distinctive_table(3);
   table.flags[2] = 0x80;
   EXPECT_EQ(find_table_problem(table), "row 2 has the unknown flags 128");

@@ -9,6 +9,7 @@
 #include "core/task_file.hpp"
 #include "hub/inbox.hpp"
 #include "hub/run_directory.hpp"
+#include "mpiq/error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace mpiq::hub {
@@ -101,6 +102,62 @@ TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
   EXPECT_EQ(read_bytes(run + "/inbox/done/2-h-1.tasks.rejected"),
             "2-h-1.tasks:2:1: the task asks for 64 cores and 0 GPUs, which no worker of this run has\n");
   EXPECT_FALSE(inbox.keeps_open());
+}
+
+}  // namespace
+}  // namespace mpiq::hub
+
+namespace mpiq::hub {
+namespace {
+
+TEST(SteerRequest, RoundTripsThroughItsFileFormat) {
+  SteerRequest r;
+  r.grace_s = 30;
+  r.tasks = {"3", "7-9", "prep"};
+  r.states = {core::TaskState::waiting};
+  const SteerRequest back = parse_steer_request(format_steer_request(r), "x.cancel");
+  EXPECT_EQ(back.grace_s, 30);
+  EXPECT_EQ(back.tasks, r.tasks);
+  EXPECT_EQ(back.states, r.states);
+  EXPECT_FALSE(back.drain);
+  EXPECT_TRUE(parse_steer_request("drain\n", "x.cancel").drain);
+}
+
+TEST(SteerRequest, AnythingElseIsRefusedWithItsLine) {
+  try {
+    parse_steer_request("grace 10\nkill everything\n", "x.cancel");
+    FAIL() << "accepted a bad line";
+  } catch (const mpiq::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("x.cancel:2:1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_steer_request("state sleeping\n", "x.cancel"), mpiq::InputError);
+  EXPECT_THROW(parse_steer_request("grace -1\n", "x.cancel"), mpiq::InputError);
+}
+
+TEST(Inbox, TakesACancelRequestThroughSteerAndGivesItsVerdict) {
+  TempDir tmp;
+  const std::string run = tmp.path() + "/run";
+  core::TaskTable table = core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks");
+  RunDirectory dir(run, {});
+  dir.start(table);
+  Log log(LogLevel::error, false);
+  Inbox inbox(dir, table, log);
+  write_bytes(run + "/inbox/1-h-1.cancel", "grace 5\ntask prep\n");
+  write_bytes(run + "/inbox/2-h-1.cancel", "task\n");  // malformed: rejected, nothing done
+  std::vector<SteerRequest> seen;
+  const auto steer = [&](const SteerRequest& r) {
+    seen.push_back(r);
+    return std::string("cancelled waiting=1 queued=0 running=0 final=0 skipped=0\n");
+  };
+  // Without a steer callback requests are not the inbox's to take.
+  EXPECT_EQ(inbox.take_waiting([](core::TaskIndex) {}, kAnyWorker), 0u);
+  EXPECT_EQ(inbox.take_waiting([](core::TaskIndex) {}, kAnyWorker, steer), 2u);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].tasks, std::vector<std::string>{"prep"});
+  EXPECT_EQ(seen[0].grace_s, 5);
+  EXPECT_TRUE(fs::exists(run + "/inbox/done/1-h-1.cancel.accepted"));
+  EXPECT_TRUE(fs::exists(run + "/inbox/done/2-h-1.cancel.rejected"));
+  EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.cancel"));
 }
 
 }  // namespace
