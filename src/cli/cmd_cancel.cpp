@@ -142,16 +142,17 @@ int cancel(CancelOptions o) {
 }  // namespace
 
 void add_cancel_command(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "cancel",
-      "Cancel tasks of a run: waiting and queued ones become cancelled without running, running ones get "
-      "SIGTERM, then SIGKILL after --grace; their dependants are skipped. Journalled: a cancel the hub "
-      "accepted survives a crash. Without a live hub the request waits for the next `mpiq run`. "
-      "--drain instead stops starting tasks and lets the running ones finish (the run then exits 3; rerun "
-      "to resume). Exit 0: accepted (or waiting, as printed); 2: bad input or rejected, nothing changed");
+  auto* cmd = app.add_subcommand("cancel", "Cancel tasks of a run, or drain it (--drain)");
+  cmd->footer(
+      "Waiting and queued tasks become cancelled without running, running ones get SIGTERM, then SIGKILL\n"
+      "after --grace; their dependants are skipped. Journalled: a cancel the hub accepted survives a crash.\n"
+      "Without a live hub the request waits for the next `mpiq run`. --drain instead stops starting tasks\n"
+      "and lets the running ones finish (the run then exits 3; rerun to resume).\n"
+      "Exit 0: accepted (or waiting, as printed); 2: bad input or rejected, nothing changed.");
   auto o = std::make_shared<CancelOptions>();
   cmd->add_option("RUN_DIR", o->run_dir, "The run's directory")->required();
-  cmd->add_option("TASK", o->tasks, "Tasks to cancel: ids (line numbers), ranges A-B, names");
+  cmd->add_option("TASK", o->tasks,
+                  "Tasks to cancel: ids (line numbers), ranges A-B, names, sweep elements ID[i]");
   cmd->add_option("--state", o->states, "Cancel every task in this state now (repeatable)")
       ->check(CLI::IsMember({"waiting", "ready", "assigned", "running"}));
   cmd->add_option("--grace", o->grace, "Time between SIGTERM and SIGKILL for running tasks (default 10s)");

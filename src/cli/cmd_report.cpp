@@ -495,12 +495,12 @@ int report(ReportOptions o) {
 
 void add_report_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand(
-      "report",
-      "Write one self-contained HTML page of a run (inline CSS and SVG, nothing fetched): tasks per worker "
-      "grouped by host, coloured by outcome, with details on hover; tasks done over time; durations; "
-      "failures with the end of their stderr; the run's settings and restarts. Works while the run goes "
-      "or after it");
+  auto* cmd =
+      app.add_subcommand("report", "Write one self-contained HTML page of a run, while it goes or after it");
+  cmd->footer(
+      "Inline CSS and SVG, nothing fetched: tasks per worker grouped by host, coloured by outcome, with\n"
+      "details on hover; tasks done over time; durations; failures with the end of their stderr; the run's\n"
+      "settings and restarts.");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
   cmd->add_option("-o,--output", o->output,
                   "Where to write the page (default RUN_DIR/report.html; - = stdout)");

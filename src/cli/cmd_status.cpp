@@ -289,7 +289,8 @@ Look look(const StatusOptions& o) {
       const std::vector<core::TaskState> st = current_states(table, l.live && have_status, last);
       const std::vector<core::TaskIndex> rows = select_rows(table, st, o.tasks, o.dir);
       if (o.json)
-        out << tasks_json(table, st, rows).dump(o.watch ? -1 : 2, ' ', false, json::error_handler_t::replace) << "\n";
+        out << tasks_json(table, st, rows).dump(o.watch ? -1 : 2, ' ', false, json::error_handler_t::replace)
+            << "\n";
       else
         list_tasks(table, st, rows, o.dir, out);
       l.text = out.str();
@@ -361,10 +362,8 @@ core::TaskTable load_run_state(const std::string& dir, store::CheckpointMeta* me
 }
 
 void add_status_command(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "status",
-      "Show what a run is doing, or did. With --watch, redraw it until the run ends and exit with the "
-      "run's exit code (0, 1 or 3)");
+  auto* cmd =
+      app.add_subcommand("status", "Show what a run is doing, or did (--watch: redrawn until it ends)");
   auto o = std::make_shared<StatusOptions>();
   cmd->add_option("RUN_DIR", o->dir, "Run directory (e.g. tasks.mpiq)")->required();
   cmd->add_flag("--json", o->json, "Print the status document (or, with --tasks, the tasks) as JSON");

@@ -58,8 +58,9 @@ std::vector<TaskIndex> resolve_task_words(const TaskTable& table, const std::vec
   for (const std::string& w : words) {
     const std::vector<TaskIndex> some = resolve_task_word(table, w);
     if (some.empty())
-      throw InputError(where + ": no task '" + w +
-                       "' (give a task id (its line number), a range A-B, a name, or a sweep's element ID[i])");
+      throw InputError(
+          where + ": no task '" + w +
+          "' (give a task id (its line number), a range A-B, a name, or a sweep's element ID[i])");
     rows.insert(rows.end(), some.begin(), some.end());
   }
   std::sort(rows.begin(), rows.end());

@@ -27,7 +27,7 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
 
 void write_file_for_readers(const std::string& path, std::string_view contents) {
   const std::string tmp = path + ".tmp";
-  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) throw_errno(tmp, "open");
   try {
     write_all(fd.get(), contents.data(), contents.size(), tmp);

@@ -24,16 +24,17 @@ done
 
 # 2. An empty directory made beforehand is used, and gets the marker.
 mkdir mine
-mpiq_run t.txt --run-dir mine >run.out 2>&1 || fail "an empty run directory was refused: $(tail -2 run.out)"
+mpiq_run t.txt --run-dir mine --task-output files >run.out 2>&1 || fail "an empty run directory was refused: $(tail -2 run.out)"
 [ -f mine/mpiq-run ] || fail "no mpiq-run marker in a new run directory"
 
-# 3. A refused resume (the task file changed) leaves the run directory as it was, lock included.
+# 3. A refused resume (the task file changed, which a run with --task-output files cannot apply)
+# leaves the run directory as it was, lock included.
 echo 'echo task two' >t.txt
 before=$(snapshot mine)
 set +e
-mpiq_run t.txt --run-dir mine >changed.out 2>&1; rc=$?
+mpiq_run t.txt --run-dir mine --task-output files >changed.out 2>&1; rc=$?
 set -e
-[ $rc = 2 ] || fail "a changed task file: exit $rc, expected 2: $(tail -2 changed.out)"
+[ $rc = 2 ] || fail "a changed task file with --task-output files: exit $rc, expected 2: $(tail -2 changed.out)"
 [ "$(snapshot mine)" = "$before" ] || { diff <(echo "$before") <(snapshot mine) >&3 || true; fail "a refused run changed the run directory"; }
 
 # 4. A run directory of a version before the marker (a checkpoint, no marker) is still resumed.

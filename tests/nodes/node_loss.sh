@@ -33,8 +33,8 @@ done
 # The crashes: the killed hub's journal left the tasks of n3 running, and the resumed run counted
 # each a crash when it loaded the state (its final snapshot holds them).
 charged=$(ckpt_column l.mpiq crashes | awk '$2 > 0 {print $1}' | sort -n)
-missing=$(comm -23 <(echo "$on_n3") <(echo "$charged"))
+missing=$(comm -23 <(echo "$on_n3" | sort) <(echo "$charged" | sort))
 [ -z "$missing" ] || fail "tasks running on n3 count no crash: $(echo $missing) (charged: $(echo $charged))"
 ckpt_column l.mpiq crashes | awk '$2 > 1 {exit 1}' || fail "a task counts more than one crash"
-others=$(comm -13 <(echo "$on_n3") <(echo "$charged") | grep -c . || true)
+others=$(comm -13 <(echo "$on_n3" | sort) <(echo "$charged" | sort) | grep -c . || true)
 echo "ok: n3 lost with $(echo "$done_before" | wc -l) done; the job ended $(echo "$ended_at - $lost_at" | bc) s later (exit $code); $(echo "$on_n3" | wc -l) task(s) on n3 count a crash, $others on n2"

@@ -16,7 +16,7 @@ mkdir runs
 crashes_of() {
   local st
   for st in waiting ready assigned running failed; do
-    "$MPIQ" status p.mpiq --tasks "$st" | awk -v id="$1" '$1 == id { print $4 }'
+    "$MPIQ" status p.mpiq --tasks "$st" | awk -v id="$1" '$1 == id { print $5 }'
   done
 }
 codes=""

@@ -42,6 +42,6 @@ for id in $done_before; do
 done
 grep -q n1 runs/* || fail "no task ran on n1 after the resume"
 # Tasks that the stop ended count no crash (the crashes column of `mpiq status --tasks`).
-charged=$("$MPIQ" status b.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" && $4 != 0' | wc -l)
-[ "$charged" = 0 ] || fail "$charged task(s) count a crash after a stop that only ended them: $("$MPIQ" status b.mpiq --tasks done | awk '$4 != 0'); $(grep -v DEBUG b.mpiq/hub.log | tail -20)"
+charged=$("$MPIQ" status b.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" && $5 != 0' | wc -l)
+[ "$charged" = 0 ] || fail "$charged task(s) count a crash after a stop that only ended them: $("$MPIQ" status b.mpiq --tasks done | awk '$5 != 0'); $(grep -v DEBUG b.mpiq/hub.log | tail -20)"
 echo "ok: 40 tasks over n2 and n3; a run stopped with $(echo "$done_before" | wc -l) done resumed with the hub on n3"
