@@ -30,6 +30,8 @@ namespace {
 // whatever else it holds (an out/, a hub.log, a status.json), and mpiq writes nothing into it.
 constexpr const char* kMarker = "mpiq-run";
 constexpr const char* kMarkers[] = {kMarker, "checkpoint.h5"};
+// The fallback lock where flock(2) does not work (see lock()).
+constexpr const char* kExclusiveLock = "lock.excl";
 // What a lost race for the lock usually means (docs/design.md §12).
 constexpr const char* kSeveralHubsHint =
     " (several copies of mpiq started at once? srun without PMI starts every task as a hub of its own: "
@@ -67,13 +69,18 @@ RunDirectory::RunDirectory(std::string path, ResumeMode mode) : path_(std::move(
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) throw InputError(path_ + ": exists and is not a directory (--run-dir)");
-    bool marked = false, empty = true;
+    // A directory that holds only a lock (and perhaps the marker being written) is one another hub
+    // has just made: start() locks before it writes the marker. It is a run directory, and lock()
+    // below says who holds it.
+    bool marked = false, only_locks = true;
     for (const auto& e : fs::directory_iterator(path_)) {
-      empty = false;
+      const std::string name = e.path().filename().string();
       for (const char* m : kMarkers)
-        if (e.path().filename() == m) marked = true;
+        if (name == m) marked = true;
+      if (name != "lock" && name != kExclusiveLock && name != std::string(kMarker) + ".tmp")
+        only_locks = false;
     }
-    if (!empty && !marked)
+    if (!marked && !only_locks)
       throw InputError(path_ + ": is a directory that is not an mpiq run directory (it has no " + kMarker +
                        " file); choose another --run-dir");
     // Without a lock file no hub has started here; start() takes it. Creating it now would change a
@@ -97,8 +104,6 @@ namespace {
 // setups: ENOLCK), or where MPIQ_LOCK=file asks for it: `lock.excl`, created with O_EXCL, holding
 // "HOST PID BOOT_ID". It is stale when it names this host and either another boot or a pid that is
 // gone; on another host it cannot be checked, and the message says how to remove it.
-constexpr const char* kExclusiveLock = "lock.excl";
-
 std::string boot_id() {
   std::string id;
   if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
