@@ -2,6 +2,8 @@
 // every run: the hub on rank 0 and workers on every other rank, or both in one process when there is
 // one rank. This file only turns the command line into a launch::RunSpec.
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +11,7 @@
 #include "cli/run_setup.hpp"
 #include "core/task_edit.hpp"
 #include "exec/clock.hpp"
+#include "exec/orphans.hpp"
 #include "hub/run_directory.hpp"
 #include "launch/launch.hpp"
 #include "store/atomic_file.hpp"
@@ -96,6 +99,13 @@ int run_command(const RunSettings& s) {
   static int argc = 0;
   static char** argv = nullptr;
   const std::unique_ptr<launch::Job> job = launch::make_job(argc, argv);
+  // A task's process that leaves its group (setsid) becomes this process's child when its parent
+  // ends, so the worker can end it with the task (exec/orphans.hpp). Not in an embedding program,
+  // whose own descendants are its business.
+  if (!exec::become_subreaper())
+    std::cerr << "mpiq: warning: processes that leave a task's process group may outlive the task: "
+                 "prctl(PR_SET_CHILD_SUBREAPER): "
+              << std::strerror(errno) << "\n";
   const ExitCode code = launch::run(*job, spec);
   if (live_report) {
     // The last page, from what the run left on disk, without the reload.

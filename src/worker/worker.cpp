@@ -56,7 +56,11 @@ bool set_per_task(std::string_view entry) {
 }  // namespace
 
 Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options)
-    : net_(net), share_(std::move(share)), options_(std::move(options)), queue_(share_, options_.grace_s) {
+    : net_(net),
+      share_(std::move(share)),
+      options_(std::move(options)),
+      queue_(share_, options_.grace_s),
+      orphans_(options_.run_dir) {
   // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
   base_env_ = exec::inherited_environment(environ, set_per_task);
   if (char* cwd = getcwd(nullptr, 0)) {
@@ -110,6 +114,7 @@ void Worker::run() {
     if (now >= next_heartbeat_) {
       net_.send(options_.hub, MessageKind::heartbeat, {});
       next_heartbeat_ = now + options_.heartbeat_interval_s;
+      end_orphans(now);
     }
     if (!interrupt_sent_ && exec::stop_signal() != 0) {
       // The hub decides what a stop means for the whole run; this rank only tells it.
@@ -132,6 +137,7 @@ void Worker::run() {
     wait_for_events(wait_ns);
   }
   if (options_.sample_node) sample_node(exec::mono_now(), true);  // so a short run has a sample too
+  end_orphans(exec::mono_now(), true);
   net_.send(options_.hub, MessageKind::bye, {});
   while (!net_.progress()) usleep(100);
 }
@@ -539,6 +545,22 @@ void Worker::reap(core::TaskIndex t) {
   if (!res.succeeded()) res.output = std::move(c.err_tail);
   report_.finished.push_back(res);
   children_.erase(it);
+}
+
+void Worker::end_orphans(double now, bool last) {
+  const auto known = [this](pid_t pid) {
+    for (const auto& [t, c] : children_)
+      if (c.process.pid == pid) return true;
+    return false;
+  };
+  if (last) return orphans_.end_all(options_.grace_s, known);
+  orphans_.sweep(now, options_.grace_s, known, [this](const std::string& key) {
+    for (const auto& [t, c] : children_)
+      if (exec::task_attempt_key(options_.run_dir, c.id, c.element, c.element != core::kNoElement,
+                                 c.attempt) == key)
+        return true;
+    return false;
+  });
 }
 
 void Worker::enforce_deadlines() {

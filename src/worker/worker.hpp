@@ -11,6 +11,7 @@
 #include "core/local_queue.hpp"
 #include "core/resources.hpp"
 #include "core/task_output.hpp"
+#include "exec/orphans.hpp"
 #include "exec/spawn.hpp"
 #include "mpi/transport.hpp"
 #include "store/output_stream.hpp"
@@ -87,6 +88,8 @@ class Worker {
   void task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
   void collect_functions();
+  /// Ends the processes that left the group of a task that has ended (exec/orphans.hpp); `last`: all.
+  void end_orphans(double now, bool last = false);
   /// Appends a sample of the node's use when one is due (or `last`, at the end).
   void sample_node(double now, bool last = false);
 
@@ -98,6 +101,7 @@ class Worker {
   std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
+  exec::Orphans orphans_;
   std::unique_ptr<store::OutputStream> stream_;  // opened at the first byte of output
   core::Report report_;
   std::unique_ptr<FunctionRunner> functions_;
