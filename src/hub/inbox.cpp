@@ -11,6 +11,7 @@
 
 #include "core/task_selector.hpp"
 #include "exec/clock.hpp"
+#include "exec/fault.hpp"
 #include "mpiq/error.hpp"
 #include "store/atomic_file.hpp"
 #include "store/journal.hpp"
@@ -247,6 +248,7 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
   table_.init_runtime_columns();
   dir_.expect_submission(name, s.base);
   add(first_row);  // journals the rows and the file's name in one synced record: the file is taken
+  exec::fault_point("inbox-journalled");  // taken, not yet moved: the next run must not add it again
   uint64_t tasks = 0;
   for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
     if (!s.tasks.is_barrier(r)) ++tasks;

@@ -6,7 +6,9 @@ expect_code 1 mpiq_run d.tasks > /dev/null 2>&1
 cp=d.mpiq/checkpoint.h5
 h5dump -H "$cp" > header.txt || fail "h5dump cannot open the checkpoint"
 grep -q '"state"' header.txt && grep -q '"exit_code"' header.txt || fail "columns missing in h5dump -H"
-h5dump -d /tasks/state "$cp" | grep -q "done" || fail "state enum names not in h5dump output"
+# The data, not the enum type that h5dump prints before it, names the states.
+h5dump -d /tasks/state "$cp" | sed -n '/DATA {/,$p' | tr -d ' \n' | grep -q '(0):done,failed,done' ||
+  fail "the states are not named in h5dump's data: $(h5dump -d /tasks/state "$cp" | sed -n '/DATA {/,$p')"
 /usr/bin/python3 - <<PY || fail "the checkpoint's columns do not hold what the run did"
 import h5py
 f = h5py.File("$cp", "r")
@@ -35,12 +37,18 @@ cp good.h5 "$cp"
 
 # A journal whose last record is torn is resumed (the torn record ignored); damage before the end is
 # refused and left as it was.
-printf 'true\ntrue\ntrue\nsleep 4\n' > j.tasks
+# Each task appends its id when it runs: a resume that dropped the journal would run 1-3 again.
+printf 'echo 1 >> %s/j.ids\necho 2 >> %s/j.ids\necho 3 >> %s/j.ids\necho 4 >> %s/j.ids; sleep 4\n' \
+  "$WORK" "$WORK" "$WORK" "$WORK" > j.tasks
 # The absolute path makes the pkill below match this test's ranks only (tests run in parallel).
 mpiq_start "$WORK/j.tasks" --checkpoint-interval 1h > /dev/null 2>&1
 pid=$!
 # Kill once the three short tasks are in the journal (the long one still runs).
-for _ in $(seq 1 300); do [ "$(stat -c %s j.mpiq/journal 2>/dev/null || echo 0)" -gt 100 ] && break; sleep 0.05; done
+for _ in $(seq 1 300); do
+  grep -qx 4 j.ids 2>/dev/null && [ "$(state_count j.mpiq done 2>/dev/null || echo 0)" = 3 ] && break
+  sleep 0.05
+done
+[ "$(state_count j.mpiq done)" = 3 ] && grep -qx 4 j.ids || fail "tasks 1-3 did not finish while 4 ran"
 # The ranks first: killed after mpirun, they would stop gracefully (they end with their launcher).
 pkill -9 -f "^$MPIQ run $WORK/j.tasks" 2>/dev/null || true; kill -9 $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
@@ -57,6 +65,8 @@ printf '\x3c\x00\x00\x00\x01\x00' >> j.mpiq/journal  # the start of a record, cu
 expect_code 0 mpiq_run j.tasks > /dev/null 2>&1
 grep -q "torn" j.mpiq/hub.log || fail "the torn record was not reported"
 [ "$(state_count j.mpiq done)" = 4 ] || fail "resume after a torn journal did not finish"
+# 1-3 were journalled before the kill: once each; 4 was running at it: again on resume.
+[ "$(sort -n j.ids | tr '\n' ' ')" = "1 2 3 4 4 " ] || fail "after the torn journal, tasks ran: $(sort -n j.ids | tr '\n' ' ')"
 
 # A changed task file is applied (the failed task stays failed, the new one runs); --fresh starts
 # over and keeps the old state as .prev.

@@ -1,8 +1,10 @@
 # An embedded run with a run directory: `mpiq status` reads its checkpoint (function tasks included),
-# and running the program again resumes: every task is restored, none runs again.
-# Usage: embed_status.sh MPIQ NP HELLO
+# and running the program again resumes: every task is restored, none runs again (counted: each
+# execution appends a line to $MPIQ_TEST_COUNT, since the resumed run's output looks the same).
+# Usage: embed_status.sh MPIQ NP EMBED_COUNT
 source "$(dirname "$0")/lib.sh"
 HELLO=${3:?}
+export MPIQ_TEST_COUNT=$WORK/executions
 run_example() {
   if [ "$NP" = 1 ]; then "$@"; else mpirun --allow-run-as-root --oversubscribe -np "$NP" "$@"; fi
 }
@@ -11,6 +13,7 @@ run_example "$HELLO" --run-dir h.mpiq > first.out 2> first.err || fail "first ru
 [ -f h.mpiq/hub.log ] || fail "a new run directory got no hub.log"
 ! grep -q "cannot open" first.err || fail "$(cat first.err)"
 [ "$(state_count h.mpiq done)" = 10 ] || fail "mpiq status does not count 10 done tasks"
+[ "$(sort -n executions | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 " ] || fail "the first run did not run each task once: $(sort -n executions | tr '\n' ' ')"
 "$MPIQ" status h.mpiq --tasks done | tail -1 | grep -q "^10 task" || fail "status --tasks done does not list 10"
 /usr/bin/python3 - h.mpiq/checkpoint.h5 <<'PY' || fail "the checkpoint does not hold the kinds, payloads and results"
 import sys, h5py
@@ -25,4 +28,5 @@ before=$(stat -c %Y h.mpiq/checkpoint.h5)
 run_example "$HELLO" --run-dir h.mpiq > second.out || fail "second run exited $?"
 diff <(sort first.out) <(sort second.out) > /dev/null || fail "the resumed run printed other results"
 [ "$(state_count h.mpiq done)" = 10 ] || fail "the resumed run lost tasks"
+[ "$(wc -l < executions)" = 10 ] || fail "the resumed run ran $(( $(wc -l < executions) - 10 )) task(s) again"
 echo "ok: status and resume of an embedded run on $NP rank(s)"

@@ -78,4 +78,26 @@ for id in $(seq 1001 1020); do
 done
 [ "$(state_count slow.mpiq done)" = 21 ] || fail "not 21 tasks done after the rerun"
 [ -z "$(ls slow.mpiq/inbox | grep -v '^done$')" ] || fail "the file is still in the inbox"
-echo "ok: submit to a live hub, from a task, bad files, to a finished run, across a kill -9"
+
+# --- 5. the hub killed between journalling a submission and moving its file -----------------------
+# An outside kill -9 almost never lands in that window: MPIQ_FAULT makes the hub kill itself there.
+# The next run finds the file still in the inbox but already journalled: it moves it, adds nothing.
+for i in $(seq 10); do echo "echo \"\$MPIQ_TASK_ID\" >> $WORK/fids"; done > f.tasks
+printf 'sleep 3\n' > fault.tasks
+MPIQ_FAULT=inbox-journalled setsid bash -c "exec $(if [ "$NP" = 1 ]; then echo "$MPIQ"; else echo "mpirun --allow-run-as-root --oversubscribe -np $NP $MPIQ"; fi) run $WORK/fault.tasks > run5.log 2>&1" &
+leader=$!
+for _ in $(seq 100); do [ -f fault.mpiq/checkpoint.h5 ] && break; sleep 0.1; done
+"$MPIQ" submit fault.mpiq f.tasks --no-wait > /dev/null
+for _ in $(seq 300); do kill -0 "$leader" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$leader" 2>/dev/null && fail "the hub did not stop at the fault point: $(cat run5.log)"
+wait "$leader" 2>/dev/null || true
+pkill -9 -f "^$MPIQ run $WORK/fault.tasks" 2>/dev/null || true
+taken=$(ls fault.mpiq/inbox | grep '\.tasks$' || true)  # submit copies the file in under a name of its own
+[ -n "$taken" ] || fail "the file was moved: the fault point was not between journal and move: $(ls -R fault.mpiq/inbox)"
+[ ! -e fids ] || fail "a submitted task ran before the fault"
+mpiq_run fault.tasks > run6.log 2>&1 || fail "the rerun after the fault failed: $(tail -5 run6.log)"
+[ "$(wc -l < fids)" = 10 ] && [ "$(sort -u fids | wc -l)" = 10 ] ||
+  fail "the journalled submission ran $(wc -l < fids) task(s), not 10 once each: $(sort -n fids | tr '\n' ' ')"
+[ -e "fault.mpiq/inbox/done/$taken.accepted" ] || fail "the journalled file got no verdict: $(ls -R fault.mpiq/inbox)"
+[ ! -e "fault.mpiq/inbox/$taken" ] || fail "the journalled file is still in the inbox"
+echo "ok: submit to a live hub, from a task, bad files, to a finished run, across a kill -9 and the fault point"
