@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstring>
 
 namespace mpiq::exec {
 
@@ -35,6 +36,11 @@ int stop_signal_count() {
 void clear_stop_signal() {
   g_signal.store(0, std::memory_order_relaxed);
   g_count.store(0, std::memory_order_relaxed);
+}
+
+std::string signal_name(int sig) {
+  if (const char* abbrev = sigabbrev_np(sig)) return std::string("SIG") + abbrev;
+  return "signal " + std::to_string(sig);
 }
 
 }  // namespace mpiq::exec

@@ -280,6 +280,7 @@ void Hub::record_finalized() {
 }
 
 void Hub::begin_stop(bool kill_running, std::string_view why) {
+  if (stop_reason_.empty()) stop_reason_ = why;
   if (kill_running) {
     if (interrupted_) return;
     interrupted_ = true;
@@ -387,7 +388,7 @@ void Hub::drain(std::string_view why) {
 }
 
 void Hub::on_stop_signal(int sig, std::string_view who) {
-  const std::string what = std::string(who) + " received signal " + std::to_string(sig);
+  const std::string what = std::string(who) + " received " + exec::signal_name(sig);
   // Under --drain only a second signal to the hub's own process ends the running tasks: a worker
   // rank's report is the same signal (mpirun and srun signal every rank).
   const bool second = who == "the hub" && signals_seen_ >= 2;
@@ -470,7 +471,7 @@ int Hub::run() {
 
   int code = -1;
   if (!wait_for_workers()) {
-    begin_stop(true, "signal " + std::to_string(exec::stop_signal()) + " before the workers were ready");
+    begin_stop(true, exec::signal_name(exec::stop_signal()) + " before the workers were ready");
   } else if (auto bad = scheduler_.unplaceable(5); !bad.empty()) {
     uint32_t max_cores = 0, max_gpus = 0;
     for (const WorkerRow& w : workers_)

@@ -158,6 +158,9 @@ class Hub {
   std::string status_json(std::string_view state, int exit_code = -1) const;
   /// The end-of-run summary for people: counts, wall time, rate, the first failures.
   std::string summary() const;
+  /// Why the run began to stop ("the hub received SIGTERM", the job's time limit, a drain); "" when
+  /// it did not stop early.
+  const std::string& stop_reason() const noexcept { return stop_reason_; }
   const core::Scheduler& scheduler() const noexcept { return scheduler_; }
   const std::vector<WorkerRow>& workers() const noexcept { return workers_; }
 
@@ -195,6 +198,7 @@ class Hub {
   bool stop_sent_ = false;
   bool interrupted_ = false;               // a signal, an interrupt message or the deadline
   bool drained_ = false;                   // drain(): dispatch ended, running tasks finish
+  std::string stop_reason_;                // why the run began to stop (the first reason), "" if not
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;

@@ -141,6 +141,20 @@ class GuardedInbox final : public hub::HubObserver {
 
 // The hub's loop over `net`, with everything around it: hub.log, the Slurm job's end time, the inbox,
 // the summary. Returns the exit code.
+// Under Open MPI's mpirun (whose ranks have OMPI_MCA_orte_hnp_uri), what mpirun makes of mpiq's exit
+// code, said in mpiq's last lines: mpirun's banner says "aborted" for a run that ended as designed,
+// and a signal to mpirun itself turns a saved stop into exit 1. srun passes the code through, silently.
+std::string launcher_note(int code, const std::string& stop_reason) {
+  if (code == 0 || !std::getenv("OMPI_MCA_orte_hnp_uri")) return "";
+  if (code == 3 && stop_reason.find("SIGTERM") != std::string::npos)
+    return "  under mpirun: a SIGINT or SIGTERM to mpirun reaches mpiq as SIGTERM and makes mpirun exit 1 "
+           "whatever mpiq saved; SIGUSR1 to mpirun stops the run the same way and keeps exit code 3 (srun "
+           "passes 3 through)\n";
+  return "  under mpirun: mpirun exits " + std::to_string(code) +
+         " too, after a banner that says the job was aborted because a process returned a non-zero exit "
+         "code; mpiq ended as designed (mpirun -q leaves the banner out)\n";
+}
+
 int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
             const std::vector<std::string>& notes) {
   hub::HubOptions ho = config.options;
@@ -198,7 +212,10 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
   if (run.dir) run.dir->close();
   if (config.summary) {
     std::cout << h.summary();
-    if (code == 3) std::cout << "  stopped early: run the same command again to resume\n";
+    if (code == 3)
+      std::cout << "  stopped early (" << (h.stop_reason().empty() ? "a stop" : h.stop_reason())
+                << "): the state is saved; run the same command again to resume\n";
+    std::cout << launcher_note(code, h.stop_reason());
   }
   return code;
 }

@@ -27,6 +27,11 @@ set +e; wait $pid; code=$?; set -e
 [ "$code" = 3 ] || fail "expected exit 3 after the signal, got $code: $(cat run1.log)"
 # Grace 2 s; the bound leaves room for a loaded CI machine.
 [ $(( $(date +%s) - start )) -le 8 ] || fail "the stop took much longer than the grace period"
+# The last lines say why it stopped and what to do; under mpirun, what mpirun's exit and banner mean.
+sig=$([ "$NP" = 1 ] && echo SIGTERM || echo SIGUSR1)
+grep -q "stopped early (.* received $sig): the state is saved; run the same command again" run1.log ||
+  fail "the summary does not say why the run stopped: $(cat run1.log)"
+[ "$NP" = 1 ] || grep -q "under mpirun: mpirun exits 3 too" run1.log || fail "no word of mpirun's banner: $(cat run1.log)"
 before=$(sort -n ids | tr '\n' ' ')
 # The stop came while the sleeps ran: some task was cut short, and tasks 1-3 were done before it.
 [ "$(state_count sig.mpiq done)" -ge 3 ] && [ "$(state_count sig.mpiq done)" -lt 8 ] ||
