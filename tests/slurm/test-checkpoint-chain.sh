@@ -28,15 +28,16 @@ for i in $(seq 1 "$ntasks"); do
 done >"$work/chain.tasks"
 
 name=mpiq-chain-test-$$
-# SBATCH_* variables rather than sbatch options: they stay in the jobs' environment, so that every
-# continuation the job script submits gets them too. MPIQ_CHAIN_MAX stops a chain that makes no
-# progress long before the test's own time limit.
-export SBATCH_JOB_NAME=$name SBATCH_TIMELIMIT=1 SBATCH_SIGNAL=B:USR1@15 MPIQ_CHAIN_MAX=8
+# The time limit and the job name as sbatch options: the job script carries them into each
+# continuation (checked below: each job's log names its limit). The signal as an SBATCH_* variable,
+# which stays in the jobs' environment (Slurm cannot tell a job its --signal). MPIQ_CHAIN_MAX stops a
+# chain that makes no progress long before the test's own time limit.
+export SBATCH_SIGNAL=B:USR1@15 MPIQ_CHAIN_MAX=8
 started=$SECONDS
 note "$ntasks tasks of 5 s for $workers workers; 1-minute jobs; chain $name"
 # mpiq's own end-time watch (--stop-margin, default 2 min) would stop a 1-minute job at once: 5 s.
 rc=0
-sbatch --wait "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \
+sbatch --wait --time=1 --job-name="$name" "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \
   --run-dir "$work/run" --stop-margin 5s || rc=$?
 [ "$rc" -eq 0 ] || fail "the first job of the chain ended with exit code $rc, expected 0"
 
@@ -65,6 +66,7 @@ for i in "${!logs[@]}"; do
   log=${logs[$i]}
   seg=$((i + 1))
   grep -q "(segment $seg of at most 8)" "$log" || fail "$log is not segment $seg of the chain"
+  grep -q "time limit 00:01:00" "$log" || fail "$log: not the 1-minute limit of the first job's sbatch --time=1"
   grep -q "got SIGUSR1 at .*, forwarding it to mpiq's hub" "$log" && forwarded=$((forwarded + 1))
   if [ "$seg" -lt "$segments" ]; then
     grep -q "mpiq exited with code 3 " "$log" || fail "$log: mpiq did not exit 3 (stopped with state saved)"
