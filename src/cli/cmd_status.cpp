@@ -93,7 +93,7 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   if (d.contains("nodes") && d["nodes"].size() > 1) {  // one node says nothing the worker rows do not
     out << "\n"
         << pad("node", 18) << pad("workers", 9) << pad("cores", 7) << pad("gpus", 6) << pad("running", 9)
-        << pad("done", 9) << "busy\n";
+        << pad("ended", 9) << "busy\n";
     for (const json& n : d["nodes"]) {
       char busy[16];
       std::snprintf(busy, sizeof busy, "%.0f%%", 100.0 * n.value("busy", 0.0));
@@ -108,7 +108,7 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   if (!workers.empty()) {
     out << "\n"
         << pad("rank", 6) << pad("host", 18) << pad("cpus", 14) << pad("gpus", 10) << pad("running", 9)
-        << pad("done", 9) << "busy\n";
+        << pad("ended", 9) << "busy\n";
     for (const json& w : workers) {
       char busy[16];
       std::snprintf(busy, sizeof busy, "%.0f%%", 100.0 * w.value("busy", 0.0));
@@ -118,6 +118,7 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
           << pad(std::to_string(w.value("running", 0)), 9) << pad(std::to_string(w.value("done", 0)), 9)
           << busy << (w.value("lost", false) ? "   lost" : "") << "\n";
     }
+    out << "(ended: the task attempts that ended on the rank, failed and retried ones included)\n";
   }
   const json& fails = d["recent_failures"];
   if (!fails.empty()) {

@@ -2,15 +2,9 @@
 
 #include <algorithm>
 
+#include "core/task_syntax.hpp"
+
 namespace mpiq::core {
-
-namespace {
-
-std::string plural(uint32_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
-}  // namespace
 
 std::optional<UnmetRequest> find_unmet_request(const TaskTable& table,
                                                std::span<const WorkerCapacity> workers) {

@@ -292,6 +292,18 @@ std::optional<uint32_t> parse_duration(std::string_view text) {
   return static_cast<uint32_t>(total);
 }
 
+std::string plural(uint64_t n, std::string_view one, std::string_view many) {
+  std::string out = std::to_string(n);
+  out += ' ';
+  if (n == 1)
+    out += one;
+  else if (!many.empty())
+    out += many;
+  else
+    out.append(one).append("s");
+  return out;
+}
+
 std::string format_duration(uint32_t seconds) {
   const uint32_t h = seconds / 3600, m = seconds % 3600 / 60, s = seconds % 60;
   std::string out;

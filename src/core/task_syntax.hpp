@@ -19,6 +19,9 @@ namespace mpiq::core {
 std::optional<uint32_t> parse_duration(std::string_view text);
 /// `seconds` in the task file's words: "90s", "30m", "2h", "1h30m", "1h0m5s" (parse_duration reads it back).
 std::string format_duration(uint32_t seconds);
+/// "1 GPU", "2 GPUs": a count with its noun, in messages (`plural(n, "core")`; `many` for an irregular
+/// plural).
+std::string plural(uint64_t n, std::string_view one, std::string_view many = {});
 
 namespace syntax {
 

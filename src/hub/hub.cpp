@@ -480,10 +480,10 @@ int Hub::run() {
         max_gpus = std::max(max_gpus, w.gpu_count);
       }
     for (TaskIndex t : bad)
-      log_.error("task " + table_.label(t) + " asks for " + std::to_string(table_.cores[t]) + " cores and " +
-                 std::to_string(table_.gpus[t]) + " GPUs, but the largest worker has " +
-                 std::to_string(max_cores) + " cores and " + std::to_string(max_gpus) +
-                 " GPUs (see --worker-cores, or run fewer ranks per node)");
+      log_.error("task " + table_.label(t) + " asks for " + core::plural(table_.cores[t], "core") + " and " +
+                 core::plural(table_.gpus[t], "GPU") + ", but the largest worker has " +
+                 core::plural(max_cores, "core") + " and " + core::plural(max_gpus, "GPU") +
+                 " (see --worker-cores, or run fewer ranks per node)");
     code = 2;
     begin_stop(false, "");
   }
@@ -639,8 +639,10 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
               {"total", scheduler_.task_count()},
               {"counts", counts},
               {"rate", std::round(rate * 100) / 100},
-              {"eta_s", rate > 0 && remaining > 0 ? json(std::round(static_cast<double>(remaining) / rate))
-                                                  : json(remaining == 0 ? json(0) : json(nullptr))},
+              // An estimate only while the run goes: a stopped or finished run has none.
+              {"eta_s", state == "running" && rate > 0 && remaining > 0
+                            ? json(std::round(static_cast<double>(remaining) / rate))
+                            : json(nullptr)},
               {"elapsed_s", std::round(elapsed * 10) / 10},
               {"hub", {{"host", options_.host}, {"pid", static_cast<int64_t>(getpid())}}},
               {"output",

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/task_selector.hpp"
+#include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
 #include "exec/fault.hpp"
 #include "mpiq/error.hpp"
@@ -233,8 +234,8 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
     for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
       if (!s.tasks.is_barrier(r) && !fits(s.tasks.cores[r], s.tasks.gpus[r]))
         throw InputError(name, s.tasks.id[r] - s.base, 1,
-                         "the task asks for " + std::to_string(s.tasks.cores[r]) + " cores and " +
-                             std::to_string(s.tasks.gpus[r]) + " GPUs, which no worker of this run has");
+                         "the task asks for " + core::plural(s.tasks.cores[r], "core") + " and " +
+                             core::plural(s.tasks.gpus[r], "GPU") + ", which no worker of this run has");
     if (!store::submission_fits_journal(s.tasks, name))
       throw InputError(name, 0, 0, "too many tasks for one submission: split it into several files");
   } catch (const std::exception& e) {

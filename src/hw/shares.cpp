@@ -7,6 +7,7 @@
 #include <numeric>
 #include <string>
 
+#include "core/task_syntax.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/hwloc_error.hpp"
 #include "mpiq/error.hpp"
@@ -401,7 +402,7 @@ core::WorkerShare trim_share(core::WorkerShare share, const ShareOverrides& over
   if (overrides.gpus) {
     if (*overrides.gpus > share.gpus.size())
       throw InputError("--worker-gpus " + std::to_string(*overrides.gpus) +
-                       ": this worker's share has only " + std::to_string(share.gpus.size()) + " GPUs");
+                       ": this worker's share has only " + core::plural(share.gpus.size(), "GPU"));
     share.gpus.resize(*overrides.gpus);
   }
   if (overrides.cores) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/task_syntax.hpp"
 #include "hw/cpu_list.hpp"
 #include "hw/shares.hpp"
 
@@ -19,9 +20,7 @@ std::string gpu_indices(const std::vector<core::GpuSlot>& gpus) {
   return out.empty() ? "none" : out;
 }
 
-std::string plural(size_t n, const std::string& word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
+using core::plural;
 
 std::string or_dash(const std::string& s) {
   return s.empty() ? "-" : s;
@@ -112,9 +111,10 @@ std::string topology_report(const Topology& topology, int ranks, bool json) {
           << "  visible id " << g.slot.visible_id << "\n";
     }
   }
-  out << "shares for " << plural(static_cast<size_t>(ranks), "worker rank") << ":\n";
+  // Numbered as in a run: rank 0 is the hub, workers are ranks 1.. (mpiq status, hub.log).
+  out << "shares for " << plural(static_cast<size_t>(ranks), "worker rank") << " (rank 0 is the hub):\n";
   for (size_t r = 0; r < shares.size(); ++r)
-    out << "  rank " << r << ": " << plural(shares[r].cores.size(), "core") << ", cpus "
+    out << "  rank " << r + 1 << ": " << plural(shares[r].cores.size(), "core") << ", cpus "
         << or_dash(cpu_list(share_pus(shares[r]))) << ", GPUs " << gpu_indices(shares[r].gpus) << "\n";
   return out.str();
 }

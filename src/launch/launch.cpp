@@ -165,8 +165,12 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
   // After the run directory's start(), which creates it.
   if (run.dir && !log.open_file(run.dir->path() + "/hub.log"))
     std::cerr << "mpiq: cannot open " << run.dir->path() << "/hub.log\n";
-  log.info(run.what + ": " + std::to_string(run.table->size()) + " rows, " + std::to_string(net.size() - 1) +
-           " worker(s), run directory " + (run.dir ? run.dir->path() : std::string("none")));
+  size_t barriers = 0;
+  for (core::TaskIndex r = 0; r < run.table->size(); ++r) barriers += run.table->is_barrier(r) ? 1 : 0;
+  log.info(run.what + ": " + std::to_string(run.table->size() - barriers) + " task(s)" +
+           (barriers ? ", " + std::to_string(barriers) + " barrier(s)" : std::string()) + ", " +
+           std::to_string(net.size() - 1) + " worker(s), run directory " +
+           (run.dir ? run.dir->path() : std::string("none")));
   for (const std::string& note : notes) log.info(note);
 
   ho.out_dir = run.out_dir;

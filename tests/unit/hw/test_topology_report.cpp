@@ -53,8 +53,8 @@ TEST(TopologyReport, TextSummarisesNodeGpusAndShares) {
   EXPECT_NE(text.find("2 packages, 2 NUMA nodes, 16 cores, 32 PUs, 2 GPUs"), std::string::npos) << text;
   EXPECT_NE(text.find("Tesla K40m"), std::string::npos) << text;
   EXPECT_NE(text.find("0000:84:00.1"), std::string::npos) << text;
-  EXPECT_NE(text.find("rank 0: 8 cores, cpus 0-7,16-23, GPUs none"), std::string::npos) << text;
-  EXPECT_NE(text.find("rank 1: 8 cores, cpus 8-15,24-31, GPUs 0,1"), std::string::npos) << text;
+  EXPECT_NE(text.find("rank 1: 8 cores, cpus 0-7,16-23, GPUs none"), std::string::npos) << text;
+  EXPECT_NE(text.find("rank 2: 8 cores, cpus 8-15,24-31, GPUs 0,1"), std::string::npos) << text;
 }
 
 TEST(TopologyReport, FewerThanOneRankIsAnInputError) {
