@@ -10,11 +10,34 @@ for f in examples/*.tasks; do
   echo "=== mpiq check $f"
   "$mpiq" check "$f"
   echo "=== mpiq run $f"
-  "$mpiq" run "$f" --run-dir "examples/runs/$name.mpiq" --fresh --log-level warn
+  code=0
+  "$mpiq" run "$f" --run-dir "examples/runs/$name.mpiq" --fresh --log-level warn || code=$?
+  # failures.tasks fails on purpose (exit 1); any other example must succeed.
+  want=$([ "$name" = failures ] && echo 1 || echo 0)
+  if [ "$code" != "$want" ]; then
+    echo "examples/run.sh: mpiq run $f exited $code, not $want" >&2
+    exit 1
+  fi
   echo "=== mpiq status examples/runs/$name.mpiq"
   "$mpiq" status "examples/runs/$name.mpiq"
   echo
 done
+# A task's output (kept in a few stream files per run, not a file per task): by id, by name, by
+# sweep element; the failed tasks with the end of their stderr; the attempts of a retried task.
+echo "=== mpiq cat examples/runs/hello.mpiq greet"
+"$mpiq" cat examples/runs/hello.mpiq greet
+echo "=== mpiq cat examples/runs/sweep.mpiq '5[35]'"
+"$mpiq" cat examples/runs/sweep.mpiq '5[35]'
+echo "=== mpiq cat examples/runs/failures.mpiq --failed"
+"$mpiq" cat examples/runs/failures.mpiq --failed
+echo "=== mpiq status examples/runs/failures.mpiq --tasks failed,skipped"
+"$mpiq" status examples/runs/failures.mpiq --tasks failed,skipped
+echo "=== mpiq cat examples/runs/failures.mpiq 11 --stderr --attempt 1"
+"$mpiq" cat examples/runs/failures.mpiq 11 --stderr --attempt 1
+# One HTML page of a run: timeline per worker, node use, failures (open it in a browser).
+echo "=== mpiq report examples/runs/pipeline.mpiq"
+"$mpiq" report examples/runs/pipeline.mpiq
+echo
 # The embedding examples are the programs of examples/embed/ (embed-NAME for NAME.cpp); build/bin
 # also holds test helpers, which are not examples.
 for src in examples/embed/*.cpp; do

@@ -213,9 +213,9 @@ void Hub::on_finished(int rank, core::TaskResult f) {
   msg << "Task " << table_.label(t);
   if (!table_.name[t].empty()) msg << " (" << table_.name[t] << ")";
   if (function)
-    msg << " of kind " << table_.kind_name(t) << (final_failure ? " failed" : " failed, will retry");
+    msg << " of kind " << table_.kind_name(t) << " failed";
   else
-    msg << " located in line " << table_.id[t] << (final_failure ? " failed" : " failed, will retry");
+    msg << " located in line " << table_.id[t] << " failed";
   if (spawn_failed)
     msg << ": " << (reason.empty() ? std::string("could not start") : reason);
   else if (timed_out)
@@ -224,7 +224,8 @@ void Hub::on_finished(int rank, core::TaskResult f) {
     msg << ": " << message;
   else
     msg << " with " << core::describe_end(table_, t);
-  msg << " (attempt " << table_.attempts[t] << ") on " << row.host << " rank " << rank;
+  msg << " (attempt " << table_.attempts[t] << (final_failure ? "" : "; it will run again") << ") on "
+      << row.host << " rank " << rank;
   if (!function) msg << ". stderr: " << output_of(t, true);
   if (final_failure)
     log_.error(msg.str());
