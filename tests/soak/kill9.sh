@@ -58,7 +58,7 @@ while [ $SECONDS -lt $end ]; do
     sleep 0.5  # the guards end the orphaned tasks
     # What the run directory records as done now must never run again.
     if [ -e r.mpiq/checkpoint.h5 ]; then
-      "$MPIQ" status r.mpiq --tasks done 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' |
+      "$MPIQ" status r.mpiq --tasks done 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" {print $1}' |
         while read -r id; do echo "$id $(grep -cx "$id" ids)"; done >> done_at_kills
     fi
   done
