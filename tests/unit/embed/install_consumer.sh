@@ -26,4 +26,12 @@ cmake --build "$consumer" -j 2 > /dev/null
 cd "$build/install-test"
 out=$(env -u OMPI_COMM_WORLD_SIZE "$consumer/consumer")
 [ "$out" = 55 ] || { echo "FAIL: the consumer printed '$out', expected 55"; exit 1; }
+# A library the package records that is not on this machine is named by find_package.
+sed -i 's|[^";]*/libhwloc\.so|/nonexistent/libhwloc.so|' "$prefix"/lib/cmake/mpiq/mpiqTargets.cmake
+if cmake -S "$src/tests/unit/embed/consumer" -B "$build/install-test/missing" -DCMAKE_PREFIX_PATH="$prefix" \
+  > "$build/install-test/missing.log" 2>&1; then
+  echo "FAIL: find_package(mpiq) succeeded with its hwloc library missing"; exit 1
+fi
+grep -q "/nonexistent/libhwloc.so, which is not on this" "$build/install-test/missing.log" ||
+  { echo "FAIL: the missing hwloc library was not named:"; tail -20 "$build/install-test/missing.log"; exit 1; }
 echo "ok: installed, found with find_package(mpiq), built and ran a consumer"
