@@ -39,11 +39,12 @@ bool alive(pid_t pid) {
   return state != "Z";
 }
 
-// Starts `sh -c 'env ... setsid sleep 100 & echo $! > pidfile'` as a task and reaps it, leaving the
-// sleep as this process's child; returns the sleep's pid.
-pid_t escaped(const TempDir& dir, const std::vector<std::string>& vars) {
+// Starts `ESCAPE & echo $! > pidfile` as a task with `vars` and reaps it, leaving what ESCAPE started
+// (`setsid ...`) as this process's child; returns its pid.
+pid_t escaped(const TempDir& dir, const std::vector<std::string>& vars,
+              const std::string& escape = "setsid sleep 100") {
   SpawnRequest r;
-  r.command = "setsid sleep 100 & echo $! > " + dir.path() + "/pid";
+  r.command = escape + " & echo $! > " + dir.path() + "/pid";
   r.env = {"PATH=/usr/bin:/bin"};
   r.env.insert(r.env.end(), vars.begin(), vars.end());
   std::string error;
@@ -97,19 +98,8 @@ TEST(Orphans, AnEscapedProcessEndsOnceItsAttemptNoLongerRuns) {
 TEST(Orphans, EndAllEndsEveryAdoptedOrphanAndKillsOneThatIgnoresTerm) {
   ASSERT_TRUE(become_subreaper());
   TempDir dir;
-  SpawnRequest r;
-  r.command = "setsid sh -c 'trap \"\" TERM; while :; do sleep 0.1; done' & echo $! > " + dir.path() + "/pid";
-  r.env = {"PATH=/usr/bin:/bin", "MPIQ_RUN_DIR=/run", "MPIQ_TASK_ID=9", "MPIQ_ATTEMPT=1"};
-  std::string error;
-  Child c = spawn(r, &error);
-  ASSERT_GT(c.pid, 0) << error;
-  Exit ex;
-  while (!try_reap(c, &ex)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  pid_t pid = 0;
-  for (int i = 0; i < 200 && pid == 0; ++i) {
-    std::ifstream in(dir.path() + "/pid");
-    if (!(in >> pid)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const pid_t pid = escaped(dir, {"MPIQ_RUN_DIR=/run", "MPIQ_TASK_ID=9", "MPIQ_ATTEMPT=1"},
+                            "setsid sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'");
   ASSERT_GT(pid, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the trap is set
   Orphans orphans("/run");
