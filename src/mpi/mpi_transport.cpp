@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace mpiq::transport {
@@ -33,10 +34,29 @@ void check_mpi(int rc, const char* call) {
   throw MpiError(std::string(call) + " failed: " + std::string(text, static_cast<size_t>(len)));
 }
 
+namespace {
+// Every rank of the job on one node (mpirun's OMPI_MCA_orte_num_nodes, else Slurm's step node count):
+// Open MPI's shared memory carries every message, and its TCP transport would only listen on every
+// interface of the node for peers that never come. So, where the user chose no transport
+// (OMPI_MCA_btl unset), this rank asks for shared memory alone for its MPI_Init. Returns whether it
+// set the variable, which is removed again after MPI_Init: the tasks must not inherit it (an MPI
+// task over several nodes needs its network).
+bool one_node_uses_shared_memory() {
+  if (std::getenv("OMPI_MCA_btl")) return false;
+  const char* nodes = std::getenv("OMPI_MCA_orte_num_nodes");
+  if (!nodes) nodes = std::getenv("SLURM_STEP_NUM_NODES");
+  if (!nodes || std::strcmp(nodes, "1") != 0) return false;
+  return ::setenv("OMPI_MCA_btl", "self,vader", 0) == 0;
+}
+}  // namespace
+
 MpiSession::MpiSession(int* argc, char*** argv) {
   int provided = 0;
+  const bool shared_memory_only = one_node_uses_shared_memory();
   // FUNNELED: only the thread that initialised MPI calls it (the event loop).
-  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  if (shared_memory_only) ::unsetenv("OMPI_MCA_btl");
+  check_mpi(rc, "MPI_Init_thread");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");

@@ -1,0 +1,30 @@
+# On one node the ranks talk through shared memory only: with no transport chosen (OMPI_MCA_btl unset),
+# no mpiq rank listens on a TCP port (Open MPI's TCP transport would listen on every interface), and
+# the tasks do not inherit the choice (docs/design.md §1).
+source "$(dirname "$0")/lib.sh"
+unset OMPI_MCA_btl OMPI_MCA_btl_tcp_if_include
+printf 'env > %s/env.1; sleep 3\nenv > %s/env.2; sleep 3\n' "$WORK" "$WORK" > s.tasks
+listening() {  # listening PID: the TCP ports PID listens on (IPv4 and IPv6)
+  local inodes
+  inodes=$(ls -l /proc/"$1"/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | sort -u)
+  [ -n "$inodes" ] || return 0
+  awk -v want="$(echo $inodes)" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
+    $4 == "0A" && ($10 in ok) { print $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+mpiq_start "$WORK/s.tasks" > run.log 2>&1
+pid=$!
+for _ in $(seq 1 100); do [ -e env.1 ] && [ -e env.2 ] && break; sleep 0.1; done
+[ -e env.1 ] && [ -e env.2 ] || fail "the tasks did not start: $(cat run.log)"
+ranks=$(pgrep -f "^$MPIQ run $WORK/s.tasks" || true)
+[ -n "$ranks" ] || fail "no mpiq rank found"
+for r in $ranks; do
+  ports=$(listening "$r")
+  [ -z "$ports" ] || fail "mpiq rank $r listens on TCP ($ports) on a one-node run"
+done
+wait $pid || fail "the run failed: $(cat run.log)"
+! grep -q '^OMPI_MCA_btl=' env.1 env.2 || fail "a task inherited mpiq's choice of transport: $(grep -h OMPI_MCA_btl env.1 env.2)"
+# What the user chose is theirs, and the tasks inherit it.
+OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo mpiq_run "$WORK/s.tasks" --fresh > run2.log 2>&1 ||
+  fail "the run with the user's transport failed: $(cat run2.log)"
+grep -q '^OMPI_MCA_btl=self,vader,tcp$' env.1 || fail "a task did not inherit the user's OMPI_MCA_btl"
+echo "ok: no TCP listener in a one-node run of $NP ranks; the user's choice kept"
