@@ -48,7 +48,9 @@ bool set_per_task(std::string_view entry) {
                                                "CUDA_VISIBLE_DEVICES=",
                                                "ROCR_VISIBLE_DEVICES=",
                                                "ZE_AFFINITY_MASK=",
-                                               "CUDA_DEVICE_ORDER="};
+                                               "CUDA_DEVICE_ORDER=",
+                                               "LAUNCHER_JID=",
+                                               "LAUNCHER_TSK_ID="};
   for (std::string_view k : kKeys)
     if (entry.substr(0, k.size()) == k) return true;
   return false;
@@ -68,6 +70,8 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
     free(cwd);
   }
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
+  // TACC launcher's name for the worker running the task: 0-based (worker rank 1 is 0).
+  base_env_.push_back("LAUNCHER_TSK_ID=" + std::to_string(std::max(0, net_.rank() - 1)));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
   // An embedded run without a run directory has none to name (and `mpiq submit` none to reach).
   if (!options_.run_dir.empty()) base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
@@ -232,6 +236,7 @@ void Worker::start_ready_tasks() {
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
   std::vector<std::string> env = base_env_;
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
+  env.push_back("LAUNCHER_JID=" + std::to_string(o.id));  // TACC launcher's: the task's line
   env.push_back("MPIQ_TASK_NAME=" + o.name);
   env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
   if (o.element != core::kNoElement) env.push_back("MPIQ_REPEAT_INDEX=" + std::to_string(o.element));

@@ -5,15 +5,15 @@
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/lib_extra.sh"
 cores=$([ "$NP" = 1 ] && echo 2 || echo 1)  # one worker with both cores, or two with one each
-dump='{ env | grep -E "^(MPIQ_|OMP_NUM_THREADS=)"; grep "^Cpus_allowed_list:" /proc/self/status; }'
+dump='{ env | grep -E "^(MPIQ_|OMP_NUM_THREADS=|LAUNCHER_)"; grep "^Cpus_allowed_list:" /proc/self/status; }'
 cat > e.tasks <<TASKS
 [% name=first retries=1 %] $dump > $WORK/env.\$MPIQ_TASK_ID.\$MPIQ_ATTEMPT; test -e $WORK/tried || { touch $WORK/tried; exit 1; }
 # a comment line keeps its number: the next task is task 3
 [% cores=$cores %] $dump > $WORK/env.\$MPIQ_TASK_ID.\$MPIQ_ATTEMPT
 TASKS
-export OMP_NUM_THREADS=77 MPIQ_TASK_NAME=leaked MPIQ_ATTEMPT=99
+export OMP_NUM_THREADS=77 MPIQ_TASK_NAME=leaked MPIQ_ATTEMPT=99 LAUNCHER_JID=98
 expect_code 0 mpiq_run e.tasks --run-dir rd > run.log 2>&1
-unset OMP_NUM_THREADS MPIQ_TASK_NAME MPIQ_ATTEMPT
+unset OMP_NUM_THREADS MPIQ_TASK_NAME MPIQ_ATTEMPT LAUNCHER_JID
 [ "$(ls env.* | tr '\n' ' ')" = "env.1.1 env.1.2 env.3.1 " ] || fail "env files: $(ls env.* | tr '\n' ' ')"
 var() { grep "^$2=" "$1" | cut -d= -f2-; }
 for f in env.1.1 env.1.2 env.3.1; do
@@ -25,6 +25,9 @@ for f in env.1.1 env.1.2 env.3.1; do
   rank=$(var $f MPIQ_RANK)
   if [ "$NP" = 1 ]; then [ "$rank" = 1 ]; else [ "$rank" -ge 1 ] && [ "$rank" -lt "$NP" ]; fi ||
     fail "$f: MPIQ_RANK $rank on $NP rank(s)"
+  # TACC launcher's variables: the task's line, and the 0-based worker.
+  [ "$(var $f LAUNCHER_JID)" = "$id" ] || fail "$f: LAUNCHER_JID $(var $f LAUNCHER_JID)"
+  [ "$(var $f LAUNCHER_TSK_ID)" = "$((rank - 1))" ] || fail "$f: LAUNCHER_TSK_ID $(var $f LAUNCHER_TSK_ID) on rank $rank"
   want=$([ "$id" = 3 ] && echo "$cores" || echo 1)
   [ "$(var $f OMP_NUM_THREADS)" = "$want" ] || fail "$f: OMP_NUM_THREADS $(var $f OMP_NUM_THREADS), asked $want cores"
   list=$(var $f MPIQ_CORES)
