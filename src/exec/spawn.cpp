@@ -41,6 +41,28 @@ struct SpawnSetup {
   }
 };
 
+// Walks PATH as execvp does (unset: glibc's "/bin:/usr/bin") for the first executable regular file
+// named `name`. A relative entry (or an empty one: the current directory) names a directory that
+// depends on the task's: with `relative` false the walk stops there with nothing found (the child
+// searches), with true it is looked at from this process's directory.
+std::optional<std::string> search_path(const std::string& name, bool relative) {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/bin:/usr/bin";
+  while (true) {
+    const size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    if (!relative && (dir.empty() || dir.front() != '/')) return std::nullopt;
+    std::string candidate(dir.empty() ? std::string_view(".") : dir);
+    candidate += '/';
+    candidate += name;
+    struct stat st;
+    if (access(candidate.c_str(), X_OK) == 0 && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      return candidate;
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
 // Defined below: the remembered PATH search that find_program goes through first.
 const std::string* find_in_path(const std::string& name);
 
@@ -49,16 +71,7 @@ const std::string* find_in_path(const std::string& name);
 std::string find_program(const std::string& program) {
   if (program.find('/') != std::string::npos) return program;
   if (const std::string* found = find_in_path(program)) return *found;
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (true) {
-    const size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (colon == std::string_view::npos) return "";
-    dirs.remove_prefix(colon + 1);
-  }
+  return search_path(program, /*relative=*/true).value_or("");
 }
 
 // A memory file holding `text`, close-on-exec (the child gets it through dup2), or -1.
@@ -99,24 +112,8 @@ std::unordered_map<std::string, std::string>& found_in_path() {
 const std::string* find_in_path(const std::string& name) {
   auto& found = found_in_path();
   if (auto it = found.find(name); it != found.end()) return &it->second;
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/bin:/usr/bin";
-  while (true) {
-    const size_t colon = dirs.find(':');
-    const std::string_view dir = dirs.substr(0, colon);
-    if (!dir.empty() && dir.front() == '/') {
-      std::string candidate(dir);
-      candidate += '/';
-      candidate += name;
-      struct stat st;
-      if (access(candidate.c_str(), X_OK) == 0 && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-        return &found.emplace(name, std::move(candidate)).first->second;
-    } else {
-      return nullptr;  // relative (or empty: the current directory): the child searches
-    }
-    if (colon == std::string_view::npos) return nullptr;
-    dirs.remove_prefix(colon + 1);
-  }
+  std::optional<std::string> where = search_path(name, /*relative=*/false);
+  return where ? &found.emplace(name, std::move(*where)).first->second : nullptr;
 }
 
 void forget_in_path(const std::string& name) {
