@@ -3,9 +3,13 @@
 # start over; never a signal, a crash, a hang or a table that differs. Each flip is on a fresh copy.
 #
 # MPIQ_CHECKPOINT_FLIPS (default 60, for CI) sets how many; MPIQ_CHECKPOINT_FLIP_SEED (default 17) the
-# seed. A longer run: MPIQ_CHECKPOINT_FLIPS=2000 bash tests/e2e/checkpoint_flips.sh build/bin/mpiq 1
+# seed. A third argument names a checkpoint to damage instead of the run's own, e.g. a format 1 file,
+# whose variable-length string attributes crashed and hung libhdf5 before loads ran in a child. A
+# longer run: MPIQ_CHECKPOINT_FLIPS=2000 bash tests/e2e/checkpoint_flips.sh $PWD/build/bin/mpiq 1
 source "$(dirname "$0")/lib.sh"
 flips=${MPIQ_CHECKPOINT_FLIPS:-60}
+file=${3:-}
+[ -z "$file" ] || [[ $file = /* ]] || fail "give the checkpoint to damage by its absolute path: $file"
 RANDOM=${MPIQ_CHECKPOINT_FLIP_SEED:-17}
 # A hang is cut at this budget by mpiq itself; `timeout -s KILL` only catches mpiq failing to.
 export MPIQ_CHECKPOINT_LOAD_TIMEOUT=5
@@ -20,6 +24,10 @@ sh -c 'echo broken >&2; exit 3'
 EOF
 expect_code 1 mpiq_run f.tasks > /dev/null 2>&1
 [ -f f.mpiq/checkpoint.h5 ] || fail "the run wrote no checkpoint"
+if [ -n "$file" ]; then
+  cp "$file" f.mpiq/checkpoint.h5
+  rm f.mpiq/journal  # of the run's own checkpoint
+fi
 
 # load DIR: what `mpiq status` and its task list print from the checkpoint (stdout), exit code last.
 load() {
@@ -37,7 +45,7 @@ load d || fail "the undamaged checkpoint does not load: $(cat d.err)"
 mv d.out reference.out
 size=$(stat -c %s f.mpiq/checkpoint.h5)
 
-same=0 refused=0 crashed=0 timed_out=0
+same=0 differs=0 refused=0 crashed=0 timed_out=0
 for ((i = 0; i < flips; i++)); do
   offset=$(((RANDOM * 32768 + RANDOM) % size)) bit=$((RANDOM % 8))
   rm -rf d && cp -a f.mpiq d
@@ -46,8 +54,13 @@ for ((i = 0; i < flips; i++)); do
     dd of=d/checkpoint.h5 bs=1 seek="$offset" conv=notrunc status=none
   where="flip $i: bit $bit of byte $offset"
   if load d; then
-    cmp -s d.out reference.out || fail "$where: loaded, but not the table that was saved: $(diff d.out reference.out | head -5)"
-    same=$((same + 1))
+    if cmp -s d.out reference.out; then
+      same=$((same + 1))
+    elif [ -n "$file" ]; then
+      differs=$((differs + 1))  # formats 1-3: the string attributes carry no checksum of their own
+    else
+      fail "$where: loaded, but not the table that was saved: $(diff d.out reference.out | head -5)"
+    fi
     continue
   else
     code=$?
@@ -64,5 +77,5 @@ for ((i = 0; i < flips; i++)); do
   fi
 done
 echo "checkpoint_flips: $flips flips of $size bytes (seed ${MPIQ_CHECKPOINT_FLIP_SEED:-17}): $same loaded" \
-  "the saved table, $refused refused as damaged, $crashed crashed libhdf5 in the child," \
+  "the saved table, $differs loaded another (an older format's unchecked strings), $refused refused as damaged, $crashed crashed libhdf5 in the child," \
   "$timed_out hung libhdf5 past the budget; none took mpiq down"
