@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "mpiq/error.hpp"
@@ -427,6 +428,23 @@ TEST_F(CheckpointTest, RefusesAttributesThatDoNotMatchTheirChecksum) {
 TEST_F(CheckpointTest, EveryRefusalSaysHowToStartOver) {
   patch_dataset(path_, "/tasks/state", 1, std::string(1, '\x04'), false);
   expect_refused_unchanged(path_, "use --fresh to start over (the old state is kept as *.prev)");
+}
+
+TEST_F(CheckpointTest, ALoadBudgetThatIsNotANumberOfSecondsIsRefused) {
+  for (const char* bad : {"abc", "0", "-5", "10s"}) {
+    ::setenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT", bad, 1);
+    try {
+      read_checkpoint(path_, nullptr);
+      ADD_FAILURE() << "accepted MPIQ_CHECKPOINT_LOAD_TIMEOUT=" << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("MPIQ_CHECKPOINT_LOAD_TIMEOUT=") + bad),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  ::setenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT", "30", 1);
+  EXPECT_EQ(read_checkpoint(path_, nullptr).size(), sample_table().size());
+  ::unsetenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT");
 }
 
 TEST_F(CheckpointTest, TheInProcessReaderReadsWhatTheGuardedOneReads) {
