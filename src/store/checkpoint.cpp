@@ -256,6 +256,9 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   // The root's attributes stay in its object header (checksummed in the 1.8 format), rather than
   // moving to dense storage past HDF5's default of 8 compact attributes.
   check_h5(H5Pset_attr_phase_change(fcpl.get(), 32, 24), "H5Pset_attr_phase_change");
+  // No modification times in object headers: the same table gives the same bytes, even when two
+  // writes straddle a second.
+  check_h5(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times");
   H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate"));
 
   const uint32_t version = kCheckpointFormatVersion;
@@ -291,13 +294,14 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   check_h5(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout");
   // Every element is written right away: filling the space first would write each column twice.
   check_h5(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
-  // No modification times in object headers: the same table gives the same bytes.
   check_h5(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times");
 
+  H5PropertyList gcpl(check_h5(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate"));
+  check_h5(H5Pset_obj_track_times(gcpl.get(), false), "H5Pset_obj_track_times");
   H5Group tasks(
-      check_h5(H5Gcreate2(file.get(), "tasks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
+      check_h5(H5Gcreate2(file.get(), "tasks", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "H5Gcreate2"));
   H5Group graph(
-      check_h5(H5Gcreate2(file.get(), "graph", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
+      check_h5(H5Gcreate2(file.get(), "graph", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "H5Gcreate2"));
   core::for_each_column([&](const auto& c) {
     if (in_format(c, version)) write_schema_column(tasks.get(), graph.get(), table, c, dcpl.get());
   });
