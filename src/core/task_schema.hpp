@@ -33,8 +33,8 @@ struct TaskRuntime;
 using TaskIndex = uint32_t;
 
 /// Which checkpoint format versions hold a column: from `checkpoint_since` on; 0 = never checkpointed.
-/// A writer picks the oldest version that holds every column with a non-default value, so a table that
-/// uses no newer column stays readable by an older mpiq.
+/// The writer writes every checkpointed column (store/checkpoint.hpp); a file of an older version lacks
+/// the newer ones, which the reader gives their default.
 struct ColumnVersions {
   uint32_t checkpoint_since = 1;
   /// The journal format version whose records first carry the column. A record of an older journal

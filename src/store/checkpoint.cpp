@@ -1,11 +1,14 @@
 #include "store/checkpoint.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -15,6 +18,7 @@
 
 #include "mpiq/error.hpp"
 #include "store/atomic_file.hpp"
+#include "store/child_check.hpp"
 #include "store/crc32c.hpp"
 #include "store/hdf5_handle.hpp"
 #include "store/posix_file.hpp"
@@ -82,7 +86,18 @@ H5Type make_state_type() {
   return type;
 }
 
-H5Type make_string_type() {
+/// A UTF-8 string of `size` bytes, NUL-padded: what format 4 writes. (Formats 1-3 wrote
+/// variable-length strings, which HDF5 keeps in its global heap without a checksum.)
+H5Type make_fixed_string_type(size_t size) {
+  H5Type type(check_h5(H5Tcopy(H5T_C_S1), "H5Tcopy"));
+  check_h5(H5Tset_size(type.get(), std::max<size_t>(size, 1)), "H5Tset_size");
+  check_h5(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  check_h5(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  return type;
+}
+
+/// The memory type to read a variable-length string attribute of a format 1-3 file with.
+H5Type make_variable_string_type() {
   H5Type type(check_h5(H5Tcopy(H5T_C_S1), "H5Tcopy"));
   check_h5(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
   check_h5(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
@@ -119,12 +134,15 @@ void write_u64_attribute(hid_t object, const char* name, uint64_t value) {
 }
 
 void write_string_attribute(hid_t object, const char* name, const std::string& value) {
-  const H5Type type = make_string_type();
+  if (value.find('\0') != std::string::npos)
+    throw Error(std::string("write_checkpoint: attribute '") + name + "' holds a NUL byte");
+  const H5Type type = make_fixed_string_type(value.size());
   H5Dataspace space(check_h5(H5Screate(H5S_SCALAR), "H5Screate"));
   H5Attribute attr(
       check_h5(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"));
-  const char* text = value.c_str();
-  check_h5(H5Awrite(attr.get(), type.get(), &text), "H5Awrite");
+  std::string padded = value;
+  padded.resize(std::max<size_t>(value.size(), 1), '\0');
+  check_h5(H5Awrite(attr.get(), type.get(), padded.data()), "H5Awrite");
   attr.close();
 }
 
@@ -161,41 +179,6 @@ void write_string_column(hid_t tasks, const char* name, const core::StringColumn
 template <class D>
 bool in_format(const D& c, uint32_t version) {
   return c.versions.checkpoint_since != 0 && c.versions.checkpoint_since <= version;
-}
-
-/// Whether column `c` of `table` holds anything but its default value.
-template <class D>
-bool holds_non_default(const core::TaskTable& table, const D& c) {
-  using Column = std::remove_cvref_t<D>;
-  const size_t n = table.size();
-  if constexpr (core::kIsColumn<Column, core::TextColumn>) {
-    static const core::ColumnRowType<Column> defaults{};
-    if (!(defaults.*c.field).empty()) return true;  // a non-empty default: assume it is used
-    return !(table.*c.rows).blob().empty();
-  } else if constexpr (core::kIsColumn<Column, core::KindColumn>) {
-    const auto& kinds = table.*c.rows;
-    return std::any_of(kinds.begin(), kinds.end(), [](uint16_t k) { return k != 0; });
-  } else if constexpr (core::kIsColumn<Column, core::ResultTextColumn>) {
-    for (size_t i = 0; i < n; ++i)
-      if (!(table.*c.rows)[i].empty()) return true;
-    return false;
-  } else if constexpr (core::kIsColumn<Column, core::DependencyColumn>) {
-    return !(table.*c.edges).empty();
-  } else {
-    static const core::ColumnRowType<Column> defaults{};
-    const auto& values = table.*c.rows;
-    return std::any_of(values.begin(), values.end(), [&](const auto& v) { return v != defaults.*c.field; });
-  }
-}
-
-/// The oldest format version that holds every column of `table` with a non-default value.
-uint32_t format_version_for(const core::TaskTable& table) {
-  uint32_t version = kOldestCheckpointFormatVersion;
-  core::for_each_column([&](const auto& c) {
-    if (c.versions.checkpoint_since > version && holds_non_default(table, c))
-      version = c.versions.checkpoint_since;
-  });
-  return version;
 }
 
 /// A string column whose rows are computed (kind names, results): `text(i)` is row i.
@@ -252,38 +235,73 @@ std::string join_job_ids(const std::vector<std::string>& ids) {
   return joined;
 }
 
+/// The root attributes' values as text, in the order they are written and read: `meta_crc32c` is
+/// the CRC-32C of it (format 4), checked after HDF5 has read them.
+class AttributeDigest {
+ public:
+  void add(const char* name, const std::string& value) {
+    text_.append(name).append(1, '\0').append(value).append(1, '\0');
+  }
+  uint32_t crc() const { return crc32c(0, text_.data(), text_.size()); }
+
+ private:
+  std::string text_;
+};
+
+constexpr char kMetaChecksumAttribute[] = "meta_crc32c";
+
 void write_hdf5_file(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta) {
   const H5PropertyList fapl = make_file_access_plist();
-  H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate"));
+  H5PropertyList fcpl(check_h5(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"));
+  // The root's attributes stay in its object header (checksummed in the 1.8 format), rather than
+  // moving to dense storage past HDF5's default of 8 compact attributes.
+  check_h5(H5Pset_attr_phase_change(fcpl.get(), 32, 24), "H5Pset_attr_phase_change");
+  // No modification times in object headers: the same table gives the same bytes, even when two
+  // writes straddle a second.
+  check_h5(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times");
+  H5File file(check_h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate"));
 
-  // The oldest version that holds the table: a table of commands is written exactly as version 1 was,
-  // so an older mpiq still reads it, and refuses (rather than misreads) one that holds function tasks.
-  const uint32_t version = format_version_for(table);
-  write_u32_attribute(file.get(), "format_version", version);
-  write_string_attribute(file.get(), "mpiq_version", meta.mpiq_version);
-  write_string_attribute(file.get(), "task_file", meta.task_file);
-  write_string_attribute(file.get(), "task_file_sha256", meta.task_file_sha256);
-  write_string_attribute(file.get(), "created", meta.created.empty() ? utc_timestamp_now() : meta.created);
-  write_u32_attribute(file.get(), "restarts", meta.restarts);
-  write_string_attribute(file.get(), "slurm_job_ids", join_job_ids(meta.slurm_job_ids));
-  write_u64_attribute(file.get(), "journal_epoch", meta.journal_epoch);
+  const uint32_t version = kCheckpointFormatVersion;
+  AttributeDigest digest;
+  const auto u32 = [&](const char* name, uint32_t value) {
+    write_u32_attribute(file.get(), name, value);
+    digest.add(name, std::to_string(value));
+  };
+  const auto u64 = [&](const char* name, uint64_t value) {
+    write_u64_attribute(file.get(), name, value);
+    digest.add(name, std::to_string(value));
+  };
+  const auto text = [&](const char* name, const std::string& value) {
+    write_string_attribute(file.get(), name, value);
+    digest.add(name, value);
+  };
+  u32("format_version", version);
+  text("mpiq_version", meta.mpiq_version);
+  text("task_file", meta.task_file);
+  text("task_file_sha256", meta.task_file_sha256);
+  text("created", meta.created.empty() ? utc_timestamp_now() : meta.created);
+  u32("restarts", meta.restarts);
+  text("slurm_job_ids", join_job_ids(meta.slurm_job_ids));
+  u64("journal_epoch", meta.journal_epoch);
   if (!meta.task_file_edits.empty()) {
     std::string edits;
     for (const std::string& e : meta.task_file_edits) edits += (edits.empty() ? "" : "\n") + e;
-    write_string_attribute(file.get(), "task_file_edits", edits);
+    text("task_file_edits", edits);
   }
+  write_u32_attribute(file.get(), kMetaChecksumAttribute, digest.crc());
 
   H5PropertyList dcpl(check_h5(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
   check_h5(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout");
   // Every element is written right away: filling the space first would write each column twice.
   check_h5(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
-  // No modification times in object headers: the same table gives the same bytes.
   check_h5(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times");
 
+  H5PropertyList gcpl(check_h5(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate"));
+  check_h5(H5Pset_obj_track_times(gcpl.get(), false), "H5Pset_obj_track_times");
   H5Group tasks(
-      check_h5(H5Gcreate2(file.get(), "tasks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
+      check_h5(H5Gcreate2(file.get(), "tasks", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "H5Gcreate2"));
   H5Group graph(
-      check_h5(H5Gcreate2(file.get(), "graph", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"));
+      check_h5(H5Gcreate2(file.get(), "graph", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "H5Gcreate2"));
   core::for_each_column([&](const auto& c) {
     if (in_format(c, version)) write_schema_column(tasks.get(), graph.get(), table, c, dcpl.get());
   });
@@ -319,7 +337,10 @@ bool starts_with_hdf5_signature(const std::string& path) {
 /// Reads and checks one checkpoint file; every problem becomes an InputError naming the file.
 class CheckpointReader {
  public:
-  explicit CheckpointReader(const std::string& path) : path_(path) {}
+  /// Reads the file at `open_path`, naming it `path` in messages (the loader opens the file once and
+  /// reads it through /proc/self/fd, so that a checked file cannot be swapped for an unchecked one).
+  CheckpointReader(const std::string& open_path, const std::string& path)
+      : open_path_(open_path), path_(path) {}
 
   core::TaskTable read(CheckpointMeta* meta) {
     open();
@@ -347,12 +368,13 @@ class CheckpointReader {
 
   void open() {
     struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) fail(std::string("cannot open checkpoint: ") + std::strerror(errno));
+    if (::stat(open_path_.c_str(), &st) != 0)
+      fail(std::string("cannot open checkpoint: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) fail("checkpoint is not a regular file");
     file_size_ = static_cast<uint64_t>(st.st_size);
-    if (!starts_with_hdf5_signature(path_)) fail("not an mpiq checkpoint: not an HDF5 file");
+    if (!starts_with_hdf5_signature(open_path_)) fail("not an mpiq checkpoint: not an HDF5 file");
     const H5PropertyList fapl = make_file_access_plist();
-    const hid_t id = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, fapl.get());
+    const hid_t id = H5Fopen(open_path_.c_str(), H5F_ACC_RDONLY, fapl.get());
     if (id < 0) {
       try {
         throw_h5("H5Fopen");
@@ -399,7 +421,14 @@ class CheckpointReader {
     const H5Attribute attr = open_scalar_attribute(object, name, H5T_STRING);
     const H5Type type(check_h5(H5Aget_type(attr.get()), "H5Aget_type"));
     if (check_h5(H5Tis_variable_str(type.get()), "H5Tis_variable_str") > 0) {
-      const H5Type memory = make_string_type();
+      // HDF5 follows a variable-length string into its global heap, which has no checksum: a damaged
+      // reference made it read wild memory (issue 17). Format 4 never writes one, so in a file that
+      // claims format 4 it is damage, refused before HDF5 follows it; an older file's are read (in the
+      // loader's child process, where a crash is a verdict).
+      if (version_ >= 4)
+        fail(std::string("damaged: attribute '") + name + "' is a variable-length string, which format " +
+             std::to_string(version_) + " never writes");
+      const H5Type memory = make_variable_string_type();
       char* text = nullptr;
       check_h5(H5Aread(attr.get(), memory.get(), &text), "H5Aread");
       std::string value = text ? text : "";
@@ -408,6 +437,8 @@ class CheckpointReader {
     }
     const size_t size = H5Tget_size(type.get());
     if (size == 0) throw_h5("H5Tget_size");
+    if (size > file_size_)
+      fail(std::string("attribute '") + name + "' claims more bytes than the file holds");
     std::string value(size, '\0');
     check_h5(H5Aread(attr.get(), type.get(), value.data()), "H5Aread");
     value.resize(std::strlen(value.c_str()));  // fixed-length strings may be NUL-padded
@@ -424,28 +455,39 @@ class CheckpointReader {
            std::to_string(kOldestCheckpointFormatVersion) + " to " +
            std::to_string(kCheckpointFormatVersion));
     version_ = static_cast<uint32_t>(version);
+    AttributeDigest digest;
+    digest.add("format_version", std::to_string(version));
+    const auto text = [&](const char* name) {
+      std::string value = string_attribute(root, name);
+      digest.add(name, value);
+      return value;
+    };
     CheckpointMeta m;
     m.format_version = static_cast<uint32_t>(version);
-    m.mpiq_version = string_attribute(root, "mpiq_version");
-    m.task_file = string_attribute(root, "task_file");
-    m.task_file_sha256 = string_attribute(root, "task_file_sha256");
-    m.created = string_attribute(root, "created");
+    m.mpiq_version = text("mpiq_version");
+    m.task_file = text("task_file");
+    m.task_file_sha256 = text("task_file_sha256");
+    m.created = text("created");
     m.restarts = u32_attribute(root, "restarts");
-    const std::string jobs = string_attribute(root, "slurm_job_ids");
+    digest.add("restarts", std::to_string(m.restarts));
+    const std::string jobs = text("slurm_job_ids");
     for (size_t begin = 0; begin < jobs.size();) {
       const size_t comma = std::min(jobs.find(',', begin), jobs.size());
       m.slurm_job_ids.push_back(jobs.substr(begin, comma - begin));
       begin = comma + 1;
     }
     m.journal_epoch = u64_attribute(root, "journal_epoch");
+    digest.add("journal_epoch", std::to_string(m.journal_epoch));
     if (has_attribute(root, "task_file_edits")) {
-      const std::string edits = string_attribute(root, "task_file_edits");
+      const std::string edits = text("task_file_edits");
       for (size_t begin = 0; begin < edits.size();) {
         const size_t nl = std::min(edits.find('\n', begin), edits.size());
         m.task_file_edits.push_back(edits.substr(begin, nl - begin));
         begin = nl + 1;
       }
     }
+    if (version_ >= 4 && u32_attribute(root, kMetaChecksumAttribute) != digest.crc())
+      fail("damaged: the attributes on / do not match their checksum (meta_crc32c)");
     if (meta) *meta = std::move(m);
   }
 
@@ -612,6 +654,7 @@ class CheckpointReader {
     return out;
   }
 
+  std::string open_path_;
   std::string path_;
   uint64_t file_size_ = 0;
   uint32_t version_ = 0;
@@ -649,13 +692,74 @@ void write_checkpoint(const std::string& path, const core::TaskTable& table, con
   }
 }
 
-core::TaskTable read_checkpoint(const std::string& path, CheckpointMeta* meta) {
+namespace {
+
+core::TaskTable read_checkpoint_from(const std::string& open_path, const std::string& path,
+                                     CheckpointMeta* meta) {
   silence_hdf5_error_printing();
   try {
-    return CheckpointReader(path).read(meta);
+    return CheckpointReader(open_path, path).read(meta);
   } catch (const Hdf5Error& e) {
     throw InputError(path, 0, 0, std::string("damaged or not an mpiq checkpoint: ") + e.what());
   }
+}
+
+constexpr char kStartOver[] = "; use --fresh to start over (the old state is kept as *.prev)";
+
+}  // namespace
+
+core::TaskTable read_checkpoint_in_process(const std::string& path, CheckpointMeta* meta) {
+  return read_checkpoint_from(path, path, meta);
+}
+
+double checkpoint_load_budget_s(uint64_t file_size) {
+  if (const char* env = std::getenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT"); env && *env) {
+    char* end = nullptr;
+    const double s = std::strtod(env, &end);
+    if (*end != '\0' || !(s > 0) || s > 1e6)
+      throw InputError(std::string("MPIQ_CHECKPOINT_LOAD_TIMEOUT=") + env +
+                       ": not a number of seconds between 0 and 1000000");
+    return s;
+  }
+  // A 1,000,000-task checkpoint (about 100 MB) loads in under a second from a local disk; the margin is
+  // for a slow or busy parallel file system.
+  return 60.0 + static_cast<double>(file_size) / 10e6;
+}
+
+core::TaskTable read_checkpoint(const std::string& path, CheckpointMeta* meta) {
+  // Opened once: the child checks and this process reads the same file, even if a hub replaces
+  // `path` meanwhile (by rename). O_NONBLOCK: a FIFO in its place must not block the open.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) throw InputError(path, 0, 0, std::string("cannot open checkpoint: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(path, "fstat");
+  if (!S_ISREG(st.st_mode)) throw InputError(path, 0, 0, "checkpoint is not a regular file");
+  std::string via = "/proc/self/fd/" + std::to_string(fd.get());
+  if (::access(via.c_str(), R_OK) != 0) via = path;  // no /proc: by name, as before
+
+  const double budget = checkpoint_load_budget_s(static_cast<uint64_t>(st.st_size));
+  const ChildVerdict verdict = check_in_child([&] { read_checkpoint_from(via, path, nullptr); }, budget);
+  switch (verdict.kind) {
+    case ChildVerdict::Kind::passed:
+      break;
+    case ChildVerdict::Kind::refused:
+      throw InputError(path, 0, 0, verdict.message + kStartOver);
+    case ChildVerdict::Kind::crashed:
+      throw InputError(path, 0, 0,
+                       "is damaged: the HDF5 library failed reading it: " + verdict.message + kStartOver);
+    case ChildVerdict::Kind::timed_out: {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", budget);
+      throw InputError(path, 0, 0,
+                       std::string("is damaged, or its file system stalled: reading it did not end within ") +
+                           seconds + " s (MPIQ_CHECKPOINT_LOAD_TIMEOUT sets the limit)" + kStartOver);
+    }
+    case ChildVerdict::Kind::interrupted:
+      throw Error(path + ": loading the checkpoint was " + verdict.message);
+  }
+  // The same bytes, parsed the same way, in a process that has not changed since the fork: what the
+  // child read without crashing or hanging, this process reads too.
+  return read_checkpoint_from(via, path, meta);
 }
 
 }  // namespace mpiq::store

@@ -1,13 +1,18 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 3 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 4 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 1-3), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 1-4), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
 ///                          task_file_edits (newline-separated; written only when there are some):
-///                          UTF-8 variable-length strings; restarts (uint32); journal_epoch (uint64)
+///                          UTF-8 fixed-length NUL-padded strings; restarts (uint32); journal_epoch
+///                          (uint64); meta_crc32c (uint32): the CRC-32C of the attributes above as
+///                          `name NUL value NUL` in this order (numbers in decimal), version 4
+///   /tasks/output_id, /tasks/output_run  uint32 (version 3): of a task kept by an edit after it
+///                          ended under another id, that id and the run before which its output was
+///                          written; 0 otherwise
 ///   /tasks/id              uint32, ascending (with element: (id, element) ascends)
 ///   /tasks/element         uint32, the sweep index of an element of a `repeat=` line, 4294967295
 ///                          for any other row (version 3)
@@ -29,10 +34,20 @@
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
-/// Version 2 is version 3 without crashes and element (no task lost a worker, no sweeps); version 1 is
-/// version 2 without kind, payload and result (every task a command). A table is written in the oldest
-/// version that holds it (one of commands without sweeps that never lost a worker as version 1), so
-/// that an older mpiq reads it; all three are read.
+/// Version 3 is version 4 with variable-length strings for the root's string attributes and without
+/// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
+/// version 2 without kind, payload and result (every task a command). Every table is written as
+/// version 4; all four are read. Version 4 exists because HDF5 keeps variable-length strings in its
+/// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
+/// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
+/// holds a variable-length string is refused before HDF5 follows it.
+///
+/// Damage: the file is written with the 1.8 object formats (superblock 2, object header 2, checksums on
+/// all of HDF5's metadata, the root's attributes kept compact in its header), so damage there is an
+/// HDF5 error; the columns' bytes are raw data to HDF5 and checked against their crc32c after reading;
+/// and read_checkpoint() parses the file first in a child process with a time budget, so that damage
+/// that still crashes or hangs libhdf5 (an older file's global heap) is a refusal, not a crash or a
+/// hang of mpiq.
 ///
 /// The writer and the reader visit the task table's schema (core::kTaskColumns): each column's
 /// checkpoint_since says which format versions hold it, and a column that a file's version lacks is
@@ -50,21 +65,24 @@
 
 namespace mpiq::store {
 
-/// The newest checkpoint format this build writes (for tables that hold function tasks) and reads: the
-/// newest checkpoint_since among the schema's columns (core::kTaskColumns).
-inline constexpr uint32_t kCheckpointFormatVersion = [] {
+/// The checkpoint format this build writes, and the newest it reads.
+inline constexpr uint32_t kCheckpointFormatVersion = 4;
+/// The newest checkpoint_since among the schema's columns (core::kTaskColumns): a column added with a
+/// higher one needs a new format version.
+inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
   uint32_t version = 1;
   core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.checkpoint_since); });
   return version;
 }();
-static_assert(kCheckpointFormatVersion == 3, "a new format version: describe it in the layout above");
+static_assert(kNewestCheckpointColumnVersion <= kCheckpointFormatVersion &&
+                  kNewestCheckpointColumnVersion == 3,
+              "a new column: raise kCheckpointFormatVersion and describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
 
 /// The root attributes of a checkpoint: where the table came from and how the run went.
 struct CheckpointMeta {
-  /// Read: the file's format version. Ignored on write, which writes the oldest version that holds the
-  /// table (3 with sweeps or once a task counted a crash, 2 with function tasks, 1 otherwise).
+  /// Read: the file's format version. Ignored on write, which writes kCheckpointFormatVersion.
   uint32_t format_version = kCheckpointFormatVersion;
   std::string mpiq_version;      ///< version of the mpiq that wrote the file
   std::string task_file;         ///< path of the task file, as given to `mpiq run`
@@ -90,11 +108,27 @@ void write_checkpoint(const std::string& path, const core::TaskTable& table, con
 
 /// Loads the table saved at `path`, and its root attributes into `*meta` when `meta` is not null.
 /// Opens the file read-only and never changes it. Everything is checked before it is returned: the format
-/// version, every dataset's presence, type, shape, length and checksum, the offsets (monotonic, within
-/// their blob), the edges (row indices, ascending within a row), the ids (ascending), the states and
-/// flags. Throws mpiq::InputError naming `path` and what is wrong for a missing, truncated, damaged or
-/// foreign file (HDF5 or not) or one of another format version.
+/// version, every dataset's presence, type, shape, length and checksum, the root attributes' checksum,
+/// the offsets (monotonic, within their blob), the edges (row indices, ascending within a row), the ids
+/// (ascending), the states and flags, and the rest of core::find_table_problem.
+///
+/// The file is parsed first in a forked child (store/child_check.hpp) within
+/// checkpoint_load_budget_s(), then, when the child read it, here. Throws mpiq::InputError naming
+/// `path` and what is wrong for a missing, truncated, damaged or foreign file (HDF5 or not), one of
+/// another format version, and one whose reading crashed or did not end in the child; every message
+/// but a missing file's ends with how to start over (`--fresh`). Throws mpiq::Error when the child was
+/// interrupted (SIGINT, SIGTERM, SIGHUP) or could not be started.
 core::TaskTable read_checkpoint(const std::string& path, CheckpointMeta* meta);
+
+/// read_checkpoint() without the child: parses `path` in this process, so a file whose damage crashes
+/// or hangs libhdf5 crashes or hangs the caller. For the child itself, and for fuzzers and tests that
+/// need the parser alone.
+core::TaskTable read_checkpoint_in_process(const std::string& path, CheckpointMeta* meta);
+
+/// The seconds read_checkpoint() gives its child for a file of `file_size` bytes: 60 plus one per
+/// 10 MB, or MPIQ_CHECKPOINT_LOAD_TIMEOUT's value when it is set (InputError when that is not a
+/// positive number of seconds).
+double checkpoint_load_budget_s(uint64_t file_size);
 
 /// Checks the invariants a checkpoint relies on: every column has size() rows, the CSR and string
 /// offsets are consistent, ids ascend, edges are row indices ascending within a row, states and flags

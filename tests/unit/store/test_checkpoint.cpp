@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "mpiq/error.hpp"
@@ -106,7 +107,7 @@ TEST_F(CheckpointTest, RoundTripKeepsRootAttributes) {
   CheckpointMeta meta;
   read_checkpoint(path_, &meta);
   const CheckpointMeta want = sample_meta();
-  EXPECT_EQ(meta.format_version, 1u);
+  EXPECT_EQ(meta.format_version, kCheckpointFormatVersion);
   EXPECT_EQ(meta.mpiq_version, want.mpiq_version);
   EXPECT_EQ(meta.task_file, want.task_file);
   EXPECT_EQ(meta.task_file_sha256, want.task_file_sha256);
@@ -239,7 +240,7 @@ TEST_F(CheckpointTest, H5pyReadsTheColumnsAndAttributes) {
       "b, o = t['command/bytes'][:], t['command/offsets'][:]\n"
       "print(bytes(b[o[2]:o[3]]).decode())\n"
       "print(list(t['id'][:]), list(f['graph/edges'][:]), int(f.attrs['format_version']))\n"
-      "print(f.attrs['task_file'], f.attrs['slurm_job_ids'])\n";
+      "print(f.attrs['task_file'].decode(), f.attrs['slurm_job_ids'].decode())\n";
   write_bytes(dir_.file("read.py"), script);
   // Debian's python3-h5py belongs to /usr/bin/python3, which may not be the python3 on PATH.
   test::CommandResult r;
@@ -252,7 +253,7 @@ TEST_F(CheckpointTest, H5pyReadsTheColumnsAndAttributes) {
   EXPECT_EQ(r.output,
             "['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n"
             "python3 run.py --grüße ✓\n"
-            "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] 1\n"
+            "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] 4\n"
             "/home/user/tasks.txt 1001,1002_7\n");
 }
 
@@ -374,6 +375,85 @@ TEST_F(CheckpointTest, RefusesAColumnOfTheWrongType) {
   expect_refused_unchanged(path_, "/tasks/cores has the wrong type");
 }
 
+// --- Format 4: nothing HDF5 parses without a checksum ---------------------------------------------
+
+/// Replaces root attribute `name` of the file at `path` by a scalar string attribute holding `value`,
+/// variable-length or fixed-length.
+void replace_string_attribute(const std::string& path, const char* name, const std::string& value,
+                              bool variable) {
+  H5File file = open_for_editing(path);
+  check_h5(H5Adelete(file.get(), name), "H5Adelete");
+  H5Type type(check_h5(H5Tcopy(H5T_C_S1), "H5Tcopy"));
+  check_h5(H5Tset_size(type.get(), variable ? H5T_VARIABLE : value.size()), "H5Tset_size");
+  H5Dataspace scalar(check_h5(H5Screate(H5S_SCALAR), "H5Screate"));
+  H5Attribute attr(check_h5(H5Acreate2(file.get(), name, type.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
+                            "H5Acreate2"));
+  const char* text = value.c_str();
+  check_h5(H5Awrite(attr.get(), type.get(), variable ? static_cast<const void*>(&text) : text), "H5Awrite");
+}
+
+TEST_F(CheckpointTest, HoldsNoVariableLengthStringAndKeepsTheAttributesInTheChecksummedHeader) {
+  H5File file(check_h5(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
+  H5F_info2_t info{};
+  check_h5(H5Fget_info2(file.get(), &info), "H5Fget_info2");
+  EXPECT_GE(info.super.version, 2u) << "superblock 2 and later carry a checksum";
+  H5O_info_t root{};
+  check_h5(H5Oget_info2(file.get(), &root, H5O_INFO_HDR | H5O_INFO_META_SIZE | H5O_INFO_NUM_ATTRS),
+           "H5Oget_info2");
+  EXPECT_EQ(root.hdr.version, 2u) << "object header 2 carries a checksum";
+  EXPECT_EQ(root.meta_size.attr.heap_size, 0u) << "the root's attributes moved to dense storage";
+  ASSERT_GT(root.num_attrs, 8u) << "more than HDF5 keeps compact by default";
+  for (hsize_t i = 0; i < root.num_attrs; ++i) {
+    H5Attribute attr(check_h5(
+        H5Aopen_by_idx(file.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT),
+        "H5Aopen_by_idx"));
+    const H5Type type(check_h5(H5Aget_type(attr.get()), "H5Aget_type"));
+    EXPECT_EQ(check_h5(H5Tdetect_class(type.get(), H5T_VLEN), "H5Tdetect_class"), 0) << "attribute " << i;
+    if (H5Tget_class(type.get()) == H5T_STRING) {
+      EXPECT_EQ(check_h5(H5Tis_variable_str(type.get()), "H5Tis_variable_str"), 0) << "attribute " << i;
+    }
+  }
+}
+
+TEST_F(CheckpointTest, RefusesAVariableLengthStringInAFormat4File) {
+  replace_string_attribute(path_, "created", "2024-05-01T12:34:56Z", true);
+  expect_refused_unchanged(path_, "'created' is a variable-length string");
+}
+
+TEST_F(CheckpointTest, RefusesAttributesThatDoNotMatchTheirChecksum) {
+  replace_string_attribute(path_, "created", "2024-05-01T12:34:57Z", false);
+  expect_refused_unchanged(path_, "do not match their checksum (meta_crc32c)");
+}
+
+TEST_F(CheckpointTest, EveryRefusalSaysHowToStartOver) {
+  patch_dataset(path_, "/tasks/state", 1, std::string(1, '\x04'), false);
+  expect_refused_unchanged(path_, "use --fresh to start over (the old state is kept as *.prev)");
+}
+
+TEST_F(CheckpointTest, ALoadBudgetThatIsNotANumberOfSecondsIsRefused) {
+  for (const char* bad : {"abc", "0", "-5", "10s"}) {
+    ::setenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT", bad, 1);
+    try {
+      read_checkpoint(path_, nullptr);
+      ADD_FAILURE() << "accepted MPIQ_CHECKPOINT_LOAD_TIMEOUT=" << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("MPIQ_CHECKPOINT_LOAD_TIMEOUT=") + bad),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  ::setenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT", "30", 1);
+  EXPECT_EQ(read_checkpoint(path_, nullptr).size(), sample_table().size());
+  ::unsetenv("MPIQ_CHECKPOINT_LOAD_TIMEOUT");
+}
+
+TEST_F(CheckpointTest, TheInProcessReaderReadsWhatTheGuardedOneReads) {
+  CheckpointMeta guarded, here;
+  test::expect_tables_equal(read_checkpoint(path_, &guarded), read_checkpoint_in_process(path_, &here));
+  EXPECT_EQ(guarded.created, here.created);
+  EXPECT_EQ(guarded.slurm_job_ids, here.slurm_job_ids);
+}
+
 }  // namespace
 }  // namespace mpiq::store
 
@@ -393,20 +473,14 @@ TEST(CheckpointSchema, EveryCheckpointedColumnRoundTrips) {
   core::testing::expect_same_columns(table, back);
 }
 
-TEST(CheckpointSchema, ATableThatUsesNoNewerColumnIsWrittenInTheOldestFormat) {
+TEST(CheckpointSchema, ATableOfCommandsIsWrittenInTheNewestFormatToo) {
   TempDir dir;
   const core::TaskTable table = core::testing::distinctive_table(5, false);
   write_checkpoint(dir.file("c.h5"), table, sample_meta());
   CheckpointMeta meta;
   const core::TaskTable back = read_checkpoint(dir.file("c.h5"), &meta);
-  EXPECT_EQ(meta.format_version, kOldestCheckpointFormatVersion);
+  EXPECT_EQ(meta.format_version, kCheckpointFormatVersion);
   core::testing::expect_same_columns(table, back);
-  // A format 1 file holds only the columns of format 1: what an older mpiq expects to find.
-  core::for_each_column([&](const auto& c) {
-    const std::string path = c.name == "deps" ? "/graph/edges" : "/tasks/" + std::string(c.name);
-    H5File file(check_h5(H5Fopen(dir.file("c.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
-    EXPECT_EQ(H5Lexists(file.get(), path.c_str(), H5P_DEFAULT) > 0, c.versions.checkpoint_since == 1) << path;
-  });
 }
 
 TEST(CheckpointSchema, ReadsAFormat1FileWrittenBeforeTheSchema) {
