@@ -1,6 +1,7 @@
 #pragma once
 /// Starting, watching and ending task processes. posix_spawn only (never system/popen, never fork
-/// in an MPI process: a forked MPI rank can corrupt the interconnect's pinned memory).
+/// in an MPI process: a forked MPI rank can corrupt the interconnect's pinned memory on older kernels;
+/// the one exception, store/child_check.hpp, says why it is safe there).
 
 #include <sys/types.h>
 
