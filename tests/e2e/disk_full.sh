@@ -11,8 +11,9 @@ source "$(dirname "$0")/lib.sh"
 
 MNT=$WORK/mnt
 mkdir -p "$MNT"
-if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=2m,mode=0700 tmpfs "$MNT" 2> mount.err; then
-  echo "SKIP: cannot mount a tmpfs to fill (needs root and CAP_SYS_ADMIN): $(cat mount.err 2>/dev/null)" >&3
+[ "$(id -u)" = 0 ] || { echo "SKIP: mounting a tmpfs to fill needs root (uid $(id -u))" >&3; exit 77; }
+if ! mount -t tmpfs -o size=2m,mode=0700 tmpfs "$MNT" 2> mount.err; then
+  echo "SKIP: cannot mount a tmpfs to fill (needs CAP_SYS_ADMIN): $(cat mount.err)" >&3
   exit 77
 fi
 # The mount goes first, whatever ends the test (lib.sh's trap removes $WORK, which holds it).
