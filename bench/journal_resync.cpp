@@ -6,6 +6,10 @@
 //
 // Prints one row per kind of garbage: random bytes, and words that are plausible record sizes at
 // three byte offsets of four (the worst case for a search that checksums each candidate).
+//
+// Measured on the 2-core VM under load (wall seconds; issue 17): before, checksumming each candidate
+// anew, random 12 MiB took 68 s (11.7 s of CPU) and sizes 4 MiB did not end within 120 s; with the
+// prefix CRCs, random 12 MiB 0.27 s, sizes 12 MiB 1.8 s, random 48 MiB 1.4 s, sizes 48 MiB 7.0 s.
 
 #include <stdlib.h>
 
