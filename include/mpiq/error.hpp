@@ -2,12 +2,15 @@
 /// Error types shared by every mpiq module.
 ///
 /// One type per source of failure: the base `Error`, `InputError` for bad user input (always exit code
-/// 2 at the command line), and, inside mpiq, one type per C library it calls (MPI, hwloc, HDF5), each
-/// derived from `Error`: catching `mpiq::Error` catches them all.
+/// 2 at the command line), `DiskFull` for a write the file system had no room for (a stop, exit 3), and,
+/// inside mpiq, one type per C library it calls (MPI, hwloc, HDF5), each derived from `Error`: catching
+/// `mpiq::Error` catches them all.
 
+#include <cerrno>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace mpiq {
 
@@ -51,5 +54,24 @@ class InputError : public Error {
   uint32_t column_ = 0;
   std::string message_;
 };
+
+/// A write refused because the file system is full (ENOSPC) or the user's quota is spent (EDQUOT): not
+/// a bug and not bad input, but the end of what this run can do now. The hub turns it into a stop
+/// (exit 3, the state saved as far as there is room); the run resumes once there is space again.
+/// `what()` is "PATH: CALL: strerror(errno)".
+class DiskFull : public Error {
+ public:
+  DiskFull(std::string path, const std::string& message) : Error(message), path_(std::move(path)) {}
+  /// The file that could not be written.
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Whether `err` (an errno value) says that the file system has no room: ENOSPC or EDQUOT.
+inline bool is_disk_full_errno(int err) noexcept {
+  return err == ENOSPC || err == EDQUOT;
+}
 
 }  // namespace mpiq

@@ -49,35 +49,37 @@ std::optional<std::string> read_small_file(const std::string& path) {
 }
 
 // The run's table as its checkpoint and journal hold it, read without changing either. A hub may be
-// replacing both meanwhile; any failure just means the names are left to the hub to check.
-std::optional<core::TaskTable> read_run(const std::string& dir, std::string* why) {
-  try {
-    store::CheckpointMeta meta;
-    core::TaskTable table = store::read_checkpoint(dir + "/checkpoint.h5", &meta);
-    if (exists(dir + "/journal")) store::apply_journal(dir + "/journal", meta.journal_epoch, table);
-    return table;
-  } catch (const std::exception& e) {
-    *why = e.what();
-    return std::nullopt;
+// replacing both meanwhile (a snapshot renames the new checkpoint into place, then empties the
+// journal), which a reader can see as a journal newer than its checkpoint: a failure is read again a
+// few times before it counts as damage. Throws InputError naming the damaged file then: a file
+// submitted to a run whose state cannot be read would wait for a hub that refuses to start.
+core::TaskTable read_run(const std::string& dir) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      store::CheckpointMeta meta;
+      core::TaskTable table = store::read_checkpoint(dir + "/checkpoint.h5", &meta);
+      if (exists(dir + "/journal")) store::apply_journal(dir + "/journal", meta.journal_epoch, table);
+      return table;
+    } catch (const InputError& e) {
+      if (attempt == 5)
+        throw InputError(std::string(e.what()) +
+                         "; nothing was submitted (restore the file, or start the run over with mpiq run "
+                         "--fresh)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 }
 
 // Checks FILE as far as can be done here: everything but what the run's live state decides. Throws
 // InputError for bad input.
-void check_file(const SubmitOptions& o, const std::string& text) {
+void check_file(const SubmitOptions& o, const std::string& text, const core::TaskTable& run) {
   core::RunContext unknown;  // the run's names unknown: names from outside the file are listed
   const core::Submission alone = core::parse_submission(text, o.file, unknown);
   bool defines_names = false;
   for (core::TaskIndex r = 0; r < alone.tasks.size() && !defines_names; ++r)
     defines_names = !alone.tasks.name[r].empty();
   if (alone.outside_names.empty() && !defines_names) return;
-  std::string why;
-  const auto run = read_run(o.run_dir, &why);
-  if (!run) {
-    std::cerr << "mpiq: note: could not read the run's task names (" << why << "); the hub checks them\n";
-    return;
-  }
-  core::parse_submission(text, o.file, core::run_context(*run));  // unknown or duplicate names
+  core::parse_submission(text, o.file, core::run_context(run));  // unknown or duplicate names
 }
 
 }  // namespace
@@ -131,7 +133,8 @@ int submit(const SubmitOptions& o) {
   if (::stat(o.file.c_str(), &st) == 0 && st.st_size > (64 << 20))
     throw InputError(o.file + ": too large for one submission (at most 64 MiB): split it into several files");
   const std::string text = store::read_task_file(o.file);
-  check_file(o, text);
+  const core::TaskTable run = read_run(o.run_dir);  // damaged state is refused before the inbox changes
+  check_file(o, text, run);
 
   const std::string inbox = o.run_dir + "/inbox", done = inbox + "/done";
   const std::string name = drop_into_inbox(inbox, text, ".tasks");

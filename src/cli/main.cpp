@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   } catch (const mpiq::InputError& e) {
     std::cerr << "mpiq: " << e.what() << "\n";
     return 2;
+  } catch (const mpiq::DiskFull& e) {
+    // A command that found no room (a run's own stop is handled where it ends): nothing is half done.
+    std::cerr << "mpiq: the disk is full: " << e.what() << "\n";
+    return 3;
   } catch (const mpiq::Error& e) {
     std::cerr << "mpiq: error: " << e.what() << "\n";
     return 1;

@@ -33,7 +33,10 @@ enum class MessageKind : int {
   /// and a worker sends one when it has sent nothing else for a while, so the hub can tell a lost
   /// worker from a busy one.
   heartbeat = 11,
-  cancel = 12,            ///< hub -> worker: drop these queued tasks, end these running ones (Cancel)
+  cancel = 12,  ///< hub -> worker: drop these queued tasks, end these running ones (Cancel)
+  /// worker -> hub: a write of this rank (its output stream) found the disk full; the payload is the
+  /// error's text, "PATH: CALL: strerror". The hub stops the run (exit 3).
+  disk_full = 13,
 };
 
 /// A function task as a worker needs it: no command, environment or directory, only its kind (an

@@ -152,6 +152,10 @@ void Hub::handle(const transport::Message& m) {
         break;
       case MessageKind::heartbeat:
         break;
+      case MessageKind::disk_full:
+        on_disk_full("rank " + std::to_string(rank) + " on " + w.host + ": " +
+                     std::string(m.bytes.begin(), m.bytes.end()));
+        break;
       case MessageKind::bye:
         if (!w.left) {
           w.left = true;
@@ -268,6 +272,26 @@ void Hub::send_dispatch() {
   }
 }
 
+template <class Write>
+void Hub::recording(Write&& write) {
+  try {
+    write();
+  } catch (const DiskFull& e) {
+    on_disk_full(e.what());
+  }
+}
+
+void Hub::on_disk_full(std::string_view what) {
+  if (disk_full_) return;
+  disk_full_ = true;
+  const std::string why =
+      "the disk is full: " + std::string(what) + " (make room, then run the same command again to resume)";
+  if (interrupted_)
+    log_.error(why);  // a stop is already under way: it ends as that one does
+  else
+    begin_stop(true, why);
+}
+
 void Hub::record_finalized() {
   auto rows = scheduler_.take_finalized();
   if (rows.empty()) return;
@@ -276,7 +300,7 @@ void Hub::record_finalized() {
     ++finished_this_run_;
     if (table_.state[t] == TaskState::failed) failures_.push_back(t);
   }
-  if (recorder_) recorder_->finalized(table_, rows);
+  if (recorder_) recording([&] { recorder_->finalized(table_, rows); });
   if (observer_) observer_->finalized(rows);
 }
 
@@ -307,7 +331,7 @@ void Hub::record_changed() {
   auto rows = scheduler_.take_changed();
   // Rows that ended for good since are journalled by record_finalized().
   std::erase_if(rows, [&](TaskIndex t) { return core::is_final(table_.state[t]); });
-  if (recorder_ && !rows.empty()) recorder_->changed(table_, rows);
+  if (recorder_ && !rows.empty()) recording([&] { recorder_->changed(table_, rows); });
 }
 
 bool Hub::quiet(const WorkerRow& w, double now) const {
@@ -453,11 +477,11 @@ void Hub::timers(double now) {
   }
   if (!recorder_) return;
   if (options_.checkpoint_interval_s > 0 && now >= next_checkpoint_) {
-    recorder_->snapshot(table_);
+    recording([&] { recorder_->snapshot(table_); });
     next_checkpoint_ = now + options_.checkpoint_interval_s;
   }
   if (options_.status_interval_s > 0 && now >= next_status_) {
-    recorder_->status(status_json("running"));
+    recording([&] { recorder_->status(status_json("running")); });
     next_status_ = now + options_.status_interval_s;
   }
 }
@@ -508,7 +532,9 @@ int Hub::run() {
     // Starts are durable before this hub sends anything: a send to a worker that a task has just
     // killed ends this process under Open MPI (docs/design.md §3, core/scheduler.hpp).
     record_changed();
-    if (observer_ && !stop_sent_) observer_->poll(*this);
+    // The inbox journals what it takes (add_tasks): a file whose tasks found the disk full stays in the
+    // inbox, and the run stops.
+    if (observer_ && !stop_sent_) recording([&] { observer_->poll(*this); });
     if (!stop_sent_ && options_.deadline > 0) scheduler_.set_time_left(options_.deadline - exec::mono_now());
     if (!stop_sent_) send_dispatch();
     record_finalized();
@@ -541,8 +567,11 @@ int Hub::run() {
   if (code < 0) code = exit_code();
   if (options_.progress && options_.progress_redraw) draw_progress(exec::mono_now(), true);
   if (recorder_) {
-    recorder_->snapshot(table_);
-    recorder_->status(status_json(code == 3 ? "stopped" : "finished", code));
+    // With the disk full these may fail again: the journal and the last checkpoint still hold a
+    // consistent state (what the journal could not write reruns), and the stop was said already.
+    recording([&] { recorder_->snapshot(table_); });
+    if (disk_full_ && code != 2) code = 3;
+    recording([&] { recorder_->status(status_json(code == 3 ? "stopped" : "finished", code)); });
   }
   return code;
 }

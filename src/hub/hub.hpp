@@ -148,6 +148,8 @@ class Hub {
   /// when every task has ended by then). `why` goes to the log.
   void drain(std::string_view why);
   bool draining() const noexcept { return drained_; }
+  /// Whether a write found the disk full during the run (which then stops with exit 3).
+  bool disk_full() const noexcept { return disk_full_; }
 
   /// Runs the batch to its end and returns the exit code of docs/design.md §8: 0 all done, 1 some failed or
   /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
@@ -172,6 +174,14 @@ class Hub {
   void send_dispatch();
   void record_finalized();
   void begin_stop(bool kill_running, std::string_view why);
+  /// Runs `write` (a call of the recorder, or of the observer, which may journal); a DiskFull it throws
+  /// becomes a stop (on_disk_full). Other errors pass.
+  template <class Write>
+  void recording(Write&& write);
+  /// A write found the disk full (`what`: the path and errno's text): the run stops as for a signal,
+  /// running tasks are ended and count as interrupted, and the state is saved as far as there is room
+  /// (the journal keeps unwritten records and tries them again). Said once.
+  void on_disk_full(std::string_view what);
   void on_stop_signal(int sig, std::string_view who);
   int exit_code() const;
   void timers(double now);
@@ -199,6 +209,7 @@ class Hub {
   bool interrupted_ = false;               // a signal, an interrupt message or the deadline
   bool drained_ = false;                   // drain(): dispatch ended, running tasks finish
   std::string stop_reason_;                // why the run began to stop (the first reason), "" if not
+  bool disk_full_ = false;                 // a write found the disk full: the run stops
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;

@@ -244,7 +244,13 @@ void RunDirectory::read_state() {
   }
   restored_ = store::read_checkpoint(checkpoint, &meta_);
   store::ReplayResult replay;
-  if (exists(journal)) replay = store::apply_journal(journal, meta_.journal_epoch, restored_);
+  if (exists(journal)) try {
+      replay = store::apply_journal(journal, meta_.journal_epoch, restored_);
+    } catch (const InputError& e) {
+      // Damage is refused (exit 2), never cut off unseen: what follows it may be finished tasks.
+      throw InputError(std::string(e.what()) +
+                       "; restore it, or use --fresh to start over (the old state is kept as *.prev)");
+    }
   replayed_submissions_ = std::move(replay.submissions);
   resuming_ = true;
   ++meta_.restarts;
@@ -406,7 +412,14 @@ void RunDirectory::appended(const core::TaskTable& table, core::TaskIndex first_
 void RunDirectory::snapshot(const core::TaskTable& table) {
   ++meta_.journal_epoch;
   meta_.created = "";
-  store::write_checkpoint(file("checkpoint.h5"), table, meta_);
+  try {
+    store::write_checkpoint(file("checkpoint.h5"), table, meta_);
+  } catch (...) {
+    // The checkpoint on disk is still the last one, and the journal still follows it: a later
+    // snapshot (once there is room) must not skip an epoch that the journal's records belong to.
+    --meta_.journal_epoch;
+    throw;
+  }
   // The snapshot holds everything the journal held: start a new journal for this epoch. A crash
   // between the two leaves an older epoch's journal, which a restart recognises and ignores.
   if (journal_)

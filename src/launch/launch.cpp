@@ -65,7 +65,9 @@ struct Plan {
   std::string run_dir, out_dir;
   uint32_t run_number = 0;
 };
-// "ok\n" RUN_NUMBER "\n" RUN_DIR "\n" OUT_DIR; "" = the run does not start.
+// "ok\n" RUN_NUMBER "\n" RUN_DIR "\n" OUT_DIR; "" = the run does not start (bad input), kDiskFullPlan =
+// it does not start for lack of room (a stop: exit 3).
+constexpr const char* kDiskFullPlan = "disk full";
 std::string encode_plan(const Plan& p) {
   return "ok\n" + std::to_string(p.run_number) + "\n" + p.run_dir + "\n" + p.out_dir;
 }
@@ -212,8 +214,14 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
       if (run.attach) run.attach(nullptr);
     }
   } attached(run, &h);
-  const int code = h.run();
-  if (run.dir) run.dir->close();
+  int code = h.run();
+  if (run.dir) try {
+      run.dir->close();  // the journal's last sync
+    } catch (const DiskFull& e) {
+      // What the journal could not write is lost: those tasks run again on resume.
+      if (!h.disk_full()) log.error(std::string("the disk is full: ") + e.what());
+      if (code != 2) code = 3;
+    }
   if (config.summary) {
     std::cout << h.summary();
     if (code == 3)
@@ -300,6 +308,11 @@ ExitCode run(Job& job, const RunSpec& spec) {
                           prepared.dir ? prepared.dir->meta().restarts : 0});
     } catch (const InputError& e) {
       std::cerr << "mpiq: " << e.what() << "\n";
+    } catch (const DiskFull& e) {
+      // No room for the first snapshot: nothing ran, and the state on disk is the last run's.
+      std::cerr << "mpiq: the disk is full: " << e.what()
+                << " (make room, then run the same command again)\n";
+      plan = kDiskFullPlan;
     } catch (const std::exception& e) {
       if (job.size() == 1) throw;
       std::cerr << "mpiq: rank 0: " << e.what() << "\n";
@@ -308,7 +321,7 @@ ExitCode run(Job& job, const RunSpec& spec) {
   }
   plan = job.broadcast(plan);
   Plan told;
-  if (!decode_plan(plan, told)) return ExitCode::bad_input;
+  if (!decode_plan(plan, told)) return plan == kDiskFullPlan ? ExitCode::stopped : ExitCode::bad_input;
 
   // 4. The loops.
   if (works) {

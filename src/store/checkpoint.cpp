@@ -682,7 +682,14 @@ void write_checkpoint(const std::string& path, const core::TaskTable& table, con
   silence_hdf5_error_printing();
   const std::string tmp = path + ".tmp";
   try {
-    write_hdf5_file(tmp, table, meta);
+    try {
+      write_hdf5_file(tmp, table, meta);
+    } catch (const Hdf5Error& e) {
+      // A full disk is a stop, not an internal error: say so in one line, without HDF5's stack.
+      if (const int err = hdf5_write_errno(e); is_disk_full_errno(err))
+        throw DiskFull(tmp, tmp + ": write: " + std::strerror(err));
+      throw;
+    }
     // HDF5 creates files under the umask (0644 typically); the checkpoint holds every command.
     if (::chmod(tmp.c_str(), 0600) != 0) throw_errno(tmp, "chmod");
     replace_file(tmp, path);

@@ -46,7 +46,57 @@ bool cpu_has_sse42() noexcept {
 }
 #endif
 
+// a * b modulo the polynomial, both in the reflected order the CRC uses (bit 31 is x^0): zlib's
+// multmodp.
+uint32_t multiply_mod_p(uint32_t a, uint32_t b) noexcept {
+  uint32_t m = 1u << 31, p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = (b & 1) ? (b >> 1) ^ kPolynomial : b >> 1;
+  }
+  return p;
+}
+
+// x^(8 n) modulo the polynomial for n < 2^26, as a product of two entries: low[n mod 2^13] and
+// high[n / 2^13]. 64 KiB, made at the first use.
+constexpr size_t kPowerBits = 13;
+struct BytePowers {
+  std::array<uint32_t, size_t{1} << kPowerBits> low, high;
+  uint32_t beyond = 0;  // x^(8 * 2^26)
+  BytePowers() noexcept {
+    uint32_t x = 1u << 31;  // x^0
+    for (uint32_t& entry : low) {
+      entry = x;
+      for (int k = 0; k < 8; ++k) x = (x & 1) ? (x >> 1) ^ kPolynomial : x >> 1;  // times x^8
+    }
+    const uint32_t step = x;  // x^(8 * 2^13)
+    uint32_t y = 1u << 31;
+    for (uint32_t& entry : high) {
+      entry = y;
+      y = multiply_mod_p(y, step);
+    }
+    beyond = y;
+  }
+};
+
+uint32_t x_to_8n(uint64_t n) noexcept {
+  static const BytePowers powers;
+  constexpr uint64_t kMask = (uint64_t{1} << kPowerBits) - 1;
+  uint32_t product = multiply_mod_p(powers.low[n & kMask], powers.high[(n >> kPowerBits) & kMask]);
+  // Any length a journal record can have is done; longer ones take a product per 2^26 bytes.
+  for (uint64_t k = n >> (2 * kPowerBits); k > 0; --k) product = multiply_mod_p(product, powers.beyond);
+  return product;
+}
+
 }  // namespace
+
+uint32_t crc32c_of_suffix(uint32_t prefix_crc, uint32_t whole_crc, uint64_t length) noexcept {
+  return whole_crc ^ multiply_mod_p(x_to_8n(length), prefix_crc);
+}
 
 static_assert(std::endian::native == std::endian::little, "the slice-by-8 loop assumes a little-endian host");
 

@@ -19,6 +19,13 @@ inline uint32_t crc32c(std::string_view bytes) noexcept {
   return crc32c(0, bytes.data(), bytes.size());
 }
 
+/// CRC-32C of a block B from two CRCs that a scan has at hand: `prefix_crc` = crc32c(A) and
+/// `whole_crc` = crc32c(A + B), where B is the `length` bytes after A. Uses crc32c(A + B) =
+/// crc32c(A) * x^(8 |B|) + crc32c(B) over GF(2) (zlib's crc32_combine, backwards). For lengths below
+/// 2^26 bytes (a journal record's limit) it costs two table lookups and two GF(2) products, so a scan
+/// that keeps the CRC of every prefix can check a candidate record at every byte in linear time.
+uint32_t crc32c_of_suffix(uint32_t prefix_crc, uint32_t whole_crc, uint64_t length) noexcept;
+
 namespace detail {
 /// The table-driven (slice-by-8) implementation, whatever the CPU: exposed so that tests can check the
 /// hardware path against it.

@@ -1,5 +1,6 @@
 #include "store/hdf5_error.hpp"
 
+#include <string_view>
 #include <utility>
 
 namespace mpiq::store {
@@ -61,6 +62,24 @@ herr_t check_h5(herr_t status, const char* call) {
 hid_t check_h5(hid_t id, const char* call) {
   if (id < 0) throw_h5(call);
   return id;
+}
+
+namespace {
+int errno_in(std::string_view text) noexcept {
+  constexpr std::string_view kKey = "errno = ";
+  const size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return 0;
+  int err = 0;
+  for (size_t i = at + kKey.size(); i < text.size() && text[i] >= '0' && text[i] <= '9' && err < 100000; ++i)
+    err = err * 10 + (text[i] - '0');
+  return err;
+}
+}  // namespace
+
+int hdf5_write_errno(const Hdf5Error& e) noexcept {
+  // The descriptions are in the stack's lines and in what() (its summary) alike.
+  if (const int err = errno_in(e.stack())) return err;
+  return errno_in(e.what());
 }
 
 void silence_hdf5_error_printing() noexcept {

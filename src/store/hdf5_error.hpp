@@ -37,6 +37,11 @@ hid_t check_h5(hid_t id, const char* call);
 /// negative (H5Tget_size returns 0, H5Tget_class H5T_NO_CLASS).
 [[noreturn]] void throw_h5(const char* call);
 
+/// The errno of the failed system call that `e` reports, from the text HDF5's POSIX file driver puts in
+/// its error stack ("..., errno = 28, error message = 'No space left on device', ..."); 0 when it
+/// reports none (the failure was not a system call's).
+int hdf5_write_errno(const Hdf5Error& e) noexcept;
+
 /// Turns off HDF5's automatic printing of error stacks to stderr for the calling thread, so errors reach
 /// the user only through exceptions. HDF5 keeps this setting per thread in thread-safe builds (Debian's
 /// is one), so every store entry point calls it; it is cheap.

@@ -207,11 +207,48 @@ bool frame_at(std::string_view bytes, uint64_t offset, Frame* frame) {
 
 /// The first offset at or after `from` where a valid record starts, if any. Only runs where the file
 /// is already known to be bad, to tell a torn end (nothing valid follows) from damage in the middle.
+/// Linear in the bytes after `from`: garbage has a plausible size field at almost every byte, and
+/// checksumming each candidate's bytes anew took 10 s for 12 MiB. Instead the CRC of every prefix of
+/// the region is kept (4 bytes per byte, only on this path), and a candidate's CRC comes from the two
+/// prefixes around it in constant time (crc32c_of_suffix).
 std::optional<uint64_t> next_valid_frame(std::string_view bytes, uint64_t from) {
-  Frame frame{};
-  for (uint64_t q = from; q + kRecordOverhead <= bytes.size(); ++q)
-    if (frame_at(bytes, q, &frame)) return q;
+  if (from + kRecordOverhead > bytes.size()) return std::nullopt;
+  const uint64_t n = bytes.size() - from;
+  std::vector<uint32_t> prefix(n + 1);  // prefix[i]: CRC of bytes [from, from + i)
+  for (uint64_t i = 0; i < n; ++i) prefix[i + 1] = crc32c(prefix[i], bytes.data() + from + i, 1);
+  for (uint64_t q = from; q + kRecordOverhead <= bytes.size(); ++q) {
+    const auto size = get<uint32_t>(bytes.data() + q);
+    if (size < kRecordOverhead || size > kMaxRecordBytes || size > bytes.size() - q) continue;
+    const uint64_t crc_at = q + size - 4;
+    if (crc32c_of_suffix(prefix[q - from], prefix[crc_at - from], size - 4) ==
+        get<uint32_t>(bytes.data() + crc_at))
+      return q;
+  }
   return std::nullopt;
+}
+
+/// Why the bytes from `offset` to the end of the file, where the valid records end, are not the
+/// trace of a crash; "" when they are. A crash can leave a record cut short (a size that a record can
+/// have, of a kind this format has, reaching past the end of the file or, when the last blocks of a
+/// whole record did not reach the disk, to it with a bad checksum), a few bytes of its size field, or
+/// zeros (the file's size reached the disk before its blocks did). Anything else, such as appended
+/// bytes that are not a record, is damage.
+std::string not_a_torn_end(std::string_view bytes, uint64_t offset) {
+  const std::string_view tail = bytes.substr(offset);
+  if (std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; })) return "";
+  if (tail.size() < 4) return "";
+  const auto size = get<uint32_t>(tail.data());
+  if (size < kRecordOverhead || size > kMaxRecordBytes)
+    return "a size field of " + std::to_string(size) + " bytes, which no record has";
+  if (tail.size() >= 8) {
+    const auto kind = get<uint32_t>(tail.data() + 4);
+    if (kind < kKindTaskUpdate || kind > kKindSubmission)
+      return "a record of kind " + std::to_string(kind) + ", which this format does not have";
+  }
+  if (size < tail.size())
+    return "a record of " + std::to_string(size) + " bytes with a bad checksum, and " +
+           std::to_string(tail.size() - size) + " bytes after it";
+  return "";
 }
 
 [[noreturn]] void fail_at(const std::string& path, uint64_t offset, const std::string& what) {
@@ -260,6 +297,10 @@ Scan scan_journal(std::string_view bytes, const std::string& path) {
       fail_at(path, offset,
               "damaged record (short, or its checksum does not match) followed by a valid record at byte " +
                   std::to_string(*q));
+    if (const std::string why = not_a_torn_end(bytes, offset); !why.empty())
+      fail_at(path, offset,
+              "damaged journal: after the last valid record, " + std::to_string(bytes.size() - offset) +
+                  " bytes that are not a record cut short by a crash (" + why + ")");
     scan.dropped = bytes.size() - offset;
   }
   return scan;

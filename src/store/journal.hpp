@@ -129,8 +129,10 @@ using OnTasksAppended = std::function<void(const AppendedTasks& appended, uint64
 /// Reads the journal at `path`, which follows the snapshot numbered `epoch`, and hands its records to the
 /// callbacks in file order. Opens the file read-only and never changes it. A missing or empty file is
 /// an empty journal. A torn end (a last record cut short or with a bad checksum, with no valid record
-/// after it) is ignored and counted in `dropped_bytes`. Throws mpiq::InputError naming the file and the
-/// byte offset for damage followed by valid records, a file that is not a journal (bad magic), another
+/// after it; or zeros) is ignored and counted in `dropped_bytes`. Throws mpiq::InputError naming the
+/// file and the byte offset for damage followed by valid records, bytes after the last record that no
+/// crash leaves (a size or kind no record has, or more bytes than the record's size), a file that is
+/// not a journal (bad magic), another
 /// format version, a journal newer than the snapshot, or a record that does not decode. Framing is
 /// checked for the whole file before the first callback runs; a callback may throw to reject a record.
 ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTaskUpdate& on_update,

@@ -39,7 +39,9 @@ void FileDescriptor::close(const std::string& path) {
 
 void throw_errno(const std::string& path, const char* call) {
   const int err = errno;
-  throw Error(path + ": " + call + ": " + std::strerror(err));
+  std::string message = path + ": " + call + ": " + std::strerror(err);
+  if (is_disk_full_errno(err)) throw DiskFull(path, message);
+  throw Error(message);
 }
 
 void pwrite_all(int fd, const void* data, size_t size, off_t offset, const std::string& path) {

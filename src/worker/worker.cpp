@@ -318,10 +318,26 @@ store::OutputStream& Worker::stream() {
   return *stream_;
 }
 
+void Worker::append_output(core::TaskId id, uint32_t element, uint32_t attempt, store::OutputChannel channel,
+                           std::string_view data) {
+  if (!disk_full_.empty()) return;
+  try {
+    stream().append(id, element, attempt, channel, data);
+  } catch (const DiskFull& e) {
+    on_disk_full(e.what());
+  }
+}
+
+void Worker::on_disk_full(const std::string& what) {
+  if (!disk_full_.empty()) return;
+  disk_full_ = what;
+  net_.send(options_.hub, MessageKind::disk_full, std::vector<char>(what.begin(), what.end()));
+}
+
 void Worker::task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line) {
   switch (options_.output) {
     case core::TaskOutput::stream:
-      stream().append(id, element, attempt, store::OutputChannel::err, line);
+      append_output(id, element, attempt, store::OutputChannel::err, line);
       break;
     case core::TaskOutput::files:
       append_line(options_.out_dir + "/" + core::output_file_stem(id, element) + ".err", line);
@@ -427,7 +443,7 @@ void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budge
     if (n > 0) {
       const std::string_view data(buf.data(), static_cast<size_t>(n));
       if (options_.output == core::TaskOutput::stream)
-        stream().append(c.id, c.element, c.attempt, channel, data);
+        append_output(c.id, c.element, c.attempt, channel, data);
       if (channel == store::OutputChannel::err) keep_tail(c.err_tail, data);
       taken += static_cast<size_t>(n);
       progress_ = true;
@@ -620,7 +636,14 @@ void Worker::flush_report() {
   if (report_.empty()) return;
   // A task's output is durable before the hub journals its end (store/output_stream.hpp); tasks that
   // printed nothing cost no sync.
-  if (!report_.finished.empty() && stream_) stream_->sync();
+  if (!report_.finished.empty() && stream_ && disk_full_.empty()) try {
+      stream_->sync();
+    } catch (const DiskFull& e) {
+      on_disk_full(e.what());
+    }
+  // Output that is not whole, or not durable: the task's end must not be journalled as done.
+  if (!disk_full_.empty())
+    for (core::TaskResult& r : report_.finished) r.interrupted = true;
   net_.send(options_.hub, MessageKind::report, core::encode(report_));
   report_ = {};
 }

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -87,6 +88,11 @@ class Worker {
   /// Writes `line` into the task's stderr, wherever its output goes (a start failure's reason).
   void task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line);
   store::OutputStream& stream();
+  /// Appends to the output stream, unless the disk was found full (then nothing is written any more).
+  void append_output(core::TaskId id, uint32_t element, uint32_t attempt, store::OutputChannel channel,
+                     std::string_view data);
+  /// A write of the stream found the disk full: tells the hub (which stops the run), once.
+  void on_disk_full(const std::string& what);
   void collect_functions();
   /// Ends the processes that left the group of a task that has ended (exec/orphans.hpp); `last`: all.
   void end_orphans(double now, bool last = false);
@@ -112,6 +118,9 @@ class Worker {
   double next_heartbeat_ = 0;
   bool hub_silent_ = false;  // said so on stderr; cleared when the hub speaks again
   bool interrupt_sent_ = false;
+  // Set when a stream write found the disk full. From then on no output is written, and every task
+  // that ends is reported interrupted: its output is not whole, so it runs again on resume.
+  std::string disk_full_;
   bool progress_ = false;   // something happened in this turn of the loop
   double next_sample_ = 0;  // of the node's use (options_.sample_node)
   uint64_t last_cpu_total_ = 0, last_cpu_idle_ = 0;

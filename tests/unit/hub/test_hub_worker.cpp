@@ -17,6 +17,7 @@
 #include "exec/clock.hpp"
 #include "exec/signals.hpp"
 #include "hub/hub.hpp"
+#include "mpiq/error.hpp"
 #include "support/temp_dir.hpp"
 #include "worker/worker.hpp"
 
@@ -266,4 +267,87 @@ TEST(HubAndWorkers, AWorkerThatFallsSilentIsLostAndTheRunStopsWithItsTaskLeftRun
   EXPECT_TRUE(h.workers()[2].lost);
   EXPECT_FALSE(h.workers()[1].lost);
   EXPECT_NE(h.status_json("stopped").find("\"lost\": true"), std::string::npos);
+}
+
+namespace {
+// A recorder whose journal finds the disk full from its second batch of finished tasks on.
+class FullAfterOneBatch final : public hub::RunRecorder {
+ public:
+  void finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
+    if (batches++ > 0) throw DiskFull("RUN/journal", "RUN/journal: pwrite: No space left on device");
+    for (core::TaskIndex t : rows)
+      if (table.state[t] == core::TaskState::done) journalled_done.push_back(t);
+  }
+  void snapshot(const core::TaskTable&) override {
+    ++snapshots;
+    if (batches > 1)
+      throw DiskFull("RUN/checkpoint.h5.tmp", "RUN/checkpoint.h5.tmp: write: No space left on device");
+  }
+  void status(const std::string&) override {}
+  int batches = 0, snapshots = 0;
+  std::vector<core::TaskIndex> journalled_done;
+};
+}  // namespace
+
+TEST(HubAndWorkers, AFullDiskInTheJournalIsAStopWithExit3AndTheWorkersJoined) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "sleep 0.05\n";
+  core::TaskTable table = core::parse_task_file(text, "t.tasks");
+  transport::LocalNetwork net(2);
+  auto hub_end = net.endpoint(0), worker_end = net.endpoint(1);
+  std::thread worker([&] {
+    worker::WorkerOptions wo;
+    wo.out_dir = dir.path();
+    wo.host = "n1";
+    wo.bind = false;
+    wo.grace_s = 1;
+    worker::Worker(*worker_end, one_core_share(0), wo).run();
+  });
+  hub::HubOptions options;
+  options.out_dir = dir.path();
+  hub::Log log(hub::LogLevel::error, false);
+  FullAfterOneBatch recorder;
+  hub::Hub h(*hub_end, table, options, log, &recorder);
+  int code = -1;
+  EXPECT_NO_THROW(code = h.run());
+  worker.join();
+  EXPECT_EQ(code, 3);
+  EXPECT_TRUE(h.disk_full());
+  EXPECT_GE(recorder.batches, 2);
+  EXPECT_GE(recorder.snapshots, 1) << "the final snapshot must still be tried";
+  size_t done = 0;
+  for (size_t t = 0; t < table.size(); ++t) done += table.state[t] == core::TaskState::done ? 1 : 0;
+  EXPECT_LT(done, table.size()) << "the run went on after the disk was full";
+  for (core::TaskIndex t : recorder.journalled_done) EXPECT_EQ(table.state[t], core::TaskState::done);
+}
+
+TEST(HubAndWorkers, AFullDiskUnderAWorkersOutputStreamStopsTheRunAndNoTaskOfItIsDone) {
+  // /dev/full answers every write with ENOSPC: the worker's stream lands there.
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
+  TempDir dir;
+  fs::create_symlink("/dev/full", dir.file("rank-1.stream"));
+  core::TaskTable table = core::parse_task_file("echo a\necho b\necho c\nsleep 5\n", "t.tasks");
+  transport::LocalNetwork net(2);
+  auto hub_end = net.endpoint(0), worker_end = net.endpoint(1);
+  std::thread worker([&] {
+    worker::WorkerOptions wo;
+    wo.out_dir = dir.path();
+    wo.host = "n1";
+    wo.bind = false;
+    wo.grace_s = 1;
+    worker::Worker(*worker_end, one_core_share(0), wo).run();
+  });
+  hub::HubOptions options;
+  options.out_dir = dir.path();
+  hub::Log log(hub::LogLevel::error, false);
+  Recorder recorder;
+  hub::Hub h(*hub_end, table, options, log, &recorder);
+  int code = -1;
+  EXPECT_NO_THROW(code = h.run());
+  worker.join();
+  EXPECT_EQ(code, 3);
+  EXPECT_TRUE(h.disk_full());
+  for (size_t t = 0; t < table.size(); ++t)
+    EXPECT_NE(table.state[t], core::TaskState::done) << "task " << t << " is done without its output";
 }

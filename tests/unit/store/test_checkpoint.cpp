@@ -131,6 +131,21 @@ TEST_F(CheckpointTest, EmptyCreatedIsWrittenAsNowAndNoJobIdsReadBackEmpty) {
   EXPECT_TRUE(loaded.slurm_job_ids.empty());
 }
 
+TEST_F(CheckpointTest, AFullDiskIsDiskFullNamingTheFileWithoutHdf5sStack) {
+  // /dev/full answers every write with ENOSPC: the temporary file the snapshot writes lands there.
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
+  const std::string before = read_bytes(path_);
+  std::filesystem::create_symlink("/dev/full", path_ + ".tmp");
+  try {
+    write_checkpoint(path_, sample_table(), sample_meta());
+    ADD_FAILURE() << "a write to /dev/full succeeded";
+  } catch (const DiskFull& e) {
+    EXPECT_EQ(e.path(), path_ + ".tmp");
+    EXPECT_EQ(std::string(e.what()), path_ + ".tmp: write: No space left on device");
+  }
+  EXPECT_EQ(read_bytes(path_), before) << "the last checkpoint must stay as it was";
+}
+
 TEST(Checkpoint, ZeroRowTableRoundTrips) {
   TempDir dir;
   core::TaskTable empty;

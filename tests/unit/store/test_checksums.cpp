@@ -35,6 +35,22 @@ TEST(Crc32c, ContinuesAcrossPieces) {
   EXPECT_EQ(crc32c(first, text.data() + 10, text.size() - 10), crc32c(text));
 }
 
+TEST(Crc32c, SuffixCrcFromTwoPrefixCrcsMatchesTheDirectOne) {
+  // Lengths around the two table levels (2^13 bytes), and past a record's 2^26-byte limit.
+  std::string data((1u << 26) + 40000, '\0');
+  uint32_t x = 11;
+  for (char& c : data) c = static_cast<char>((x = x * 1664525 + 1013904223) >> 24);
+  for (const size_t start : {size_t{0}, size_t{1}, size_t{77}})
+    for (const size_t size : {size_t{0}, size_t{1}, size_t{5}, size_t{8191}, size_t{8192}, size_t{8193},
+                              size_t{123457}, size_t{1} << 26, (size_t{1} << 26) + 8195}) {
+      if (start + size > data.size()) continue;
+      const uint32_t prefix = crc32c(0, data.data(), start);
+      const uint32_t whole = crc32c(0, data.data(), start + size);
+      EXPECT_EQ(crc32c_of_suffix(prefix, whole, size), crc32c(0, data.data() + start, size))
+          << start << " " << size;
+    }
+}
+
 TEST(Sha256, MatchesTheFipsVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

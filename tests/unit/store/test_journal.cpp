@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -180,6 +182,85 @@ TEST(Journal, DamagedLengthInTheMiddleIsRefused) {
   bytes[kHeaderBytes + 2] = 0x7f;
   write_bytes(path, bytes);
   expect_replay_refused(path, 5, "byte 32: damaged record");
+}
+
+TEST(Journal, AppendedBytesThatAreNoRecordAreRefusedNotCutOff) {
+  // Only a record cut short (or zeros) is the trace of a crash; anything else after the last record
+  // may hide finished tasks and is reported, with nothing changed.
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  const std::string whole = read_bytes(path);
+  const auto u32 = [](uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+  const std::string end = "byte " + std::to_string(whole.size()) + ": damaged journal";
+  write_bytes(path, whole + "appended text, not a record\n");
+  expect_replay_refused(path, 5, end);
+  expect_replay_refused(path, 5,
+                        "a size field of " + std::to_string(0x65707061) + " bytes, which no record has");
+  write_bytes(path, whole + u32(kUpdateBytes) + u32(99) + std::string(20, 'x'));
+  expect_replay_refused(path, 5, "a record of kind 99, which this format does not have");
+  // A record's size, but more bytes after it than the record has: not a cut-short write either.
+  std::string longer = whole.substr(kHeaderBytes + kUpdateBytes, kUpdateBytes);
+  longer[20] ^= 1;
+  write_bytes(path, whole + longer + "more");
+  expect_replay_refused(path, 5, "a record of 64 bytes with a bad checksum, and 4 bytes after it");
+  try {
+    Journal journal = Journal::open(path, 5);
+    ADD_FAILURE() << "open continued a journal with garbage at its end";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("damaged journal"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(path), whole + longer + "more");
+  // A few bytes of a size field, or a record cut short whatever its bytes, are still a torn end.
+  for (const std::string& tail :
+       {std::string("\x40\x00", 2), u32(kUpdateBytes) + u32(1) + "abc", u32(kUpdateBytes) + "\x01"}) {
+    write_bytes(path, whole + tail);
+    ReplayResult result;
+    EXPECT_EQ(replay_updates(path, 5, &result).size(), 3u);
+    EXPECT_EQ(result.dropped_bytes, tail.size());
+  }
+}
+
+TEST(Journal, ResyncFindsAValidRecordAfterMebibytesOfPlausibleSizes) {
+  // Garbage whose words are record sizes at three byte offsets of four, then one valid record: the
+  // search must cross it all (in linear time: bench/journal_resync.cpp) and find that record.
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  const std::string whole = read_bytes(path);
+  std::string bytes = whole.substr(0, kHeaderBytes + kUpdateBytes);
+  std::string damaged = whole.substr(kHeaderBytes + kUpdateBytes, kUpdateBytes);
+  damaged[20] ^= 1;
+  std::string garbage(3u << 20, '\0');
+  const char word[4] = {0, 0, 0x10, 0};
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = word[i % 4];
+  bytes += damaged + garbage + whole.substr(kHeaderBytes + 2 * kUpdateBytes);
+  write_bytes(path, bytes);
+  expect_replay_refused(path, 5,
+                        "byte " + std::to_string(kHeaderBytes + kUpdateBytes) +
+                            ": damaged record (short, or its checksum does not match) followed by a valid "
+                            "record at byte " +
+                            std::to_string(kHeaderBytes + 2 * kUpdateBytes + garbage.size()));
+}
+
+TEST(Journal, AFullDiskIsDiskFullAndTheRecordsStayForTheNextFlush) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
+  TempDir dir;
+  const std::string path = write_three_updates(dir);
+  Journal journal = Journal::open(path, 5);
+  journal.append(update(3, core::TaskState::done));
+  // The journal's descriptor made one that answers every write with ENOSPC, as a full disk does.
+  const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(full, 0);
+  ASSERT_GE(::dup2(full, journal.native_handle()), 0);
+  ::close(full);
+  try {
+    journal.flush();
+    ADD_FAILURE() << "a write to /dev/full succeeded";
+  } catch (const DiskFull& e) {
+    EXPECT_EQ(e.path(), path);
+    EXPECT_EQ(std::string(e.what()), path + ": pwrite: No space left on device");
+  }
+  EXPECT_EQ(journal.pending_records(), 1u) << "a failed flush must keep its records for the next one";
+  EXPECT_EQ(replay_updates(path, 5).size(), 3u);
 }
 
 TEST(Journal, BadMagicIsRefused) {
