@@ -18,6 +18,7 @@ packages=(
   dpkg-dev file binutils              # cpack -G DEB: dpkg-shlibdeps, dpkg-deb; readelf for the run path
   tmux                                # e2e: mpiq status --watch on a real terminal (send-keys, capture-pane)
   chromium                            # e2e: mpiq report's page rendered by headless Chromium
+  clang libclang-rt-14-dev            # tests/fuzz: libFuzzer and clang's sanitizer runtimes (only recommended by clang)
 )
 
 missing=()

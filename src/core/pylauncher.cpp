@@ -52,9 +52,9 @@ std::string pylauncher_as_task_file(std::string_view text, const std::string& pa
         throw InputError(path, number, static_cast<uint32_t>(i + 1), "a task needs at least 1 core");
       out += "[% cores=" + std::to_string(cores) + " %] ";
       out.append(line.substr(comma + 1));
-    } else {
-      out.append(line);
     }
+    // A comment or blank line becomes an empty line: it keeps its number, and a pylauncher comment
+    // such as `#MPIQ barrier` or `#MPIQ defaults cores=8` never turns into mpiq's directive.
     out.push_back('\n');
   });
   return out;

@@ -1,7 +1,8 @@
 #pragma once
 /// TACC pylauncher's task files (`mpiq run --format pylauncher`, docs/design.md §2): one `CORES,COMMAND`
 /// a line, `#` comments and blank lines as in mpiq's files. Read by turning each line into the mpiq
-/// line `[% cores=CORES %] COMMAND` (same line numbers, so ids and messages point at the file's lines).
+/// line `[% cores=CORES %] COMMAND` (same line numbers, so ids and messages point at the file's lines);
+/// comment lines become empty lines, so that none reads as one of mpiq's `#MPIQ` directives.
 
 #include <string>
 #include <string_view>

@@ -11,11 +11,21 @@ namespace {
 
 TEST(Pylauncher, EachLineIsCoresThenTheCommandOnItsOwnLineNumber) {
   const std::string text = "# a sweep\n2,./sim a\n\n4,echo b,c\n";
-  EXPECT_EQ(pylauncher_as_task_file(text, "p"),
-            "# a sweep\n[% cores=2 %] ./sim a\n\n[% cores=4 %] echo b,c\n");
+  EXPECT_EQ(pylauncher_as_task_file(text, "p"), "\n[% cores=2 %] ./sim a\n\n[% cores=4 %] echo b,c\n");
   const TaskTable t = parse_task_file(pylauncher_as_task_file(text, "p"), "p");
   EXPECT_EQ(t.cores[*t.find(2)], 2u);
   EXPECT_EQ(t.command[*t.find(4)], "echo b,c");
+}
+
+TEST(Pylauncher, ACommentThatReadsAsAnMpiqDirectiveStaysAComment) {
+  // pylauncher skips every `#` line; mpiq's parser would make these a barrier and new defaults.
+  const std::string text = "1,./a\n#MPIQ barrier\n#MPIQ defaults cores=8 timeout=1\n2,./b\n#MPIQ bogus\n";
+  const TaskTable t = parse_task_file(pylauncher_as_task_file(text, "p"), "p");
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.id[1], 4u);
+  EXPECT_EQ(t.cores[1], 2u);
+  EXPECT_EQ(t.timeout_s[1], 0u);
+  EXPECT_EQ(t.dep_offsets[2] - t.dep_offsets[1], 0u) << "task 4 waits for a barrier";
 }
 
 TEST(Pylauncher, ALineWithoutCoresIsAnErrorAtIt) {
