@@ -25,6 +25,9 @@ cmake --build "$build" --target fuzz -j "$(nproc)"
 
 # Open MPI and HDF5 keep memory for the life of the process: only leaks in mpiq's code are reports.
 export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# The checkpoint loader parses in a child under a time budget (store/child_check.hpp): a hang in
+# libhdf5 is a refusal after it, well within libFuzzer's -timeout below.
+export MPIQ_CHECKPOINT_LOAD_TIMEOUT=${MPIQ_CHECKPOINT_LOAD_TIMEOUT:-3}
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 failed=()
 for t in "${targets[@]}"; do
