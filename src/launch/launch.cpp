@@ -224,7 +224,10 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
     }
   if (config.summary) {
     std::cout << h.summary();
-    if (code == 3)
+    if (code == 3 && h.disk_full())  // the line that named the file said what to do
+      std::cout << "  stopped early (no space left, see above): the state is saved; make room, then run "
+                   "the same command again to resume\n";
+    else if (code == 3)
       std::cout << "  stopped early (" << (h.stop_reason().empty() ? "a stop" : h.stop_reason())
                 << "): the state is saved; run the same command again to resume\n";
     std::cout << launcher_note(code, h.stop_reason());
