@@ -73,29 +73,29 @@ check_stop stream stream.1.log "$code" "(rank [0-9]+ on [^:]+: )?$MNT/stream/out
 resume stream stream.tasks --status-interval 0
 rm -rf "${MNT:?}/stream"
 
+# fill_then NAME N TASK OPTIONS...: a run in $MNT/NAME whose first task fills the disk, then N tasks
+# TASK that wait for it; its exit code in $code, its output in NAME.1.log.
+fill_then() {
+  local name=$1 n=$2 task=$3
+  shift 3
+  : > count
+  {
+    echo "[ -e $WORK/filled ] || { dd if=/dev/zero of=$MNT/filler bs=64k 2> /dev/null; touch $WORK/filled; }; echo \$MPIQ_TASK_ID >> $WORK/count"
+    for _ in $(seq "$n"); do echo "[# 1 #] $task"; done
+  } > "$name.tasks"
+  set +e
+  mpiq_run "$name.tasks" --run-dir "$MNT/$name" --status-interval 0 "$@" > "$name.1.log" 2>&1
+  code=$?
+  set -e
+}
+
 # --- journal: a task fills the disk, then 300 tasks end (64 bytes of journal each) ------------------
-: > count
-{
-  echo "[ -e $WORK/filled ] || { dd if=/dev/zero of=$MNT/filler bs=64k 2> /dev/null; touch $WORK/filled; }; echo \$MPIQ_TASK_ID >> $WORK/count"
-  for _ in $(seq 300); do echo "[# 1 #] echo \$MPIQ_TASK_ID >> $WORK/count"; done
-} > journal.tasks
-set +e
-mpiq_run journal.tasks --run-dir "$MNT/journal" --status-interval 0 --checkpoint-interval 1h > journal.1.log 2>&1
-code=$?
-set -e
+fill_then journal 300 "echo \$MPIQ_TASK_ID >> $WORK/count" --checkpoint-interval 1h
 check_stop journal journal.1.log "$code" "$MNT/journal/journal"
 resume journal journal.tasks --status-interval 0 --checkpoint-interval 1h
 rm -rf "${MNT:?}/journal" "$WORK/filled"
 
 # --- snapshot: a task fills the disk, then the checkpoint timer fires while tasks still run ----------
-: > count
-{
-  echo "[ -e $WORK/filled ] || { dd if=/dev/zero of=$MNT/filler bs=64k 2> /dev/null; touch $WORK/filled; }; echo \$MPIQ_TASK_ID >> $WORK/count"
-  for _ in $(seq 6); do echo "[# 1 #] sleep 1; echo \$MPIQ_TASK_ID >> $WORK/count"; done
-} > snapshot.tasks
-set +e
-mpiq_run snapshot.tasks --run-dir "$MNT/snapshot" --status-interval 0 --checkpoint-interval 1s > snapshot.1.log 2>&1
-code=$?
-set -e
+fill_then snapshot 6 "sleep 1; echo \$MPIQ_TASK_ID >> $WORK/count" --checkpoint-interval 1s
 check_stop snapshot snapshot.1.log "$code" "$MNT/snapshot/checkpoint\.h5\.tmp"
 resume snapshot snapshot.tasks --status-interval 0 --checkpoint-interval 1s

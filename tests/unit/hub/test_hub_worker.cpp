@@ -287,13 +287,11 @@ class FullAfterOneBatch final : public hub::RunRecorder {
   int batches = 0, snapshots = 0;
   std::vector<core::TaskIndex> journalled_done;
 };
-}  // namespace
 
-TEST(HubAndWorkers, AFullDiskInTheJournalIsAStopWithExit3AndTheWorkersJoined) {
-  TempDir dir;
-  std::string text;
-  for (int i = 0; i < 40; ++i) text += "sleep 0.05\n";
-  core::TaskTable table = core::parse_task_file(text, "t.tasks");
+// Runs `table` on a hub that records through `recorder` and one worker thread (one core, output in
+// `dir`, grace 1 s); returns the hub's exit code and whether it found the disk full.
+std::pair<int, bool> run_with_one_worker(core::TaskTable& table, const TempDir& dir,
+                                         hub::RunRecorder* recorder) {
   transport::LocalNetwork net(2);
   auto hub_end = net.endpoint(0), worker_end = net.endpoint(1);
   std::thread worker([&] {
@@ -307,13 +305,24 @@ TEST(HubAndWorkers, AFullDiskInTheJournalIsAStopWithExit3AndTheWorkersJoined) {
   hub::HubOptions options;
   options.out_dir = dir.path();
   hub::Log log(hub::LogLevel::error, false);
-  FullAfterOneBatch recorder;
-  hub::Hub h(*hub_end, table, options, log, &recorder);
+  hub::Hub h(*hub_end, table, options, log, recorder);
   int code = -1;
   EXPECT_NO_THROW(code = h.run());
   worker.join();
+  return {code, h.disk_full()};
+}
+
+}  // namespace
+
+TEST(HubAndWorkers, AFullDiskInTheJournalIsAStopWithExit3AndTheWorkersJoined) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "sleep 0.05\n";
+  core::TaskTable table = core::parse_task_file(text, "t.tasks");
+  FullAfterOneBatch recorder;
+  const auto [code, disk_full] = run_with_one_worker(table, dir, &recorder);
   EXPECT_EQ(code, 3);
-  EXPECT_TRUE(h.disk_full());
+  EXPECT_TRUE(disk_full);
   EXPECT_GE(recorder.batches, 2);
   EXPECT_GE(recorder.snapshots, 1) << "the final snapshot must still be tried";
   size_t done = 0;
@@ -328,26 +337,10 @@ TEST(HubAndWorkers, AFullDiskUnderAWorkersOutputStreamStopsTheRunAndNoTaskOfItIs
   TempDir dir;
   fs::create_symlink("/dev/full", dir.file("rank-1.stream"));
   core::TaskTable table = core::parse_task_file("echo a\necho b\necho c\nsleep 5\n", "t.tasks");
-  transport::LocalNetwork net(2);
-  auto hub_end = net.endpoint(0), worker_end = net.endpoint(1);
-  std::thread worker([&] {
-    worker::WorkerOptions wo;
-    wo.out_dir = dir.path();
-    wo.host = "n1";
-    wo.bind = false;
-    wo.grace_s = 1;
-    worker::Worker(*worker_end, one_core_share(0), wo).run();
-  });
-  hub::HubOptions options;
-  options.out_dir = dir.path();
-  hub::Log log(hub::LogLevel::error, false);
   Recorder recorder;
-  hub::Hub h(*hub_end, table, options, log, &recorder);
-  int code = -1;
-  EXPECT_NO_THROW(code = h.run());
-  worker.join();
+  const auto [code, disk_full] = run_with_one_worker(table, dir, &recorder);
   EXPECT_EQ(code, 3);
-  EXPECT_TRUE(h.disk_full());
+  EXPECT_TRUE(disk_full);
   for (size_t t = 0; t < table.size(); ++t)
     EXPECT_NE(table.state[t], core::TaskState::done) << "task " << t << " is done without its output";
 }
