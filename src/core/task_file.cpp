@@ -34,6 +34,8 @@ struct Pending {
   DepRef ref;
 };
 
+constexpr std::string_view kDirectives = "'barrier', 'defaults' or 'pernode'";
+
 class Parser {
  public:
   /// `run` is null for a task file of its own, else the run a submitted file joins.
@@ -59,6 +61,8 @@ class Parser {
     table_.init_runtime_columns();
     return std::move(table_);
   }
+
+  const NodeCommands& pernode() const noexcept { return pernode_; }
 
   /// The file as a submission to run_: its own rows, and what it needs of the run.
   detail::ParsedSubmission submission() {
@@ -140,7 +144,7 @@ class Parser {
   void directive_line(std::string_view line, size_t hash) {
     const size_t word = skip_blanks(line, hash + 5);
     if (word == line.size())
-      fail(line_no_, hash + 1, "missing directive after '#MPIQ' (expected 'barrier' or 'defaults')");
+      fail(line_no_, hash + 1, "missing directive after '#MPIQ' (expected " + std::string(kDirectives) + ")");
     size_t end = word;
     while (end < line.size() && !is_blank(line[end])) ++end;
     const std::string_view name = line.substr(word, end - word);
@@ -152,10 +156,38 @@ class Parser {
       if (parse_settings(here(), line, end, line.size(), defaults_, nullptr) == 0)
         fail(line_no_, word + 1, "'#MPIQ defaults' needs at least one key=value");
       mark_line(LineKind::directive, kNone);
+    } else if (name == "pernode") {
+      pernode_line(line, end);
     } else {
       fail(line_no_, word + 1,
-           "unknown directive '" + std::string(name) + "' (expected 'barrier' or 'defaults')");
+           "unknown directive '" + std::string(name) + "' (expected " + std::string(kDirectives) + ")");
     }
+  }
+
+  // `#MPIQ pernode start CMD` / `#MPIQ pernode stop CMD`; `at` is just after the word `pernode`.
+  void pernode_line(std::string_view line, size_t at) {
+    const size_t word = skip_blanks(line, at);
+    size_t end = word;
+    while (end < line.size() && !is_blank(line[end])) ++end;
+    const std::string_view which = line.substr(word, end - word);
+    if (which != "start" && which != "stop")
+      fail(line_no_, word + 1,
+           which.empty() ? std::string("'#MPIQ pernode' needs 'start CMD' or 'stop CMD'")
+                         : "unknown pernode command '" + std::string(which) + "' (expected 'start' or 'stop')");
+    if (run_ != nullptr)
+      fail(line_no_, at - 6, "'#MPIQ pernode' belongs in the run's own task file, not in a submitted one");
+    const size_t cmd = skip_blanks(line, end);
+    if (cmd == line.size()) fail(line_no_, end + 1, "missing command after '#MPIQ pernode " + std::string(which) + "'");
+    if (ends_with_continuation(line))
+      fail(line_no_, line.size(), "a pernode command cannot continue on the next line (write it as one line)");
+    NodeCommand& c = which == "start" ? pernode_.start : pernode_.stop;
+    if (!c.empty())
+      fail(line_no_, word + 1,
+           "a second '#MPIQ pernode " + std::string(which) + "' (the first is on line " + std::to_string(c.line) +
+               "; join the commands with && on one line)");
+    c.line = line_no_;
+    c.command = std::string(line.substr(cmd));
+    mark_line(LineKind::directive, kNone);
   }
 
   void add_barrier() {
@@ -501,6 +533,7 @@ class Parser {
   uint64_t command_tasks_ = 0;
   Settings defaults_;
   TaskIndex last_barrier_ = kNone;
+  NodeCommands pernode_;
   TaskIndex segment_start_ = 0;
   NameIndex names_{table_.name};
 
@@ -519,8 +552,11 @@ class Parser {
 
 }  // namespace
 
-TaskTable parse_task_file(std::string_view text, const std::string& path) {
-  return Parser(text, path).run();
+TaskTable parse_task_file(std::string_view text, const std::string& path, NodeCommands* pernode) {
+  Parser parser(text, path);
+  TaskTable table = parser.run();
+  if (pernode != nullptr) *pernode = parser.pernode();
+  return table;
 }
 
 namespace detail {

@@ -40,11 +40,27 @@ struct RunContext;  // core/submission.hpp
 /// graph (a million tasks each waiting for 100), far below what would exhaust the hub's memory.
 inline constexpr uint64_t kMaxDependencyEdges = 100'000'000;
 
+/// A `#MPIQ pernode start|stop CMD` line (docs/design.md §2): a shell command run once on every node
+/// that has workers. Not a row: it has no state of its own in the table, and runs again on every run
+/// (a resumed job may have other nodes). Not in the checkpoint: every run reads the task file.
+struct NodeCommand {
+  uint32_t line = 0;    ///< the directive's line; 0 = none. Its output is under this id (`mpiq cat`)
+  std::string command;  ///< run with the task shell, in the run's working directory
+  bool empty() const noexcept { return line == 0; }
+};
+
+/// The file's pernode commands: `start` before a node's first task, `stop` after its last.
+struct NodeCommands {
+  NodeCommand start, stop;
+  bool any() const noexcept { return !start.empty() || !stop.empty(); }
+};
+
 /// Parses the task file `text`; `path` is only used in error messages. Returns one row per task and per
 /// `#MPIQ barrier` line, ordered by id, `deps` holding sorted, unique row indices, and the runtime
 /// columns initialised. Throws mpiq::InputError on any bad input, "no tasks" included; the table is
 /// acyclic when it returns. (Reading a file is the caller's: store::load_task_file.)
-TaskTable parse_task_file(std::string_view text, const std::string& path);
+/// The file's `#MPIQ pernode` lines go to `pernode` (ignored when it is null).
+TaskTable parse_task_file(std::string_view text, const std::string& path, NodeCommands* pernode = nullptr);
 
 namespace detail {
 

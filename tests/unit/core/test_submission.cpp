@@ -135,5 +135,12 @@ TEST(TaskFileSubmission, IdsThatWouldPassTheLimitAreAnError) {
   }
 }
 
+TEST(TaskFileSubmission, PernodeCommandsAreRefused) {
+  const TaskTable run = run_table();
+  expect_error("a\n#MPIQ pernode start echo up\n", run,
+               "more.tasks:2:7: '#MPIQ pernode' belongs in the run's own task file, not in a submitted one");
+}
+
+
 }  // namespace
 }  // namespace mpiq::core

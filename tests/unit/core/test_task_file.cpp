@@ -620,9 +620,9 @@ TEST(TaskFile, BadDefaultIsAnErrorAtItsColumn) {
 
 TEST(TaskFile, UnknownDirectiveIsAnError) {
   EXPECT_PARSE_ERROR("a\n #MPIQ barier\n", 2, 8,
-                     "unknown directive 'barier' (expected 'barrier' or 'defaults')");
+                     "unknown directive 'barier' (expected 'barrier', 'defaults' or 'pernode')");
   EXPECT_PARSE_ERROR("#MPIQ\na\n", 1, 1,
-                     "missing directive after '#MPIQ' (expected 'barrier' or 'defaults')");
+                     "missing directive after '#MPIQ' (expected 'barrier', 'defaults' or 'pernode')");
 }
 
 TEST(TaskFile, TextAfterBarrierIsAnError) {
@@ -810,6 +810,35 @@ TEST(TaskFile, RangesThatExpandPastTheCapAreAnErrorAtTheirLine) {
     EXPECT_EQ(e.column(), 4u);
   }
 }
+
+TEST(TaskFile, PernodeCommandsAreReadAndAreNotTasks) {
+  NodeCommands pernode;
+  const TaskTable t = parse_task_file(
+      "#MPIQ pernode start  mkdir -p /tmp/x && cp in /tmp/x\na\n#MPIQ pernode stop rm -r /tmp/x\nb\n", "t.tasks",
+      &pernode);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.id[0], 2u);
+  EXPECT_EQ(t.id[1], 4u);
+  EXPECT_EQ(pernode.start.line, 1u);
+  EXPECT_EQ(pernode.start.command, "mkdir -p /tmp/x && cp in /tmp/x");
+  EXPECT_EQ(pernode.stop.line, 3u);
+  EXPECT_EQ(pernode.stop.command, "rm -r /tmp/x");
+  parse_task_file("a\n", "t.tasks", &pernode);
+  EXPECT_FALSE(pernode.any());
+}
+
+TEST(TaskFile, PernodeMistakesAreErrors) {
+  EXPECT_PARSE_ERROR("#MPIQ pernode\na\n", 1, 14, "'#MPIQ pernode' needs 'start CMD' or 'stop CMD'");
+  EXPECT_PARSE_ERROR("#MPIQ pernode begin x\na\n", 1, 15,
+                     "unknown pernode command 'begin' (expected 'start' or 'stop')");
+  EXPECT_PARSE_ERROR("#MPIQ pernode start  \na\n", 1, 20, "missing command after '#MPIQ pernode start'");
+  EXPECT_PARSE_ERROR("#MPIQ pernode start a\n#MPIQ pernode start b\nc\n", 2, 15,
+                     "a second '#MPIQ pernode start' (the first is on line 1; join the commands with && on one line)");
+  EXPECT_PARSE_ERROR("#MPIQ pernode stop a \\\nb\n", 1, 22,
+                     "a pernode command cannot continue on the next line (write it as one line)");
+  EXPECT_PARSE_ERROR("#MPIQ pernode start a\n[# 1 #] b\n", 2, 4, "dependency '1' points at line 1, which is an '#MPIQ' directive, not a task");
+}
+
 
 }  // namespace
 }  // namespace mpiq::core
