@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,8 +85,21 @@ struct Report {
   bool empty() const noexcept { return started.empty() && finished.empty(); }
 };
 
+/// The rows of TaskOrder::task for a node's `#MPIQ pernode` commands (docs/design.md §2), which are
+/// not rows of the table: a worker runs them as tasks (its stream keeps their output under the
+/// directive's line as id and the node index as element), and the hub takes their reports apart.
+inline constexpr TaskIndex kNodeStartTask = 0xFFFFFFF0u;
+inline constexpr TaskIndex kNodeStopTask = 0xFFFFFFF1u;
+inline bool is_node_command(TaskIndex t) noexcept { return t == kNodeStartTask || t == kNodeStopTask; }
+
 struct Stop {
+  Stop() = default;
+  explicit Stop(bool kill, std::optional<TaskOrder> node = std::nullopt)
+      : kill_running(kill), node_stop(std::move(node)) {}
   bool kill_running = false;  ///< true: TERM/KILL running tasks; false: let them finish
+  /// For the first worker of a node with a `#MPIQ pernode stop` command: run it once this worker's
+  /// tasks have ended, report its end, then say bye.
+  std::optional<TaskOrder> node_stop;
 };
 
 /// Tasks `mpiq cancel` ended that a worker holds: it drops the queued ones and reports each as

@@ -80,14 +80,43 @@ Scheduler::Worker& Scheduler::worker(WorkerId w) {
   return workers_[w];
 }
 
-void Scheduler::add_worker(WorkerId id, uint32_t cores, uint32_t gpus) {
+void Scheduler::add_worker(WorkerId id, uint32_t cores, uint32_t gpus, bool open) {
   Worker& w = worker(id);
-  if (!w.joined && w.held == 0) ++idle_workers_;
   w.joined = true;
   if (options_.function_window) w.window = options_.function_window;
   w.cores = cores;
   w.gpus = gpus;
+  if (open) open_worker(id);
+}
+
+void Scheduler::open_worker(WorkerId id) {
+  Worker& w = worker(id);
+  if (!w.joined || w.open) return;
+  w.open = true;
+  if (w.held == 0) ++idle_workers_;
   mark_hungry(id);
+}
+
+void Scheduler::remove_worker(WorkerId id) {
+  Worker& w = worker(id);
+  if (!w.joined || w.held != 0) return;
+  if (w.open) --idle_workers_;
+  w.joined = false;
+  w.open = false;
+  w.hungry = false;  // its lane entries are stale now
+}
+
+std::vector<TaskIndex> Scheduler::fail_unplaceable(std::string_view why) {
+  std::vector<TaskIndex> failed;
+  for (TaskIndex t = 0; t < table_.size(); ++t) {
+    if (table_.is_barrier(t) || is_final(table_.state[t]) || on_worker_[t] != 0 || fits_some_worker(t)) continue;
+    table_.exit_code[t] = -1;
+    // A command task's result is the end of its stderr, where a reason is an `mpiq:` line.
+    table_.result[t] = table_.is_function(t) ? std::string(why) : "mpiq: " + std::string(why) + "\n";
+    finalize(t, TaskState::failed);
+    failed.push_back(t);
+  }
+  return failed;
 }
 
 std::vector<TaskIndex> Scheduler::unplaceable(size_t limit) const {
@@ -279,7 +308,7 @@ uint32_t Scheduler::function_window(WorkerId id) const {
 
 void Scheduler::mark_hungry(WorkerId id, bool front) {
   Worker& w = worker(id);
-  if (!w.joined || w.hungry) return;
+  if (!w.joined || !w.open || w.hungry) return;
   w.hungry = true;
   const HungryEntry e{id, ++w.hungry_gen};
   // Entries served through the other lane go stale; drop them before they outnumber the workers.

@@ -14,6 +14,7 @@
 #include <queue>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/graph.hpp"
@@ -101,8 +102,17 @@ class Scheduler {
   /// the scheduler; only the scheduler writes its runtime columns while it lives.
   Scheduler(TaskTable& table, SchedulerOptions options);
 
-  /// A worker with `cores` cores and `gpus` GPUs is ready for work.
-  void add_worker(WorkerId worker, uint32_t cores, uint32_t gpus);
+  /// A worker with `cores` cores and `gpus` GPUs has joined, and is ready for work when `open`. A
+  /// closed worker counts for what fits (unplaceable) but is given nothing until open_worker (its
+  /// node's `#MPIQ pernode start` command has not ended yet).
+  void add_worker(WorkerId worker, uint32_t cores, uint32_t gpus, bool open = true);
+  void open_worker(WorkerId worker);
+  /// Takes a closed worker out of the run for good (its node's start command failed): it gets
+  /// nothing and no longer counts for what fits. A worker that holds tasks is left as it is.
+  void remove_worker(WorkerId worker);
+  /// Fails every task not yet final and not on a worker that no remaining worker can run (after
+  /// remove_worker), skipping its dependants; returns them. A function task's message is `why`.
+  std::vector<TaskIndex> fail_unplaceable(std::string_view why);
   /// The tasks no joined worker can ever run (their request exceeds every worker), at most `limit`.
   std::vector<TaskIndex> unplaceable(size_t limit) const;
 
@@ -184,6 +194,7 @@ class Scheduler {
  private:
   struct Worker {
     bool joined = false;
+    bool open = false;  // given work (add_worker, open_worker)
     uint32_t cores = 0, gpus = 0;
     uint32_t held_cores = 0, held_gpus = 0;    // requests of tasks assigned or running there
     uint32_t held = 0, running = 0;            // tasks assigned or running there / running

@@ -27,6 +27,26 @@ TEST(Messages, OrdersRoundTrip) {
   EXPECT_EQ(back[1].attempt, 2u);
 }
 
+TEST(Messages, StopRoundTripsWithAndWithoutANodeStopCommand) {
+  const Stop plain = decode_stop(encode(Stop{true}));
+  EXPECT_TRUE(plain.kill_running);
+  EXPECT_FALSE(plain.node_stop.has_value());
+  Stop s;
+  TaskOrder o;
+  o.task = kNodeStopTask;
+  o.id = 3;
+  o.element = 1;
+  o.command = "rm -rf /tmp/stage";
+  s.node_stop = o;
+  const Stop back = decode_stop(encode(s));
+  EXPECT_FALSE(back.kill_running);
+  ASSERT_TRUE(back.node_stop.has_value());
+  EXPECT_EQ(back.node_stop->task, kNodeStopTask);
+  EXPECT_EQ(back.node_stop->element, 1u);
+  EXPECT_EQ(back.node_stop->command, o.command);
+  EXPECT_TRUE(is_node_command(back.node_stop->task));
+}
+
 TEST(Messages, ReportRoundTrip) {
   Report r;
   r.started.push_back({4, 12.5});

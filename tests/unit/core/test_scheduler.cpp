@@ -615,3 +615,37 @@ TEST(Scheduler, TaskExpectedToTakeLongerThanTheTimeLeftIsHeldBack) {
   for (TaskIndex i : {10u, 11u}) run(s, 1, ok(i));
   EXPECT_TRUE(s.only_time_held());
 }
+
+TEST(Scheduler, AClosedWorkerGetsNothingUntilOpened) {
+  TaskTable t = parse("a\nb\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0, /*open=*/false);
+  s.add_worker(2, 1, 0, /*open=*/false);
+  EXPECT_TRUE(s.unplaceable(5).empty());  // closed workers count for what fits
+  EXPECT_TRUE(dispatch(s).all().empty());
+  s.open_worker(2);
+  const Round r = dispatch(s);
+  EXPECT_TRUE(r.tasks_for(1).empty());
+  EXPECT_EQ(r.tasks_for(2).size(), 2u);
+  EXPECT_TRUE(r.steals.empty());  // a closed worker is not idle: nobody steals for it
+}
+
+TEST(Scheduler, RemovingWorkersFailsWhatNoneLeftCanRun) {
+  TaskTable t = parse("[% gpus=1 name=g %] a\n[# g #] b\nc\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 1, false);  // the only GPU
+  s.add_worker(2, 1, 0, false);
+  s.remove_worker(1);
+  const auto failed = s.fail_unplaceable("node n1's start command failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(t.id[failed[0]], 1u);
+  EXPECT_EQ(t.state[row(t, 1)], TaskState::failed);
+  EXPECT_EQ(t.result[row(t, 1)], "mpiq: node n1's start command failed\n");
+  EXPECT_EQ(t.state[row(t, 2)], TaskState::skipped);
+  s.open_worker(2);
+  const Round r = dispatch(s);
+  ASSERT_EQ(r.tasks_for(2).size(), 1u);
+  EXPECT_EQ(t.id[r.tasks_for(2)[0]], 3u);
+  run(s, 2, ok(r.tasks_for(2)[0]));
+  EXPECT_TRUE(s.all_final());
+}
