@@ -98,6 +98,34 @@ core::TaskIndex find_task(const core::TaskTable& table, const std::string& task,
   throw InputError(run_dir + ": " + why);
 }
 
+// `start@NODE` / `stop@NODE` (NODE a host or a node index): the id and element its node's pernode command
+// wrote its output under (the directive's line, the node's index), from status.json; nullopt for a
+// TASK of another form.
+std::optional<std::pair<uint32_t, uint32_t>> find_node_command(const std::string& task,
+                                                               const std::string& run_dir) {
+  const size_t at = task.find('@');
+  if (at == std::string::npos) return std::nullopt;
+  const std::string which = task.substr(0, at), node = task.substr(at + 1);
+  if (which != "start" && which != "stop")
+    throw InputError(run_dir + ": '" + task + "': a node's command is start@NODE or stop@NODE");
+  json d;
+  if (!read_json_object(run_dir + "/status.json", &d)) d = json::object();
+  const json pernode = d.value("pernode", json::object());
+  if (!pernode.is_object() || !pernode.contains(which) || !pernode[which].is_object())
+    throw InputError(run_dir + ": the run has no '#MPIQ pernode " + which + "' command");
+  const auto line = pernode[which].value("line", 0u);
+  std::string hosts;
+  for (const json& n : d.value("nodes", json::array())) {
+    if (!n.is_object() || !n.contains("index")) continue;
+    const std::string host = n.value("host", "");
+    const auto index = n.value("index", 0u);
+    if (host == node || std::to_string(index) == node) return std::pair{line, index};
+    hosts += (hosts.empty() ? "" : ", ") + host;
+  }
+  throw InputError(run_dir + ": the run has no node '" + node + "'" +
+                   (hosts.empty() ? std::string() : " (its nodes: " + hosts + ")"));
+}
+
 // The last `bytes` of `text`, from a line start where one is near.
 std::string tail(const std::string& text, size_t bytes) {
   if (text.size() <= bytes) return text;
@@ -138,10 +166,20 @@ int cat(const CatOptions& o) {
     }
     return 0;
   }
-  const core::TaskIndex t = find_task(table, o.task, o.run_dir);
   if (files && o.attempt != 0)
     throw InputError(
         "--attempt: the run keeps per-task files (--task-output files), which hold every attempt");
+  if (const auto node = find_node_command(o.task, o.run_dir)) {
+    const auto [id, element] = *node;
+    std::string out;
+    if (files)
+      out = read_file(out_dir + "/" + core::output_file_stem(id, element) + (o.err ? ".err" : ".out"));
+    else
+      out = streams->text(id, element, o.err ? store::OutputChannel::err : store::OutputChannel::out, o.attempt);
+    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    return 0;
+  }
+  const core::TaskIndex t = find_task(table, o.task, o.run_dir);
   const std::string out = text(t, o.err, o.attempt);
   std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
   return 0;
@@ -155,7 +193,8 @@ void add_cat_command(CLI::App& app, int* exit_code) {
       app.add_subcommand("cat", "Print a task's output (stdout, or --stderr), while the run goes or after");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
   cmd->add_option("TASK", o->task,
-                  "Task id (its line number) or name; ID[i] or NAME[i] for a sweep's element");
+                  "Task id (its line number) or name; ID[i] or NAME[i] for a sweep's element; "
+                  "start@NODE or stop@NODE for a node's pernode command (NODE: host or index)");
   cmd->add_flag("--stderr", o->err, "Print the task's stderr instead of its stdout");
   cmd->add_option("--attempt", o->attempt, "Print this attempt's output (default: the last)")
       ->check(CLI::PositiveNumber);

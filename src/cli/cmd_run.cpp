@@ -70,7 +70,8 @@ int run_command(const RunSettings& s) {
   spec.hub.stop_margin_s = s.stop_margin_s;
   spec.hub.summary = true;
   spec.prepare = [&](const std::vector<core::WorkerCapacity>& workers) {
-    table = store::load_task_file(s.task_file, s.format);
+    core::NodeCommands pernode;
+    table = store::load_task_file(s.task_file, s.format, &pernode);
     check_requests(table, workers, s.task_file);
     dir = std::make_unique<hub::RunDirectory>(s.run_dir, s.resume);
     const std::string sha256 = store::sha256_file(s.task_file);
@@ -90,6 +91,7 @@ int run_command(const RunSettings& s) {
     run.dir = dir.get();
     run.out_dir = s.out_dir;
     run.what = "mpiq run " + s.task_file;
+    run.pernode = pernode;
     if (s.report) {
       live_report = std::make_unique<LiveReport>(table, *dir);
       run.observer = live_report.get();

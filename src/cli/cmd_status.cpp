@@ -250,8 +250,14 @@ void list_tasks(const core::TaskTable& t, const std::vector<core::TaskState>& st
       out << "\n";
     } else if (st[i] == core::TaskState::failed) {
       // Why, and the end of its stderr (indented), as the table kept it.
-      out << core::describe_end(t, i) << "; mpiq cat " << dir << " " << cat_arg(t, i) << " --stderr\n";
-      out << core::indent_lines(core::stderr_tail(t, i), "        | ");
+      // One that never started (no worker could run it) has no stderr to point at, and its reason is
+      // said once.
+      if (t.attempts[i] == 0) {
+        out << core::describe_end(t, i) << "\n";
+      } else {
+        out << core::describe_end(t, i) << "; mpiq cat " << dir << " " << cat_arg(t, i) << " --stderr\n";
+        out << core::indent_lines(core::stderr_tail(t, i), "        | ");
+      }
     } else if (st[i] == core::TaskState::skipped || st[i] == core::TaskState::cancelled) {
       out << core::describe_end(t, i) << "\n";
     } else {

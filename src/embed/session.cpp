@@ -45,6 +45,7 @@ struct Session::Impl final : hub::HubObserver {
   // --- The hub's side. ---
   core::TaskTable table;
   std::string task_file;
+  core::NodeCommands pernode;  // the task file's `#MPIQ pernode` commands
   std::unique_ptr<hub::RunDirectory> state;
   bool state_opened = false;
   std::unordered_map<std::string, TaskId> names;
@@ -303,6 +304,7 @@ struct Session::Impl final : hub::HubObserver {
     run.dir = state.get();
     run.what = std::string("mpiq::Session in ") + program_invocation_short_name;
     run.observer = this;
+    run.pernode = pernode;
     run.attach = [this](hub::Hub* h) { hub = h; };  // only the hub's thread reads it
     run.inbox_guard = [this](const std::function<void()>& take) { take_inbox(take); };
     return run;
@@ -378,7 +380,9 @@ void Session::load_task_file(const std::string& path) {
   if (s.submissions > 0) throw InputError("load_task_file: call it before the first submit()");
   // A submit() that threw may have opened the state before any task file: the file's name decides.
   if (s.state_opened && !s.state) s.state_opened = false;
-  core::TaskTable parsed = store::load_task_file(path);
+  core::NodeCommands pernode;
+  core::TaskTable parsed = store::load_task_file(path, core::TaskFileFormat::mpiq, &pernode);
+  s.pernode = pernode;
   s.task_file = path;
   s.open_state();
   const std::string sha = store::sha256_file(path);

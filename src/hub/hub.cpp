@@ -108,7 +108,7 @@ void Hub::handle(const transport::Message& m) {
   WorkerRow& w = workers_[rank];
   w.last_heard = exec::mono_now();
   if (w.owed_stop != 0 && !w.left) {
-    net_.send(static_cast<int>(rank), MessageKind::stop, core::encode(core::Stop{w.owed_stop == 2}));
+    net_.send(static_cast<int>(rank), MessageKind::stop, core::encode(stop_for(rank, w.owed_stop == 2)));
     w.owed_stop = 0;
   }
   if (w.lost) {  // slow, not gone: it counts again (and takes back its tasks' crashes as they end)
@@ -126,7 +126,9 @@ void Hub::handle(const transport::Message& m) {
         w.gpus = h.gpus;
         w.cores = h.cores;
         w.gpu_count = h.gpu_count;
-        scheduler_.add_worker(static_cast<core::WorkerId>(rank), h.cores, h.gpu_count);
+        // With a pernode start command a worker gets tasks once its node's start has run.
+        scheduler_.add_worker(static_cast<core::WorkerId>(rank), h.cores, h.gpu_count,
+                              options_.pernode.start.empty());
         log_.debug("worker " + std::to_string(rank) + " on " + h.host + ": cpus " + h.cpus +
                    (h.gpus.empty() ? "" : ", gpus " + h.gpus));
         break;
@@ -175,6 +177,7 @@ void Hub::handle(const transport::Message& m) {
 void Hub::on_report(int rank, const core::Report& r) {
   const auto w = static_cast<core::WorkerId>(rank);
   for (const auto& s : r.started) {
+    if (core::is_node_command(s.task)) continue;
     scheduler_.on_started(w, s.task, s.time);
     if (observer_ && s.task < table_.size() && table_.state[s.task] == TaskState::running)
       observer_->started(s.task, rank);
@@ -184,6 +187,7 @@ void Hub::on_report(int rank, const core::Report& r) {
 
 void Hub::on_finished(int rank, core::TaskResult f) {
   const auto w = static_cast<core::WorkerId>(rank);
+  if (core::is_node_command(f.task)) return on_node_command(rank, f);
   if (f.task >= table_.size()) return;
   if (table_.state[f.task] == TaskState::cancelled) {
     // Cancelled while on this worker: it ended as told (or just before). Nothing to log or count as
@@ -235,6 +239,145 @@ void Hub::on_finished(int rank, core::TaskResult f) {
     log_.error(msg.str());
   else
     log_.warn(msg.str());
+}
+
+std::string_view to_string(NodeState::Step s) {
+  switch (s) {
+    case NodeState::Step::none:
+      return "none";
+    case NodeState::Step::running:
+      return "running";
+    case NodeState::Step::done:
+      return "done";
+    case NodeState::Step::failed:
+      return "failed";
+  }
+  return "none";
+}
+
+namespace {
+// "ranks 3-4", "rank 2": the workers of a node, for messages.
+std::string ranks_text(const std::vector<int>& ranks) {
+  if (ranks.size() == 1) return "rank " + std::to_string(ranks[0]);
+  std::string s = "ranks ";
+  s.append(std::to_string(ranks.front())).push_back('-');
+  s.append(std::to_string(ranks.back()));
+  return s;
+}
+
+// How a pernode command that did not succeed ended, with the end of its stderr.
+std::string describe_node_end(const core::TaskResult& f) {
+  std::string why;
+  if (const std::string_view reason = core::mpiq_reason(f.output); !reason.empty())
+    why = reason;
+  else if (f.signal != 0)
+    why = "killed by " + exec::signal_name(f.signal);
+  else
+    why = "exit code " + std::to_string(f.exit_code);
+  std::string tail(f.output);
+  while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  if (!tail.empty() && core::mpiq_reason(f.output).empty()) {
+    std::replace(tail.begin(), tail.end(), '\n', ' ');
+    why.append("; stderr ends: ").append(tail);
+  }
+  return why;
+}
+}  // namespace
+
+size_t Hub::node_of(int rank) const {
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    if (std::find(nodes_[n].ranks.begin(), nodes_[n].ranks.end(), rank) != nodes_[n].ranks.end()) return n;
+  return nodes_.size();
+}
+
+core::TaskOrder Hub::node_order(size_t node, bool start, bool in_stop) const {
+  const core::NodeCommand& c = start ? options_.pernode.start : options_.pernode.stop;
+  const WorkerRow& leader = workers_[static_cast<size_t>(nodes_[node].ranks.front())];
+  core::TaskOrder o;
+  o.task = start ? core::kNodeStartTask : core::kNodeStopTask;
+  o.id = c.line;  // its output is under the directive's line (`mpiq cat RUN start@HOST`)
+  o.element = static_cast<uint32_t>(node);
+  o.attempt = 1;
+  o.cores = std::max(1u, leader.cores);  // the whole share of the worker that runs it
+  o.gpus = 0;
+  o.timeout_s = in_stop ? options_.pernode_stop_timeout_s : 0;
+  o.name = start ? "start" : "stop";
+  o.command = c.command;
+  return o;
+}
+
+void Hub::start_nodes() {
+  nodes_.clear();
+  for (const WorkerRow& w : workers_) {
+    if (w.rank == 0 || !w.joined) continue;
+    auto n = std::find_if(nodes_.begin(), nodes_.end(), [&](const NodeState& x) { return x.host == w.host; });
+    if (n == nodes_.end()) n = nodes_.insert(nodes_.end(), NodeState{w.host, {}, {}, {}, {}, {}});
+    n->ranks.push_back(w.rank);
+  }
+  if (options_.pernode.start.empty()) return;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    NodeState& n = nodes_[i];
+    n.start = NodeState::Step::running;
+    log_.info("node " + n.host + " (" + ranks_text(n.ranks) + "): running its pernode start command (line " +
+              std::to_string(options_.pernode.start.line) + ") on rank " + std::to_string(n.ranks.front()));
+    net_.send(n.ranks.front(), MessageKind::assign, core::encode(std::vector{node_order(i, true, false)}));
+  }
+}
+
+core::Stop Hub::stop_for(size_t rank, bool kill_running) const {
+  const size_t n = node_of(static_cast<int>(rank));
+  // The node's stop command goes with its first worker's stop, unless its start failed (then the
+  // node never ran a task) or the stop command is running or ran already.
+  if (options_.pernode.stop.empty() || n == nodes_.size() || nodes_[n].ranks.front() != static_cast<int>(rank) ||
+      nodes_[n].start == NodeState::Step::failed || nodes_[n].stop != NodeState::Step::none)
+    return core::Stop(kill_running);
+  return core::Stop(kill_running, node_order(n, false, kill_running));
+}
+
+void Hub::on_node_command(int rank, const core::TaskResult& f) {
+  const size_t i = node_of(rank);
+  if (i == nodes_.size()) return;
+  NodeState& n = nodes_[i];
+  const bool start = f.task == core::kNodeStartTask;
+  const core::NodeCommand& c = start ? options_.pernode.start : options_.pernode.stop;
+  const std::string what = "node " + n.host + " (" + ranks_text(n.ranks) + "): its pernode " +
+                           (start ? "start" : "stop") + " command (line " + std::to_string(c.line) + ")";
+  const bool ok = f.succeeded() && !f.interrupted;
+  if (!start) {
+    n.stop = ok ? NodeState::Step::done : NodeState::Step::failed;
+    if (ok) {
+      log_.info(what + " ended");
+    } else {
+      n.stop_why = f.interrupted ? "ended by the stop" : describe_node_end(f);
+      log_.error(what + " failed: " + n.stop_why);
+    }
+    return;
+  }
+  if (ok) {
+    n.start = NodeState::Step::done;
+    log_.info(what + " ended; its workers take tasks");
+    if (!stop_sent_)
+      for (int r : n.ranks) scheduler_.open_worker(static_cast<core::WorkerId>(r));
+    return;
+  }
+  n.start = NodeState::Step::failed;
+  n.start_why = f.interrupted ? "ended by the stop" : describe_node_end(f);
+  if (f.interrupted) return;  // a stop ended it: the run is ending anyway
+  log_.error(what + " failed: " + n.start_why + "; its " + core::plural(static_cast<uint32_t>(n.ranks.size()), "worker") +
+             " are out of the run");
+  for (int r : n.ranks) {
+    scheduler_.remove_worker(static_cast<core::WorkerId>(r));
+    WorkerRow& w = workers_[static_cast<size_t>(r)];
+    if (!w.left) net_.send(r, MessageKind::stop, core::encode(core::Stop(false)));
+  }
+  const bool any_left = std::any_of(nodes_.begin(), nodes_.end(),
+                                    [](const NodeState& x) { return x.start != NodeState::Step::failed; });
+  const std::string why = any_left ? "no worker left can run it: the pernode start command failed on " + n.host
+                                   : "no node left to run it: the pernode start command failed on every node";
+  const auto failed = scheduler_.fail_unplaceable(why);
+  if (!failed.empty())
+    log_.error(core::plural(static_cast<uint32_t>(failed.size()), "task") + " failed: " + why);
+  if (!any_left) begin_stop(false, "the pernode start command failed on every node");
 }
 
 void Hub::add_tasks(TaskIndex first_row) {
@@ -314,7 +457,6 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
     return;
   }
   scheduler_.stop_dispatch();
-  const core::Stop stop{kill_running};
   const double now = exec::mono_now();
   for (size_t r = 1; r < workers_.size(); ++r) {
     WorkerRow& w = workers_[r];
@@ -322,7 +464,7 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
     if (quiet(w, now))
       w.owed_stop = kill_running ? 2 : 1;  // sent when it is heard from again
     else
-      net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop));
+      net_.send(static_cast<int>(r), MessageKind::stop, core::encode(stop_for(r, kill_running)));
   }
   stop_sent_ = true;
 }
@@ -495,7 +637,9 @@ int Hub::run() {
   record_changed();    // crashes counted at load
 
   int code = -1;
-  if (!wait_for_workers()) {
+  const bool ready = wait_for_workers();
+  if (ready) start_nodes();
+  if (!ready) {
     begin_stop(true, exec::signal_name(exec::stop_signal()) + " before the workers were ready");
   } else if (auto bad = scheduler_.unplaceable(5); !bad.empty()) {
     uint32_t max_cores = 0, max_gpus = 0;
@@ -622,7 +766,7 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
          {"busy", elapsed > 0 ? std::min(1.0, w.busy_s / elapsed / std::max(1u, w.cores)) : 0.0}});
   }
   json node_rows = json::array();
-  for (const NodeRow& n : nodes)
+  for (const NodeRow& n : nodes) {
     node_rows.push_back(
         {{"host", n.host},
          {"workers", n.workers},
@@ -632,6 +776,16 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
          {"done", n.done},
          {"lost", n.lost},
          {"busy", elapsed > 0 ? std::min(1.0, n.busy_s / elapsed / std::max(1u, n.cores)) : 0.0}});
+    const auto state = std::find_if(nodes_.begin(), nodes_.end(), [&](const NodeState& x) { return x.host == n.host; });
+    if (options_.pernode.any() && state != nodes_.end()) {
+      json& row = node_rows.back();
+      row["index"] = state - nodes_.begin();
+      if (!options_.pernode.start.empty()) row["pernode_start"] = to_string(state->start);
+      if (!state->start_why.empty()) row["pernode_start_why"] = state->start_why;
+      if (!options_.pernode.stop.empty()) row["pernode_stop"] = to_string(state->stop);
+      if (!state->stop_why.empty()) row["pernode_stop_why"] = state->stop_why;
+    }
+  }
   // The tasks on workers now, read from the state column at this instant, so they agree with the
   // counts and the per-worker rows above (at most kStatusTaskRows of each; the counts say how many).
   json running = json::array(), queued = json::array();
@@ -695,6 +849,13 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
               {"exit_code", exit_code >= 0 ? json(exit_code) : json(nullptr)}};
   if (options_.deadline > 0)
     doc["time_left_s"] = std::max(0.0, std::round(options_.deadline - exec::mono_now()));
+  if (options_.pernode.any()) {
+    json pernode = json::object();
+    for (const auto* c : {&options_.pernode.start, &options_.pernode.stop})
+      if (!c->empty())
+        pernode[c == &options_.pernode.start ? "start" : "stop"] = {{"line", c->line}, {"command", c->command}};
+    doc["pernode"] = pernode;
+  }
   if (!options_.slurm_job_ids.empty())
     doc["slurm"] = {{"job_id", options_.slurm_job_ids.back()},
                     {"job_ids", options_.slurm_job_ids},
@@ -716,6 +877,12 @@ std::string Hub::summary() const {
   s << "  ";
   for (size_t i = 0; i < core::kTaskStateCount; ++i)
     s << core::kTaskStateNames[i] << " " << c[i] << (i + 1 < core::kTaskStateCount ? "  " : "\n");
+  for (const NodeState& n : nodes_) {
+    if (n.start == NodeState::Step::failed && !n.start_why.empty())
+      s << "  node " << n.host << ": the pernode start command failed (" << n.start_why << ")\n";
+    if (n.stop == NodeState::Step::failed && !n.stop_why.empty())
+      s << "  node " << n.host << ": the pernode stop command failed (" << n.stop_why << ")\n";
+  }
   if (!failures_.empty()) {
     s << "  failed tasks (" << failures_.size() << "):\n";
     for (size_t i = 0; i < failures_.size() && i < options_.summary_failures; ++i) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/scheduler.hpp"
+#include "core/task_file.hpp"
 #include "core/task_output.hpp"
 #include "hub/log.hpp"
 #include "mpi/transport.hpp"
@@ -103,6 +104,11 @@ struct HubOptions {
   double worker_silence_s = 30;
   bool progress_redraw = false;
   double progress_interval_s = 30;
+  /// The task file's `#MPIQ pernode` commands (docs/design.md §2), run by the first worker of every
+  /// node: start before the node's workers get a task, stop after their last.
+  core::NodeCommands pernode;
+  /// A node's stop command, run during a stop (a signal, the time limit), is ended after this long.
+  uint32_t pernode_stop_timeout_s = 60;
   /// A stop signal drains the run (`mpiq run --drain`): no task starts any more, running ones
   /// finish, then the state is saved (exit 3). A second signal, or the time limit, ends them.
   bool drain_on_signal = false;
@@ -129,6 +135,16 @@ struct WorkerRow {
   uint64_t done = 0;  ///< attempts that ended on it (any outcome)
   double busy_s = 0;  ///< seconds its tasks ran, summed
 };
+
+/// A node that has workers, and where its `#MPIQ pernode` commands are (docs/design.md §2).
+struct NodeState {
+  enum class Step : uint8_t { none, running, done, failed };
+  std::string host;
+  std::vector<int> ranks;  ///< its workers, ascending; the first one runs the node's commands
+  Step start = Step::none, stop = Step::none;
+  std::string start_why, stop_why;  ///< how a command that did not succeed ended
+};
+std::string_view to_string(NodeState::Step s);
 
 class Hub {
  public:
@@ -165,9 +181,20 @@ class Hub {
   const std::string& stop_reason() const noexcept { return stop_reason_; }
   const core::Scheduler& scheduler() const noexcept { return scheduler_; }
   const std::vector<WorkerRow>& workers() const noexcept { return workers_; }
+  /// The nodes in the order of their first worker's rank (known once every worker said hello).
+  const std::vector<NodeState>& nodes() const noexcept { return nodes_; }
 
  private:
   bool wait_for_workers();
+  /// Groups the workers by node and sends each node's first worker its pernode start command.
+  void start_nodes();
+  /// The end of a node's pernode start or stop command (a report row kNodeStartTask/kNodeStopTask).
+  void on_node_command(int rank, const core::TaskResult& f);
+  /// The index of `rank`'s node in nodes_, or nodes_.size().
+  size_t node_of(int rank) const;
+  core::TaskOrder node_order(size_t node, bool start, bool in_stop) const;
+  /// The stop message for `rank`: with its node's stop command when it runs the node's commands.
+  core::Stop stop_for(size_t rank, bool kill_running) const;
   void handle(const transport::Message& m);
   void on_report(int rank, const core::Report& r);
   void on_finished(int rank, core::TaskResult f);
@@ -202,6 +229,7 @@ class Hub {
   HubObserver* observer_ = nullptr;
   core::Scheduler scheduler_;
   std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
+  std::vector<NodeState> nodes_;
   size_t byes_ = 0;
   size_t lost_ = 0;  // workers lost and not heard from again
   double next_heartbeat_ = 0, last_turn_ = 0;

@@ -167,15 +167,17 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
   // After the run directory's start(), which creates it.
   if (run.dir && !log.open_file(run.dir->path() + "/hub.log"))
     std::cerr << "mpiq: cannot open " << run.dir->path() << "/hub.log\n";
-  size_t barriers = 0;
-  for (core::TaskIndex r = 0; r < run.table->size(); ++r) barriers += run.table->is_barrier(r) ? 1 : 0;
-  log.info(run.what + ": " + std::to_string(run.table->size() - barriers) + " task(s)" +
+  size_t barriers = 0, joins = 0;  // `#MPIQ barrier` lines; a sweep's join row is no barrier of the file's
+  for (core::TaskIndex r = 0; r < run.table->size(); ++r)
+    if (run.table->is_barrier(r)) ++(run.table->is_sweep_join(r) ? joins : barriers);
+  log.info(run.what + ": " + std::to_string(run.table->size() - barriers - joins) + " task(s)" +
            (barriers ? ", " + std::to_string(barriers) + " barrier(s)" : std::string()) + ", " +
            std::to_string(net.size() - 1) + " worker(s), run directory " +
            (run.dir ? run.dir->path() : std::string("none")));
   for (const std::string& note : notes) log.info(note);
 
   ho.out_dir = run.out_dir;
+  ho.pernode = run.pernode;
   if (run.dir) ho.run_dir = run.dir->path();
   ho.host = exec::host_name();
   if (run.dir) ho.slurm_job_ids = run.dir->slurm_job_ids();

@@ -50,6 +50,7 @@ struct HubRun {
   std::string out_dir;                   ///< task output; "" = `dir`/out
   std::string what;                      ///< for hub.log's first line: "mpiq run tasks.txt", a program name
   hub::HubObserver* observer = nullptr;  ///< watches the hub besides the inbox (the embedding session)
+  core::NodeCommands pernode;            ///< the task file's `#MPIQ pernode` commands
   /// Wraps each taking of inbox files (Inbox::poll), on the hub's thread: an embedding session takes
   /// its lock around it, since other threads read the table. Null: called as it is.
   std::function<void(const std::function<void()>& take)> inbox_guard;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/pylauncher.hpp"
+#include "core/task_file.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::store {
@@ -15,8 +16,9 @@ namespace mpiq::store {
 std::string read_task_file(const std::string& path);
 
 /// Reads the file at `path` and parses it with core::parse_task_file, errors naming `path`; a
-/// pylauncher file (`format`) is turned into mpiq's lines first (core/pylauncher.hpp).
-core::TaskTable load_task_file(const std::string& path,
-                               core::TaskFileFormat format = core::TaskFileFormat::mpiq);
+/// pylauncher file (`format`) is turned into mpiq's lines first (core/pylauncher.hpp). The file's
+/// `#MPIQ pernode` commands go to `pernode` (ignored when null).
+core::TaskTable load_task_file(const std::string& path, core::TaskFileFormat format = core::TaskFileFormat::mpiq,
+                               core::NodeCommands* pernode = nullptr);
 
 }  // namespace mpiq::store

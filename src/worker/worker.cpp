@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,6 +132,13 @@ void Worker::run() {
     enforce_deadlines();
     collect_functions();
     flush_report();
+    if (stopping_ && node_stop_ && queue_.empty() && functions_->idle()) {
+      // The node's `#MPIQ pernode stop` command, once this worker's tasks have ended: on a stop too
+      // (may_start says no then), bounded by the timeout the hub gave it.
+      queue_.push(std::move(*node_stop_));
+      node_stop_.reset();
+      start_ready_tasks();
+    }
     if (stopping_ && queue_.empty() && functions_->idle()) break;
     if (progress_) backoff.reset();
     int64_t wait_ns = backoff.next();
@@ -141,6 +149,7 @@ void Worker::run() {
     wait_for_events(wait_ns);
   }
   if (options_.sample_node) sample_node(exec::mono_now(), true);  // so a short run has a sample too
+  end_node_services();
   end_orphans(exec::mono_now(), true);
   net_.send(options_.hub, MessageKind::bye, {});
   while (!net_.progress()) usleep(100);
@@ -172,7 +181,9 @@ void Worker::handle(const transport::Message& m) {
       stopping_ = true;
       queue_.drop_queue();  // the hub keeps them unstarted; a resumed run starts them
       functions_->drop_queue();
-      if (core::decode_stop(m.bytes).kill_running) {
+      core::Stop stop = core::decode_stop(m.bytes);
+      if (stop.node_stop) node_stop_ = std::move(stop.node_stop);
+      if (stop.kill_running) {
         for (core::TaskIndex t : queue_.terminate_all(exec::mono_now()))
           exec::signal_group(children_.at(t).process, SIGTERM);
         functions_->interrupt_running(exec::mono_now() + options_.grace_s);
@@ -235,6 +246,13 @@ void Worker::start_ready_tasks() {
 
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
   std::vector<std::string> env = base_env_;
+  if (core::is_node_command(o.task)) {
+    // Not a task: no task id (so exec/orphans.hpp leaves what it starts alone), its node's index.
+    env.push_back("MPIQ_NODE_INDEX=" + std::to_string(o.element));
+    env.push_back(std::string("MPIQ_PERNODE=") + (o.task == core::kNodeStartTask ? "start" : "stop"));
+    env.push_back("MPIQ_CORES=" + hw::cpu_list(queue_.pool().pus_of(a)));
+    return env;
+  }
   env.push_back("MPIQ_TASK_ID=" + std::to_string(o.id));
   env.push_back("LAUNCHER_JID=" + std::to_string(o.id));  // TACC launcher's: the task's line
   env.push_back("MPIQ_TASK_NAME=" + o.name);
@@ -532,8 +550,12 @@ void Worker::reap(core::TaskIndex t) {
   exec::Exit ex;
   if (!exec::try_reap(it->second.process, &ex)) return;
   progress_ = true;
-  // The group may still hold the task's own children: they go with it.
-  exec::signal_group(it->second.process, SIGKILL);
+  // The group may still hold the task's own children: they go with it. Not those of a node's start
+  // command that succeeded: a service it started runs until the stop command, and the worker's end.
+  if (t == core::kNodeStartTask && ex.exit_code == 0 && ex.signal == 0)
+    node_services_.push_back(it->second.process);
+  else
+    exec::signal_group(it->second.process, SIGKILL);
   // What the task wrote before it ended is in its pipes still: into the stream before its end is
   // reported (a descendant outside its group that holds a pipe open loses what it writes later).
   Child& c = it->second;
@@ -566,6 +588,27 @@ void Worker::reap(core::TaskIndex t) {
   if (!res.succeeded()) res.output = std::move(c.err_tail);
   report_.finished.push_back(res);
   children_.erase(it);
+}
+
+void Worker::end_node_services() {
+  if (node_services_.empty()) return;
+  // What the node's start command left running (a service) ends with the worker, after the node's
+  // stop command: TERM, then KILL after the grace period (at most 5 s) to what is left of its group.
+  for (const exec::Child& c : node_services_) exec::signal_group(c, SIGTERM);
+  const double until = exec::mono_now() + std::min(options_.grace_s, 5.0);
+  while (exec::mono_now() < until) {
+    // The group's processes are this rank's children now (it is their subreaper): reap them, so
+    // that an ended group is seen to be gone.
+    for (const exec::Child& c : node_services_)
+      while (::waitpid(-c.pid, nullptr, WNOHANG) > 0) {
+      }
+    const bool alive = std::any_of(node_services_.begin(), node_services_.end(),
+                                   [](const exec::Child& c) { return ::kill(-c.pid, 0) == 0; });
+    if (!alive) break;
+    usleep(20'000);
+  }
+  for (const exec::Child& c : node_services_) exec::signal_group(c, SIGKILL);
+  node_services_.clear();
 }
 
 void Worker::end_orphans(double now, bool last) {

@@ -4,6 +4,7 @@
 /// in batches. It owns no durable state: everything it knows the hub can rebuild.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -114,6 +115,11 @@ class Worker {
   std::vector<FunctionRunner::Finished> function_finished_;
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
+  std::optional<core::TaskOrder> node_stop_;  // the node's pernode stop command, run before bye
+  /// Process groups of this node's pernode start command, left running when it succeeded (a service
+  /// it started); ended when the worker ends.
+  std::vector<exec::Child> node_services_;
+  void end_node_services();
   double last_hub_ = 0;  // CLOCK_MONOTONIC time of the hub's last message
   double next_heartbeat_ = 0;
   bool hub_silent_ = false;  // said so on stderr; cleared when the hub speaks again
