@@ -56,8 +56,9 @@ void add_check_command(CLI::App& app, int* exit_code) {
   cmd->callback([file, json, ranks, xml, format, exit_code] {
     if (*ranks < 0) throw InputError("--ranks must be at least 1 (got " + std::to_string(*ranks) + ")");
     if (!xml->empty() && *ranks == 0) throw InputError("--topology-xml needs --ranks N");
+    core::NodeCommands pernode;
     const core::TaskTable table = store::load_task_file(
-        *file, *format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq);
+        *file, *format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq, &pernode);
     std::string fits;
     if (*ranks > 0) {
       const hw::Topology topo = hw::Topology::load(*xml);
@@ -70,7 +71,13 @@ void add_check_command(CLI::App& app, int* exit_code) {
              " GPUs\n";
     }
     std::cout << check_report(table, core::summarize(table), *json);
-    if (!*json) std::cout << fits;
+    if (!*json) {
+      for (const auto* c : {&pernode.start, &pernode.stop})
+        if (!c->empty())
+          std::cout << "pernode " << (c == &pernode.start ? "start" : "stop") << " (line " << c->line
+                    << ", once on every node): " << c->command << "\n";
+      std::cout << fits;
+    }
     *exit_code = 0;
   });
 }

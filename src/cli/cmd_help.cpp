@@ -25,10 +25,12 @@ constexpr const char* kTaskLanguage = R"(The task file: one task per line; its i
                           settings: defaults cores=1 gpus=0, no timeout, retries=0, priority=0
   #MPIQ defaults cores=2  sets defaults for the lines below it (every setting but name)
   #MPIQ barrier           every later task waits for every earlier one
+  #MPIQ pernode start CMD once on every node before its first task (stop CMD: after its last)
   # anything else         a comment; blank lines keep their numbers too
 
   A line ending in \ continues on the next one. A command with shell syntax (pipes, redirections,
-  variables, quotes, globs, ...) runs under /bin/sh -c; a plain command runs directly.
+  variables, quotes, globs, ...) runs under bash -c (/bin/sh -c without bash; --shell); a plain
+  command runs directly.
   Durations: 90, 90s, 30m, 2h, 1h30m. Names: [A-Za-z_][A-Za-z0-9_.-]*, unique.
   Each task gets MPIQ_TASK_ID, MPIQ_TASK_NAME, MPIQ_ATTEMPT, MPIQ_CORES, OMP_NUM_THREADS and, with
   GPUs, CUDA_VISIBLE_DEVICES (or ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK).
