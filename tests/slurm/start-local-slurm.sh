@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Starts a private one-node Slurm cluster on localhost for the Slurm tests: munged, slurmctld and
-# slurmd with every file (config, key, socket, state, spool, logs, pids) under STATE_DIR.
+# Starts a private Slurm cluster on localhost for the Slurm tests: munged, slurmctld and slurmd with
+# every file (config, key, socket, state, spool, logs, pids) under STATE_DIR. One node by default;
+# with MPIQ_SLURM_NODES=N (2 or more), N nodes n1..nN on this one machine: each slurmd runs in a mount
+# and UTS namespace of its own, with the node's host name and its own directory mounted over TmpFS
+# (the PMIx plugin's per-step files would clash between nodes otherwise), so a job's ranks on n2 see
+# host n2. Each node offers all of this machine's CPUs (srun --overcommit, or fewer tasks).
 #
 #   tests/slurm/start-local-slurm.sh [STATE_DIR]      (default: $MPIQ_SLURM_DIR or /tmp/mpiq-slurm)
 #   . STATE_DIR/env                                   (sets SLURM_CONF for sinfo, sbatch, srun, ...)
@@ -9,7 +13,7 @@
 # Idempotent: when the daemons it started are still up with the same configuration it only waits for
 # the node to be idle. It never touches a Slurm or munge of the system: its munged has its own key and
 # socket, and its daemons read only STATE_DIR/slurm.conf. Ports: MPIQ_SLURM_PORT (slurmctld, default
-# 6817) and the next one (slurmd).
+# 6817) and the next one (slurmd), or the next N with N nodes.
 #
 # Exit codes: 0 running; 77 Slurm cannot run here (not root, a program missing, a port taken, a
 # daemon that does not come up), with the reason on stderr, so that ctest reports the Slurm tests as
@@ -21,7 +25,16 @@ state=${1:-${MPIQ_SLURM_DIR:-/tmp/mpiq-slurm}}
 [[ $state == /* ]] || state=$PWD/$state
 ctld_port=${MPIQ_SLURM_PORT:-6817}
 slurmd_port=$((ctld_port + 1))
-node=$(hostname -s)
+host=$(hostname -s)
+nodes_n=${MPIQ_SLURM_NODES:-1}
+[[ $nodes_n =~ ^[1-9][0-9]*$ ]] || { echo "start-local-slurm: MPIQ_SLURM_NODES must be a number >= 1 (got '$nodes_n')" >&2; exit 2; }
+if [ "$nodes_n" -eq 1 ]; then
+  nodes=("$host")
+else
+  nodes=()
+  for i in $(seq 1 "$nodes_n"); do nodes+=("n$i"); done
+fi
+node=${nodes[0]}
 conf=$state/slurm.conf
 
 cannot_start() {
@@ -64,9 +77,23 @@ export SLURM_CONF=$conf
 #   JobCompType=jobcomp/filetxt keeps a line per finished job in log/jobcomp.txt.
 # - ReturnToService=2: the node comes back by itself after a slurmd restart.
 # - TmpFS: the PMIx plugin's per-job files go under STATE_DIR, not /tmp.
-mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
+mem_mb=$(awk -v n="$nodes_n" '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 / n }' /proc/meminfo)
+if [ "$nodes_n" -eq 1 ]; then
+  node_paths="SlurmdSpoolDir=$state/spool
+SlurmdPidFile=$state/run/slurmd.pid
+SlurmdLogFile=$state/log/slurmd.log"
+  node_lines="NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP"
+else
+  # %n: each node's slurmd keeps its own spool, pid and log file.
+  node_paths="SlurmdSpoolDir=$state/spool/%n
+SlurmdPidFile=$state/run/slurmd-%n.pid
+SlurmdLogFile=$state/log/slurmd-%n.log"
+  node_lines="NodeName=n[1-$nodes_n] NodeHostname=$host NodeAddr=127.0.0.1 Port=$slurmd_port-$((slurmd_port + nodes_n - 1)) CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
+PartitionName=debug Nodes=n[1-$nodes_n] Default=YES MaxTime=INFINITE State=UP"
+fi
 new_conf=$(cat <<EOF
-# Written by tests/slurm/start-local-slurm.sh: a private one-node cluster for mpiq's Slurm tests.
+# Written by tests/slurm/start-local-slurm.sh: a private cluster of $nodes_n node(s) for mpiq's Slurm tests.
 ClusterName=mpiqtest
 SlurmctldHost=localhost
 SlurmctldPort=$ctld_port
@@ -77,12 +104,10 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$state/munge/munge.socket
 StateSaveLocation=$state/ctld
-SlurmdSpoolDir=$state/spool
+$node_paths
 TmpFS=$state/tmp
 SlurmctldPidFile=$state/run/slurmctld.pid
-SlurmdPidFile=$state/run/slurmd.pid
 SlurmctldLogFile=$state/log/slurmctld.log
-SlurmdLogFile=$state/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -105,8 +130,7 @@ MinJobAge=600
 KillWait=2
 OverTimeLimit=0
 WaitTime=0
-NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
-PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
+$node_lines
 EOF
 )
 
@@ -116,23 +140,31 @@ write_env() {
 }
 
 node_state() {
-  sinfo -h -n "$node" -o %t 2>/dev/null | head -n 1 || true
+  sinfo -h -n "$1" -o %t 2>/dev/null | head -n 1 || true
 }
 
 wait_idle() {
-  local deadline=$((SECONDS + ${MPIQ_SLURM_START_TIMEOUT:-60})) st=""
-  while [ $SECONDS -lt $deadline ]; do
-    st=$(node_state)
-    case $st in
-      idle | mix | alloc) return 0 ;;  # up; mix/alloc when an earlier test left a job running
-    esac
-    sleep 1
+  local deadline=$((SECONDS + ${MPIQ_SLURM_START_TIMEOUT:-60})) st="" n
+  for n in "${nodes[@]}"; do
+    while :; do
+      st=$(node_state "$n")
+      case $st in
+        idle | mix | alloc) break ;;  # up; mix/alloc when an earlier test left a job running
+      esac
+      if [ $SECONDS -ge $deadline ]; then
+        echo "start-local-slurm: node $n not idle after ${MPIQ_SLURM_START_TIMEOUT:-60} s (sinfo says '${st:-nothing}')" >&2
+        scontrol show node "$n" >&2 2>&1 || true
+        show_logs
+        return 1
+      fi
+      sleep 1
+    done
   done
-  echo "start-local-slurm: node $node not idle after ${MPIQ_SLURM_START_TIMEOUT:-60} s (sinfo says '${st:-nothing}')" >&2
-  scontrol show node "$node" >&2 2>&1 || true
-  show_logs
-  return 1
+  return 0
 }
+
+# slurmd_name NODE: how run/pids names NODE's slurmd.
+slurmd_name() { [ "$nodes_n" -eq 1 ] && echo slurmd || echo "slurmd-$1"; }
 
 # pid_of NAME: the pid this script recorded for NAME, if that process is still the one it started
 # (its command line names this state directory, so a recycled pid is never taken for it).
@@ -143,9 +175,15 @@ pid_of() {
     echo "$pid"
 }
 
+all_slurmds_up() {
+  local n
+  for n in "${nodes[@]}"; do pid_of "$(slurmd_name "$n")" >/dev/null || return 1; done
+}
+
 # Already running with this configuration: nothing to start.
 if [ -f "$conf" ] && [ "$(cat "$conf")" = "$new_conf" ] &&
-   pid_of munged >/dev/null && pid_of slurmctld >/dev/null && pid_of slurmd >/dev/null &&
+   pid_of munged >/dev/null && pid_of slurmctld >/dev/null &&
+   all_slurmds_up &&
    scontrol ping 2>/dev/null | grep -q UP; then
   echo "start-local-slurm: already running in $state"
   wait_idle || cannot_start "the running cluster's node is not usable"
@@ -159,12 +197,12 @@ if [ -f "$state/run/pids" ]; then
 fi
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$ctld_port" "$slurmd_port"; do
+for p in "$ctld_port" $(seq "$slurmd_port" $((slurmd_port + nodes_n - 1))); do
   port_taken "$p" && cannot_start "port $p is already in use (another Slurm?); set MPIQ_SLURM_PORT to use other ports"
 done
 
 # A fresh tree. 0755 on the munge directory: munged insists that every user can reach its socket.
-rm -rf "$state/ctld" "$state/spool" "$state/tmp" "$state/run" "$state/log" "$state/munge"
+rm -rf "$state/ctld" "$state/spool" "$state/tmp" "$state/tmpnode" "$state/run" "$state/log" "$state/munge"
 mkdir -p "$state"/{ctld,spool,tmp,run,log,munge}
 chmod 0755 "$state" "$state/munge"
 printf '%s\n' "$new_conf" >"$conf"
@@ -192,10 +230,21 @@ slurmctld -c -f "$conf" </dev/null >/dev/null 2>&1 || { show_logs; cannot_start 
 for _ in $(seq 50); do [ -s "$state/run/slurmctld.pid" ] && break; sleep 0.1; done
 echo "slurmctld $(cat "$state/run/slurmctld.pid")" >>"$state/run/pids"
 
-slurmd -f "$conf" -N "$node" </dev/null >/dev/null 2>&1 || { show_logs; cannot_start "slurmd did not start"; }
-for _ in $(seq 50); do [ -s "$state/run/slurmd.pid" ] && break; sleep 0.1; done
-echo "slurmd $(cat "$state/run/slurmd.pid")" >>"$state/run/pids"
+if [ "$nodes_n" -eq 1 ]; then
+  slurmd -f "$conf" -N "$node" </dev/null >/dev/null 2>&1 || { show_logs; cannot_start "slurmd did not start"; }
+  for _ in $(seq 50); do [ -s "$state/run/slurmd.pid" ] && break; sleep 0.1; done
+  echo "slurmd $(cat "$state/run/slurmd.pid")" >>"$state/run/pids"
+else
+  for n in "${nodes[@]}"; do
+    mkdir -p "$state/tmpnode/$n" "$state/spool/$n"
+    unshare --mount --uts --propagation private /bin/sh -c \
+      "hostname $n && mount --bind '$state/tmpnode/$n' '$state/tmp' && exec slurmd -f '$conf' -N $n" \
+      </dev/null >/dev/null 2>&1 || { show_logs; cannot_start "slurmd of node $n did not start (needs mount and UTS namespaces)"; }
+    for _ in $(seq 50); do [ -s "$state/run/slurmd-$n.pid" ] && break; sleep 0.1; done
+    echo "slurmd-$n $(cat "$state/run/slurmd-$n.pid")" >>"$state/run/pids"
+  done
+fi
 
-wait_idle || cannot_start "the node did not become idle"
-echo "start-local-slurm: one-node cluster up in $state (node $node, $(nproc) CPUs, ports $ctld_port/$slurmd_port)"
+wait_idle || cannot_start "the nodes did not become idle"
+echo "start-local-slurm: cluster up in $state (nodes ${nodes[*]}, $(nproc) CPUs each, ports $ctld_port/$slurmd_port..)"
 write_env

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the one-node Slurm that start-local-slurm.sh started in STATE_DIR, and nothing else.
+# Stops the Slurm that start-local-slurm.sh started in STATE_DIR (one node or several), and nothing else.
 #
 #   tests/slurm/stop-local-slurm.sh [STATE_DIR]      (default: $MPIQ_SLURM_DIR or /tmp/mpiq-slurm)
 #
@@ -53,7 +53,8 @@ if [ -n "$ctld" ] && ours "$ctld"; then
   fi
 fi
 
-for name in slurmd slurmctld munged; do
+# Every node's slurmd first (slurmd, or slurmd-n1 ... with several nodes), then the controller.
+for name in $(awk '$1 ~ /^slurmd/ { print $1 }' "$pids_file" | sort -u) slurmctld munged; do
   pid=$(pid_of "$name")
   [ -n "$pid" ] && stop_pid "$name" "$pid"
 done

@@ -21,7 +21,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_test
 
-workers=$(cores_here)
+# MPIQ_CHAIN_NODES=N: jobs of N nodes (a cluster of several, start-local-slurm.sh MPIQ_SLURM_NODES).
+chain_nodes=${MPIQ_CHAIN_NODES:-1}
+workers=$((chain_nodes * $(cores_here)))
 ntasks=$((15 * workers))
 for i in $(seq 1 "$ntasks"); do
   echo "sleep 5; echo $i >> $work/ids"
@@ -37,7 +39,7 @@ started=$SECONDS
 note "$ntasks tasks of 5 s for $workers workers; 1-minute jobs; chain $name"
 # mpiq's own end-time watch (--stop-margin, default 2 min) would stop a 1-minute job at once: 5 s.
 rc=0
-sbatch --wait --time=1 --job-name="$name" "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \
+sbatch --wait --time=1 --nodes="$chain_nodes" --job-name="$name" "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \
   --run-dir "$work/run" --stop-margin 5s || rc=$?
 [ "$rc" -eq 0 ] || fail "the first job of the chain ended with exit code $rc, expected 0"
 
@@ -67,6 +69,11 @@ for i in "${!logs[@]}"; do
   seg=$((i + 1))
   grep -q "(segment $seg of at most 8)" "$log" || fail "$log is not segment $seg of the chain"
   grep -q "time limit 00:01:00" "$log" || fail "$log: not the 1-minute limit of the first job's sbatch --time=1"
+  if [ "$chain_nodes" -gt 1 ]; then
+    nodelist=$(sed -n 's/^mpiq-chain: job [0-9]* (segment .*) on \([^ ]*\).*/\1/p' "$log" | head -n 1)
+    [ "$(scontrol show hostnames "$nodelist" | wc -l)" = "$chain_nodes" ] ||
+      fail "$log: the job ran on '$nodelist', not on $chain_nodes nodes (the chain carries --nodes)"
+  fi
   grep -q "got SIGUSR1 at .*, forwarding it to mpiq's hub" "$log" && forwarded=$((forwarded + 1))
   if [ "$seg" -lt "$segments" ]; then
     grep -q "mpiq exited with code 3 " "$log" || fail "$log: mpiq did not exit 3 (stopped with state saved)"
