@@ -21,7 +21,6 @@ using namespace syntax;
 // "No row" in the parser's per-line columns; NameIndex::find says the same for an unknown name.
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 // Rows a file may make: row indices are 32-bit and kNone is not one.
-constexpr uint64_t kMaxRows = kNone - 1;
 static_assert(NameIndex::kNotFound == kNone);
 
 /// What a physical line of the file is.
@@ -190,7 +189,14 @@ class Parser {
     mark_line(LineKind::directive, kNone);
   }
 
+  [[noreturn]] void too_many_tasks(size_t column) const {
+    fail(line_no_, column,
+         "too many tasks: the file makes more than " + std::to_string(kMaxFileTasks) +
+             " (with its sweeps); split it, and submit the rest while the run goes (mpiq submit)");
+  }
+
   void add_barrier() {
+    if (table_.size() >= kMaxFileTasks) too_many_tasks(1);
     const auto row = static_cast<TaskIndex>(table_.size());
     mark_line(LineKind::barrier, row);
     // Rows [segment_start_, row) are the previous barrier and the tasks since it, already in order.
@@ -231,6 +237,7 @@ class Parser {
       any_prefix = true;
     }
     const size_t command_column = i + 1;
+    if (table_.size() >= kMaxFileTasks) too_many_tasks(command_column);
     mark_line(LineKind::task, static_cast<TaskIndex>(table_.size()));
 
     std::string_view command = line.substr(i);
@@ -304,9 +311,7 @@ class Parser {
   // id or name) waits for all of its elements through one edge. Each element costs what a line of its own
   // would: one row and a copy of the command.
   void add_sweep(TaskSpec spec, const Repeat& repeat, size_t column) {
-    if (uint64_t{table_.size()} + repeat.count + 1 >= kMaxRows)
-      fail(line_no_, column,
-           "too many tasks: the file would have more than " + std::to_string(kMaxRows) + " rows");
+    if (uint64_t{table_.size()} + repeat.count + 1 > kMaxFileTasks) too_many_tasks(column);
     const auto first_row = static_cast<TaskIndex>(table_.size());
     const std::string_view name = spec.name;
     spec.name = {};

@@ -39,6 +39,9 @@ struct RunContext;  // core/submission.hpp
 /// The most dependencies the ranges of one file may expand to (docs/design.md §11): far above any real
 /// graph (a million tasks each waiting for 100), far below what would exhaust the hub's memory.
 inline constexpr uint64_t kMaxDependencyEdges = 100'000'000;
+/// The most tasks (rows: lines, sweep elements, barriers) one file may make: 20 million cost the hub
+/// about 3 GB; more is one run's work for several files (`mpiq submit` while it goes).
+inline constexpr uint64_t kMaxFileTasks = 20'000'000;
 
 /// A `#MPIQ pernode start|stop CMD` line (docs/design.md §2): a shell command run once on every node
 /// that has workers. Not a row: it has no state of its own in the table, and runs again on every run

@@ -177,7 +177,7 @@ Repeat parse_repeat(const LineRef& at, std::string_view value, size_t column) {
   if (count > kMaxRepeat)
     fail(at, column,
          "repeat of " + std::to_string(count) + " elements: at most " + std::to_string(kMaxRepeat) +
-             " on one line");
+             " on one line (split the sweep over several lines, or submit more while the run goes)");
   r.count = static_cast<uint32_t>(count);
   return r;
 }

@@ -146,8 +146,10 @@ struct Repeat {
   uint32_t index(uint32_t k) const noexcept { return first + k * step; }
 };
 
-/// The most elements one `repeat=` line may have: beyond it the table's 32-bit rows run out.
-inline constexpr uint32_t kMaxRepeat = 100'000'000;
+/// The most elements one `repeat=` line may have: a 24-byte line must not make the hub allocate
+/// gigabytes (each task costs it about 150 bytes, commands excluded; docs/design.md §11). A file's
+/// rows in all are bounded by kMaxFileTasks (core/task_file.hpp).
+inline constexpr uint32_t kMaxRepeat = 10'000'000;
 
 /// Parses the value of `repeat=` (see Repeat); an error names what is wrong at `column`.
 Repeat parse_repeat(const LineRef& at, std::string_view value, size_t column);

@@ -137,8 +137,9 @@ TEST(Sweep, BadRepeatsAreErrorsAtTheirValue) {
   EXPECT_EQ(error_of("[% repeat=0-9:0 %] a\n"), "1:15: repeat step 0: a step is at least 1");
   EXPECT_EQ(error_of("[% repeat=1-4294967295 %] a\n"),
             "1:13: repeat index 4294967295 is too large (at most 4294967294)");
-  EXPECT_EQ(error_of("[% repeat=100000001 %] a\n"),
-            "1:11: repeat of 100000001 elements: at most 100000000 on one line");
+  EXPECT_EQ(error_of("[% repeat=100000000 %] a\n"),
+            "1:11: repeat of 100000000 elements: at most 10000000 on one line (split the sweep over several "
+            "lines, or submit more while the run goes)");
   EXPECT_EQ(error_of("#MPIQ defaults repeat=3\na\n"),
             "1:16: 'repeat' cannot have a default: a sweep is one line's");
   EXPECT_EQ(error_of("[% repeat=2 repeat=3 %] a\n"), "1:13: setting 'repeat' given twice");
