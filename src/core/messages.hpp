@@ -38,6 +38,9 @@ enum class MessageKind : int {
   /// worker -> hub: a write of this rank (its output stream) found the disk full; the payload is the
   /// error's text, "PATH: CALL: strerror". The hub stops the run (exit 3).
   disk_full = 13,
+  /// worker -> hub: this rank cannot write its output stream for another reason (EIO, EROFS, the
+  /// directory gone); the payload is the error's text. The hub stops the run (exit 3).
+  output_failed = 14,
 };
 
 /// A function task as a worker needs it: no command, environment or directory, only its kind (an

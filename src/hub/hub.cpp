@@ -158,6 +158,18 @@ void Hub::handle(const transport::Message& m) {
         on_disk_full("rank " + std::to_string(rank) + " on " + w.host + ": " +
                      std::string(m.bytes.begin(), m.bytes.end()));
         break;
+      case MessageKind::output_failed: {
+        // As for a full disk: the tasks that ended since are reported interrupted, and run again.
+        const std::string why = "rank " + std::to_string(rank) + " on " + w.host + " cannot write task output: " +
+                                std::string(m.bytes.begin(), m.bytes.end()) +
+                                " (fix that, then run the same command again to resume)";
+        output_failed_ = true;
+        if (interrupted_)
+          log_.error(why);
+        else
+          begin_stop(true, why);
+        break;
+      }
       case MessageKind::bye:
         if (!w.left) {
           w.left = true;

@@ -166,6 +166,8 @@ class Hub {
   bool draining() const noexcept { return drained_; }
   /// Whether a write found the disk full during the run (which then stops with exit 3).
   bool disk_full() const noexcept { return disk_full_; }
+  /// Whether a worker could not write its task output for another reason (the run stops, exit 3).
+  bool output_failed() const noexcept { return output_failed_; }
 
   /// Runs the batch to its end and returns the exit code of docs/design.md §8: 0 all done, 1 some failed or
   /// skipped (or never ran after --fail-fast), 2 a task fits no worker (nothing ran), 3 stopped early.
@@ -238,6 +240,7 @@ class Hub {
   bool drained_ = false;                   // drain(): dispatch ended, running tasks finish
   std::string stop_reason_;                // why the run began to stop (the first reason), "" if not
   bool disk_full_ = false;                 // a write found the disk full: the run stops
+  bool output_failed_ = false;             // a worker's output stream failed otherwise: the run stops
   std::vector<core::TaskIndex> failures_;  // final failures in order, for status and the summary
   uint64_t finished_this_run_ = 0;
   double start_wall_ = 0, start_mono_ = 0;

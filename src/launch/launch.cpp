@@ -229,6 +229,9 @@ int run_hub(transport::Transport& net, const HubConfig& config, HubRun& run,
     if (code == 3 && h.disk_full())  // the line that named the file said what to do
       std::cout << "  stopped early (no space left, see above): the state is saved; make room, then run "
                    "the same command again to resume\n";
+    else if (code == 3 && h.output_failed())
+      std::cout << "  stopped early (task output could not be written, see above): the state is saved; fix "
+                   "that, then run the same command again to resume\n";
     else if (code == 3)
       std::cout << "  stopped early (" << (h.stop_reason().empty() ? "a stop" : h.stop_reason())
                 << "): the state is saved; run the same command again to resume\n";

@@ -338,18 +338,21 @@ store::OutputStream& Worker::stream() {
 
 void Worker::append_output(core::TaskId id, uint32_t element, uint32_t attempt, store::OutputChannel channel,
                            std::string_view data) {
-  if (!disk_full_.empty()) return;
+  if (!output_failed_.empty()) return;
   try {
     stream().append(id, element, attempt, channel, data);
   } catch (const DiskFull& e) {
-    on_disk_full(e.what());
+    on_output_failed(e.what(), true);
+  } catch (const Error& e) {  // EIO, EROFS, a directory gone: the stream cannot be written either
+    on_output_failed(e.what(), false);
   }
 }
 
-void Worker::on_disk_full(const std::string& what) {
-  if (!disk_full_.empty()) return;
-  disk_full_ = what;
-  net_.send(options_.hub, MessageKind::disk_full, std::vector<char>(what.begin(), what.end()));
+void Worker::on_output_failed(const std::string& what, bool disk_full) {
+  if (!output_failed_.empty()) return;
+  output_failed_ = what;
+  net_.send(options_.hub, disk_full ? MessageKind::disk_full : MessageKind::output_failed,
+            std::vector<char>(what.begin(), what.end()));
 }
 
 void Worker::task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, const std::string& line) {
@@ -679,13 +682,15 @@ void Worker::flush_report() {
   if (report_.empty()) return;
   // A task's output is durable before the hub journals its end (store/output_stream.hpp); tasks that
   // printed nothing cost no sync.
-  if (!report_.finished.empty() && stream_ && disk_full_.empty()) try {
+  if (!report_.finished.empty() && stream_ && output_failed_.empty()) try {
       stream_->sync();
     } catch (const DiskFull& e) {
-      on_disk_full(e.what());
+      on_output_failed(e.what(), true);
+    } catch (const Error& e) {
+      on_output_failed(e.what(), false);
     }
   // Output that is not whole, or not durable: the task's end must not be journalled as done.
-  if (!disk_full_.empty())
+  if (!output_failed_.empty())
     for (core::TaskResult& r : report_.finished) r.interrupted = true;
   net_.send(options_.hub, MessageKind::report, core::encode(report_));
   report_ = {};

@@ -93,7 +93,7 @@ class Worker {
   void append_output(core::TaskId id, uint32_t element, uint32_t attempt, store::OutputChannel channel,
                      std::string_view data);
   /// A write of the stream found the disk full: tells the hub (which stops the run), once.
-  void on_disk_full(const std::string& what);
+  void on_output_failed(const std::string& what, bool disk_full);
   void collect_functions();
   /// Ends the processes that left the group of a task that has ended (exec/orphans.hpp); `last`: all.
   void end_orphans(double now, bool last = false);
@@ -124,9 +124,10 @@ class Worker {
   double next_heartbeat_ = 0;
   bool hub_silent_ = false;  // said so on stderr; cleared when the hub speaks again
   bool interrupt_sent_ = false;
-  // Set when a stream write found the disk full. From then on no output is written, and every task
-  // that ends is reported interrupted: its output is not whole, so it runs again on resume.
-  std::string disk_full_;
+  // Set when a stream write failed (the disk full, or another error: EIO, EROFS, ...). From then on no
+  // output is written, and every task that ends is reported interrupted: its output is not whole, so
+  // it runs again on resume.
+  std::string output_failed_;
   bool progress_ = false;   // something happened in this turn of the loop
   double next_sample_ = 0;  // of the node's use (options_.sample_node)
   uint64_t last_cpu_total_ = 0, last_cpu_idle_ = 0;
