@@ -8,6 +8,7 @@
 #include "core/disbatch.hpp"
 #include "core/scheduler.hpp"
 #include "core/task_file.hpp"
+#include "core/task_ref.hpp"
 #include "mpiq/error.hpp"
 
 namespace mpiq::core {
@@ -66,6 +67,20 @@ TEST(Disbatch, RepeatIsASweepWithStartAndStep) {
     EXPECT_EQ(t.command[r], "x=$DISBATCH_REPEAT_INDEX; ./sim $x");
   }
   EXPECT_EQ(t.element[*t.find(2, 15)], 15u);
+}
+
+TEST(Disbatch, ARepeatsTasksAreNamedLineAndIndexAsASweepsAre) {
+  // No join row (nothing in a disBatch file names a line), and still `mpiq cat RUN 2[15]` finds one.
+  const TaskTable t = parse("a\n#DISBATCH REPEAT 3 start 5 step 5 b\n#DISBATCH BARRIER\nc\n");
+  std::string why;
+  EXPECT_EQ(find_task_ref(t, "2[15]", &why), std::optional<TaskIndex>(3));
+  EXPECT_EQ(find_task_ref(t, "1", &why), std::optional<TaskIndex>(0));
+  EXPECT_EQ(find_task_ref(t, "4", &why), std::optional<TaskIndex>(5));
+  EXPECT_FALSE(find_task_ref(t, "2", &why));
+  EXPECT_EQ(why, "task '2' is a sweep of 3 elements: 5, 10, 15: name one as 2[5]");
+  EXPECT_FALSE(find_task_ref(t, "2[7]", &why));
+  EXPECT_EQ(why, "sweep '2' has no element 7 (it has 3 elements: 5, 10, 15)");
+  EXPECT_FALSE(find_task_ref(t, "3", &why)) << "a barrier is no task";
 }
 
 TEST(Disbatch, RepeatWithoutCommandRunsPrefixAndSuffix) {
