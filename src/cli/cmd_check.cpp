@@ -46,7 +46,9 @@ void add_check_command(CLI::App& app, int* exit_code) {
   auto format = std::make_shared<std::string>("mpiq");
   cmd->add_option("FILE", *file, "Task file")->required();
   cmd->add_flag("--json", *json, "Print the summary as one JSON object");
-  cmd->add_option("--format", *format, "Task file format: mpiq (default), pylauncher (CORES,COMMAND lines) or disbatch (disBatch's #DISBATCH directives)")
+  cmd->add_option("--format", *format,
+                  "Task file format: mpiq (default), pylauncher (CORES,COMMAND lines) or disbatch "
+                  "(disBatch's #DISBATCH directives)")
       ->check(CLI::IsMember({"mpiq", "pylauncher", "disbatch"}));
   cmd->add_option("--ranks", *ranks,
                   "Also check that every task fits a worker of a run of N ranks on this node (mpirun -np N)")
@@ -57,10 +59,12 @@ void add_check_command(CLI::App& app, int* exit_code) {
     if (*ranks < 0) throw InputError("--ranks must be at least 1 (got " + std::to_string(*ranks) + ")");
     if (!xml->empty() && *ranks == 0) throw InputError("--topology-xml needs --ranks N");
     core::NodeCommands pernode;
-    const core::TaskTable table = store::load_task_file(
-        *file, *format == "pylauncher" ? core::TaskFileFormat::pylauncher
-        : *format == "disbatch" ? core::TaskFileFormat::disbatch
-                                : core::TaskFileFormat::mpiq, &pernode);
+    const core::TaskTable table =
+        store::load_task_file(*file,
+                              *format == "pylauncher" ? core::TaskFileFormat::pylauncher
+                              : *format == "disbatch" ? core::TaskFileFormat::disbatch
+                                                      : core::TaskFileFormat::mpiq,
+                              &pernode);
     std::string fits;
     if (*ranks > 0) {
       const hw::Topology topo = hw::Topology::load(*xml);

@@ -19,8 +19,12 @@ constexpr uint32_t kNoRow = std::numeric_limits<uint32_t>::max();
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+char upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 // Whether `s` at `at` reads `word` (upper case) in any case: disBatch's keywords but BARRIER are re.I.
 bool word_at(std::string_view s, size_t at, std::string_view word) {
   if (at + word.size() > s.size()) return false;
@@ -43,7 +47,8 @@ struct RepeatLine {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& path) : text_(text), path_(path) {}
+  Parser(std::string_view text, const std::string& path, NodeCommands* pernode)
+      : text_(text), path_(path), pernode_(pernode) {}
 
   TaskTable run() {
     if (const void* nul = std::memchr(text_.data(), '\0', text_.size())) {
@@ -51,7 +56,8 @@ class Parser {
       const std::string_view before = text_.substr(0, at);
       const size_t nl = before.rfind('\n');
       fail_at(static_cast<uint32_t>(std::count(before.begin(), before.end(), '\n') + 1),
-              at - (nl == std::string_view::npos ? 0 : nl + 1), "NUL byte in the task file (is it a binary file?)");
+              at - (nl == std::string_view::npos ? 0 : nl + 1),
+              "NUL byte in the task file (is it a binary file?)");
     }
     size_t pos = text_.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a byte order mark: no part of line 1
     while (pos < text_.size()) {
@@ -73,13 +79,17 @@ class Parser {
   [[noreturn]] void fail_at(uint32_t line, size_t column0, const std::string& message) const {
     syntax::fail(syntax::LineRef{path_, line}, column0 + 1, message);
   }
-  [[noreturn]] void fail(size_t column0, const std::string& message) const { fail_at(line_, column0, message); }
+  [[noreturn]] void fail(size_t column0, const std::string& message) const {
+    fail_at(line_, column0, message);
+  }
 
   void read_line(std::string_view line) {
     if (line.substr(0, kDirective.size()) == kDirective) {
       if (line.size() == kDirective.size() || line[kDirective.size()] != ' ')
-        fail(0, "'#DISBATCH' without a blank after it is no directive: disBatch would run this line as a command "
-                "(write '#DISBATCH DIRECTIVE ...', or '# DISBATCH' for a comment)");
+        fail(
+            0,
+            "'#DISBATCH' without a blank after it is no directive: disBatch would run this line as a command "
+            "(write '#DISBATCH DIRECTIVE ...', or '# DISBATCH' for a comment)");
       directive(line);
       return;
     }
@@ -98,14 +108,20 @@ class Parser {
     while (end < line.size() && !is_space(line[end])) ++end;
     const std::string_view word = line.substr(w, end - w);
     std::optional<Directive> d;
-    if (line.substr(w, 7) == "BARRIER") d = Directive::barrier;  // case-sensitive, as in disBatch
-    else if (word_at(word, 0, "PREFIX") && word.size() == 6) d = Directive::prefix;
-    else if (word_at(word, 0, "SUFFIX") && word.size() == 6) d = Directive::suffix;
-    else if (word_at(word, 0, "REPEAT") && word.size() == 6) d = Directive::repeat;
-    else if (word_at(word, 0, "PERENGINE") && word.size() == 9) d = Directive::perengine;
+    if (line.substr(w, 7) == "BARRIER")
+      d = Directive::barrier;  // case-sensitive, as in disBatch
+    else if (word_at(word, 0, "PREFIX") && word.size() == 6)
+      d = Directive::prefix;
+    else if (word_at(word, 0, "SUFFIX") && word.size() == 6)
+      d = Directive::suffix;
+    else if (word_at(word, 0, "REPEAT") && word.size() == 6)
+      d = Directive::repeat;
+    else if (word_at(word, 0, "PERENGINE") && word.size() == 9)
+      d = Directive::perengine;
     if (!d) {
       if (word_at(word, 0, "BARRIER") && word.size() == 7)
-        fail(w, "disBatch reads '" + std::string(word) + "' only in upper case, BARRIER (it ignores this line)");
+        fail(w,
+             "disBatch reads '" + std::string(word) + "' only in upper case, BARRIER (it ignores this line)");
       fail(w, "unknown disBatch directive '" + std::string(word) +
                   "' (disBatch knows PREFIX, SUFFIX, REPEAT, BARRIER, BARRIER CHECK and PERENGINE)");
     }
@@ -115,8 +131,8 @@ class Parser {
         // `^#DISBATCH PREFIX (.*)$`: the text after exactly one blank, blanks kept.
         if (end == line.size() || line[end] != ' ')
           fail(end, "'#DISBATCH " + std::string(word) +
-                        "' needs a blank, then its text (disBatch ignores this line; '#DISBATCH " + std::string(word) +
-                        " ' with a blank and no text clears it)");
+                        "' needs a blank, then its text (disBatch ignores this line; '#DISBATCH " +
+                        std::string(word) + " ' with a blank and no text clears it)");
         (*d == Directive::prefix ? prefix_ : suffix_).assign(line.substr(end + 1));
         return;
       }
@@ -127,9 +143,13 @@ class Parser {
         barrier(line, w + 7);
         return;
       case Directive::perengine:
-        // Becomes the node commands of `#MPIQ pernode start|stop` (core/task_file.hpp NodeCommands).
-        fail(w, "'#DISBATCH PERENGINE' is not supported yet (run the file with disBatch, or write the command "
-                "in each task)");
+        // To become pernode_->start / stop (`#MPIQ pernode start|stop`). disBatch's meaning
+        // (`^#DISBATCH PERENGINE (START|STOP) (.*)$`, re.I): the command is prefix + cmd + suffix; several
+        // of each kind run in file order; once a normal task, REPEAT or BARRIER has been read, a PERENGINE
+        // line is an error there and disBatch reads no further.
+        fail(w,
+             "'#DISBATCH PERENGINE' is not supported yet (run the file with disBatch, or write the command "
+             "in each task)");
     }
   }
 
@@ -219,13 +239,15 @@ class Parser {
       }
     }
     if (!ok)
-      fail(at, "'#DISBATCH REPEAT' is 'REPEAT N [start S] [step K] [COMMAND]', in that order (disBatch ignores "
-               "this line)");
+      fail(at,
+           "'#DISBATCH REPEAT' is 'REPEAT N [start S] [step K] [COMMAND]', in that order (disBatch ignores "
+           "this line)");
     constexpr uint64_t kMax = kNoElement;  // element indices are 32-bit, kNoElement not one of them
     auto number = [&](std::string_view digits, size_t column, uint64_t fallback) -> uint64_t {
       if (digits.empty()) return fallback;
       const uint32_t v = syntax::saturating_u32(digits);
-      if (v >= kMax) fail(column, "'" + std::string(digits) + "' is too large (at most " + std::to_string(kMax - 1) + ")");
+      if (v >= kMax)
+        fail(column, "'" + std::string(digits) + "' is too large (at most " + std::to_string(kMax - 1) + ")");
       return v;
     };
     const uint64_t count = number(r.count, r.count_at, 0);
@@ -233,10 +255,11 @@ class Parser {
     const uint64_t step = number(r.step, r.step_at, 1);
     if (count == 0) return;  // no task, as in disBatch
     if (step == 0 && count > 1)
-      fail(r.step_at, "a REPEAT step of 0 gives its tasks one DISBATCH_REPEAT_INDEX; mpiq needs one index per task");
+      fail(r.step_at,
+           "a REPEAT step of 0 gives its tasks one DISBATCH_REPEAT_INDEX; mpiq needs one index per task");
     if (start + (count - 1) * step >= kMax)
-      fail(r.count_at, "the REPEAT's last index, " + std::to_string(start + (count - 1) * step) + ", is too large (at most " +
-                           std::to_string(kMax - 1) + ")");
+      fail(r.count_at, "the REPEAT's last index, " + std::to_string(start + (count - 1) * step) +
+                           ", is too large (at most " + std::to_string(kMax - 1) + ")");
     std::string command(prefix_);
     if (r.command) command.append(*r.command);
     command.append(suffix_);
@@ -261,6 +284,7 @@ class Parser {
 
   std::string_view text_;
   const std::string& path_;
+  [[maybe_unused]] NodeCommands* pernode_;  // for PERENGINE, once it is read
   uint32_t line_ = 0;
   TaskTable table_;
   uint64_t tasks_ = 0;
@@ -272,7 +296,10 @@ class Parser {
 
 }  // namespace
 
-TaskTable parse_disbatch_file(std::string_view text, const std::string& path) { return Parser(text, path).run(); }
+TaskTable parse_disbatch_file(std::string_view text, const std::string& path, NodeCommands* pernode) {
+  if (pernode != nullptr) *pernode = {};
+  return Parser(text, path, pernode).run();
+}
 
 uint32_t first_disbatch_directive(std::string_view text) {
   uint32_t number = 1;

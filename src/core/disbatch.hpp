@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/task_file.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::core {
@@ -31,7 +32,10 @@ namespace mpiq::core {
 /// returns one: every row flagged kDisbatch, barriers kBarrier (and kAfterAny unless CHECK), each row
 /// waiting for the barrier before it, each barrier for the rows since the previous one. Throws
 /// mpiq::InputError `FILE:LINE:COL: what` on bad input, "no tasks" included.
-TaskTable parse_disbatch_file(std::string_view text, const std::string& path);
+/// `pernode` will take the file's `#DISBATCH PERENGINE` commands (ignored when null; today they are an
+/// error, and it is always left empty).
+TaskTable parse_disbatch_file(std::string_view text, const std::string& path,
+                              NodeCommands* pernode = nullptr);
 
 /// The line number (1-based) of the first line of `text` that starts with `#DISBATCH ` (a disBatch
 /// directive), 0 when there is none.

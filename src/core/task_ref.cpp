@@ -62,7 +62,8 @@ std::optional<TaskIndex> find_task_ref(const TaskTable& table, std::string_view 
   }
   const auto [first, rows_end] = table.rows_of(table.id[*row]);
   const bool sweep = table.is_element(first);
-  const TaskIndex end = table.is_sweep_join(rows_end - 1) ? rows_end : rows_end + 1;  // elements: [first, end - 1)
+  const TaskIndex end =
+      table.is_sweep_join(rows_end - 1) ? rows_end : rows_end + 1;  // elements: [first, end - 1)
   if (!element) {
     if (!sweep) return row;
     *why = "task '" + std::string(base) + "' is a sweep of " + elements_of(table, first, end - 1) +

@@ -260,7 +260,8 @@ inline bool is_known_state(TaskState s) {
 }
 inline bool is_known_flags(uint8_t flags) {
   // kAfterAny belongs to barriers only.
-  return (flags & ~(kBarrier | kDisbatch | kAfterAny)) == 0 && ((flags & kAfterAny) == 0 || (flags & kBarrier) != 0);
+  return (flags & ~(kBarrier | kDisbatch | kAfterAny)) == 0 &&
+         ((flags & kAfterAny) == 0 || (flags & kBarrier) != 0);
 }
 
 /// The schema: every column of TaskTable, once, in the order of the journal's records (spec columns:

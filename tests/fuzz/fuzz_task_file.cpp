@@ -17,7 +17,8 @@ namespace {
 void parse_and_check(std::string_view text, bool disbatch = false) {
   mpiq::core::TaskTable table;
   if (!mpiq::fuzz::accepts("parse_task_file", [&] {
-        table = disbatch ? mpiq::core::parse_disbatch_file(text, "fuzz.db") : mpiq::core::parse_task_file(text, "fuzz.tasks");
+        table = disbatch ? mpiq::core::parse_disbatch_file(text, "fuzz.db")
+                         : mpiq::core::parse_task_file(text, "fuzz.tasks");
       }))
     return;
   const std::string problem = mpiq::store::find_table_problem(table);

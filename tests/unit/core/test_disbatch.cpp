@@ -14,7 +14,9 @@
 namespace mpiq::core {
 namespace {
 
-TaskTable parse(const std::string& text) { return parse_disbatch_file(text, "db"); }
+TaskTable parse(const std::string& text) {
+  return parse_disbatch_file(text, "db");
+}
 
 std::vector<TaskIndex> deps_of(const TaskTable& t, TaskIndex r) {
   return {t.deps.begin() + static_cast<ptrdiff_t>(t.dep_offsets[r]),
@@ -59,7 +61,8 @@ TEST(Disbatch, MpiqPrefixesAndDirectivesMeanNothing) {
 }
 
 TEST(Disbatch, RepeatIsASweepWithStartAndStep) {
-  const TaskTable t = parse("#DISBATCH PREFIX x=$DISBATCH_REPEAT_INDEX; \n#DISBATCH REPEAT 3 start 5 step 10 ./sim $x\n");
+  const TaskTable t =
+      parse("#DISBATCH PREFIX x=$DISBATCH_REPEAT_INDEX; \n#DISBATCH REPEAT 3 start 5 step 10 ./sim $x\n");
   ASSERT_EQ(t.size(), 3u);
   for (TaskIndex r = 0; r < 3; ++r) {
     EXPECT_EQ(t.id[r], 2u);
@@ -84,7 +87,8 @@ TEST(Disbatch, ARepeatsTasksAreNamedLineAndIndexAsASweepsAre) {
 }
 
 TEST(Disbatch, RepeatWithoutCommandRunsPrefixAndSuffix) {
-  const TaskTable t = parse("#DISBATCH PREFIX ./run \n#DISBATCH SUFFIX > out.$DISBATCH_REPEAT_INDEX\n#DISBATCH REPEAT 2\n");
+  const TaskTable t =
+      parse("#DISBATCH PREFIX ./run \n#DISBATCH SUFFIX > out.$DISBATCH_REPEAT_INDEX\n#DISBATCH REPEAT 2\n");
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t.command[0], "./run > out.$DISBATCH_REPEAT_INDEX");
   EXPECT_EQ(t.element[0], 0u);
@@ -103,8 +107,9 @@ TEST(Disbatch, RepeatMatchesAsDisbatchsRegularExpressionDoes) {
   EXPECT_EQ(b.element[0], 0u);
   EXPECT_EQ(parse("#DISBATCH REPEAT 1  two blanks\n").command[0], " two blanks");
   EXPECT_EQ(parse("x\n#DISBATCH REPEAT 0 none\n").size(), 1u) << "REPEAT 0 makes no task";
-  EXPECT_NE(error_of("#DISBATCH REPEAT x\n").find("db:1:17: '#DISBATCH REPEAT' is 'REPEAT N [start S] [step K]"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("#DISBATCH REPEAT x\n").find("db:1:17: '#DISBATCH REPEAT' is 'REPEAT N [start S] [step K]"),
+      std::string::npos);
   EXPECT_NE(error_of("#DISBATCH REPEAT 3x\n").find("db:1:17:"), std::string::npos);
   EXPECT_NE(error_of("#DISBATCH REPEAT 2 step 0 a\n").find("db:1:25: a REPEAT step of 0"), std::string::npos);
   EXPECT_NE(error_of("#DISBATCH REPEAT 2\n").find("the REPEAT has no command"), std::string::npos);
@@ -130,13 +135,17 @@ TEST(Disbatch, WhatDisbatchIgnoresOrReadsByAccidentIsAnErrorAtItsLine) {
             "db:2:11: disBatch reads 'barrier' only in upper case, BARRIER (it ignores this line)");
   EXPECT_NE(error_of("#DISBATCH BARRIER check\na\n").find("db:1:19: disBatch reads CHECK only in upper case"),
             std::string::npos);
-  EXPECT_NE(error_of("#DISBATCH BARRIER mykey\na\n").find("db:1:19: a barrier's key ('mykey')"), std::string::npos);
+  EXPECT_NE(error_of("#DISBATCH BARRIER mykey\na\n").find("db:1:19: a barrier's key ('mykey')"),
+            std::string::npos);
   EXPECT_NE(error_of("#DISBATCH BARRIERS\na\n").find("db:1:18: unexpected text"), std::string::npos);
   EXPECT_NE(error_of("#DISBATCH BARRIER CHECKX\na\n").find("db:1:24: unexpected text"), std::string::npos);
-  EXPECT_NE(error_of("#DISBATCH PREFIX\na\n").find("db:1:17: '#DISBATCH PREFIX' needs a blank"), std::string::npos);
-  EXPECT_NE(error_of("#DISBATCH FOO x\na\n").find("db:1:11: unknown disBatch directive 'FOO'"), std::string::npos);
+  EXPECT_NE(error_of("#DISBATCH PREFIX\na\n").find("db:1:17: '#DISBATCH PREFIX' needs a blank"),
+            std::string::npos);
+  EXPECT_NE(error_of("#DISBATCH FOO x\na\n").find("db:1:11: unknown disBatch directive 'FOO'"),
+            std::string::npos);
   EXPECT_NE(error_of("#DISBATCHX\na\n").find("db:1:1: '#DISBATCH' without a blank"), std::string::npos);
-  EXPECT_NE(error_of("a\n#DISBATCH PERENGINE START echo hi\n").find("db:2:11: '#DISBATCH PERENGINE' is not supported yet"),
+  EXPECT_NE(error_of("a\n#DISBATCH PERENGINE START echo hi\n")
+                .find("db:2:11: '#DISBATCH PERENGINE' is not supported yet"),
             std::string::npos);
   EXPECT_EQ(error_of("# only\n#DISBATCH PREFIX x\n"), "db: no tasks");
   // An indented or lower-case `#disbatch` line is a comment to disBatch, and to mpiq.
@@ -149,7 +158,8 @@ TEST(Disbatch, AnMpiqFileWithADisbatchDirectiveIsRefusedWithTheHint) {
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "t.txt:2:1: disBatch directive '#DISBATCH REPEAT': this is a disBatch file: run it with --format disbatch");
+              "t.txt:2:1: disBatch directive '#DISBATCH REPEAT': this is a disBatch file: run it with "
+              "--format disbatch");
   }
   EXPECT_EQ(first_disbatch_directive("a\n# x\n#DISBATCH BARRIER\n"), 3u);
   EXPECT_EQ(first_disbatch_directive("a\n #DISBATCH BARRIER\n"), 0u);

@@ -460,8 +460,7 @@ TEST(TaskFile, EmptyDependencyBetweenCommasIsAnError) {
 }
 
 TEST(TaskFile, ADisbatchDirectiveIsRefusedWithTheFormatHintNotReadAsAComment) {
-  const std::string hint =
-      "': this is a disBatch file: run it with --format disbatch";
+  const std::string hint = "': this is a disBatch file: run it with --format disbatch";
   EXPECT_PARSE_ERROR("echo a\n#DISBATCH REPEAT 3 start 1 echo x\n", 2, 1,
                      "disBatch directive '#DISBATCH REPEAT" + hint);
   EXPECT_PARSE_ERROR("#DISBATCH PREFIX cd /x ; \necho a\n", 1, 1,
