@@ -44,14 +44,17 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
     if (!table_.is_barrier(t)) ++counts_[static_cast<size_t>(s)];
     if (is_final(s)) ++final_count_;
   }
-  for (TaskIndex t = 0; t < n; ++t)
+  for (TaskIndex t = 0; t < n; ++t) {
+    bool blocked = false;  // settled by skip_dependants below
     for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e)
-      if (table_.state[table_.deps[e]] != TaskState::done) ++deps_left_[t];
+      count_dependency(t, table_.deps[e], blocked);
+  }
   // A resumed run may hold failures whose dependants were not yet marked (a crash between the two).
+  // Their ends are counted above: only what this skips now releases an after-any barrier.
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::failed || table_.state[t] == TaskState::skipped ||
         table_.state[t] == TaskState::cancelled)
-      skip_dependants(t);
+      skip_dependants(t, false);
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::waiting && deps_left_[t] == 0) make_ready(t);
   finalized_.clear();  // only changes made during the run are news for the journal
@@ -191,9 +194,7 @@ void Scheduler::add_tasks(TaskIndex first_row) {
     for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e) {
       const TaskIndex d = table_.deps[e];
       add_dependant(d, t);
-      const TaskState ds = table_.state[d];
-      if (ds == TaskState::failed || ds == TaskState::skipped || ds == TaskState::cancelled) blocked = true;
-      if (ds != TaskState::done) ++deps_left_[t];
+      count_dependency(t, d, blocked);
       critical_path_[d] = std::max(critical_path_[d], critical_path_[t] + (table_.is_barrier(d) ? 0 : 1));
     }
     if (blocked) {
@@ -239,21 +240,40 @@ void Scheduler::release_dependants(TaskIndex t) {
   });
 }
 
-void Scheduler::skip_dependants(TaskIndex t) {
+void Scheduler::count_dependency(TaskIndex t, TaskIndex d, bool& blocked) {
+  const TaskState ds = table_.state[d];
+  if (ds == TaskState::done) return;
+  const bool ended = ds == TaskState::failed || ds == TaskState::skipped || ds == TaskState::cancelled;
+  if (ended && table_.is_after_any(t) && !table_.is_barrier(d)) return;  // its end is all t waits for
+  if (ended) blocked = true;
+  ++deps_left_[t];
+}
+
+void Scheduler::skip_dependants(TaskIndex t, bool release) {
   // Iterative: a failure at the head of a million-task chain must not recurse a million deep.
   std::vector<TaskIndex> stack{t};
+  // Barriers an end released: made ready once the skipping is over, so that what they release is not
+  // skipped by this walk.
+  std::vector<TaskIndex> released;
   while (!stack.empty()) {
     TaskIndex u = stack.back();
     stack.pop_back();
+    const bool counts = release || u != t;
     for_each_dependant(u, [&](TaskIndex d) {
       // Only a waiting task can depend on an unfinished one; anything else was settled earlier.
       if (table_.state[d] != TaskState::waiting) return;
+      if (table_.is_after_any(d) && !table_.is_barrier(u)) {
+        if (counts && --deps_left_[d] == 0) released.push_back(d);
+        return;
+      }
       set_state(d, TaskState::skipped);
       ++final_count_;
       finalized_.push_back(d);
       stack.push_back(d);
     });
   }
+  for (TaskIndex b : released)
+    if (table_.state[b] == TaskState::waiting) make_ready(b);
 }
 
 bool Scheduler::has_room(const Worker& w, TaskIndex t) const {

@@ -220,7 +220,13 @@ class Scheduler {
   void set_state(TaskIndex t, TaskState s);
   void make_ready(TaskIndex t);
   void release_dependants(TaskIndex t);
-  void skip_dependants(TaskIndex t);
+  /// Skips what waits for `t` (which ended without success), transitively. A kAfterAny barrier is not
+  /// skipped by a task: that task's end counts as the barrier's dependency met, when `t` ended just now
+  /// (`release`: false for an end the constructor found already counted) or was skipped by this call.
+  void skip_dependants(TaskIndex t, bool release = true);
+  /// Whether row t's dependency `d`, which ended in state `ds`, still holds t back (the count in
+  /// deps_left_) or blocks it for good (`blocked`: t is skipped).
+  void count_dependency(TaskIndex t, TaskIndex d, bool& blocked);
   void finalize(TaskIndex t, TaskState s);
   bool has_room(const Worker& w, TaskIndex t) const;
   bool commands_full(const Worker& w) const;
