@@ -143,18 +143,44 @@ class Parser {
         barrier(line, w + 7);
         return;
       case Directive::perengine:
-        // To become pernode_->start / stop (`#MPIQ pernode start|stop`). disBatch's meaning
-        // (`^#DISBATCH PERENGINE (START|STOP) (.*)$`, re.I): the command is prefix + cmd + suffix; several
-        // of each kind run in file order; once a normal task, REPEAT or BARRIER has been read, a PERENGINE
-        // line is an error there and disBatch reads no further.
-        fail(w,
-             "'#DISBATCH PERENGINE' is not supported yet (run the file with disBatch, or write the command "
-             "in each task)");
+        perengine(line, w + 9);
+        return;
     }
+  }
+
+  // `at`: just after the word PERENGINE. disBatch's meaning (`^#DISBATCH PERENGINE (START|STOP) (.*)$`,
+  // re.I): the command is prefix + cmd + suffix, run once on every engine (node) before its tasks
+  // (START) or after them (STOP): mpiq's `#MPIQ pernode start|stop`. Several of a kind run in file
+  // order (here: one script, a line each, so the node's start fails when its last line does); a
+  // PERENGINE line after a task, REPEAT or BARRIER is an error in disBatch, which reads no further.
+  void perengine(std::string_view line, size_t at) {
+    if (normal_seen_)
+      fail(kDirective.size() + 1,
+           "'#DISBATCH PERENGINE' after the first task, REPEAT or BARRIER: disBatch allows per-engine "
+           "commands only before them (it stops reading the file here); move the line up");
+    const bool start = line.size() >= at + 6 && line[at] == ' ' && word_at(line, at + 1, "START") &&
+                       line.size() > at + 6 && line[at + 6] == ' ';
+    const bool stop = !start && line.size() > at + 5 && line[at] == ' ' && word_at(line, at + 1, "STOP") &&
+                      line[at + 5] == ' ';
+    if (!start && !stop)
+      fail(at, "'#DISBATCH PERENGINE' needs START or STOP, a blank, then the command (disBatch ignores this line)");
+    std::string command(prefix_);
+    command.append(line.substr(at + (start ? 7 : 6))).append(suffix_);
+    if (command.find_first_not_of(" \t\n\r\v\f") == std::string::npos)
+      fail(at + 1, "the per-engine command is blank");
+    NodeCommand& c = start ? pernode_own_.start : pernode_own_.stop;
+    if (c.empty()) {
+      c.line = line_;
+      c.command = std::move(command);
+    } else {
+      c.command.append("\n").append(command);
+    }
+    if (pernode_ != nullptr) *pernode_ = pernode_own_;
   }
 
   // `at`: just after the word BARRIER. `^#DISBATCH BARRIER(?:(?: )(CHECK))?(?:(?: )(.*)$)?`, a prefix match.
   void barrier(std::string_view line, size_t at) {
+    normal_seen_ = true;
     bool check = false;
     if (line.substr(at, 6) == " CHECK") {
       check = true;
@@ -222,6 +248,7 @@ class Parser {
 
   // `at`: just after the word REPEAT.
   void repeat(std::string_view line, size_t at) {
+    normal_seen_ = true;
     RepeatLine r;
     size_t c = at;
     while (c < line.size() && is_space(line[c])) ++c;
@@ -270,6 +297,7 @@ class Parser {
   }
 
   void add_task(const std::string& command, uint32_t element) {
+    normal_seen_ = true;
     if (command.find_first_not_of(" \t\n\r\v\f") == std::string::npos) fail(0, "the task's command is blank");
     if (table_.size() >= kNoRow - 1) fail(0, "too many tasks");
     TaskSpec spec;
@@ -284,7 +312,9 @@ class Parser {
 
   std::string_view text_;
   const std::string& path_;
-  [[maybe_unused]] NodeCommands* pernode_;  // for PERENGINE, once it is read
+  NodeCommands* pernode_;      // where PERENGINE lines go (may be null)
+  NodeCommands pernode_own_;   // what they make
+  bool normal_seen_ = false;   // a task, REPEAT or BARRIER was read: no PERENGINE any more
   uint32_t line_ = 0;
   TaskTable table_;
   uint64_t tasks_ = 0;

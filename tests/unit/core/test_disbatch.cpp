@@ -144,12 +144,29 @@ TEST(Disbatch, WhatDisbatchIgnoresOrReadsByAccidentIsAnErrorAtItsLine) {
   EXPECT_NE(error_of("#DISBATCH FOO x\na\n").find("db:1:11: unknown disBatch directive 'FOO'"),
             std::string::npos);
   EXPECT_NE(error_of("#DISBATCHX\na\n").find("db:1:1: '#DISBATCH' without a blank"), std::string::npos);
-  EXPECT_NE(error_of("a\n#DISBATCH PERENGINE START echo hi\n")
-                .find("db:2:11: '#DISBATCH PERENGINE' is not supported yet"),
-            std::string::npos);
+  EXPECT_EQ(error_of("a\n#DISBATCH PERENGINE START echo hi\n"),
+            "db:2:11: '#DISBATCH PERENGINE' after the first task, REPEAT or BARRIER: disBatch allows per-engine "
+            "commands only before them (it stops reading the file here); move the line up");
+  EXPECT_EQ(error_of("#DISBATCH PERENGINE BEGIN x\na\n"),
+            "db:1:20: '#DISBATCH PERENGINE' needs START or STOP, a blank, then the command (disBatch ignores "
+            "this line)");
+  EXPECT_EQ(error_of("#DISBATCH PERENGINE STOP  \na\n"), "db:1:21: the per-engine command is blank");
   EXPECT_EQ(error_of("# only\n#DISBATCH PREFIX x\n"), "db: no tasks");
   // An indented or lower-case `#disbatch` line is a comment to disBatch, and to mpiq.
   EXPECT_EQ(parse(" #DISBATCH REPEAT 9 x\n#disbatch barrier\na\n").size(), 1u);
+}
+
+TEST(Disbatch, PerengineLinesAreTheNodesStartAndStopCommands) {
+  NodeCommands pernode;
+  const TaskTable t = parse_disbatch_file(
+      "#DISBATCH PREFIX cd /s; \n#DISBATCH PERENGINE START stage in\n#DISBATCH perengine start mark\n"
+      "#DISBATCH PERENGINE STOP clean\na\n",
+      "db", &pernode);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(pernode.start.line, 2u);
+  EXPECT_EQ(pernode.start.command, "cd /s; stage in\ncd /s; mark");  // prefix + cmd, in file order
+  EXPECT_EQ(pernode.stop.line, 4u);
+  EXPECT_EQ(pernode.stop.command, "cd /s; clean");
 }
 
 TEST(Disbatch, AnMpiqFileWithADisbatchDirectiveIsRefusedWithTheHint) {
