@@ -482,6 +482,8 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
 }
 
 void Hub::record_changed() {
+  const auto earlier = scheduler_.take_earlier_attempts();
+  if (recorder_ && !earlier.empty()) recording([&] { recorder_->earlier_attempts(earlier); });
   auto rows = scheduler_.take_changed();
   // Rows that ended for good since are journalled by record_finalized().
   std::erase_if(rows, [&](TaskIndex t) { return core::is_final(table_.state[t]); });
