@@ -588,14 +588,15 @@ void add_report_command(CLI::App& app, int* exit_code) {
   auto* cmd =
       app.add_subcommand("report", "Write one self-contained HTML page of a run, while it goes or after it");
   cmd->footer(
-      "Inline CSS and SVG, nothing fetched: tasks per worker grouped by host, coloured by outcome, with\n"
-      "details on hover; tasks done over time; durations; failures with the end of their stderr; the run's\n"
-      "settings and restarts.");
+      "Inline CSS and SVG, nothing fetched: every attempt per worker grouped by host, coloured by\n"
+      "outcome, with details on hover; tasks done over time; durations; failures with the end of their\n"
+      "stderr; the run's settings and restarts.");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
   cmd->add_option("-o,--output", o->output,
                   "Where to write the page (default RUN_DIR/report.html; - = stdout)");
   cmd->add_option("--max-bars", o->max_bars,
-                  "Draw one bar per task up to this many tasks, else aggregate (default 20000)")
+                  "Draw one bar per attempt up to this many bars (last and earlier attempts), else "
+                  "aggregate (default 20000)")
       ->check(CLI::PositiveNumber);
   cmd->callback([o, exit_code] { *exit_code = report(*o); });
 }
