@@ -9,6 +9,7 @@
 /// each: 48 MB at the cap, which one earlier attempt of each of 1,000,000 tasks reaches); attempts
 /// past either bound are only counted (dropped()), and the report says so.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ class AttemptLog {
     ++per_task_[a.task];
     records_.push_back(a);
     return true;
+  }
+  /// Makes room for `records` records of a table of `rows` rows (a load).
+  void reserve(size_t records, size_t rows) {
+    records_.reserve(std::min(records, kMaxRecords));
+    if (per_task_.size() < rows) per_task_.resize(rows, 0);
   }
   /// Counts `n` attempts that were not kept (a journal record or checkpoint says how many).
   void add_dropped(uint64_t n) noexcept { dropped_ += n; }

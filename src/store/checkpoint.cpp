@@ -567,6 +567,7 @@ class CheckpointReader {
       for (size_t k = 0; k < column.size(); ++k) records[k].*member = column[k];
     });
     group.close();
+    log.reserve(records.size(), rows);
     for (const core::EarlierAttempt& a : records) log.add(a);
     log.add_dropped(attempts_dropped_);
     if (const std::string problem = log.find_problem(rows); !problem.empty()) fail("/attempts: " + problem);
