@@ -246,7 +246,7 @@ class Page {
       case core::AttemptEnd::start_failed:
         return "could not start";
       case core::AttemptEnd::stopped:
-        return "ended by a stop of the run (not counted), ran again";
+        return "ended by a stop of the run (not counted: the task runs again)";
       case core::AttemptEnd::lost:
         return "its worker was lost; when it ended is not known";
       default:
