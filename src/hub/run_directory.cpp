@@ -361,9 +361,8 @@ void RunDirectory::earlier_attempts(std::span<const core::EarlierAttempt> attemp
   const uint64_t dropped_before = meta_.earlier_attempts.dropped();
   for (const core::EarlierAttempt& a : attempts)
     if (meta_.earlier_attempts.add(a)) kept.push_back(a);
-  if (!journal_) return;
-  journal_->append_earlier_attempts(kept, meta_.earlier_attempts.dropped() - dropped_before);
-  journal_->flush();
+  // Written by the changed() that follows (hub/hub.hpp), in the same write as the rows' updates.
+  if (journal_) journal_->append_earlier_attempts(kept, meta_.earlier_attempts.dropped() - dropped_before);
 }
 
 void RunDirectory::finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) {
