@@ -29,6 +29,9 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
     if (table_.is_function(t)) ++function_rows_;
     TaskState s = table_.state[t];
     if (s == TaskState::running) {
+      // The try its lost worker ran is an earlier attempt now; when it ended is not known.
+      earlier_.push_back({t, table_.attempts[t], table_.worker_rank[t], -1, 0, AttemptEnd::lost,
+                          table_.start_time[t], 0, 0});
       if (table_.attempts[t] > 0) --table_.attempts[t];  // not counted: a crash is
       ++table_.crashes[t];
       charged.push_back(t);
@@ -70,6 +73,12 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
   // first snapshot was written before this table was loaded.
   for (TaskIndex t : charged)
     if (!is_final(table_.state[t])) changed_.push_back(t);
+}
+
+std::vector<EarlierAttempt> Scheduler::take_earlier_attempts() {
+  std::vector<EarlierAttempt> attempts;
+  attempts.swap(earlier_);
+  return attempts;
 }
 
 std::vector<TaskIndex> Scheduler::take_changed() {
@@ -417,6 +426,15 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
   --worker(id).running;
   if (table_.is_function(t)) learn_duration(worker(id), r);
   unhold(id, t);
+  if (r.interrupted || (!r.succeeded() && table_.attempts[t] <= table_.retries[t])) {
+    // It runs again, and the row will hold that try: this one is an earlier attempt now.
+    const AttemptEnd end = r.interrupted    ? AttemptEnd::stopped
+                           : r.timed_out    ? AttemptEnd::timed_out
+                           : r.spawn_failed ? AttemptEnd::start_failed
+                                            : AttemptEnd::failed;
+    earlier_.push_back({t, table_.attempts[t], static_cast<int32_t>(id), r.exit_code, r.signal, end,
+                        r.start_time > 0 ? r.start_time : table_.start_time[t], r.end_time, r.max_rss_kb});
+  }
   table_.exit_code[t] = r.exit_code;
   table_.signal[t] = r.signal;
   if (r.start_time > 0) table_.start_time[t] = r.start_time;
