@@ -65,4 +65,21 @@ grep -q '^16 skipped$' mq.ended || fail "mpiq: 'never' (line 16) should be skipp
 grep -v ' skipped$' mq.ended >mq.ran
 diff db.ended mq.ran >ended.diff || fail "other tasks ran, or ended otherwise:$(printf '\n%s' "$(cat ended.diff)")"
 grep -qx '9 127' mq.ran || fail "the [% %] line should fail as a command: $(cat mq.ran)"
+
+# PERENGINE START and STOP (with the PREFIX before them) run once on the one node here, around the
+# tasks, in both tools: events holds "up", the two tasks, then "down".
+cat >pe.db <<'TASKS'
+#DISBATCH PREFIX cd ev && 
+#DISBATCH PERENGINE START echo up >> events
+#DISBATCH PERENGINE STOP echo down >> events
+echo task >> events
+echo task >> events
+TASKS
+mkdir -p db/ev mq/ev
+cp pe.db db/ && cp pe.db mq/
+peer_disbatch_run 2 "$WORK/db/pe.db" >db/pe.out 2>&1 || fail "disBatch failed on pe.db: $(tail -5 db/pe.out)"
+(cd mq && expect_code 0 mpiq_run --format disbatch pe.db >pe.out 2>&1) || fail "mpiq on pe.db: $(tail -5 mq/pe.out)"
+for t in db mq; do
+  [ "$(tr '\n' ' ' <$t/ev/events)" = "up task task down " ] || fail "$t: PERENGINE events: $(tr '\n' ' ' <$t/ev/events)"
+done
 echo "PASS"
