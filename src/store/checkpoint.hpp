@@ -1,10 +1,10 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 4 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 5 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 1-4), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 1-5), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
 ///                          task_file_edits (newline-separated; written only when there are some):
 ///                          UTF-8 fixed-length NUL-padded strings; restarts (uint32); journal_epoch
@@ -24,6 +24,7 @@
 ///   /tasks/timeout_s       uint32      /tasks/retries     uint32      /tasks/worker_rank int32
 ///   /tasks/start_time      float64     /tasks/end_time    float64     /tasks/max_rss_kb int64
 ///   /tasks/crashes         uint32: times the task was running on a worker that was lost
+///   /tasks/mem_kb          uint64: memory asked for on the task's node (`mem=`), KiB (version 5)
 ///   /tasks/{name,command,workdir,kind,payload,result}/bytes    uint8: the strings back to back, no
 ///                                          terminators
 ///   /tasks/{name,command,workdir,kind,payload,result}/offsets  uint64, tasks+1 entries: string i is
@@ -34,10 +35,10 @@
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
-/// Version 3 is version 4 with variable-length strings for the root's string attributes and without
+/// Version 4 is version 5 without mem_kb (read as 0: no memory asked). Version 3 is version 4 with variable-length strings for the root's string attributes and without
 /// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
 /// version 2 without kind, payload and result (every task a command). Every table is written as
-/// version 4; all four are read. Version 4 exists because HDF5 keeps variable-length strings in its
+/// version 5; all five are read. Version 4 exists because HDF5 keeps variable-length strings in its
 /// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
 /// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
 /// holds a variable-length string is refused before HDF5 follows it.
@@ -66,7 +67,7 @@
 namespace mpiq::store {
 
 /// The checkpoint format this build writes, and the newest it reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 4;
+inline constexpr uint32_t kCheckpointFormatVersion = 5;
 /// The newest checkpoint_since among the schema's columns (core::kTaskColumns): a column added with a
 /// higher one needs a new format version.
 inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
@@ -75,7 +76,7 @@ inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
   return version;
 }();
 static_assert(kNewestCheckpointColumnVersion <= kCheckpointFormatVersion &&
-                  kNewestCheckpointColumnVersion == 3,
+                  kNewestCheckpointColumnVersion == 5,
               "a new column: raise kCheckpointFormatVersion and describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
