@@ -599,10 +599,10 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
   core::testing::expect_same_columns(full, table);
 }
 
-TEST(JournalSchema, WritesFormat2WithTheSameMeaningAsFormat1) {
-  // The records of format 1 (tests/data/old-formats), written now: format 2, whose updates also carry
-  // the crash count and whose appended tasks their sweep element and output id; replayed, the same
-  // table as the format 1 file gives.
+TEST(JournalSchema, WritesTheNewestFormatWithTheSameMeaningAsFormat1) {
+  // The records of format 1 (tests/data/old-formats), written now: format 3, whose updates also carry
+  // the crash count and whose appended tasks their sweep element, output id and mem_kb; replayed,
+  // the same table as the format 1 file gives.
   test::TempDir dir;
   for (const bool functions : {false, true}) {
     core::TaskTable written = functions ? test::old_function_table() : test::old_command_table();
@@ -614,7 +614,8 @@ TEST(JournalSchema, WritesFormat2WithTheSameMeaningAsFormat1) {
     const std::string bytes = test::read_bytes(path);
     uint32_t version = 0;
     std::memcpy(&version, bytes.data() + 8, 4);
-    EXPECT_EQ(version, 2u);
+    EXPECT_EQ(version, kJournalFormatVersion);
+    EXPECT_EQ(version, 3u);
     const char* checkpoint = functions ? "/checkpoint-format2.h5" : "/checkpoint-format1.h5";
     core::TaskTable from_old = read_checkpoint(test::kOldFormats + checkpoint, nullptr);
     apply_journal(test::kOldFormats + (functions ? "/journal-format1-functions" : "/journal-format1"), 7,
