@@ -93,12 +93,11 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   // Memory (mem=) is the node's: what its assigned and running tasks reserve of what it gives them.
   const auto memory = [](const json& n) {
     const uint64_t total = n.value("mem_kb", uint64_t{0});
-    return core::format_memory(n.value("mem_reserved_kb", uint64_t{0})) + "/" +
+    return core::format_memory(n.value("mem_reserved_kb", uint64_t{0})) + " of " +
            (total ? core::format_memory(total) : std::string("-"));
   };
   if (d.contains("nodes") && d["nodes"].size() == 1 && d["nodes"][0].contains("mem_kb"))
-    out << "memory         " << memory(d["nodes"][0])
-        << " reserved (mem= of the tasks assigned and running, of what the node gives them)\n";
+    out << "memory         " << memory(d["nodes"][0]) << " reserved by mem= (tasks assigned or running)\n";
   if (d.contains("nodes") && d["nodes"].size() > 1) {  // one node says nothing the worker rows do not
     out << "\n"
         << pad("node", 18) << pad("workers", 9) << pad("cores", 7) << pad("gpus", 6) << pad("running", 9)
