@@ -663,10 +663,17 @@ int Hub::run() {
         max_cores = std::max(max_cores, w.cores);
         max_gpus = std::max(max_gpus, w.gpu_count);
       }
+    uint64_t max_mem = 0;
+    for (const WorkerRow& w : workers_)
+      if (w.joined) max_mem = std::max(max_mem, w.mem_kb);
     for (TaskIndex t : bad)
       log_.error("task " + table_.label(t) + " asks for " + core::plural(table_.cores[t], "core") + " and " +
-                 core::plural(table_.gpus[t], "GPU") + ", but the largest worker has " +
-                 core::plural(max_cores, "core") + " and " + core::plural(max_gpus, "GPU") +
+                 core::plural(table_.gpus[t], "GPU") +
+                 (table_.mem_kb[t] ? " and " + core::format_memory(table_.mem_kb[t]) + " of memory" : std::string()) +
+                 ", but the largest worker has " + core::plural(max_cores, "core") + " and " +
+                 core::plural(max_gpus, "GPU") +
+                 (table_.mem_kb[t] ? ", the largest node " + core::format_memory(max_mem) + " for tasks"
+                                   : std::string()) +
                  " (see --worker-cores, or run fewer ranks per node)");
     code = 2;
     begin_stop(false, "");
