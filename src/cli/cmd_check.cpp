@@ -33,7 +33,8 @@ std::vector<core::WorkerCapacity> workers_of(const hw::Topology& topo, int ranks
       const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
       share = hw::split_node(topo, slots)[static_cast<size_t>(i % slots)];
     }
-    out.push_back({static_cast<uint32_t>(share.cores.size()), static_cast<uint32_t>(share.gpus.size()), mem_kb});
+    out.push_back(
+        {static_cast<uint32_t>(share.cores.size()), static_cast<uint32_t>(share.gpus.size()), mem_kb});
   }
   return out;
 }

@@ -109,7 +109,8 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
       out << pad(n.value("host", "?"), 18) << pad(std::to_string(n.value("workers", 0)), 9)
           << pad(std::to_string(n.value("cores", 0)), 7) << pad(std::to_string(n.value("gpus", 0)), 6)
           << pad(std::to_string(n.value("running", 0)), 9) << pad(std::to_string(n.value("done", 0)), 9)
-          << pad(n.contains("mem_kb") ? memory(n) : "-", 16) << busy << (lost ? "   " + std::to_string(lost) + " worker(s) lost" : "") << "\n";
+          << pad(n.contains("mem_kb") ? memory(n) : "-", 16) << busy
+          << (lost ? "   " + std::to_string(lost) + " worker(s) lost" : "") << "\n";
     }
   }
   const json& workers = d["workers"];

@@ -26,8 +26,9 @@ std::optional<UnmetRequest> find_unmet_request(const TaskTable& table,
     // start, whatever the cores and GPUs (a node's budget is the same for each of its workers).
     if (!mem_unknown && table.mem_kb[t] > max_mem) {
       return UnmetRequest{t, "mem",
-                          "asks for " + format_memory(table.mem_kb[t]) + " of memory, but the node with the most " +
-                              "gives its tasks " + format_memory(max_mem) +
+                          "asks for " + format_memory(table.mem_kb[t]) +
+                              " of memory, but the node with the most " + "gives its tasks " +
+                              format_memory(max_mem) +
                               " (the least of its memory, the Slurm allocation and the cgroup limit: see " +
                               "mpiq topology; a task is not limited to its mem=, which only reserves)"};
     }

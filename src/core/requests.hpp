@@ -1,7 +1,8 @@
 #pragma once
 /// Whether every task's request can be met (docs/design.md §4, §11): a task that asks for more cores or
-/// GPUs than any worker has, or more memory than any node's budget, would wait forever, so it is bad input, found before the run starts (and
-/// by `mpiq check --ranks N`). Pure: the workers' resources come in, the first unmet request goes out.
+/// GPUs than any worker has, or more memory than any node's budget, would wait forever, so it is bad input,
+/// found before the run starts (and by `mpiq check --ranks N`). Pure: the workers' resources come in, the
+/// first unmet request goes out.
 
 #include <cstdint>
 #include <optional>

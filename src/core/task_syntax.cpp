@@ -309,11 +309,24 @@ std::optional<uint64_t> parse_memory(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   uint64_t shift = 0;  // of KiB
   switch (text.back()) {
-    case 'K': case 'k': shift = 0; break;
-    case 'M': case 'm': shift = 10; break;
-    case 'G': case 'g': shift = 20; break;
-    case 'T': case 't': shift = 30; break;
-    default: return std::nullopt;
+    case 'K':
+    case 'k':
+      shift = 0;
+      break;
+    case 'M':
+    case 'm':
+      shift = 10;
+      break;
+    case 'G':
+    case 'g':
+      shift = 20;
+      break;
+    case 'T':
+    case 't':
+      shift = 30;
+      break;
+    default:
+      return std::nullopt;
   }
   const std::string_view digits = text.substr(0, text.size() - 1);
   uint64_t n = 0;

@@ -669,7 +669,8 @@ int Hub::run() {
     for (TaskIndex t : bad)
       log_.error("task " + table_.label(t) + " asks for " + core::plural(table_.cores[t], "core") + " and " +
                  core::plural(table_.gpus[t], "GPU") +
-                 (table_.mem_kb[t] ? " and " + core::format_memory(table_.mem_kb[t]) + " of memory" : std::string()) +
+                 (table_.mem_kb[t] ? " and " + core::format_memory(table_.mem_kb[t]) + " of memory"
+                                   : std::string()) +
                  ", but the largest worker has " + core::plural(max_cores, "core") + " and " +
                  core::plural(max_gpus, "GPU") +
                  (table_.mem_kb[t] ? ", the largest node " + core::format_memory(max_mem) + " for tasks"

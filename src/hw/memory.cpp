@@ -57,7 +57,8 @@ std::optional<uint64_t> meminfo_total_kb(std::string_view meminfo) {
 std::optional<NodeMemory> slurm_memory(const EnvLookup& env) {
   if (const char* per_node = env("SLURM_MEM_PER_NODE")) {
     const auto mb = number(per_node);
-    if (mb && *mb > 0) return NodeMemory{*mb * 1024, "Slurm (SLURM_MEM_PER_NODE=" + std::string(per_node) + ")"};
+    if (mb && *mb > 0)
+      return NodeMemory{*mb * 1024, "Slurm (SLURM_MEM_PER_NODE=" + std::string(per_node) + ")"};
   }
   const char* per_cpu = env("SLURM_MEM_PER_CPU");
   const char* cpus = env("SLURM_CPUS_ON_NODE");
@@ -81,7 +82,8 @@ std::optional<NodeMemory> cgroup_memory(const std::string& root, const FileReade
       const auto text = read(root + where);
       if (!text) continue;
       const auto bytes = number(*text);  // "max" (v2, no limit) is no number
-      if (bytes && (!best || *bytes / 1024 < best->kb)) best = NodeMemory{*bytes / 1024, "cgroup (" + where + ")"};
+      if (bytes && (!best || *bytes / 1024 < best->kb))
+        best = NodeMemory{*bytes / 1024, "cgroup (" + where + ")"};
     }
   };
   std::istringstream lines(*self);
@@ -103,7 +105,8 @@ std::optional<NodeMemory> cgroup_memory(const std::string& root, const FileReade
   return best;
 }
 
-NodeMemory node_memory(uint64_t physical_kb, const EnvLookup& env, const std::string& root, const FileReader& read) {
+NodeMemory node_memory(uint64_t physical_kb, const EnvLookup& env, const std::string& root,
+                       const FileReader& read) {
   NodeMemory m{physical_kb, "the node's memory"};
   for (const auto& limit : {slurm_memory(env), cgroup_memory(root, read)})
     if (limit && (m.kb == 0 || limit->kb < m.kb)) m = *limit;
@@ -117,7 +120,8 @@ NodeMemory node_memory(const Topology& topology) {
   // /proc/meminfo first: hwloc sums the NUMA nodes' sysfs meminfo, which in a container can be the
   // host's node 0 (measured here: 10.7 GiB from sysfs, 23.5 GiB in /proc/meminfo, 23.5 GiB usable).
   if (const auto text = read_real_file("/proc/meminfo")) kb = meminfo_total_kb(*text).value_or(kb);
-  return node_memory(kb, [](const char* name) { return std::getenv(name); }, "", read_real_file);
+  return node_memory(
+      kb, [](const char* name) { return std::getenv(name); }, "", read_real_file);
 }
 
 }  // namespace mpiq::hw

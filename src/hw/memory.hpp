@@ -40,11 +40,12 @@ std::optional<NodeMemory> slurm_memory(const EnvLookup& env);
 std::optional<NodeMemory> cgroup_memory(const std::string& root, const FileReader& read);
 
 /// The budget: the least of `physical_kb` (the node's memory), slurm_memory and cgroup_memory.
-NodeMemory node_memory(uint64_t physical_kb, const EnvLookup& env, const std::string& root, const FileReader& read);
+NodeMemory node_memory(uint64_t physical_kb, const EnvLookup& env, const std::string& root,
+                       const FileReader& read);
 
 /// The budget of the node `topology` describes: for this machine the least of its memory
-/// (/proc/meminfo's MemTotal, else hwloc's), the Slurm allocation and the cgroup limit; for an XML or synthetic topology
-/// the memory it describes, since this process's limits are not that node's.
+/// (/proc/meminfo's MemTotal, else hwloc's), the Slurm allocation and the cgroup limit; for an XML or
+/// synthetic topology the memory it describes, since this process's limits are not that node's.
 NodeMemory node_memory(const Topology& topology);
 
 }  // namespace mpiq::hw

@@ -87,7 +87,8 @@ std::string topology_report(const Topology& topology, int ranks, bool json) {
   out << "\n";
   const NodeMemory memory = node_memory(topology);
   out << "memory for tasks (mem=, shared by the node's workers): "
-      << (memory.kb ? core::format_memory(memory.kb) + ", " + memory.source : std::string("unknown, no limit"))
+      << (memory.kb ? core::format_memory(memory.kb) + ", " + memory.source
+                    : std::string("unknown, no limit"))
       << "\n";
   const std::vector<int> binding = current_binding(topology);
   if (!binding.empty() && binding.size() < topology.pu_count())

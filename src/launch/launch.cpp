@@ -306,7 +306,8 @@ ExitCode run(Job& job, const RunSpec& spec) {
   const std::vector<uint64_t> memory = job.gather_to_hub(setup ? setup->node_mem_kb : 0);
   std::vector<core::WorkerCapacity> workers;
   for (size_t r = job.size() == 1 ? 0 : 1; r < gathered.size(); ++r)
-    workers.push_back({static_cast<uint32_t>(gathered[r] >> 32), static_cast<uint32_t>(gathered[r]), memory[r]});
+    workers.push_back(
+        {static_cast<uint32_t>(gathered[r] >> 32), static_cast<uint32_t>(gathered[r]), memory[r]});
 
   // 3. The hub prepares the run; the workers learn where its files are.
   HubRun prepared;

@@ -35,13 +35,13 @@
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
 ///
-/// Version 4 is version 5 without mem_kb (read as 0: no memory asked). Version 3 is version 4 with variable-length strings for the root's string attributes and without
-/// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
-/// version 2 without kind, payload and result (every task a command). Every table is written as
-/// version 5; all five are read. Version 4 exists because HDF5 keeps variable-length strings in its
-/// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
-/// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
-/// holds a variable-length string is refused before HDF5 follows it.
+/// Version 4 is version 5 without mem_kb (read as 0: no memory asked). Version 3 is version 4 with
+/// variable-length strings for the root's string attributes and without meta_crc32c; version 2 is version 3
+/// without crashes, element, output_id and output_run; version 1 is version 2 without kind, payload and
+/// result (every task a command). Every table is written as version 5; all five are read. Version 4 exists
+/// because HDF5 keeps variable-length strings in its global heap, which has no checksum: random bit flips
+/// there crashed or hung libhdf5 in H5Aread (issue 17). A format 4 file holds no variable-length data at all,
+/// and one that claims format 4 but holds a variable-length string is refused before HDF5 follows it.
 ///
 /// Damage: the file is written with the 1.8 object formats (superblock 2, object header 2, checksums on
 /// all of HDF5's metadata, the root's attributes kept compact in its header), so damage there is an

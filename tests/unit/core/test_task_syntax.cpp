@@ -191,15 +191,16 @@ TEST(TaskSyntax, MemorySizesArePowersOf1024InKib) {
   EXPECT_EQ(parse_memory("4g"), 4u << 20);
   EXPECT_EQ(parse_memory("2T"), 2ull << 30);
   EXPECT_EQ(parse_memory("1024T"), kMaxMemoryKb);
-  for (const char* bad : {"", "G", "4", "4 G", "+4G", "-4G", "4.5G", "4GB", "4GiB", "4X", "1025T",
-                          "99999999999999999999K"})
+  for (const char* bad :
+       {"", "G", "4", "4 G", "+4G", "-4G", "4.5G", "4GB", "4GiB", "4X", "1025T", "99999999999999999999K"})
     EXPECT_EQ(parse_memory(bad), std::nullopt) << bad;
   EXPECT_EQ(format_memory(0), "0");
   EXPECT_EQ(format_memory(4u << 20), "4G");
   EXPECT_EQ(format_memory(1536u << 10), "1536M");
   EXPECT_EQ(format_memory(100), "100K");
   EXPECT_EQ(format_memory(24683584), "23.5G");
-  for (const char* exact : {"4G", "1536M", "100K", "3T"}) EXPECT_EQ(format_memory(*parse_memory(exact)), exact);
+  for (const char* exact : {"4G", "1536M", "100K", "3T"})
+    EXPECT_EQ(format_memory(*parse_memory(exact)), exact);
 }
 
 TEST(TaskSyntax, MemorySettingIsRead) {

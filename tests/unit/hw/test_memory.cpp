@@ -1,13 +1,12 @@
 // A node's memory budget for mem= (hw/memory.hpp): Slurm's allocation and the cgroup limit, read from a
 // given environment and a fake filesystem root.
-#include "hw/memory.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "hw/memory.hpp"
 #include "support/temp_dir.hpp"
 
 namespace mpiq::hw {
@@ -80,7 +79,7 @@ TEST(NodeMemory, TheLeastOfNodeSlurmAndCgroup) {
   const std::filesystem::path root = dir.path();
   write(root / "proc/self/cgroup", "0::/\n");
   write(root / "sys/fs/cgroup/memory.max", "10737418240\n");  // 10 GiB
-  const Env slurm{{"SLURM_MEM_PER_NODE", "12288"}};          // 12 GiB
+  const Env slurm{{"SLURM_MEM_PER_NODE", "12288"}};           // 12 GiB
   const Env none;
   EXPECT_EQ(node_memory(24u << 20, lookup(slurm), root.string(), read).kb, 10u << 20);
   EXPECT_EQ(node_memory(8u << 20, lookup(slurm), root.string(), read).source, "the node's memory");

@@ -265,12 +265,12 @@ TEST_F(CheckpointTest, H5pyReadsTheColumnsAndAttributes) {
   }
   if (r.exit_code == 77 || r.exit_code == 127) GTEST_SKIP() << "no python3 with h5py";
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output,
-            std::string("['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n") +
-            "python3 run.py --grüße ✓\n" +
-            "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] " +
-                std::to_string(kCheckpointFormatVersion) + "\n"
-            "/home/user/tasks.txt 1001,1002_7\n");
+  EXPECT_EQ(r.output, std::string("['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n") +
+                          "python3 run.py --grüße ✓\n" +
+                          "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] " +
+                          std::to_string(kCheckpointFormatVersion) +
+                          "\n"
+                          "/home/user/tasks.txt 1001,1002_7\n");
 }
 
 // --- Bad files -------------------------------------------------------------------------------------
