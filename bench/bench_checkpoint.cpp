@@ -1,8 +1,11 @@
 // Times the durable-state paths of the hub on a synthetic table (docs/design.md §7, issue 3's speed targets):
 // checkpoint write (with its fsyncs) and load of N tasks with 40-byte commands and one dependency each,
-// and the journal: N task updates appended, flushed and synced, then replayed.
+// and the journal: N task updates appended, flushed and synced, then replayed; then the checkpoint again
+// with an earlier attempt of every task (core/attempt_log.hpp, up to its bound), written and loaded.
 //
-//   bench_checkpoint [N=1000000] [DIR=/tmp]
+//   bench_checkpoint [N=1000000] [DIR=/tmp] [KEEP_DIR]
+//
+// KEEP_DIR: leave the checkpoint with earlier attempts there as checkpoint.h5 (for `mpiq report`).
 //
 // Prints a table; never fails on a time (benchmarks do not gate CI).
 
@@ -137,6 +140,27 @@ int main(int argc, char** argv) {
     const auto replay = mpiq::store::apply_journal(journal_path, 1, replayed);
     const double replay_s = seconds_since(start);
 
+    mpiq::store::CheckpointMeta with_attempts = meta;
+    for (size_t i = 0; i < n; ++i)
+      with_attempts.earlier_attempts.add({static_cast<uint32_t>(i), 1, static_cast<int32_t>(1 + (i + 7) % 64),
+                                          1, 0, mpiq::core::AttemptEnd::failed,
+                                          1.7e9 + static_cast<double>(i) - 0.5,
+                                          1.7e9 + static_cast<double>(i) - 0.1, 9000});
+    const std::string attempts_path = dir + "/attempts.h5";
+    start = Clock::now();
+    mpiq::store::write_checkpoint(attempts_path, table, with_attempts);
+    const double write_attempts_s = seconds_since(start);
+    const double attempts_mb = static_cast<double>(std::filesystem::file_size(attempts_path)) / 1e6;
+    start = Clock::now();
+    mpiq::store::CheckpointMeta loaded_meta;
+    mpiq::store::read_checkpoint(attempts_path, &loaded_meta);
+    const double read_attempts_s = seconds_since(start);
+    if (loaded_meta.earlier_attempts.records() != with_attempts.earlier_attempts.records()) {
+      std::fprintf(stderr, "bench_checkpoint: the loaded earlier attempts differ\n");
+      return 1;
+    }
+    if (argc > 3) std::filesystem::copy_file(attempts_path, std::string(argv[3]) + "/checkpoint.h5");
+
     std::printf("mpiq checkpoint benchmark: %zu tasks, 40-byte commands, 1 dependency each, in %s\n\n", n,
                 dir.c_str());
     std::printf("| %-34s | %10s | %12s | %13s |\n", "step", "time", "size", "rate");
@@ -149,6 +173,11 @@ int main(int argc, char** argv) {
     row("load checkpoint, parse alone", read_here_s, file_mb);
     row("journal: append+flush+sync all", journal_s, journal_mb);
     row("journal: replay into table", replay_s, journal_mb);
+    char what[64];
+    std::snprintf(what, sizeof what, "write, %zu earlier attempts", with_attempts.earlier_attempts.size());
+    row(what, write_attempts_s, attempts_mb);
+    std::snprintf(what, sizeof what, "load, %zu earlier attempts", with_attempts.earlier_attempts.size());
+    row(what, read_attempts_s, attempts_mb);
     std::printf("\njournal records replayed: %llu\n", static_cast<unsigned long long>(replay.records));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_checkpoint: %s\n", e.what());

@@ -50,8 +50,10 @@ void add_check_command(CLI::App& app, int* exit_code) {
   auto format = std::make_shared<std::string>("mpiq");
   cmd->add_option("FILE", *file, "Task file")->required();
   cmd->add_flag("--json", *json, "Print the summary as one JSON object");
-  cmd->add_option("--format", *format, "Task file format: mpiq (default) or pylauncher (CORES,COMMAND lines)")
-      ->check(CLI::IsMember({"mpiq", "pylauncher"}));
+  cmd->add_option("--format", *format,
+                  "Task file format: mpiq (default), pylauncher (CORES,COMMAND lines) or disbatch "
+                  "(disBatch's #DISBATCH directives)")
+      ->check(CLI::IsMember({"mpiq", "pylauncher", "disbatch"}));
   cmd->add_option("--ranks", *ranks,
                   "Also check that every task fits a worker of a run of N ranks on this node (mpirun -np N)")
       ->check(CLI::PositiveNumber);
@@ -61,8 +63,12 @@ void add_check_command(CLI::App& app, int* exit_code) {
     if (*ranks < 0) throw InputError("--ranks must be at least 1 (got " + std::to_string(*ranks) + ")");
     if (!xml->empty() && *ranks == 0) throw InputError("--topology-xml needs --ranks N");
     core::NodeCommands pernode;
-    const core::TaskTable table = store::load_task_file(
-        *file, *format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq, &pernode);
+    const core::TaskTable table =
+        store::load_task_file(*file,
+                              *format == "pylauncher" ? core::TaskFileFormat::pylauncher
+                              : *format == "disbatch" ? core::TaskFileFormat::disbatch
+                                                      : core::TaskFileFormat::mpiq,
+                              &pernode);
     std::string fits;
     if (*ranks > 0) {
       const hw::Topology topo = hw::Topology::load(*xml);

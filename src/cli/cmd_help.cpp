@@ -40,6 +40,14 @@ constexpr const char* kTaskLanguage = R"(The task file: one task per line; its i
   Each task gets MPIQ_TASK_ID, MPIQ_TASK_NAME, MPIQ_ATTEMPT, MPIQ_CORES, OMP_NUM_THREADS and, with
   GPUs, CUDA_VISIBLE_DEVICES (or ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK).
 
+  Other tools' files keep their own meaning: --format pylauncher (CORES,COMMAND lines) and
+  --format disbatch: every non-comment line a task, PREFIX + line + SUFFIX, with
+  #DISBATCH PREFIX text, #DISBATCH SUFFIX text, #DISBATCH REPEAT n [start s] [step k] [cmd]
+  (ids LINE[i]), #DISBATCH BARRIER (waits for the tasks above to end, failed or not) and
+  #DISBATCH BARRIER CHECK (a failure above it stops what follows); DISBATCH_TASKID (disBatch's
+  0-based count of tasks and barriers), DISBATCH_STREAM_INDEX (the line), DISBATCH_REPEAT_INDEX
+  (-1 outside a REPEAT), their _ZP forms (%06d) and DISBATCH_CORES_PER_TASK are set.
+
   mpiq check FILE validates a file and summarises its graph without running anything.
 )";
 

@@ -1,8 +1,9 @@
 // `mpiq report RUN_DIR [-o FILE]`: one self-contained HTML page of a run (docs/design.md §8): inline
 // CSS and SVG, no script, nothing fetched, so it opens from a shared file system or a copy. It reads
 // the checkpoint and journal (as `mpiq status` does, changing nothing) and status.json for the hosts
-// of the worker ranks. Each task shows its last attempt (the table keeps one per task). Past
-// --max-bars tasks the Gantt chart is aggregated: each worker's lane is cut into columns coloured by
+// of the worker ranks. Every attempt is a bar: each task's last one (its row in the table) and the
+// earlier ones of tasks that ran again (the checkpoint's /attempts, core/attempt_log.hpp). Past
+// --max-bars bars the Gantt chart is aggregated: each worker's lane is cut into columns coloured by
 // what ran there most, so a 1,000,000-task run stays a page of a few hundred KiB.
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include "cli/commands.hpp"
 #include "core/task_outcome.hpp"
@@ -87,6 +89,15 @@ const char* outcome_class(const core::TaskTable& t, core::TaskIndex i) {
   }
 }
 
+// One attempt on the Gantt chart: a row's last one, or an earlier one.
+struct Bar {
+  core::TaskIndex task;
+  int32_t rank;
+  double start, end;
+  int64_t earlier;    // its index in the AttemptLog, -1 for the row's last attempt
+  uint32_t slot = 0;  // its lane among its rank's, when not aggregated
+};
+
 // One row of the Gantt chart: a worker rank, or one of its task slots (tasks that ran at the same time
 // on one worker go to different slots).
 struct Lane {
@@ -99,41 +110,58 @@ class Page {
  public:
   Page(const core::TaskTable& t, const store::CheckpointMeta& meta, const json& status,
        const ReportOptions& o)
-      : t_(t), meta_(meta), status_(status), o_(o) {
+      : t_(t), meta_(meta), status_(status), o_(o), log_(meta.earlier_attempts) {
     now_ = exec::wall_now();
+    // The latest earlier attempt of each task: the row still holds that try when the task has not
+    // started again since (a retry not yet begun, a stop or a lost worker before a resume), and it is
+    // drawn once, as the earlier attempt it is.
+    std::unordered_map<core::TaskIndex, double> latest_earlier;
+    for (size_t k = 0; k < log_.size(); ++k) {
+      const core::EarlierAttempt& a = log_.records()[k];
+      if (a.task >= t_.size() || a.start_time <= 0 || a.worker_rank < 0) continue;
+      latest_earlier[a.task] = a.start_time;
+      bars_.push_back({a.task, a.worker_rank, a.start_time, a.end_time > 0 ? a.end_time : a.start_time,
+                       static_cast<int64_t>(k)});
+    }
+    earlier_bars_ = bars_.size();
     for (core::TaskIndex i = 0; i < t_.size(); ++i) {
       if (t_.is_barrier(i) || t_.start_time[i] <= 0 || t_.worker_rank[i] < 0) continue;
       ran_.push_back(i);
-      t0_ = std::min(t0_, t_.start_time[i]);
-      t1_ = std::max(t1_, end_of(i));
+      if (auto it = latest_earlier.find(i); it != latest_earlier.end() && it->second == t_.start_time[i])
+        continue;
+      bars_.push_back({i, t_.worker_rank[i], t_.start_time[i], end_of(i), -1});
     }
-    if (ran_.empty()) t0_ = t1_ = now_;
+    for (const Bar& b : bars_) {
+      t0_ = std::min(t0_, b.start);
+      t1_ = std::max(t1_, b.end);
+    }
+    if (bars_.empty()) t0_ = t1_ = now_;
     if (t1_ <= t0_) t1_ = t0_ + 1;
     std::map<int, std::string> hosts;
     if (status_.contains("workers") && status_["workers"].is_array())
       for (const json& w : status_["workers"])
         if (w.is_object()) hosts[w.value("rank", -1)] = w.value("host", std::string("?"));
-    aggregate_ = ran_.size() > o_.max_bars;
-    // Slots: per rank, in start order, each task takes the first slot free by its start.
+    aggregate_ = bars_.size() > o_.max_bars;
+    // Slots: per rank, in start order, each bar takes the first slot free by its start.
     std::map<int, uint32_t> slots;
     if (!aggregate_) {
-      std::vector<core::TaskIndex> order = ran_;
-      std::sort(order.begin(), order.end(),
-                [&](core::TaskIndex a, core::TaskIndex b) { return t_.start_time[a] < t_.start_time[b]; });
+      std::vector<size_t> order(bars_.size());
+      for (size_t b = 0; b < order.size(); ++b) order[b] = b;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return bars_[a].start < bars_[b].start; });
       std::map<int, std::vector<double>> free_at;
-      slot_.assign(t_.size(), 0);
-      for (core::TaskIndex i : order) {
-        std::vector<double>& f = free_at[t_.worker_rank[i]];
+      for (size_t b : order) {
+        std::vector<double>& f = free_at[bars_[b].rank];
         size_t k = 0;
-        while (k < f.size() && f[k] > t_.start_time[i]) ++k;
+        while (k < f.size() && f[k] > bars_[b].start) ++k;
         if (k == f.size()) f.push_back(0);
-        f[k] = end_of(i);
-        slot_[i] = static_cast<uint32_t>(k);
+        f[k] = std::max(bars_[b].end, bars_[b].start + 1e-6);
+        bars_[b].slot = static_cast<uint32_t>(k);
       }
       for (const auto& [r, f] : free_at) slots[r] = static_cast<uint32_t>(f.size());
     }
     std::map<int, bool> ranks;
-    for (core::TaskIndex i : ran_) ranks[t_.worker_rank[i]] = true;
+    for (const Bar& b : bars_) ranks[b.rank] = true;
     for (const auto& [r, h] : hosts) ranks[r] = true;
     for (const auto& [r, unused] : ranks)
       for (uint32_t k = 0; k < std::max<uint32_t>(1, slots[r]); ++k)
@@ -142,10 +170,6 @@ class Page {
                      [](const Lane& a, const Lane& b) { return a.host < b.host; });
     for (size_t l = 0; l < lanes_.size(); ++l)
       if (lanes_[l].slot == 0) lane_of_[lanes_[l].rank] = l;
-  }
-
-  size_t lane(core::TaskIndex i) const {
-    return lane_of_.at(t_.worker_rank[i]) + (aggregate_ ? 0 : slot_[i]);
   }
 
   std::string html() const {
@@ -174,7 +198,8 @@ class Page {
       "table{border-collapse:collapse}td,th{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}"
       ".done{fill:#3a9a4a;background:#3a9a4a}.failed{fill:#d0342c;background:#d0342c}"
       ".cancelled{fill:#999;background:#999}.running{fill:#2f6fd0;background:#2f6fd0}"
-      ".retried{fill:#e8a33d;background:#e8a33d}.key span{display:inline-block;width:12px;height:12px;"
+      ".retried{fill:#e8a33d;background:#e8a33d}.stopped{fill:#9bb4d6;background:#9bb4d6}"
+      ".lost{fill:#7b3fa0;background:#7b3fa0}.key span{display:inline-block;width:12px;height:12px;"
       "margin:0 4px 0 12px;vertical-align:middle}pre{background:#f6f6f6;padding:6px;margin:4px 0 12px;"
       "white-space:pre-wrap;font-size:12px}svg text{font-size:11px;fill:#444}.note{color:#666}"
       ".bar:hover{stroke:#000;stroke-width:1}\n";
@@ -200,20 +225,93 @@ class Page {
     h << "<tr><th>workers</th><td>" << lane_of_.size() << "</td></tr></table>\n";
   }
 
+  // The class a bar is coloured by.
+  const char* bar_class(const Bar& b) const {
+    if (b.earlier < 0) return outcome_class(t_, b.task);
+    switch (log_.records()[static_cast<size_t>(b.earlier)].end) {
+      case core::AttemptEnd::stopped:
+        return "stopped";
+      case core::AttemptEnd::lost:
+        return "lost";
+      default:
+        return "retried";
+    }
+  }
+
+  // How an attempt ended, in words, for its hover text.
+  static std::string how_it_ended(const core::EarlierAttempt& a) {
+    switch (a.end) {
+      case core::AttemptEnd::timed_out:
+        return "timed out";
+      case core::AttemptEnd::start_failed:
+        return "could not start";
+      case core::AttemptEnd::stopped:
+        return "ended by a stop of the run (not counted: the task runs again)";
+      case core::AttemptEnd::lost:
+        return "its worker was lost; when it ended is not known";
+      default:
+        return a.signal ? "signal " + std::to_string(a.signal) : "exit " + std::to_string(a.exit_code);
+    }
+  }
+
+  void bar(std::ostream& h, const Bar& b, double y, double left, double width, double height) const {
+    const core::TaskIndex i = b.task;
+    const double x0 = left + x(b.start, width);
+    const double w = std::max(1.5, x(b.end, width) - x(b.start, width));
+    const std::string host = esc(lanes_[lane_of_.at(b.rank)].host);
+    h << "<rect class=\"bar " << bar_class(b) << "\" data-id=\"" << t_.id[i] << "\"";
+    if (b.earlier >= 0) h << " data-earlier=\"1\"";
+    h << " x=\"" << num(x0) << "\" y=\"" << y << "\" width=\"" << num(w) << "\" height=\"" << height
+      << "\"><title>";
+    std::string name;
+    if (!t_.name[i].empty()) name = " (" + esc(t_.name[i]) + ")";
+    if (b.earlier >= 0) {
+      const core::EarlierAttempt& a = log_.records()[static_cast<size_t>(b.earlier)];
+      h << "attempt " << a.attempt << " of task " << esc(t_.label(i)) << name << ", line " << t_.id[i] << "\n"
+        << how_it_ended(a);
+      if (a.end_time > 0) h << ", " << num(a.end_time - a.start_time, 2) << " s";
+      if (a.max_rss_kb > 0) h << ", max RSS " << num(static_cast<double>(a.max_rss_kb) / 1024, 1) << " MiB";
+    } else {
+      h << "attempt " << t_.attempts[i] << " of task " << esc(t_.label(i)) << name << ", line " << t_.id[i]
+        << "\n"
+        << core::to_string(t_.state[i]);
+      if (t_.end_time[i] > 0)
+        h << ", "
+          << (t_.signal[i] ? "signal " + std::to_string(t_.signal[i])
+                           : "exit " + std::to_string(t_.exit_code[i]));
+      h << ", " << num(end_of(i) - t_.start_time[i], 2) << " s";
+      if (t_.max_rss_kb[i] > 0)
+        h << ", max RSS " << num(static_cast<double>(t_.max_rss_kb[i]) / 1024, 1) << " MiB";
+    }
+    h << "\nrank " << b.rank << " on " << host << "\n"
+      << esc(t_.command[i].substr(0, 200)) << "</title></rect>\n";
+  }
+
   void gantt(std::ostream& h) const {
     constexpr double kLeft = 170, kWidth = 1100, kLane = 14;
     const double height = static_cast<double>(lanes_.size()) * kLane + 30;
     h << "<h2>Tasks per worker</h2>\n<p class=\"key\">"
       << "<span class=\"done\"></span>done"
-      << "<span class=\"failed\"></span>failed<span class=\"retried\"></span>failed, retried"
+      << "<span class=\"failed\"></span>failed<span class=\"retried\"></span>failed, ran again"
+      << "<span class=\"stopped\"></span>ended by a stop, ran again<span class=\"lost\"></span>worker lost"
       << "<span class=\"cancelled\"></span>cancelled<span class=\"running\"></span>running</p>\n";
     const bool aggregate = aggregate_;
+    const std::string earlier =
+        std::to_string(earlier_bars_) + " earlier attempt" + (earlier_bars_ == 1 ? "" : "s");
     if (aggregate)
-      h << "<p class=\"note\">Aggregated: " << ran_.size() << " tasks is more than " << o_.max_bars
-        << " (--max-bars), so each lane is cut into " << kColumns
-        << " columns coloured by the outcome that ran longest in them.</p>\n";
+      h << "<p class=\"note\">Aggregated: " << ran_.size() << " tasks"
+        << (earlier_bars_ ? " and " + earlier + " of tasks that ran again" : std::string()) << " ("
+        << bars_.size() << " bars) is more than " << o_.max_bars << " (--max-bars), so each lane is cut into "
+        << kColumns << " columns coloured by the outcome that ran longest in them.</p>\n";
     else
-      h << "<p class=\"note\">One bar per task (its last attempt); hover for details.</p>\n";
+      h << "<p class=\"note\">One bar per attempt: each task's last one"
+        << (earlier_bars_ ? ", and " + earlier + " of tasks that ran again (a retry, a stop, a lost worker)"
+                          : std::string())
+        << "; hover for details.</p>\n";
+    if (log_.dropped() > 0)
+      h << "<p class=\"note\">" << log_.dropped()
+        << " more earlier attempts were counted but not kept (at most " << core::AttemptLog::kMaxPerTask
+        << " per task and " << core::AttemptLog::kMaxRecords << " in all).</p>\n";
     h << "<svg id=\"gantt\" width=\"" << kLeft + kWidth + 10 << "\" height=\"" << height << "\">\n";
     std::string host;
     for (size_t l = 0; l < lanes_.size(); ++l) {
@@ -228,34 +326,20 @@ class Page {
       h << "<text x=\"0\" y=\"" << y + 11 << "\">" << esc(label) << "</text>\n";
     }
     if (!aggregate) {
-      for (core::TaskIndex i : ran_) {
-        const double y = static_cast<double>(lane(i)) * kLane + 2;
-        const double x0 = kLeft + x(t_.start_time[i], kWidth);
-        const double w = std::max(1.5, x(end_of(i), kWidth) - x(t_.start_time[i], kWidth));
-        h << "<rect class=\"bar " << outcome_class(t_, i) << "\" data-id=\"" << t_.id[i] << "\" x=\""
-          << num(x0) << "\" y=\"" << y << "\" width=\"" << num(w) << "\" height=\"" << kLane - 3
-          << "\"><title>task " << t_.id[i];
-        if (!t_.name[i].empty()) h << " (" << esc(t_.name[i]) << ")";
-        h << ", line " << t_.id[i] << "\n" << core::to_string(t_.state[i]);
-        if (t_.end_time[i] > 0)
-          h << ", "
-            << (t_.signal[i] ? "signal " + std::to_string(t_.signal[i])
-                             : "exit " + std::to_string(t_.exit_code[i]));
-        h << ", " << num(end_of(i) - t_.start_time[i], 2) << " s, attempt " << t_.attempts[i] << "\nrank "
-          << t_.worker_rank[i] << " on " << esc(lanes_[lane_of_.at(t_.worker_rank[i])].host) << "\n"
-          << esc(t_.command[i].substr(0, 200)) << "</title></rect>\n";
-      }
+      for (const Bar& b : bars_)
+        bar(h, b, static_cast<double>(lane_of_.at(b.rank) + b.slot) * kLane + 2, kLeft, kWidth, kLane - 3);
     } else {
       // Seconds of each outcome per (lane, column); a column takes the colour that ran longest in it.
-      constexpr size_t kOutcomes = 5;
-      static constexpr const char* kNames[kOutcomes] = {"done", "failed", "retried", "cancelled", "running"};
+      constexpr size_t kOutcomes = 7;
+      static constexpr const char* kNames[kOutcomes] = {"done", "failed",    "retried", "stopped",
+                                                        "lost", "cancelled", "running"};
       std::vector<std::array<double, kOutcomes>> busy(lanes_.size() * kColumns);
       const double col = (t1_ - t0_) / kColumns;
-      for (core::TaskIndex i : ran_) {
-        const std::string_view cls = outcome_class(t_, i);
+      for (const Bar& bar : bars_) {
+        const std::string_view cls = bar_class(bar);
         const size_t k = static_cast<size_t>(std::find(kNames, kNames + kOutcomes, cls) - kNames);
-        const size_t lane = lane_of_.at(t_.worker_rank[i]);  // one lane per rank here
-        const double a = t_.start_time[i] - t0_, b = end_of(i) - t0_;
+        const size_t lane = lane_of_.at(bar.rank);  // one lane per rank here
+        const double a = bar.start - t0_, b = std::max(bar.end, bar.start + col / 100) - t0_;
         for (size_t c = static_cast<size_t>(std::clamp(a / col, 0.0, kColumns - 1.0));
              c < kColumns && static_cast<double>(c) * col < b; ++c)
           busy[lane * kColumns + c][k] +=
@@ -416,8 +500,12 @@ class Page {
       const core::TaskIndex i = failed[k];
       h << "<div class=\"failure\" data-id=\"" << t_.id[i] << "\"><b>task " << t_.id[i] << "</b>";
       if (!t_.name[i].empty()) h << " (" << esc(t_.name[i]) << ")";
-      h << ": " << esc(core::describe_end(t_, i)) << ", attempt " << t_.attempts[i] << ", rank "
-        << t_.worker_rank[i] << " &middot; <code>" << esc(t_.command[i].substr(0, 200)) << "</code>\n";
+      h << ": " << esc(core::describe_end(t_, i)) << ", attempt " << t_.attempts[i];
+      if (const uint32_t earlier = log_.kept_of(i); earlier > 0)
+        h << " (" << (earlier >= core::AttemptLog::kMaxPerTask ? "at least " : "") << earlier + 1
+          << " attempts in all)";
+      h << ", rank " << t_.worker_rank[i] << " &middot; <code>" << esc(t_.command[i].substr(0, 200))
+        << "</code>\n";
       const std::string_view tail = core::stderr_tail(t_, i);
       if (!tail.empty()) h << "<pre>" << esc(tail) << "</pre>";
       h << "</div>\n";
@@ -455,9 +543,11 @@ class Page {
   const json& status_;
   const ReportOptions& o_;
   double now_ = 0, t0_ = 1e300, t1_ = 0;
-  std::vector<core::TaskIndex> ran_;
+  std::vector<core::TaskIndex> ran_;  // rows that ran (their last attempt)
+  const core::AttemptLog& log_;       // earlier attempts
+  std::vector<Bar> bars_;             // the earlier attempts first, then the rows' last ones
+  size_t earlier_bars_ = 0;
   std::vector<Lane> lanes_;
-  std::vector<uint32_t> slot_;  // of each row, when not aggregated
   bool aggregate_ = false;
   std::map<int, size_t> lane_of_;
 };
@@ -498,14 +588,15 @@ void add_report_command(CLI::App& app, int* exit_code) {
   auto* cmd =
       app.add_subcommand("report", "Write one self-contained HTML page of a run, while it goes or after it");
   cmd->footer(
-      "Inline CSS and SVG, nothing fetched: tasks per worker grouped by host, coloured by outcome, with\n"
-      "details on hover; tasks done over time; durations; failures with the end of their stderr; the run's\n"
-      "settings and restarts.");
+      "Inline CSS and SVG, nothing fetched: every attempt per worker grouped by host, coloured by\n"
+      "outcome, with details on hover; tasks done over time; durations; failures with the end of their\n"
+      "stderr; the run's settings and restarts.");
   cmd->add_option("RUN_DIR", o->run_dir, "Run directory")->required();
   cmd->add_option("-o,--output", o->output,
                   "Where to write the page (default RUN_DIR/report.html; - = stdout)");
   cmd->add_option("--max-bars", o->max_bars,
-                  "Draw one bar per task up to this many tasks, else aggregate (default 20000)")
+                  "Draw one bar per attempt up to this many bars (last and earlier attempts), else "
+                  "aggregate (default 20000)")
       ->check(CLI::PositiveNumber);
   cmd->callback([o, exit_code] { *exit_code = report(*o); });
 }

@@ -78,10 +78,11 @@ int run_command(const RunSettings& s) {
     if (dir->task_file_changed(sha256)) {
       // An edited file is applied (docs/design.md §7): tasks matched by content keep their state.
       core::TaskEditSummary edit;
+      std::vector<core::TaskIndex> new_row;
       core::TaskTable edited =
-          core::apply_task_edit(dir->restored(), std::move(table), dir->meta().restarts, &edit);
+          core::apply_task_edit(dir->restored(), std::move(table), dir->meta().restarts, &edit, &new_row);
       dir->apply_edit(s.task_file, sha256, std::move(edited), edit.describe(),
-                      s.task_output == core::TaskOutput::files);
+                      s.task_output == core::TaskOutput::files, new_row);
     } else {
       dir->set_task_file(s.task_file, sha256);
     }

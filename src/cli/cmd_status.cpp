@@ -373,7 +373,8 @@ core::TaskTable load_run_state(const std::string& dir, store::CheckpointMeta* me
     throw InputError(dir + ": no checkpoint.h5: not an mpiq run directory, or the run has not started");
   core::TaskTable table = store::read_checkpoint(cp, meta);
   const std::string journal = dir + "/journal";
-  if (::access(journal.c_str(), F_OK) == 0) store::apply_journal(journal, meta->journal_epoch, table);
+  if (::access(journal.c_str(), F_OK) == 0)
+    store::apply_journal(journal, meta->journal_epoch, table, &meta->earlier_attempts);
   return table;
 }
 

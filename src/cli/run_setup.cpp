@@ -61,8 +61,10 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--worker-gpus", o.worker_gpus, "GPUs each worker uses (default: its whole share)")
       ->each([&o](const std::string&) { o.worker_gpus_set = true; });
   cmd.add_option("--topology-xml", o.topology_xml, "Use this hwloc XML instead of the machine's topology");
-  cmd.add_option("--format", o.format, "Task file format: mpiq (default) or pylauncher (CORES,COMMAND lines)")
-      ->check(CLI::IsMember({"mpiq", "pylauncher"}));
+  cmd.add_option("--format", o.format,
+                 "Task file format: mpiq (default), pylauncher (CORES,COMMAND lines) or disbatch (disBatch's "
+                 "#DISBATCH directives)")
+      ->check(CLI::IsMember({"mpiq", "pylauncher", "disbatch"}));
   cmd.add_option("--shell", o.shell,
                  "Shell for commands with shell syntax (default: /bin/bash where it exists, else /bin/sh)");
 }
@@ -100,7 +102,9 @@ RunSettings resolve_run_options(const RunOptions& o) {
       exec::resolve_shell(o.shell, [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; });
   if (!shell) throw InputError("--shell: '" + o.shell + "' is not an executable file");
   s.shell = *shell;
-  s.format = o.format == "pylauncher" ? core::TaskFileFormat::pylauncher : core::TaskFileFormat::mpiq;
+  s.format = o.format == "pylauncher" ? core::TaskFileFormat::pylauncher
+             : o.format == "disbatch" ? core::TaskFileFormat::disbatch
+                                      : core::TaskFileFormat::mpiq;
 
   s.hub.scheduler.fail_fast = o.fail_fast;
   s.hub.drain_on_signal = o.drain;

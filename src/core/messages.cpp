@@ -64,6 +64,7 @@ void put_order(Writer& w, const TaskOrder& o) {
   w.put(o.cores);
   w.put(o.gpus);
   w.put(o.timeout_s);
+  w.put(static_cast<uint8_t>(o.disbatch));
   w.put_string(o.name);
   w.put_string(o.command);
   w.put_string(o.workdir);
@@ -78,6 +79,7 @@ TaskOrder get_order(Reader& r) {
   o.cores = r.get<uint32_t>();
   o.gpus = r.get<uint32_t>();
   o.timeout_s = r.get<uint32_t>();
+  o.disbatch = r.get<uint8_t>() != 0;
   o.name = r.get_string();
   o.command = r.get_string();
   o.workdir = r.get_string();
@@ -330,6 +332,7 @@ TaskOrder make_order(const TaskTable& table, TaskIndex t) {
   o.cores = table.cores[t];
   o.gpus = table.gpus[t];
   o.timeout_s = table.timeout_s[t];
+  o.disbatch = (table.flags[t] & kDisbatch) != 0;
   // A sweep's elements share the name its join row (the last row of its id) holds.
   o.name = o.element == kNoElement ? table.name[t] : table.name[table.rows_of(o.id).second - 1];
   o.command = table.command[t];

@@ -68,6 +68,7 @@ struct TaskOrder {
   uint32_t element = kNoElement;  ///< the sweep index (MPIQ_REPEAT_INDEX) of a sweep's element
   uint32_t attempt = 0;           ///< 1 for the first attempt
   uint32_t cores = 1, gpus = 0, timeout_s = 0;
+  bool disbatch = false;  ///< a row of a disBatch file: it gets DISBATCH_* (DISBATCH_TASKID is `task`)
   std::string name, command, workdir;
 };
 

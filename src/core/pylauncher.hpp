@@ -10,7 +10,7 @@
 namespace mpiq::core {
 
 /// The task file formats `--format` names.
-enum class TaskFileFormat { mpiq, pylauncher };
+enum class TaskFileFormat { mpiq, pylauncher, disbatch };
 
 /// `text`, a pylauncher file, as an mpiq task file. A task line that is not `CORES,COMMAND` (CORES a
 /// number from 1) is an mpiq::InputError at `path`:LINE:COL.

@@ -30,6 +30,9 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
     if (table_.is_function(t)) ++function_rows_;
     TaskState s = table_.state[t];
     if (s == TaskState::running) {
+      // The try its lost worker ran is an earlier attempt now; when it ended is not known.
+      earlier_.push_back({t, table_.attempts[t], table_.worker_rank[t], -1, 0, AttemptEnd::lost,
+                          table_.start_time[t], 0, 0});
       if (table_.attempts[t] > 0) --table_.attempts[t];  // not counted: a crash is
       ++table_.crashes[t];
       charged.push_back(t);
@@ -45,14 +48,17 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
     if (!table_.is_barrier(t)) ++counts_[static_cast<size_t>(s)];
     if (is_final(s)) ++final_count_;
   }
-  for (TaskIndex t = 0; t < n; ++t)
+  for (TaskIndex t = 0; t < n; ++t) {
+    bool blocked = false;  // settled by skip_dependants below
     for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e)
-      if (table_.state[table_.deps[e]] != TaskState::done) ++deps_left_[t];
+      count_dependency(t, table_.deps[e], blocked);
+  }
   // A resumed run may hold failures whose dependants were not yet marked (a crash between the two).
+  // Their ends are counted above: only what this skips now releases an after-any barrier.
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::failed || table_.state[t] == TaskState::skipped ||
         table_.state[t] == TaskState::cancelled)
-      skip_dependants(t);
+      skip_dependants(t, false);
   for (TaskIndex t = 0; t < n; ++t)
     if (table_.state[t] == TaskState::waiting && deps_left_[t] == 0) make_ready(t);
   finalized_.clear();  // only changes made during the run are news for the journal
@@ -68,6 +74,12 @@ Scheduler::Scheduler(TaskTable& table, SchedulerOptions options)
   // first snapshot was written before this table was loaded.
   for (TaskIndex t : charged)
     if (!is_final(table_.state[t])) changed_.push_back(t);
+}
+
+std::vector<EarlierAttempt> Scheduler::take_earlier_attempts() {
+  std::vector<EarlierAttempt> attempts;
+  attempts.swap(earlier_);
+  return attempts;
 }
 
 std::vector<TaskIndex> Scheduler::take_changed() {
@@ -231,9 +243,7 @@ void Scheduler::add_tasks(TaskIndex first_row) {
     for (uint64_t e = table_.dep_offsets[t]; e < table_.dep_offsets[t + 1]; ++e) {
       const TaskIndex d = table_.deps[e];
       add_dependant(d, t);
-      const TaskState ds = table_.state[d];
-      if (ds == TaskState::failed || ds == TaskState::skipped || ds == TaskState::cancelled) blocked = true;
-      if (ds != TaskState::done) ++deps_left_[t];
+      count_dependency(t, d, blocked);
       critical_path_[d] = std::max(critical_path_[d], critical_path_[t] + (table_.is_barrier(d) ? 0 : 1));
     }
     if (blocked) {
@@ -279,21 +289,40 @@ void Scheduler::release_dependants(TaskIndex t) {
   });
 }
 
-void Scheduler::skip_dependants(TaskIndex t) {
+void Scheduler::count_dependency(TaskIndex t, TaskIndex d, bool& blocked) {
+  const TaskState ds = table_.state[d];
+  if (ds == TaskState::done) return;
+  const bool ended = ds == TaskState::failed || ds == TaskState::skipped || ds == TaskState::cancelled;
+  if (ended && table_.is_after_any(t) && !table_.is_barrier(d)) return;  // its end is all t waits for
+  if (ended) blocked = true;
+  ++deps_left_[t];
+}
+
+void Scheduler::skip_dependants(TaskIndex t, bool release) {
   // Iterative: a failure at the head of a million-task chain must not recurse a million deep.
   std::vector<TaskIndex> stack{t};
+  // Barriers an end released: made ready once the skipping is over, so that what they release is not
+  // skipped by this walk.
+  std::vector<TaskIndex> released;
   while (!stack.empty()) {
     TaskIndex u = stack.back();
     stack.pop_back();
+    const bool counts = release || u != t;
     for_each_dependant(u, [&](TaskIndex d) {
       // Only a waiting task can depend on an unfinished one; anything else was settled earlier.
       if (table_.state[d] != TaskState::waiting) return;
+      if (table_.is_after_any(d) && !table_.is_barrier(u)) {
+        if (counts && --deps_left_[d] == 0) released.push_back(d);
+        return;
+      }
       set_state(d, TaskState::skipped);
       ++final_count_;
       finalized_.push_back(d);
       stack.push_back(d);
     });
   }
+  for (TaskIndex b : released)
+    if (table_.state[b] == TaskState::waiting) make_ready(b);
 }
 
 bool Scheduler::has_room(const Worker& w, TaskIndex t) const {
@@ -443,6 +472,15 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
   --worker(id).running;
   if (table_.is_function(t)) learn_duration(worker(id), r);
   unhold(id, t);
+  if (r.interrupted || (!r.succeeded() && table_.attempts[t] <= table_.retries[t])) {
+    // It runs again, and the row will hold that try: this one is an earlier attempt now.
+    const AttemptEnd end = r.interrupted    ? AttemptEnd::stopped
+                           : r.timed_out    ? AttemptEnd::timed_out
+                           : r.spawn_failed ? AttemptEnd::start_failed
+                                            : AttemptEnd::failed;
+    earlier_.push_back({t, table_.attempts[t], static_cast<int32_t>(id), r.exit_code, r.signal, end,
+                        r.start_time > 0 ? r.start_time : table_.start_time[t], r.end_time, r.max_rss_kb});
+  }
   table_.exit_code[t] = r.exit_code;
   table_.signal[t] = r.signal;
   if (r.start_time > 0) table_.start_time[t] = r.start_time;

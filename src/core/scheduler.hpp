@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/attempt_log.hpp"
 #include "core/graph.hpp"
 #include "core/ready_queue.hpp"
 #include "core/task_table.hpp"
@@ -157,6 +158,11 @@ class Scheduler {
   /// (Open MPI does, when the hub next writes to it), so only a start made durable before anything
   /// else is sent survives to be counted.
   std::vector<TaskIndex> take_changed();
+  /// The tries since the last call that the table's row no longer holds once the task runs again
+  /// (core/attempt_log.hpp): a failure or timeout with retries left, a try a stop ended, and at load a
+  /// try whose worker was lost (end unknown). Taken with take_changed(), whose rows they belong to,
+  /// so that both reach the journal together.
+  std::vector<EarlierAttempt> take_earlier_attempts();
 
   /// Every task still assigned to a worker goes back to `ready`: the workers have left, having
   /// dropped the queues they had not started (a stop). Call once every worker has said bye.
@@ -240,7 +246,13 @@ class Scheduler {
   void set_state(TaskIndex t, TaskState s);
   void make_ready(TaskIndex t);
   void release_dependants(TaskIndex t);
-  void skip_dependants(TaskIndex t);
+  /// Skips what waits for `t` (which ended without success), transitively. A kAfterAny barrier is not
+  /// skipped by a task: that task's end counts as the barrier's dependency met, when `t` ended just now
+  /// (`release`: false for an end the constructor found already counted) or was skipped by this call.
+  void skip_dependants(TaskIndex t, bool release = true);
+  /// Whether row t's dependency `d`, which ended in state `ds`, still holds t back (the count in
+  /// deps_left_) or blocks it for good (`blocked`: t is skipped).
+  void count_dependency(TaskIndex t, TaskIndex d, bool& blocked);
   void finalize(TaskIndex t, TaskState s);
   bool has_room(const Worker& w, TaskIndex t) const;
   bool memory_free(const Worker& w, TaskIndex t) const;
@@ -274,9 +286,10 @@ class Scheduler {
   std::vector<uint32_t> late_next_;
   std::vector<TaskIndex> late_to_;
   std::vector<uint32_t> critical_path_;
-  std::vector<uint32_t> deps_left_;  // dependencies not yet done
-  std::vector<uint8_t> on_worker_;   // 1 while assigned or running somewhere
-  std::vector<TaskIndex> changed_;   // see take_changed()
+  std::vector<uint32_t> deps_left_;      // dependencies not yet done
+  std::vector<uint8_t> on_worker_;       // 1 while assigned or running somewhere
+  std::vector<TaskIndex> changed_;       // see take_changed()
+  std::vector<EarlierAttempt> earlier_;  // see take_earlier_attempts()
   ReadyQueue<ReadyEntry> ready_;
   std::vector<Worker> workers_;  // indexed by WorkerId
   std::vector<Node> nodes_;      // indexed by Worker::node

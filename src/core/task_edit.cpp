@@ -90,7 +90,9 @@ std::string TaskEditSummary::describe() const {
   return s;
 }
 
-TaskTable apply_task_edit(const TaskTable& saved, TaskTable edited, uint32_t run, TaskEditSummary* summary) {
+TaskTable apply_task_edit(const TaskTable& saved, TaskTable edited, uint32_t run, TaskEditSummary* summary,
+                          std::vector<TaskIndex>* new_row_of_saved) {
+  if (new_row_of_saved) new_row_of_saved->assign(saved.size(), kNotKept);
   const std::vector<uint64_t> old_key = content_keys(saved);
   const std::vector<uint64_t> new_key = content_keys(edited);
   // Saved rows by key, in row order: of equal tasks the first saved is claimed first.
@@ -111,6 +113,7 @@ TaskTable apply_task_edit(const TaskTable& saved, TaskTable edited, uint32_t run
     rows.pop_back();
     claimed[old] = 1;
     matched[r] = 1;
+    if (new_row_of_saved) (*new_row_of_saved)[old] = r;
     edited.set_runtime(r, saved.runtime(old));
     if (!edited.is_barrier(r)) ++s.kept;
     const TaskState state = saved.state[old];

@@ -31,7 +31,10 @@ struct TaskEditSummary {
 /// `saved` (the checkpoint's table) that it matches. A matched task that ended (done or failed) under
 /// another id keeps where its output is: `output_id` (the id it was written under) and `output_run`
 /// (`run`, this run's number: that output is in earlier runs). Rows of a sweep count as one line in
-/// the summary.
-TaskTable apply_task_edit(const TaskTable& saved, TaskTable edited, uint32_t run, TaskEditSummary* summary);
+/// the summary. When `new_row_of_saved` is not null it gets, for each row of `saved`, the row of the
+/// result that keeps its state, or kNotKept (its task was removed or changed, or runs again).
+inline constexpr TaskIndex kNotKept = 0xFFFFFFFFu;
+TaskTable apply_task_edit(const TaskTable& saved, TaskTable edited, uint32_t run, TaskEditSummary* summary,
+                          std::vector<TaskIndex>* new_row_of_saved = nullptr);
 
 }  // namespace mpiq::core

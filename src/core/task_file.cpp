@@ -132,8 +132,7 @@ class Parser {
         // read as a comment it would give the file another meaning (docs/design.md §2).
         fail(line_no_, 1,
              "disBatch directive '" + std::string(trim_blanks(line.substr(0, line.find(' ', 10)))) +
-                 "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER "
-                 "as '#MPIQ barrier', or run the file with disBatch)");
+                 "': this is a disBatch file: run it with --format disbatch");
       } else {
         mark_line(LineKind::comment, kNone);
       }

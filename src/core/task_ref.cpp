@@ -43,10 +43,12 @@ std::optional<TaskIndex> find_task_ref(const TaskTable& table, std::string_view 
     }
     base = ref.substr(0, open);
   }
-  // The row of the task itself: a plain task's, or a sweep's join row (the last of its id).
+  // The row of the task itself: a plain task's, or a sweep's join row (the last of its id); a disBatch
+  // REPEAT's sweep has no join row (core/disbatch.hpp): its last element stands for it here.
   std::optional<TaskIndex> row;
   if (const auto id = number(base)) {
-    row = table.find(*id, kNoElement);
+    const auto [first, end] = table.rows_of(*id);
+    if (first < end) row = end - 1;
   } else {
     for (TaskIndex t = 0; t < table.size(); ++t)
       if (table.name[t] == base) {
@@ -58,8 +60,10 @@ std::optional<TaskIndex> find_task_ref(const TaskTable& table, std::string_view 
     *why = "no task '" + std::string(base) + "' (give a task id, the line number, or a name)";
     return std::nullopt;
   }
-  const auto [first, end] = table.rows_of(table.id[*row]);
-  const bool sweep = end - first > 1;
+  const auto [first, rows_end] = table.rows_of(table.id[*row]);
+  const bool sweep = table.is_element(first);
+  const TaskIndex end =
+      table.is_sweep_join(rows_end - 1) ? rows_end : rows_end + 1;  // elements: [first, end - 1)
   if (!element) {
     if (!sweep) return row;
     *why = "task '" + std::string(base) + "' is a sweep of " + elements_of(table, first, end - 1) +

@@ -81,6 +81,15 @@ enum TaskFlag : uint8_t {
   /// A `#MPIQ barrier` line: no command; done as soon as every earlier task is done. It is a row of its
   /// own so that a barrier costs one edge per task instead of one per pair of tasks.
   kBarrier = 1u << 0,
+  /// A row of a disBatch file (`--format disbatch`, core/disbatch.hpp): its task gets disBatch's
+  /// `DISBATCH_*` variables, DISBATCH_TASKID being its row (disBatch's 0-based count of the file's tasks
+  /// and barriers).
+  kDisbatch = 1u << 1,
+  /// With kBarrier: disBatch's `#DISBATCH BARRIER`, which waits for the tasks before it to end, however
+  /// they end. A failed, skipped or cancelled task releases it as a done one does; only a barrier before
+  /// it that did not pass (a failed `BARRIER CHECK`) skips it. Without this bit a barrier waits for
+  /// success, as `#MPIQ barrier` and disBatch's `BARRIER CHECK` do.
+  kAfterAny = 1u << 2,
 };
 
 /// One row's spec columns: a task as a task-file line or a submission describes it. The views and
@@ -174,6 +183,8 @@ struct TaskTable {
   size_t size() const noexcept { return id.size(); }
   size_t edge_count() const noexcept { return deps.size(); }
   bool is_barrier(TaskIndex i) const noexcept { return (flags[i] & kBarrier) != 0; }
+  /// Whether row i ends when its dependencies end, however they end (kAfterAny).
+  bool is_after_any(TaskIndex i) const noexcept { return (flags[i] & kAfterAny) != 0; }
   bool is_function(TaskIndex i) const noexcept { return kind[i] != 0; }
   std::string_view kind_name(TaskIndex i) const noexcept { return kind_names[kind[i]]; }
 
@@ -252,7 +263,9 @@ inline bool is_known_state(TaskState s) {
   return static_cast<size_t>(s) < kTaskStateCount;
 }
 inline bool is_known_flags(uint8_t flags) {
-  return (flags & ~kBarrier) == 0;
+  // kAfterAny belongs to barriers only.
+  return (flags & ~(kBarrier | kDisbatch | kAfterAny)) == 0 &&
+         ((flags & kAfterAny) == 0 || (flags & kBarrier) != 0);
 }
 
 /// The schema: every column of TaskTable, once, in the order of the journal's records (spec columns:
@@ -272,7 +285,7 @@ inline constexpr auto kTaskColumns = std::make_tuple(
     ValueColumn<TaskSpec, uint32_t>{"timeout_s", &TaskTable::timeout_s, &TaskSpec::timeout_s},
     ValueColumn<TaskSpec, uint32_t>{"retries", &TaskTable::retries, &TaskSpec::retries},
     ValueColumn<TaskSpec, int32_t>{"priority", &TaskTable::priority, &TaskSpec::priority},
-    ValueColumn<TaskSpec, uint64_t>{"mem_kb", &TaskTable::mem_kb, &TaskSpec::mem_kb, {5, 3}},
+    ValueColumn<TaskSpec, uint64_t>{"mem_kb", &TaskTable::mem_kb, &TaskSpec::mem_kb, {6, 4}},
     TextColumn<TaskSpec>{"name", &TaskTable::name, &TaskSpec::name},
     TextColumn<TaskSpec>{"command", &TaskTable::command, &TaskSpec::command},
     TextColumn<TaskSpec>{"workdir", &TaskTable::workdir, &TaskSpec::workdir},

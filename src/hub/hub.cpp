@@ -485,10 +485,15 @@ void Hub::begin_stop(bool kill_running, std::string_view why) {
 }
 
 void Hub::record_changed() {
+  const auto earlier = scheduler_.take_earlier_attempts();
   auto rows = scheduler_.take_changed();
   // Rows that ended for good since are journalled by record_finalized().
   std::erase_if(rows, [&](TaskIndex t) { return core::is_final(table_.state[t]); });
-  if (recorder_ && !rows.empty()) recording([&] { recorder_->changed(table_, rows); });
+  if (!recorder_) return;
+  // Buffered, then written by changed() with the rows they came from: one write, so a kill -9 cannot
+  // keep a retried try as an earlier attempt and its row as running (counted again as lost).
+  if (!earlier.empty()) recording([&] { recorder_->earlier_attempts(earlier); });
+  if (!rows.empty() || !earlier.empty()) recording([&] { recorder_->changed(table_, rows); });
 }
 
 bool Hub::quiet(const WorkerRow& w, double now) const {

@@ -41,6 +41,11 @@ class RunRecorder {
     (void)table;
     (void)rows;
   }
+  /// Tries that the table's rows no longer hold (core::Scheduler::take_earlier_attempts), to keep for
+  /// the report (journal and snapshot). The hub calls changed() right after (with no rows when none
+  /// changed), which may write them together with the rows. A recorder that keeps no report may
+  /// ignore them.
+  virtual void earlier_attempts(std::span<const core::EarlierAttempt> attempts) { (void)attempts; }
 };
 
 class Hub;

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string_view>
 
+#include "core/task_outcome.hpp"
 #include "exec/clock.hpp"
 #include "exec/host.hpp"
 #include "mpiq/error.hpp"
@@ -245,7 +246,7 @@ void RunDirectory::read_state() {
   restored_ = store::read_checkpoint(checkpoint, &meta_);
   store::ReplayResult replay;
   if (exists(journal)) try {
-      replay = store::apply_journal(journal, meta_.journal_epoch, restored_);
+      replay = store::apply_journal(journal, meta_.journal_epoch, restored_, &meta_.earlier_attempts);
     } catch (const InputError& e) {
       // Damage is refused (exit 2), never cut off unseen: what follows it may be finished tasks.
       throw InputError(std::string(e.what()) +
@@ -268,6 +269,7 @@ void RunDirectory::read_state() {
     size_t again = 0;
     for (size_t i = 0; i < restored_.size(); ++i)
       if (restored_.state[i] == core::TaskState::failed || restored_.state[i] == core::TaskState::skipped) {
+        keep_last_attempt(static_cast<core::TaskIndex>(i));
         restored_.state[i] = core::TaskState::waiting;
         restored_.attempts[i] = 0;
         restored_.exit_code[i] = -1;
@@ -288,7 +290,8 @@ void RunDirectory::set_task_file(const std::string& path, const std::string& sha
 }
 
 void RunDirectory::apply_edit(const std::string& path, const std::string& sha256, core::TaskTable edited,
-                              const std::string& summary, bool output_files) {
+                              const std::string& summary, bool output_files,
+                              const std::vector<core::TaskIndex>& new_row) {
   const std::string refuse =
       path + ": has changed since the run in " + path_ + " started (" + meta_.created + "), ";
   const std::string fresh = "; restore it, or use --fresh to start over (the old state is kept as *.prev)";
@@ -302,6 +305,7 @@ void RunDirectory::apply_edit(const std::string& path, const std::string& sha256
   if (output_files)
     throw InputError(refuse + "and --task-output files keeps output by task id, which an edit moves" + fresh);
   restored_ = std::move(edited);
+  meta_.earlier_attempts.remap(new_row);
   meta_.task_file_edits.push_back("restart " + std::to_string(meta_.restarts) + ": " + summary);
   notes_.push_back(summary);
   meta_.task_file = path;
@@ -337,6 +341,28 @@ void RunDirectory::start(const core::TaskTable& table) {
   meta_.slurm_job_ids = slurm_job_ids_plus_current(meta_.slurm_job_ids);
   // The first snapshot makes the resumed (or new) state the base the journal builds on.
   snapshot(table);
+}
+
+void RunDirectory::keep_last_attempt(core::TaskIndex t) {
+  const core::TaskTable& r = restored_;
+  if (r.state[t] != core::TaskState::failed || r.start_time[t] <= 0 || r.worker_rank[t] < 0) return;
+  const std::string_view why = core::mpiq_reason(r.result[t]);
+  // A task the crash limit failed at load: its lost try is an earlier attempt already.
+  if (why.starts_with("its worker was lost")) return;
+  const core::AttemptEnd end = why.starts_with("timed out")      ? core::AttemptEnd::timed_out
+                               : why.starts_with("cannot start") ? core::AttemptEnd::start_failed
+                                                                 : core::AttemptEnd::failed;
+  meta_.earlier_attempts.add({t, r.attempts[t], r.worker_rank[t], r.exit_code[t], r.signal[t], end,
+                              r.start_time[t], r.end_time[t], r.max_rss_kb[t]});
+}
+
+void RunDirectory::earlier_attempts(std::span<const core::EarlierAttempt> attempts) {
+  std::vector<core::EarlierAttempt> kept;
+  const uint64_t dropped_before = meta_.earlier_attempts.dropped();
+  for (const core::EarlierAttempt& a : attempts)
+    if (meta_.earlier_attempts.add(a)) kept.push_back(a);
+  // Written by the changed() that follows (hub/hub.hpp), in the same write as the rows' updates.
+  if (journal_) journal_->append_earlier_attempts(kept, meta_.earlier_attempts.dropped() - dropped_before);
 }
 
 void RunDirectory::finalized(const core::TaskTable& table, std::span<const core::TaskIndex> rows) {

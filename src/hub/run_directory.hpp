@@ -61,9 +61,11 @@ class RunDirectory final : public RunRecorder {
   /// caller has matched `edited`'s tasks to restored() (core::apply_task_edit) and gives the result and
   /// what changed, which is noted in the log and recorded in the checkpoint's `task_file_edits`. Throws
   /// InputError (nothing changed) when the run holds tasks that `mpiq submit` added (they are not in
-  /// the file) or keeps per-task output files, which an edit cannot move.
+  /// the file) or keeps per-task output files, which an edit cannot move. `new_row` maps each row of
+  /// restored() to its row in `edited` (core::apply_task_edit): the earlier attempts of the tasks
+  /// that keep their state follow them, those of the others are dropped.
   void apply_edit(const std::string& path, const std::string& sha256, core::TaskTable edited,
-                  const std::string& summary, bool output_files);
+                  const std::string& summary, bool output_files, const std::vector<core::TaskIndex>& new_row);
 
   /// Creates the layout (the directory with mode 0700, out/, inbox/) and takes the lock if the
   /// constructor could not, moves the previous state to *.prev under --fresh, and writes the first
@@ -89,6 +91,7 @@ class RunDirectory final : public RunRecorder {
   void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
     finalized(table, rows);  // the same journal records: the rows' runtime columns
   }
+  void earlier_attempts(std::span<const core::EarlierAttempt> attempts) override;
   void snapshot(const core::TaskTable& table) override;
   void status(const std::string& json) override;
   /// Makes the journal durable and releases the lock.
@@ -107,13 +110,16 @@ class RunDirectory final : public RunRecorder {
   void note_lock_holder();
   void lock_exclusive(const std::string& why);  // the O_EXCL fallback of lock()
   void read_state();
+  /// --retry-failed: row t's last try (a failure) is an earlier attempt once the task runs again.
+  void keep_last_attempt(core::TaskIndex t);
   void keep_previous_state();
 
   std::string path_;
   ResumeMode mode_;
   int lock_fd_ = -1;
   bool exclusive_lock_ = false;
-  bool checkpoint_seen_ = false;  // the directory held a checkpoint when this run first looked  // holding lock.excl (no flock on this file system)
+  bool checkpoint_seen_ = false;  // the directory held a checkpoint when this run first looked  // holding
+                                  // lock.excl (no flock on this file system)
   bool resuming_ = false;
   core::TaskTable restored_;
   store::CheckpointMeta meta_;

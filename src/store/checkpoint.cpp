@@ -86,6 +86,14 @@ H5Type make_state_type() {
   return type;
 }
 
+/// The `end` column of /attempts: an enum over uint8 whose names and values are AttemptEnd's.
+H5Type make_attempt_end_type() {
+  H5Type type(check_h5(H5Tenum_create(H5T_STD_U8LE), "H5Tenum_create"));
+  for (uint8_t i = 0; i < core::kAttemptEndCount; ++i)
+    check_h5(H5Tenum_insert(type.get(), core::kAttemptEndNames[i], &i), "H5Tenum_insert");
+  return type;
+}
+
 /// A UTF-8 string of `size` bytes, NUL-padded: what format 4 writes. (Formats 1-3 wrote
 /// variable-length strings, which HDF5 keeps in its global heap without a checksum.)
 H5Type make_fixed_string_type(size_t size) {
@@ -250,6 +258,40 @@ class AttributeDigest {
 
 constexpr char kMetaChecksumAttribute[] = "meta_crc32c";
 
+/// Calls `f(name, member)` for each column of /attempts, in the order they are written.
+template <class F>
+void for_each_attempt_column(F&& f) {
+  using A = core::EarlierAttempt;
+  f("task", &A::task);
+  f("attempt", &A::attempt);
+  f("worker_rank", &A::worker_rank);
+  f("exit_code", &A::exit_code);
+  f("signal", &A::signal);
+  f("end", &A::end);
+  f("start_time", &A::start_time);
+  f("end_time", &A::end_time);
+  f("max_rss_kb", &A::max_rss_kb);
+}
+
+/// /attempts: one column per field of the earlier attempts, one H5Dwrite each.
+void write_attempts(hid_t file, const core::AttemptLog& log, hid_t gcpl, hid_t dcpl) {
+  H5Group group(check_h5(H5Gcreate2(file, "attempts", H5P_DEFAULT, gcpl, H5P_DEFAULT), "H5Gcreate2"));
+  const std::vector<core::EarlierAttempt>& records = log.records();
+  for_each_attempt_column([&](const char* name, auto member) {
+    using T = std::remove_cvref_t<decltype(records[0].*member)>;
+    std::vector<T> column;
+    column.reserve(records.size());
+    for (const core::EarlierAttempt& a : records) column.push_back(a.*member);
+    if constexpr (std::is_same_v<T, core::AttemptEnd>) {
+      const H5Type end_type = make_attempt_end_type();
+      write_dataset(group.get(), name, end_type.get(), end_type.get(), column.data(), column.size(), 1, dcpl);
+    } else {
+      write_column(group.get(), name, column, dcpl);
+    }
+  });
+  group.close();
+}
+
 void write_hdf5_file(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta) {
   const H5PropertyList fapl = make_file_access_plist();
   H5PropertyList fcpl(check_h5(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"));
@@ -288,6 +330,7 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
     for (const std::string& e : meta.task_file_edits) edits += (edits.empty() ? "" : "\n") + e;
     text("task_file_edits", edits);
   }
+  u64("attempts_dropped", meta.earlier_attempts.dropped());
   write_u32_attribute(file.get(), kMetaChecksumAttribute, digest.crc());
 
   H5PropertyList dcpl(check_h5(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
@@ -307,6 +350,7 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
   });
   tasks.close();
   graph.close();
+  write_attempts(file.get(), meta.earlier_attempts, gcpl.get(), dcpl.get());
 
   file.close();
 }
@@ -355,6 +399,8 @@ class CheckpointReader {
     });
     tasks.close();
     graph.close();
+    core::AttemptLog attempts = read_attempts(table.size());
+    if (meta) meta->earlier_attempts = std::move(attempts);
     file_.close();
     // Columns that this file's version lacks get their defaults (a version 1 file: every task a command).
     table.init_runtime_columns();
@@ -486,9 +532,46 @@ class CheckpointReader {
         begin = nl + 1;
       }
     }
+    if (version_ >= kAttemptsFormatVersion) {
+      attempts_dropped_ = u64_attribute(root, "attempts_dropped");
+      digest.add("attempts_dropped", std::to_string(attempts_dropped_));
+    }
     if (version_ >= 4 && u32_attribute(root, kMetaChecksumAttribute) != digest.crc())
       fail("damaged: the attributes on / do not match their checksum (meta_crc32c)");
     if (meta) *meta = std::move(m);
+  }
+
+  /// /attempts of a format 5 file (none in an older one), checked against a table of `rows` rows.
+  core::AttemptLog read_attempts(size_t rows) const {
+    core::AttemptLog log;
+    if (version_ < kAttemptsFormatVersion) return log;
+    H5Group group = open_group(file_.get(), "/attempts");
+    std::optional<uint64_t> count;
+    std::vector<core::EarlierAttempt> records;
+    for_each_attempt_column([&](const char* name, auto member) {
+      using T = std::remove_cvref_t<decltype(records[0].*member)>;
+      std::vector<T> column;
+      const std::string full = std::string("/attempts/") + name;
+      if constexpr (std::is_same_v<T, core::AttemptEnd>) {
+        const H5Type end_type = make_attempt_end_type();
+        read_dataset(group.get(), full, name, end_type.get(), end_type.get(),
+                     "the AttemptEnd enum over uint8", count, column);
+      } else {
+        read_dataset(group.get(), full, name, ColumnType<T>::file(), ColumnType<T>::memory(),
+                     ColumnType<T>::kName, count, column);
+      }
+      if (!count) {
+        count = column.size();
+        records.resize(column.size());
+      }
+      for (size_t k = 0; k < column.size(); ++k) records[k].*member = column[k];
+    });
+    group.close();
+    log.reserve(records.size(), rows);
+    for (const core::EarlierAttempt& a : records) log.add(a);
+    log.add_dropped(attempts_dropped_);
+    if (const std::string problem = log.find_problem(rows); !problem.empty()) fail("/attempts: " + problem);
+    return log;
   }
 
   H5Group open_group(hid_t parent, const char* path) const {
@@ -658,6 +741,7 @@ class CheckpointReader {
   std::string path_;
   uint64_t file_size_ = 0;
   uint32_t version_ = 0;
+  uint64_t attempts_dropped_ = 0;
   H5File file_;
 };
 
@@ -679,6 +763,8 @@ std::string utc_timestamp_now() {
 void write_checkpoint(const std::string& path, const core::TaskTable& table, const CheckpointMeta& meta) {
   if (const std::string problem = core::find_table_problem(table); !problem.empty())
     throw Error("write_checkpoint " + path + ": refusing to save an inconsistent task table: " + problem);
+  if (const std::string problem = meta.earlier_attempts.find_problem(table.size()); !problem.empty())
+    throw Error("write_checkpoint " + path + ": refusing to save inconsistent earlier attempts: " + problem);
   silence_hdf5_error_printing();
   const std::string tmp = path + ".tmp";
   try {

@@ -1,15 +1,17 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 5 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 6 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 1-5), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 1-6), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
 ///                          task_file_edits (newline-separated; written only when there are some):
 ///                          UTF-8 fixed-length NUL-padded strings; restarts (uint32); journal_epoch
 ///                          (uint64); meta_crc32c (uint32): the CRC-32C of the attributes above as
-///                          `name NUL value NUL` in this order (numbers in decimal), version 4
+///                          `name NUL value NUL` in this order (numbers in decimal), version 4;
+///                          attempts_dropped (uint64, version 5, before meta_crc32c in the digest):
+///                          earlier attempts past the bounds of core::AttemptLog, counted, not kept
 ///   /tasks/output_id, /tasks/output_run  uint32 (version 3): of a task kept by an edit after it
 ///                          ended under another id, that id and the run before which its output was
 ///                          written; 0 otherwise
@@ -18,13 +20,13 @@
 ///                          for any other row (version 3)
 ///   /tasks/flags           uint8, TaskFlag bits (1 = barrier)
 ///   /tasks/state           enum TaskState over uint8: waiting=0 ready=1 assigned=2 running=3 done=4
-///                          failed=5 skipped=6
+///                          failed=5 skipped=6 cancelled=7
 ///   /tasks/attempts        uint32      /tasks/exit_code   int32       /tasks/signal     int32
 ///   /tasks/priority        int32       /tasks/cores       uint32      /tasks/gpus       uint32
 ///   /tasks/timeout_s       uint32      /tasks/retries     uint32      /tasks/worker_rank int32
 ///   /tasks/start_time      float64     /tasks/end_time    float64     /tasks/max_rss_kb int64
 ///   /tasks/crashes         uint32: times the task was running on a worker that was lost
-///   /tasks/mem_kb          uint64: memory asked for on the task's node (`mem=`), KiB (version 5)
+///   /tasks/mem_kb          uint64: memory asked for on the task's node (`mem=`), KiB (version 6)
 ///   /tasks/{name,command,workdir,kind,payload,result}/bytes    uint8: the strings back to back, no
 ///                                          terminators
 ///   /tasks/{name,command,workdir,kind,payload,result}/offsets  uint64, tasks+1 entries: string i is
@@ -34,14 +36,24 @@
 ///                          failed, "" otherwise (the embedding API, docs/design.md §10)
 ///   /graph/offsets         uint64, tasks+1 entries   /graph/edges  uint32 row indices: row i waits for
 ///                          edges[offsets[i] .. offsets[i+1]), ascending within a row
+///   /attempts/{task,attempt,worker_rank,exit_code,signal,end,start_time,end_time,max_rss_kb}
+///                          (version 5) one element per earlier attempt: the tries of a task that its
+///                          row no longer holds because it ran again (core/attempt_log.hpp), in the
+///                          order they ended. task uint32 (its row in /tasks), attempt uint32 (its
+///                          MPIQ_ATTEMPT), worker_rank int32, exit_code int32 (-1: did not exit),
+///                          signal int32, end enum AttemptEnd over uint8: failed=0 timed_out=1
+///                          start_failed=2 stopped=3 lost=4, start_time and end_time float64 (Unix
+///                          time; end_time 0: not known, its worker was lost), max_rss_kb int64
 ///
-/// Version 4 is version 5 without mem_kb (read as 0: no memory asked). Version 3 is version 4 with
-/// variable-length strings for the root's string attributes and without meta_crc32c; version 2 is version 3
-/// without crashes, element, output_id and output_run; version 1 is version 2 without kind, payload and
-/// result (every task a command). Every table is written as version 5; all five are read. Version 4 exists
-/// because HDF5 keeps variable-length strings in its global heap, which has no checksum: random bit flips
-/// there crashed or hung libhdf5 in H5Aread (issue 17). A format 4 file holds no variable-length data at all,
-/// and one that claims format 4 but holds a variable-length string is refused before HDF5 follows it.
+/// Version 5 is version 6 without mem_kb (read as 0: no memory asked). Version 4 is version 5
+/// without /attempts and attempts_dropped (a file of it has no earlier attempts).
+/// Version 3 is version 4 with variable-length strings for the root's string attributes and without
+/// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
+/// version 2 without kind, payload and result (every task a command). Every table is written as
+/// version 6; all six are read. Version 4 exists because HDF5 keeps variable-length strings in its
+/// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
+/// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
+/// holds a variable-length string is refused before HDF5 follows it.
 ///
 /// Damage: the file is written with the 1.8 object formats (superblock 2, object header 2, checksums on
 /// all of HDF5's metadata, the root's attributes kept compact in its header), so damage there is an
@@ -62,12 +74,15 @@
 #include <string>
 #include <vector>
 
+#include "core/attempt_log.hpp"
 #include "core/task_table.hpp"
 
 namespace mpiq::store {
 
 /// The checkpoint format this build writes, and the newest it reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 5;
+inline constexpr uint32_t kCheckpointFormatVersion = 6;
+/// The first format with /attempts and the root's attempts_dropped.
+inline constexpr uint32_t kAttemptsFormatVersion = 5;
 /// The newest checkpoint_since among the schema's columns (core::kTaskColumns): a column added with a
 /// higher one needs a new format version.
 inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
@@ -76,7 +91,7 @@ inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
   return version;
 }();
 static_assert(kNewestCheckpointColumnVersion <= kCheckpointFormatVersion &&
-                  kNewestCheckpointColumnVersion == 5,
+                  kNewestCheckpointColumnVersion == 6,
               "a new column: raise kCheckpointFormatVersion and describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;
@@ -99,6 +114,9 @@ struct CheckpointMeta {
   /// The edits of the task file that resumes applied (docs/design.md §7), oldest first, one line each:
   /// `restart R: <what changed>`. Stored newline-separated in `task_file_edits` (absent: none).
   std::vector<std::string> task_file_edits;
+  /// The tasks' earlier attempts (core/attempt_log.hpp): /attempts and the root's attempts_dropped
+  /// (format 5; an older file has none).
+  core::AttemptLog earlier_attempts;
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`

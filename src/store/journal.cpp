@@ -33,6 +33,9 @@ constexpr uint32_t kKindTasksAppended = 2;
 constexpr uint32_t kKindFunctionTasksAppended = 3;
 constexpr uint32_t kKindTaskUpdateWithResult = 4;
 constexpr uint32_t kKindSubmission = 5;
+constexpr uint32_t kKindEarlierAttempts = 6;
+constexpr size_t kEarlierAttemptBytes = 48;
+constexpr size_t kEarlierAttemptsPerRecord = 100000;  // 4.8 MB, well under kMaxRecordBytes
 
 // --- The records' layout, from the schema -------------------------------------------------------
 //
@@ -242,7 +245,7 @@ std::string not_a_torn_end(std::string_view bytes, uint64_t offset) {
     return "a size field of " + std::to_string(size) + " bytes, which no record has";
   if (tail.size() >= 8) {
     const auto kind = get<uint32_t>(tail.data() + 4);
-    if (kind < kKindTaskUpdate || kind > kKindSubmission)
+    if (kind < kKindTaskUpdate || kind > kKindEarlierAttempts)
       return "a record of kind " + std::to_string(kind) + ", which this format does not have";
   }
   if (size < tail.size())
@@ -442,12 +445,35 @@ AppendedTasks decode_appended(PayloadReader& in, uint32_t version, bool function
   return out;
 }
 
+std::vector<core::EarlierAttempt> decode_earlier_attempts(PayloadReader& in, uint64_t* dropped) {
+  const auto count = in.take<uint32_t>();
+  *dropped = in.take<uint32_t>();
+  if (count > kEarlierAttemptsPerRecord) in.fail("record of " + std::to_string(count) + " earlier attempts");
+  std::vector<core::EarlierAttempt> out(count);
+  for (core::EarlierAttempt& a : out) {
+    a.task = in.take<uint32_t>();
+    a.attempt = in.take<uint32_t>();
+    a.worker_rank = in.take<int32_t>();
+    a.exit_code = in.take<int32_t>();
+    a.signal = in.take<int32_t>();
+    const auto end = in.take<uint8_t>();
+    if (end >= core::kAttemptEndCount) in.fail("unknown attempt end " + std::to_string(end));
+    a.end = static_cast<core::AttemptEnd>(end);
+    in.take_bytes(3);
+    a.start_time = in.take<double>();
+    a.end_time = in.take<double>();
+    a.max_rss_kb = in.take<int64_t>();
+  }
+  in.expect_end();
+  return out;
+}
+
 }  // namespace
 
 // --- Replay -------------------------------------------------------------------------------------
 
 ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTaskUpdate& on_update,
-                            const OnTasksAppended& on_append) {
+                            const OnTasksAppended& on_append, const OnEarlierAttempts& on_attempts) {
   ReplayResult result;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return result;
@@ -488,6 +514,10 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
       appended.source = source;
       appended.base = base;
       if (on_append) on_append(appended, frame.offset);
+    } else if (frame.kind == kKindEarlierAttempts && scan.version >= kEarlierAttemptsJournalVersion) {
+      uint64_t dropped = 0;
+      const std::vector<core::EarlierAttempt> kept = decode_earlier_attempts(in, &dropped);
+      if (on_attempts) on_attempts(kept, dropped, frame.offset);
     } else {
       in.fail("unknown record kind " + std::to_string(frame.kind) + " (written by a newer mpiq?)");
     }
@@ -496,7 +526,8 @@ ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTas
   return result;
 }
 
-ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table) {
+ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table,
+                           core::AttemptLog* attempts) {
   std::vector<TakenSubmission> submissions;
   const auto on_update = [&](const JournalRecord& r, uint64_t offset) {
     if (r.row >= table.size())
@@ -522,7 +553,18 @@ ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTa
       submissions.push_back({a.source, a.base, t.id.front(), t.id.back(), static_cast<uint32_t>(t.size())});
     table.init_runtime_columns();
   };
-  ReplayResult result = replay_journal(path, epoch, on_update, on_append);
+  const auto on_attempts = [&](std::span<const core::EarlierAttempt> kept, uint64_t dropped,
+                               uint64_t offset) {
+    for (const core::EarlierAttempt& a : kept)
+      if (a.task >= table.size())
+        fail_at(path, offset,
+                "earlier attempt of row " + std::to_string(a.task) + ", but the table has " +
+                    std::to_string(table.size()) + " rows");
+    if (!attempts) return;
+    for (const core::EarlierAttempt& a : kept) attempts->add(a);
+    attempts->add_dropped(dropped);
+  };
+  ReplayResult result = replay_journal(path, epoch, on_update, on_append, on_attempts);
   result.submissions = std::move(submissions);
   return result;
 }
@@ -694,6 +736,34 @@ void Journal::append_submission(const core::TaskTable& table, core::TaskIndex fi
   for (size_t row = first_row; row < table.size(); ++row) put_task(pending_, table, row, false);
   finish_record(pending_, start);
   ++pending_records_;
+}
+
+void Journal::append_earlier_attempts(std::span<const core::EarlierAttempt> kept, uint64_t dropped) {
+  static_assert(kEarlierAttemptBytes == 4 * 5 + 4 + 8 * 3);
+  if (kept.empty() && dropped == 0) return;
+  size_t first = 0;
+  do {
+    const size_t count = std::min(kept.size() - first, kEarlierAttemptsPerRecord);
+    const size_t start = begin_record(pending_, kKindEarlierAttempts);
+    put<uint32_t>(pending_, static_cast<uint32_t>(count));
+    // The first record carries the count (one hub turn drops far fewer than 2^32).
+    put<uint32_t>(pending_, first == 0 ? static_cast<uint32_t>(std::min<uint64_t>(dropped, UINT32_MAX)) : 0);
+    for (const core::EarlierAttempt& a : kept.subspan(first, count)) {
+      put<uint32_t>(pending_, a.task);
+      put<uint32_t>(pending_, a.attempt);
+      put<int32_t>(pending_, a.worker_rank);
+      put<int32_t>(pending_, a.exit_code);
+      put<int32_t>(pending_, a.signal);
+      put<uint8_t>(pending_, static_cast<uint8_t>(a.end));
+      pending_.append(3, '\0');
+      put<double>(pending_, a.start_time);
+      put<double>(pending_, a.end_time);
+      put<int64_t>(pending_, a.max_rss_kb);
+    }
+    finish_record(pending_, start);
+    ++pending_records_;
+    first += count;
+  } while (first < kept.size());
 }
 
 bool submission_fits_journal(const core::TaskTable& tasks, std::string_view source) {

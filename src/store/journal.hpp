@@ -2,11 +2,11 @@
 /// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
 /// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 3, all integers little-endian (version 2, still read, lacks each task's mem_kb
-/// in kinds 2, 3 and 5; version 1 also lacks crashes in kind 1 and each task's element, output_id and
-/// output_run):
+/// File format, version 4, all integers little-endian (version 3, still read, lacks each task's mem_kb
+/// in kinds 2, 3 and 5; version 2 also has no kind 6; version 1 also lacks crashes in kind 1 and each
+/// task's element, output_id and output_run in kinds 2, 3 and 5):
 ///
-///   header (32 bytes)  "MPIQJRNL", uint32 version (3), uint32 0, uint64 epoch, uint32 0,
+///   header (32 bytes)  "MPIQJRNL", uint32 version (4), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
 ///   record             uint32 size (of the whole record), uint32 kind, payload,
 ///                      uint32 CRC-32C of the record's bytes before it
@@ -17,7 +17,7 @@
 ///                      sweep's index, 0xFFFFFFFF for other rows), uint32 output_id, uint32
 ///                      output_run (core::TaskTable), uint8 flags,
 ///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint64 mem_kb
-///                      (version 3), uint32 lengths of
+///                      (version 4), uint32 lengths of
 ///                      name, command and workdir, uint32 dependency count, then the three strings'
 ///                      bytes and the dependencies (uint32 row indices of the whole table)
 ///   kind 3, tasks appended with function tasks among them: kind 2's layout, with per task two more
@@ -30,6 +30,11 @@
 ///                      file's name, then kind 2's payload. Always one record, so a crash keeps all of
 ///                      a submission or none of it, and the file's name goes with its tasks: a restart
 ///                      that finds the file still in the inbox knows it was taken (hub/inbox.hpp).
+///   kind 6, earlier attempts (version 3; core/attempt_log.hpp): uint32 count, uint32 dropped (attempts
+///                      past the log's bounds, counted only), then per attempt (48 bytes): uint32 row,
+///                      uint32 attempt, int32 worker_rank, int32 exit_code, int32 signal, uint8 end
+///                      (core::AttemptEnd), 3 zero bytes, float64 start_time, float64 end_time, int64
+///                      max_rss_kb
 ///
 /// Version 1 is version 2 without `crashes` in the updates (replay gives its rows 0 crashes).
 ///
@@ -57,10 +62,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/attempt_log.hpp"
 #include "core/task_table.hpp"
 #include "store/posix_file.hpp"
 
@@ -68,8 +75,10 @@ namespace mpiq::store {
 
 /// The journal format this build writes and the newest it reads: the newest journal_since among the
 /// schema's columns (core::kTaskColumns), so that adding a column to the records raises it.
+/// The first journal format with records of kind 6 (earlier attempts).
+inline constexpr uint32_t kEarlierAttemptsJournalVersion = 3;
 inline constexpr uint32_t kJournalFormatVersion = [] {
-  uint32_t version = 1;
+  uint32_t version = kEarlierAttemptsJournalVersion;
   core::for_each_column([&](const auto& c) { version = std::max(version, c.versions.journal_since); });
   return version;
 }();
@@ -127,6 +136,9 @@ struct ReplayResult {
 using OnTaskUpdate = std::function<void(const JournalRecord& record, uint64_t offset)>;
 /// Called for each tasks-appended record, with the record's byte offset in the file.
 using OnTasksAppended = std::function<void(const AppendedTasks& appended, uint64_t offset)>;
+/// Called for each record of earlier attempts (kind 6): those kept, and how many were only counted.
+using OnEarlierAttempts =
+    std::function<void(std::span<const core::EarlierAttempt> kept, uint64_t dropped, uint64_t offset)>;
 
 /// Reads the journal at `path`, which follows the snapshot numbered `epoch`, and hands its records to the
 /// callbacks in file order. Opens the file read-only and never changes it. A missing or empty file is
@@ -138,14 +150,17 @@ using OnTasksAppended = std::function<void(const AppendedTasks& appended, uint64
 /// format version, a journal newer than the snapshot, or a record that does not decode. Framing is
 /// checked for the whole file before the first callback runs; a callback may throw to reject a record.
 ReplayResult replay_journal(const std::string& path, uint64_t epoch, const OnTaskUpdate& on_update,
-                            const OnTasksAppended& on_append);
+                            const OnTasksAppended& on_append, const OnEarlierAttempts& on_attempts = {});
 
 /// Replays the journal at `path` into `table`, the snapshot numbered `epoch`: updates set a row's runtime
 /// columns, appended tasks become new rows (state `waiting`). Besides replay_journal's errors, throws
 /// mpiq::InputError naming the file and byte offset for an update of a row the table does not have,
 /// tasks appended at a row other than the table's end, or appended ids that do not ascend past the
-/// table's. After an error `table` may hold part of the journal and must be discarded.
-ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table);
+/// table's. After an error `table` may hold part of the journal and must be discarded. Earlier attempts
+/// (kind 6) are added to `*attempts` when it is not null (an attempt of a row the table does not have
+/// at that point is an error).
+ReplayResult apply_journal(const std::string& path, uint64_t epoch, core::TaskTable& table,
+                           core::AttemptLog* attempts = nullptr);
 
 /// Whether `tasks` (a submission's rows, commands only) submitted through the inbox file `source` fit
 /// the one journal record that Journal::append_submission writes (64 MiB).
@@ -181,6 +196,9 @@ class Journal {
   /// nothing) when they do not fit one record: check submission_fits_journal first.
   void append_submission(const core::TaskTable& table, core::TaskIndex first_row, std::string_view source,
                          core::TaskId base);
+  /// Buffers earlier attempts (the ones an AttemptLog kept) and the number it only counted, in records
+  /// of kind 6.
+  void append_earlier_attempts(std::span<const core::EarlierAttempt> kept, uint64_t dropped);
   /// Writes the buffered records to the file with one write(2). On failure (mpiq::Error) the records stay
   /// buffered and the next flush() writes them again at the same offset.
   void flush();

@@ -34,6 +34,8 @@ std::string read_task_file(const std::string& path) {
 }
 
 core::TaskTable load_task_file(const std::string& path, core::TaskFileFormat format, core::NodeCommands* pernode) {
+  if (format == core::TaskFileFormat::disbatch)
+    return core::parse_disbatch_file(read_task_file(path), path, pernode);
   if (format == core::TaskFileFormat::pylauncher)
     return core::parse_task_file(core::pylauncher_as_task_file(read_task_file(path), path), path, pernode);
   return core::parse_task_file(read_task_file(path), path, pernode);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/disbatch.hpp"
 #include "core/pylauncher.hpp"
 #include "core/task_file.hpp"
 #include "core/task_table.hpp"
@@ -16,7 +17,8 @@ namespace mpiq::store {
 std::string read_task_file(const std::string& path);
 
 /// Reads the file at `path` and parses it with core::parse_task_file, errors naming `path`; a
-/// pylauncher file (`format`) is turned into mpiq's lines first (core/pylauncher.hpp). The file's
+/// pylauncher file (`format`) is turned into mpiq's lines first (core/pylauncher.hpp), a disBatch file is
+/// read by core::parse_disbatch_file. The file's
 /// `#MPIQ pernode` commands go to `pernode` (ignored when null).
 core::TaskTable load_task_file(const std::string& path, core::TaskFileFormat format = core::TaskFileFormat::mpiq,
                                core::NodeCommands* pernode = nullptr);

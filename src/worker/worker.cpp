@@ -51,7 +51,12 @@ bool set_per_task(std::string_view entry) {
                                                "ZE_AFFINITY_MASK=",
                                                "CUDA_DEVICE_ORDER=",
                                                "LAUNCHER_JID=",
-                                               "LAUNCHER_TSK_ID="};
+                                               "LAUNCHER_TSK_ID=",
+                                               "DISBATCH_TASKID",
+                                               "DISBATCH_STREAM_INDEX",
+                                               "DISBATCH_REPEAT_INDEX",
+                                               "DISBATCH_CORES_PER_TASK=",
+                                               "DISBATCH_ENGINE_RANK="};
   for (std::string_view k : kKeys)
     if (entry.substr(0, k.size()) == k) return true;
   return false;
@@ -74,6 +79,8 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
   // TACC launcher's name for the worker running the task: 0-based (worker rank 1 is 0).
   base_env_.push_back("LAUNCHER_TSK_ID=" + std::to_string(std::max(0, net_.rank() - 1)));
   base_env_.push_back("MPIQ_HOST=" + options_.host);
+  // disBatch's name for the engine a task runs in (a disBatch file's tasks read it; others ignore it).
+  base_env_.push_back("DISBATCH_ENGINE_RANK=" + std::to_string(std::max(0, net_.rank() - 1)));
   // An embedded run without a run directory has none to name (and `mpiq submit` none to reach).
   if (!options_.run_dir.empty()) base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
   functions_ = std::make_unique<FunctionRunner>(
@@ -245,6 +252,24 @@ void Worker::start_ready_tasks() {
   for (auto& next : batch) start(std::move(next), wall);
 }
 
+namespace {
+// disBatch's variables for a task of a disBatch file, with disBatch's values (core/disbatch.hpp): its
+// 0-based task count (the row), its line, its REPEAT index (-1 outside a REPEAT), and each of them
+// zero-padded as Python's f'{n:06d}' writes it (-1 is -00001).
+void add_disbatch_environment(std::vector<std::string>& env, const core::TaskOrder& o, size_t cores) {
+  const auto put = [&env](const char* name, long long value) {
+    char padded[32];
+    std::snprintf(padded, sizeof padded, "%06lld", value);
+    env.push_back(std::string(name) + "=" + std::to_string(value));
+    env.push_back(std::string(name) + "_ZP=" + padded);
+  };
+  put("DISBATCH_TASKID", o.task);
+  put("DISBATCH_STREAM_INDEX", o.id);
+  put("DISBATCH_REPEAT_INDEX", o.element == core::kNoElement ? -1LL : static_cast<long long>(o.element));
+  env.push_back("DISBATCH_CORES_PER_TASK=" + std::to_string(std::max<size_t>(1, cores)));
+}
+}  // namespace
+
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
   std::vector<std::string> env = base_env_;
   if (core::is_node_command(o.task)) {
@@ -260,6 +285,7 @@ std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, cons
   env.push_back("MPIQ_ATTEMPT=" + std::to_string(o.attempt));
   if (o.element != core::kNoElement) env.push_back("MPIQ_REPEAT_INDEX=" + std::to_string(o.element));
   env.push_back("MPIQ_CORES=" + hw::cpu_list(queue_.pool().pus_of(a)));
+  if (o.disbatch) add_disbatch_environment(env, o, a.cores.size());
   env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, a.cores.size())));
   if (!options_.gpu_vendors.empty())
     for (auto& [k, v] : hw::gpu_environment(queue_.pool().gpus_of(a), options_.gpu_vendors))

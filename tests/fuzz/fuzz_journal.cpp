@@ -21,12 +21,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size >= 24) std::memcpy(&epoch, data + 16, sizeof epoch);
 
   mpiq::core::TaskTable table = run;
+  mpiq::core::AttemptLog attempts;
   mpiq::store::ReplayResult replayed;
   if (!mpiq::fuzz::accepts("apply_journal",
-                           [&] { replayed = mpiq::store::apply_journal(path, epoch, table); }))
+                           [&] { replayed = mpiq::store::apply_journal(path, epoch, table, &attempts); }))
     return 0;
   const std::string problem = mpiq::store::find_table_problem(table);
   mpiq::fuzz::check(problem.empty(), "apply_journal left a table the checkpoint refuses: " + problem);
+  const std::string attempts_problem = attempts.find_problem(table.size());
+  mpiq::fuzz::check(attempts_problem.empty(),
+                    "apply_journal kept earlier attempts the checkpoint refuses: " + attempts_problem);
   if (replayed.stale) return 0;
   // Journal::open refuses to continue a journal of an older format (its records would not match).
   uint32_t version = mpiq::store::kJournalFormatVersion;

@@ -48,6 +48,24 @@ cp run.mpiq/out/rank-*.stream "$corpus/output_stream/killed.stream"
 cp run.mpiq/journal "$corpus/journal/header-only"
 cp run.mpiq/checkpoint.h5 "$corpus/checkpoint/finished.h5"
 
+# Earlier attempts (journal kind 6, checkpoint /attempts): a task that fails, is killed with the run
+# (kill -9) during its second try, then after the resume fails once more and succeeds.
+cat > k.tasks <<'TASKS'
+[% retries=2 %] n=$(cat k.count 2>/dev/null || echo 0); n=$((n+1)); echo $n > k.count; if [ $n = 2 ]; then touch k.running; sleep 60; fi; [ $n -ge 4 ] || exit 5
+true
+TASKS
+"$mpiq" run k.tasks --run-dir k.mpiq > k1.log 2>&1 &
+hub=$!
+for _ in $(seq 1 100); do
+  [ -e k.running ] && grep -q '"running": *1' k.mpiq/status.json 2>/dev/null && break
+  sleep 0.1
+done
+kill -9 $hub
+wait $hub 2>/dev/null || true
+cp k.mpiq/journal "$corpus/journal/earlier-attempts"
+"$mpiq" run k.tasks --run-dir k.mpiq > k2.log 2>&1
+cp k.mpiq/checkpoint.h5 "$corpus/checkpoint/earlier-attempts.h5"
+
 # The inbox's files: byte 0 even for a submission, odd for a cancel request.
 { printf '\0'; cat submit.tasks; } > "$corpus/inbox/submission"
 printf '\1grace 5\ntask prep\ntask 2[1]\nstate waiting\n' > "$corpus/inbox/cancel"

@@ -35,10 +35,13 @@ victims=()
 for p in /proc/[0-9]*; do
   [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$uts" ] && victims+=("${p#/proc/}")
 done
-done_before=$(wc -l < ids)
 lost_at=$SECONDS
 kill -9 "${victims[@]}" 2>/dev/null || true
-note "killed n3: ${#victims[@]} processes (slurmd, slurmstepd, ranks, tasks) with $done_before tasks done"
+# Counted after the kill (and a moment for a write under way to land): a task of n3 that ended between
+# a count and the kill would otherwise look as if it ran on n3 after the loss.
+sleep 1
+lines_at_loss=$(wc -l < ids)
+note "killed n3: ${#victims[@]} processes (slurmd, slurmstepd, ranks, tasks) with $lines_at_loss tasks ended"
 
 while [ -n "$(squeue -h -j "$job" -t running -o %i 2>/dev/null)" ]; do
   [ $((SECONDS - lost_at)) -lt 120 ] || fail "job $job still runs 120 s after n3 was lost"
@@ -59,7 +62,7 @@ sbatch --wait --nodes=2 --nodelist=n1,n2 --time=5 --job-name="$name-2" "$jobscri
 cat "$work/$name-2"-*.out
 [ "$rc" -eq 0 ] || fail "the resumed job ended with exit code $rc, expected 0"
 check_all_done "$work/run" 90
-grep -q ' n3$' <(tail -n +$((done_before + 1)) ids) && fail "a task ran on n3 after it was lost"
+grep -q ' n3$' <(tail -n +$((lines_at_loss + 1)) ids) && fail "a task ran on n3 after it was lost"
 
 # Every task ran; twice only tasks running at the loss (at most one per worker rank of the first job,
 # 6, and as many whose end had not been journalled yet); done before the loss: never again (below).

@@ -749,3 +749,114 @@ TEST(SchedulerMemory, AStealGivesTheMemoryBackBeforeTheThiefReservesIt) {
 }
 
 }  // namespace
+// --- Earlier attempts (core/attempt_log.hpp) --------------------------------------------------------
+
+TEST(SchedulerEarlierAttempts, EachRetriedFailureIsKeptWithItsWorkerTimesAndEnd) {
+  TaskTable t = parse("[% retries=2 timeout=5 %] flaky\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  s.add_worker(2, 1, 0);
+  dispatch(s);
+  TaskResult first = fail(0, 7);
+  first.start_time = 10;
+  first.end_time = 12.5;
+  first.max_rss_kb = 900;
+  const WorkerId w1 = static_cast<WorkerId>(t.worker_rank[0]);
+  s.on_started(w1, 0, 10);
+  s.on_finished(w1, first);
+  dispatch(s);
+  const WorkerId w2 = static_cast<WorkerId>(t.worker_rank[0]);
+  TaskResult second;
+  second.task = 0;
+  second.signal = 15;
+  second.timed_out = true;
+  second.start_time = 13;
+  second.end_time = 18;
+  s.on_started(w2, 0, 13);
+  s.on_finished(w2, second);
+  const std::vector<EarlierAttempt> kept = s.take_earlier_attempts();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0],
+            (EarlierAttempt{0, 1, static_cast<int32_t>(w1), 7, 0, AttemptEnd::failed, 10, 12.5, 900}));
+  EXPECT_EQ(kept[1],
+            (EarlierAttempt{0, 2, static_cast<int32_t>(w2), -1, 15, AttemptEnd::timed_out, 13, 18, 0}));
+  EXPECT_TRUE(s.take_earlier_attempts().empty()) << "taken once";
+  dispatch(s);
+  run(s, static_cast<WorkerId>(t.worker_rank[0]), ok(0));
+  EXPECT_EQ(t.state[0], TaskState::done);
+  EXPECT_EQ(t.attempts[0], 3u);
+  EXPECT_TRUE(s.take_earlier_attempts().empty()) << "the last attempt is the row's";
+}
+
+TEST(SchedulerEarlierAttempts, AFinalFailureAndASuccessAreNotEarlierAttempts) {
+  TaskTable t = parse("a\nb\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 2, 0);
+  dispatch(s);
+  run(s, 1, fail(0));
+  run(s, 1, ok(1));
+  EXPECT_TRUE(s.take_earlier_attempts().empty());
+}
+
+TEST(SchedulerEarlierAttempts, ATryAStopEndedIsKeptAsStopped) {
+  TaskTable t = parse("a\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 1, 0);
+  dispatch(s);
+  s.on_started(1, 0, 5.0);
+  TaskResult r;
+  r.task = 0;
+  r.signal = 15;
+  r.interrupted = true;
+  r.start_time = 5;
+  r.end_time = 6;
+  s.stop_dispatch();
+  s.on_finished(1, r);
+  const std::vector<EarlierAttempt> kept = s.take_earlier_attempts();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0], (EarlierAttempt{0, 1, 1, -1, 15, AttemptEnd::stopped, 5, 6, 0}));
+  EXPECT_EQ(t.attempts[0], 0u);  // not counted: the next try is attempt 1 again
+}
+
+TEST(SchedulerEarlierAttempts, ATryLeftRunningAtLoadIsKeptAsLostWithNoEnd) {
+  TaskTable t = parse("a\nb\n");
+  t.state = {TaskState::running, TaskState::done};
+  t.attempts = {2, 1};
+  t.worker_rank = {3, 1};
+  t.start_time = {100, 50};
+  Scheduler s(t, {});
+  const std::vector<EarlierAttempt> kept = s.take_earlier_attempts();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0], (EarlierAttempt{0, 2, 3, -1, 0, AttemptEnd::lost, 100, 0, 0}));
+}
+
+TEST(AttemptLog, KeepsTheFirstAttemptsOfATaskUpToItsBoundAndCountsTheRest) {
+  AttemptLog log;
+  for (uint32_t k = 1; k <= AttemptLog::kMaxPerTask + 3; ++k) log.add({7, k});
+  EXPECT_TRUE(log.add({8, 1}));
+  EXPECT_EQ(log.size(), AttemptLog::kMaxPerTask + 1);
+  EXPECT_EQ(log.kept_of(7), AttemptLog::kMaxPerTask);
+  EXPECT_EQ(log.records()[AttemptLog::kMaxPerTask - 1].attempt, AttemptLog::kMaxPerTask);
+  EXPECT_EQ(log.dropped(), 3u);
+}
+
+TEST(AttemptLog, KeepsAtMostItsBoundInAll) {
+  AttemptLog log;
+  for (TaskIndex t = 0; t < AttemptLog::kMaxRecords + 5; ++t) log.add({t, 1});
+  EXPECT_EQ(log.size(), AttemptLog::kMaxRecords);
+  EXPECT_EQ(log.dropped(), 5u);
+  EXPECT_EQ(log.kept_of(AttemptLog::kMaxRecords + 1), 0u);
+}
+
+TEST(AttemptLog, RemapFollowsMovedRowsAndDropsTheOthersUncounted) {
+  AttemptLog log;
+  log.add({0, 1});
+  log.add({1, 1});
+  log.add({1, 2});
+  log.remap({5, AttemptLog::kNoRow});
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.records()[0].task, 5u);
+  EXPECT_EQ(log.dropped(), 0u);
+  EXPECT_EQ(log.find_problem(6), "");
+  EXPECT_NE(log.find_problem(5).find("of row 5"), std::string::npos);
+}

@@ -53,6 +53,16 @@ TEST(TaskEdit, AnInsertedCommentShiftsNothingAndOnlyTheChangedLineAndItsDependan
   EXPECT_EQ(t.attempts[a], 1u);
 }
 
+TEST(TaskEdit, SaysWhichRowEachKeptTaskMovedToAndNoneForTheOthers) {
+  const TaskTable saved = all_done("a\n[% name=b %] b\n[# b #] c\nd\n");
+  std::vector<TaskIndex> new_row;
+  TaskEditSummary s;
+  apply_task_edit(saved, parse_task_file("# new comment\na\n[% name=b %] b2\n[# b #] c\nd\n", "new"), 3, &s,
+                  &new_row);
+  // a and d moved one line down; b changed, and c runs again as it depends on b.
+  EXPECT_EQ(new_row, (std::vector<TaskIndex>{0, kNotKept, kNotKept, 3}));
+}
+
 TEST(TaskEdit, NewTasksRunRemovedOnesAreDroppedAndEqualTasksAreClaimedInOrder) {
   const TaskTable saved = all_done("echo x\necho x\necho y\n");
   TaskEditSummary s;

@@ -478,10 +478,8 @@ TEST(TaskFile, EmptyDependencyBetweenCommasIsAnError) {
   EXPECT_PARSE_ERROR("a\n[#, 1 #] b\n", 2, 3, message);
 }
 
-TEST(TaskFile, ADisbatchDirectiveIsRefusedNotReadAsAComment) {
-  const std::string hint =
-      "': mpiq does not read disBatch files yet (write REPEAT as [% repeat=A-B:S %] and BARRIER as "
-      "'#MPIQ barrier', or run the file with disBatch)";
+TEST(TaskFile, ADisbatchDirectiveIsRefusedWithTheFormatHintNotReadAsAComment) {
+  const std::string hint = "': this is a disBatch file: run it with --format disbatch";
   EXPECT_PARSE_ERROR("echo a\n#DISBATCH REPEAT 3 start 1 echo x\n", 2, 1,
                      "disBatch directive '#DISBATCH REPEAT" + hint);
   EXPECT_PARSE_ERROR("#DISBATCH PREFIX cd /x ; \necho a\n", 1, 1,

@@ -43,7 +43,7 @@ struct RunResult {
 
 // Runs `text` with `workers` one-core workers; `options` tweaks the hub.
 RunResult run_tasks(const std::string& text, int workers, hub::HubOptions options = {},
-                    std::function<void()> during = nullptr) {
+                    std::function<void()> during = nullptr, hub::RunRecorder* recorder = nullptr) {
   TempDir dir;
   RunResult result;
   result.table = core::parse_task_file(text, "test.tasks");
@@ -68,7 +68,7 @@ RunResult run_tasks(const std::string& text, int workers, hub::HubOptions option
   if (during) side = std::thread(during);
   hub::Log log(hub::LogLevel::error, false);
   options.out_dir = dir.path();
-  hub::Hub h(*ends[0], result.table, options, log, nullptr);
+  hub::Hub h(*ends[0], result.table, options, log, recorder);
   result.code = h.run();
   result.status = h.status_json("finished");
   result.stolen = h.scheduler().stats().tasks_stolen;
@@ -202,12 +202,51 @@ class Recorder final : public hub::RunRecorder {
   void changed(const core::TaskTable& table, std::span<const core::TaskIndex> rows) override {
     for (core::TaskIndex t : rows) changed_states.push_back(table.state[t]);
   }
+  void earlier_attempts(std::span<const core::EarlierAttempt> attempts) override {
+    earlier.insert(earlier.end(), attempts.begin(), attempts.end());
+    earlier_unwritten = true;
+  }
   void snapshot(const core::TaskTable&) override {}
   void status(const std::string&) override {}
   std::vector<core::TaskIndex> final_rows;
   std::vector<core::TaskState> changed_states;
+  std::vector<core::EarlierAttempt> earlier;
+  bool earlier_unwritten = false;  // earlier attempts given, and no changed() since
 };
 }  // namespace
+
+TEST(HubAndWorkers, ARetriedTrysTimesAndExitGoToTheRecorderAsAnEarlierAttempt) {
+  TempDir d;
+  const std::string marker = d.path() + "/tried";
+  struct Checked final : hub::RunRecorder {
+    Recorder inner;
+    void finalized(const core::TaskTable& t, std::span<const core::TaskIndex> rows) override {
+      inner.finalized(t, rows);
+    }
+    void changed(const core::TaskTable& t, std::span<const core::TaskIndex> rows) override {
+      inner.earlier_unwritten = false;
+      inner.changed(t, rows);
+    }
+    void earlier_attempts(std::span<const core::EarlierAttempt> a) override { inner.earlier_attempts(a); }
+    void snapshot(const core::TaskTable&) override {}
+    void status(const std::string&) override {}
+  } recorder;
+  RunResult r = run_tasks("[% retries=2 %] test -e " + marker + " || { touch " + marker + "; exit 6; }\n", 1,
+                          {}, nullptr, &recorder);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.table.attempts[0], 2u);
+  ASSERT_EQ(recorder.inner.earlier.size(), 1u);
+  const core::EarlierAttempt& a = recorder.inner.earlier[0];
+  EXPECT_EQ(a.task, 0u);
+  EXPECT_EQ(a.attempt, 1u);
+  EXPECT_EQ(a.worker_rank, 1);
+  EXPECT_EQ(a.exit_code, 6);
+  EXPECT_EQ(a.end, core::AttemptEnd::failed);
+  EXPECT_GT(a.start_time, 1e9);
+  EXPECT_GE(a.end_time, a.start_time);
+  EXPECT_LE(a.end_time, r.table.start_time[0]) << "the earlier try ended before the last one started";
+  EXPECT_FALSE(recorder.inner.earlier_unwritten) << "changed() must follow, to write them with the rows";
+}
 
 TEST(HubAndWorkers, AWorkerThatFallsSilentIsLostAndTheRunStopsWithItsTaskLeftRunning) {
   // Rank 1 is a real worker; rank 2 says hello, reports the start of what it is given, and is never

@@ -265,12 +265,13 @@ TEST_F(CheckpointTest, H5pyReadsTheColumnsAndAttributes) {
   }
   if (r.exit_code == 77 || r.exit_code == 127) GTEST_SKIP() << "no python3 with h5py";
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, std::string("['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n") +
-                          "python3 run.py --grüße ✓\n" +
-                          "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] " +
-                          std::to_string(kCheckpointFormatVersion) +
-                          "\n"
-                          "/home/user/tasks.txt 1001,1002_7\n");
+  EXPECT_EQ(r.output,
+            "['done', 'failed', 'running', 'skipped', 'ready', 'assigned']\n"
+            "python3 run.py --grüße ✓\n"
+            "[1, 2, 4, 5, 9, 12] [0, 0, 1, 0, 1, 2, 3, 2, 3, 4] " +
+                std::to_string(kCheckpointFormatVersion) +
+                "\n"
+                "/home/user/tasks.txt 1001,1002_7\n");
 }
 
 // --- Bad files -------------------------------------------------------------------------------------
@@ -573,6 +574,151 @@ TEST(CheckpointSchema, AStateEnumThatRenamesAStateIsRefused) {
         "H5Dcreate2"));
   }
   expect_refused_unchanged(path, "/tasks/state has the wrong type");
+}
+
+}  // namespace
+}  // namespace mpiq::store
+
+// --- Earlier attempts (/attempts, format 5) --------------------------------------------------------
+
+namespace mpiq::store {
+namespace {
+
+CheckpointMeta meta_with_attempts() {
+  CheckpointMeta meta = sample_meta();
+  for (const core::EarlierAttempt& a : std::vector<core::EarlierAttempt>{
+           {0, 1, 1, 3, 0, core::AttemptEnd::failed, 1700000000.5, 1700000002.25, 4096},
+           {2, 1, 2, -1, 9, core::AttemptEnd::timed_out, 1700000001, 1700000031, 0},
+           {0, 2, 3, -1, 0, core::AttemptEnd::lost, 1700000003, 0, 0},
+           {5, 1, 1, 127, 0, core::AttemptEnd::start_failed, 1700000004, 1700000004.01, 0},
+           {1, 1, 1, -1, 15, core::AttemptEnd::stopped, 1700000004, 1700000005, 12}})
+    meta.earlier_attempts.add(a);
+  meta.earlier_attempts.add_dropped(7);
+  return meta;
+}
+
+class CheckpointAttemptsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("checkpoint.h5");
+    write_checkpoint(path_, sample_table(), meta_with_attempts());
+  }
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(CheckpointAttemptsTest, EarlierAttemptsRoundTripWithTheCountOfThoseNotKept) {
+  CheckpointMeta meta;
+  const core::TaskTable table = read_checkpoint(path_, &meta);
+  test::expect_tables_equal(table, sample_table());
+  EXPECT_EQ(meta.earlier_attempts.records(), meta_with_attempts().earlier_attempts.records());
+  EXPECT_EQ(meta.earlier_attempts.dropped(), 7u);
+  EXPECT_EQ(meta.earlier_attempts.kept_of(0), 2u);
+}
+
+TEST(CheckpointAttempts, ATableWithoutEarlierAttemptsHasAnEmptyGroup) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_table(), sample_meta());
+  CheckpointMeta meta;
+  meta.earlier_attempts.add({0, 1});  // replaced by what the file holds
+  read_checkpoint(path, &meta);
+  EXPECT_TRUE(meta.earlier_attempts.empty());
+  EXPECT_EQ(meta.earlier_attempts.dropped(), 0u);
+  H5File file(check_h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
+  EXPECT_GT(H5Lexists(file.get(), "/attempts/start_time", H5P_DEFAULT), 0);
+}
+
+TEST(CheckpointAttempts, AFormat4FileWithoutTheGroupLoadsWithNoEarlierAttempts) {
+  CheckpointMeta meta;
+  const core::TaskTable table = read_checkpoint(test::kOldFormats + "/checkpoint-format4.h5", &meta);
+  EXPECT_EQ(meta.format_version, 4u);
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.state[1], core::TaskState::failed);
+  EXPECT_EQ(table.attempts[1], 2u);
+  EXPECT_TRUE(meta.earlier_attempts.empty());
+  EXPECT_EQ(meta.earlier_attempts.dropped(), 0u);
+  // Written again, it is format 5 with an empty /attempts.
+  TempDir dir;
+  write_checkpoint(dir.file("c.h5"), table, meta);
+  CheckpointMeta again;
+  read_checkpoint(dir.file("c.h5"), &again);
+  EXPECT_EQ(again.format_version, kCheckpointFormatVersion);
+}
+
+TEST_F(CheckpointAttemptsTest, RefusesAnAttemptOfARowThatDoesNotExist) {
+  patch_dataset(path_, "/attempts/task", 4, u32_bytes(6), true);
+  expect_refused_unchanged(path_, "/attempts: earlier attempt 1 is of row 6, but the table has 6 rows");
+}
+
+TEST_F(CheckpointAttemptsTest, RefusesAnEndOutsideTheEnum) {
+  patch_dataset(path_, "/attempts/end", 2, std::string(1, '\x09'), true);
+  expect_refused_unchanged(path_, "earlier attempt 2 has an unknown end 9");
+}
+
+TEST_F(CheckpointAttemptsTest, RefusesAFlippedByteThroughTheColumnChecksum) {
+  patch_dataset(path_, "/attempts/start_time", 3, std::string(1, '\x55'), false);
+  expect_refused_unchanged(path_, "/attempts/start_time is damaged");
+}
+
+TEST_F(CheckpointAttemptsTest, RefusesAColumnOfAnotherLength) {
+  {
+    H5File file = open_for_editing(path_);
+    check_h5(H5Ldelete(file.get(), "/attempts/signal", H5P_DEFAULT), "H5Ldelete");
+    const hsize_t dims[1] = {2};
+    H5Dataspace space(check_h5(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"));
+    H5Dataset data(check_h5(H5Dcreate2(file.get(), "/attempts/signal", H5T_STD_I32LE, space.get(),
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                            "H5Dcreate2"));
+  }
+  expect_refused_unchanged(path_, "/attempts/signal has 2 elements, expected 5");
+}
+
+TEST_F(CheckpointAttemptsTest, RefusesADroppedCountThatDoesNotMatchTheAttributesChecksum) {
+  {
+    H5File file = open_for_editing(path_);
+    H5Attribute attr(check_h5(H5Aopen(file.get(), "attempts_dropped", H5P_DEFAULT), "H5Aopen"));
+    const uint64_t dropped = 8;
+    check_h5(H5Awrite(attr.get(), H5T_NATIVE_UINT64, &dropped), "H5Awrite");
+  }
+  expect_refused_unchanged(path_, "meta_crc32c");
+}
+
+TEST(CheckpointAttempts, WriteRefusesAnAttemptOfARowThatDoesNotExist) {
+  TempDir dir;
+  CheckpointMeta meta = sample_meta();
+  meta.earlier_attempts.add({99, 1});
+  EXPECT_THROW(write_checkpoint(dir.file("c.h5"), sample_table(), meta), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5")));
+}
+
+TEST_F(CheckpointAttemptsTest, H5pyReadsTheEarlierAttempts) {
+  const std::string script =
+      "import sys\n"
+      "try:\n"
+      "    import h5py\n"
+      "except ImportError:\n"
+      "    sys.exit(77)\n"
+      "f = h5py.File('" +
+      path_ +
+      "', 'r')\n"
+      "a = f['attempts']\n"
+      "names = {v: k for k, v in h5py.check_enum_dtype(a['end'].dtype).items()}\n"
+      "print([names[e] for e in a['end'][:]])\n"
+      "print(list(a['task'][:]), list(a['attempt'][:]), list(a['exit_code'][:]), float(a['end_time'][0]))\n"
+      "print(int(f.attrs['attempts_dropped']))\n";
+  write_bytes(dir_.file("read.py"), script);
+  test::CommandResult r;
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    r = test::run_command(std::string(python) + " " + dir_.file("read.py"));
+    if (r.exit_code != 77 && r.exit_code != 127) break;
+  }
+  if (r.exit_code == 77 || r.exit_code == 127) GTEST_SKIP() << "no python3 with h5py";
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output,
+            "['failed', 'timed_out', 'lost', 'start_failed', 'stopped']\n"
+            "[0, 2, 0, 5, 1] [1, 1, 2, 1, 1] [3, -1, -1, 127, -1] 1700000002.25\n"
+            "7\n");
 }
 
 }  // namespace
