@@ -18,6 +18,7 @@ std::string check_report(const core::TaskTable& table, const core::GraphSummary&
       {"widest_level", summary.widest_level},
       {"max_cores", summary.max_cores},
       {"max_gpus", summary.max_gpus},
+      {"max_mem_kb", summary.max_mem_kb},
       {"barriers", summary.barriers},
       {"sweeps", summary.sweeps},
       {"named", named},

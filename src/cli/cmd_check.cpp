@@ -9,6 +9,8 @@
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "core/graph.hpp"
+#include "core/task_syntax.hpp"
+#include "hw/memory.hpp"
 #include "hw/shares.hpp"
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
@@ -23,6 +25,7 @@ namespace {
 // it (sharing PUs round-robin when there are more workers than PUs).
 std::vector<core::WorkerCapacity> workers_of(const hw::Topology& topo, int ranks) {
   const int count = ranks == 1 ? 1 : ranks - 1;
+  const uint64_t mem_kb = hw::node_memory(topo).kb;
   std::vector<core::WorkerCapacity> out;
   for (int i = 0; i < count; ++i) {
     core::WorkerShare share = hw::worker_share(topo, i, count);
@@ -30,7 +33,8 @@ std::vector<core::WorkerCapacity> workers_of(const hw::Topology& topo, int ranks
       const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
       share = hw::split_node(topo, slots)[static_cast<size_t>(i % slots)];
     }
-    out.push_back({static_cast<uint32_t>(share.cores.size()), static_cast<uint32_t>(share.gpus.size())});
+    out.push_back(
+        {static_cast<uint32_t>(share.cores.size()), static_cast<uint32_t>(share.gpus.size()), mem_kb});
   }
   return out;
 }
@@ -74,7 +78,10 @@ void add_check_command(CLI::App& app, int* exit_code) {
       for (const auto& w : workers) cores = std::max(cores, w.cores), gpus = std::max(gpus, w.gpus);
       fits = "every task fits " + std::to_string(*ranks) + " rank(s): " + std::to_string(workers.size()) +
              " worker(s), the largest with " + std::to_string(cores) + " cores and " + std::to_string(gpus) +
-             " GPUs\n";
+             " GPUs";
+      if (!workers.empty() && workers.front().mem_kb != 0)
+        fits += ", " + core::format_memory(workers.front().mem_kb) + " of memory for the node's tasks";
+      fits += "\n";
     }
     std::cout << check_report(table, core::summarize(table), *json);
     if (!*json) {

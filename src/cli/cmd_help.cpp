@@ -23,6 +23,11 @@ constexpr const char* kTaskLanguage = R"(The task file: one task per line; its i
   [@ /scratch/run1 @]     runs in that directory
   [% name=prep cores=4 gpus=1 timeout=30m retries=2 priority=10 %]
                           settings: defaults cores=1 gpus=0, no timeout, retries=0, priority=0
+  [% mem=4G %]            reserves memory on the task's node (K, M, G, T: powers of 1024; default 0,
+                          nothing): the tasks of all workers of a node together never ask for more
+                          than it gives (its memory, Slurm's allocation or the cgroup limit, the
+                          least; see mpiq topology). Not a limit on the task: it is not killed for
+                          using more; its peak RSS is recorded.
   #MPIQ defaults cores=2  sets defaults for the lines below it (every setting but name)
   #MPIQ barrier           every later task waits for every earlier one
   #MPIQ pernode start CMD once on every node before its first task (stop CMD: after its last)

@@ -90,10 +90,18 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
   if (d.contains("checkpoint"))
     out << "checkpoint     " << d["checkpoint"].value("created", "?") << ", restarts "
         << d["checkpoint"].value("restarts", 0) << "\n";
+  // Memory (mem=) is the node's: what its assigned and running tasks reserve of what it gives them.
+  const auto memory = [](const json& n) {
+    const uint64_t total = n.value("mem_kb", uint64_t{0});
+    return core::format_memory(n.value("mem_reserved_kb", uint64_t{0})) + " of " +
+           (total ? core::format_memory(total) : std::string("-"));
+  };
+  if (d.contains("nodes") && d["nodes"].size() == 1 && d["nodes"][0].contains("mem_kb"))
+    out << "memory         " << memory(d["nodes"][0]) << " reserved by mem= (tasks assigned or running)\n";
   if (d.contains("nodes") && d["nodes"].size() > 1) {  // one node says nothing the worker rows do not
     out << "\n"
         << pad("node", 18) << pad("workers", 9) << pad("cores", 7) << pad("gpus", 6) << pad("running", 9)
-        << pad("ended", 9) << "busy\n";
+        << pad("ended", 9) << pad("memory", 16) << "busy\n";
     for (const json& n : d["nodes"]) {
       char busy[16];
       std::snprintf(busy, sizeof busy, "%.0f%%", 100.0 * n.value("busy", 0.0));
@@ -101,7 +109,8 @@ void render(const json& d, const std::string& dir, std::ostream& out) {
       out << pad(n.value("host", "?"), 18) << pad(std::to_string(n.value("workers", 0)), 9)
           << pad(std::to_string(n.value("cores", 0)), 7) << pad(std::to_string(n.value("gpus", 0)), 6)
           << pad(std::to_string(n.value("running", 0)), 9) << pad(std::to_string(n.value("done", 0)), 9)
-          << busy << (lost ? "   " + std::to_string(lost) + " worker(s) lost" : "") << "\n";
+          << pad(n.contains("mem_kb") ? memory(n) : "-", 16) << busy
+          << (lost ? "   " + std::to_string(lost) + " worker(s) lost" : "") << "\n";
     }
   }
   const json& workers = d["workers"];

@@ -75,6 +75,7 @@ GraphSummary summarize(const TaskTable& table) {
     s.depth = std::max(s.depth, level[r]);
     s.max_cores = std::max(s.max_cores, table.cores[r]);
     s.max_gpus = std::max(s.max_gpus, table.gpus[r]);
+    s.max_mem_kb = std::max(s.max_mem_kb, table.mem_kb[r]);
   }
   std::vector<uint64_t> width(s.depth + 1, 0);
   for (size_t r = 0; r < n; ++r)

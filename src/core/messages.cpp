@@ -37,6 +37,7 @@ std::vector<char> encode(const Hello& h) {
   w.put_string(h.gpus);
   w.put(h.cores);
   w.put(h.gpu_count);
+  w.put(h.mem_kb);
   return w.take();
 }
 
@@ -48,6 +49,7 @@ Hello decode_hello(const std::vector<char>& b) {
   h.gpus = r.get_string();
   h.cores = r.get<uint32_t>();
   h.gpu_count = r.get<uint32_t>();
+  h.mem_kb = r.get<uint64_t>();
   finish(r);
   return h;
 }

@@ -77,6 +77,7 @@ struct Hello {
   std::string cpus;  ///< hwloc list syntax
   std::string gpus;  ///< comma-separated GPU indices of the node, "" when none
   uint32_t cores = 0, gpu_count = 0;
+  uint64_t mem_kb = 0;  ///< its node's memory budget (hw::node_memory), KiB; 0 = unknown
 };
 
 struct Report {

@@ -9,15 +9,29 @@ namespace mpiq::core {
 std::optional<UnmetRequest> find_unmet_request(const TaskTable& table,
                                                std::span<const WorkerCapacity> workers) {
   uint32_t max_cores = 0, max_gpus = 0;
+  uint64_t max_mem = 0;  // the largest known node budget; 0 when none is known (no limit)
+  bool mem_unknown = false;
   for (const WorkerCapacity& w : workers) {
     max_cores = std::max(max_cores, w.cores);
     max_gpus = std::max(max_gpus, w.gpus);
+    max_mem = std::max(max_mem, w.mem_kb);
+    mem_unknown = mem_unknown || w.mem_kb == 0;
   }
   // The last request found to fit: most files repeat one request, so most rows cost one comparison.
   uint32_t fit_cores = 0, fit_gpus = 0;
   bool any_fit = false;
   for (TaskIndex t = 0; t < table.size(); ++t) {
     if (table.is_barrier(t)) continue;
+    // Memory is the node's, shared by its workers: a request above every node's budget can never
+    // start, whatever the cores and GPUs (a node's budget is the same for each of its workers).
+    if (!mem_unknown && table.mem_kb[t] > max_mem) {
+      return UnmetRequest{t, "mem",
+                          "asks for " + format_memory(table.mem_kb[t]) +
+                              " of memory, but the node with the most " + "gives its tasks " +
+                              format_memory(max_mem) +
+                              " (the least of its memory, the Slurm allocation and the cgroup limit: see " +
+                              "mpiq topology; a task is not limited to its mem=, which only reserves)"};
+    }
     const uint32_t c = table.cores[t], g = table.gpus[t];
     if (any_fit && c == fit_cores && g == fit_gpus) continue;
     const bool fits = std::any_of(workers.begin(), workers.end(),

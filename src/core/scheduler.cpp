@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 namespace mpiq::core {
@@ -101,6 +102,38 @@ void Scheduler::add_worker(WorkerId id, uint32_t cores, uint32_t gpus, bool open
   if (open) open_worker(id);
 }
 
+void Scheduler::set_worker_node(WorkerId id, uint32_t node, uint64_t mem_kb) {
+  Worker& w = worker(id);
+  if (node >= nodes_.size()) nodes_.resize(node + 1);
+  if (w.node != kNoNode) std::erase(nodes_[w.node].workers, id);
+  w.node = node;
+  nodes_[node].budget_kb = mem_kb;
+  nodes_[node].workers.push_back(id);
+}
+
+Scheduler::NodeMemory Scheduler::node_memory(uint32_t node) const {
+  if (node >= nodes_.size()) return {};
+  return {nodes_[node].budget_kb, nodes_[node].reserved_kb};
+}
+
+// Whether `t`'s memory could ever be reserved on `w`'s node (everything else there ended).
+bool Scheduler::memory_fits(const Worker& w, TaskIndex t) const {
+  const uint64_t m = table_.mem_kb[t];
+  if (m == 0 || w.node == kNoNode) return true;
+  const Node& n = nodes_[w.node];
+  return n.budget_kb == 0 || m <= n.budget_kb;
+}
+
+// Whether `t`'s memory is free on `w`'s node now. The check lives here, in the hub's scheduler, and
+// not in the workers: only the hub sees every worker of a node, and a worker given a task must be
+// able to start it without asking (prefetch), so what it is given must already be reserved.
+bool Scheduler::memory_free(const Worker& w, TaskIndex t) const {
+  const uint64_t m = table_.mem_kb[t];
+  if (m == 0 || w.node == kNoNode) return true;
+  const Node& n = nodes_[w.node];
+  return n.budget_kb == 0 || n.reserved_kb + m <= n.budget_kb;
+}
+
 void Scheduler::open_worker(WorkerId id) {
   Worker& w = worker(id);
   if (!w.joined || w.open) return;
@@ -132,15 +165,22 @@ std::vector<TaskIndex> Scheduler::fail_unplaceable(std::string_view why) {
 }
 
 std::vector<TaskIndex> Scheduler::unplaceable(size_t limit) const {
-  std::vector<std::pair<uint32_t, uint32_t>> kinds;  // distinct (cores, gpus) of joined workers
-  for (const Worker& w : workers_)
-    if (w.joined && std::find(kinds.begin(), kinds.end(), std::pair{w.cores, w.gpus}) == kinds.end())
-      kinds.emplace_back(w.cores, w.gpus);
+  // Distinct (cores, gpus, node budget) of joined workers; a budget of 0 (no limit) as the largest.
+  std::vector<std::tuple<uint32_t, uint32_t, uint64_t>> kinds;
+  for (const Worker& w : workers_) {
+    if (!w.joined) continue;
+    uint64_t budget = w.node == kNoNode ? 0 : nodes_[w.node].budget_kb;
+    if (budget == 0) budget = UINT64_MAX;
+    const std::tuple k{w.cores, w.gpus, budget};
+    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  }
   std::vector<TaskIndex> out;
   for (TaskIndex t = 0; t < table_.size() && out.size() < limit; ++t) {
     if (table_.is_barrier(t) || is_final(table_.state[t])) continue;
-    bool fits = std::any_of(kinds.begin(), kinds.end(),
-                            [&](auto k) { return table_.cores[t] <= k.first && table_.gpus[t] <= k.second; });
+    bool fits = std::any_of(kinds.begin(), kinds.end(), [&](const auto& k) {
+      return table_.cores[t] <= std::get<0>(k) && table_.gpus[t] <= std::get<1>(k) &&
+             table_.mem_kb[t] <= std::get<2>(k);
+    });
     if (!fits) out.push_back(t);
   }
   return out;
@@ -177,7 +217,7 @@ void Scheduler::add_dependant(TaskIndex of, TaskIndex dependant) {
 
 bool Scheduler::fits_some_worker(TaskIndex t) const {
   for (const Worker& w : workers_)
-    if (w.joined && table_.cores[t] <= w.cores && table_.gpus[t] <= w.gpus) return true;
+    if (w.joined && table_.cores[t] <= w.cores && table_.gpus[t] <= w.gpus && memory_fits(w, t)) return true;
   return false;
 }
 
@@ -287,7 +327,7 @@ void Scheduler::skip_dependants(TaskIndex t, bool release) {
 
 bool Scheduler::has_room(const Worker& w, TaskIndex t) const {
   const uint32_t c = table_.cores[t], g = table_.gpus[t];
-  if (c > w.cores || g > w.gpus) return false;
+  if (c > w.cores || g > w.gpus || !memory_free(w, t)) return false;
   // A function task runs on the worker's task thread: its cores and GPUs only choose a worker large
   // enough; what limits how many it holds is its window.
   if (table_.is_function(t)) return w.held_functions < w.window;
@@ -393,6 +433,12 @@ void Scheduler::unhold(WorkerId id, TaskIndex t) {
   on_worker_[t] = 0;
   --in_flight_;
   mark_hungry(id);
+  if (const uint64_t m = table_.mem_kb[t]; m != 0 && w.node != kNoNode) {
+    Node& n = nodes_[w.node];
+    n.reserved_kb -= m;
+    // The memory is free for the node's other workers too: those parked for want of it look again.
+    for (WorkerId other : n.workers) mark_hungry(other);
+  }
 }
 
 void Scheduler::on_started(WorkerId id, TaskIndex t, double time) {
@@ -535,6 +581,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
         w.held_cores += table_.cores[t];
         w.held_gpus += table_.gpus[t];
       }
+      if (w.node != kNoNode) nodes_[w.node].reserved_kb += table_.mem_kb[t];
       ++in_flight_;
     }
     for (TaskIndex t : aside) ready_.push({table_.priority[t], critical_path_[t], t});

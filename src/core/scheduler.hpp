@@ -107,6 +107,19 @@ class Scheduler {
   /// closed worker counts for what fits (unplaceable) but is given nothing until open_worker (its
   /// node's `#MPIQ pernode start` command has not ended yet).
   void add_worker(WorkerId worker, uint32_t cores, uint32_t gpus, bool open = true);
+  /// Puts `worker` on node `node` (a small integer; workers with the same one share the node) whose
+  /// tasks may together ask for `mem_kb` of memory (`mem=`; 0 = no limit known). Memory is the node's,
+  /// not a worker's (docs/design.md §2): the scheduler reserves a task's mem= from its node's budget
+  /// when it assigns the task (queued counts, not only running) and frees it when the task ends or is
+  /// given back, so no steal, prefetch or retry can make the node's tasks ask for more than it has.
+  /// The last budget given for a node holds. A worker never placed has no memory limit.
+  void set_worker_node(WorkerId worker, uint32_t node, uint64_t mem_kb);
+  /// The memory budget of `node` and what its assigned and running tasks reserve now, KiB.
+  struct NodeMemory {
+    uint64_t budget_kb = 0;
+    uint64_t reserved_kb = 0;
+  };
+  NodeMemory node_memory(uint32_t node) const;
   void open_worker(WorkerId worker);
   /// Takes a closed worker out of the run for good (its node's start command failed): it gets
   /// nothing and no longer counts for what fits. A worker that holds tasks is left as it is.
@@ -210,6 +223,13 @@ class Scheduler {
     bool steal_pending = false;                // a steal request is unanswered
     bool hungry = false;                       // in hungry_ (has room for more)
     uint32_t hungry_gen = 0;                   // which lane entries are current (HungryEntry)
+    uint32_t node = kNoNode;                   // index into nodes_ (set_worker_node)
+  };
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+  struct Node {
+    uint64_t budget_kb = 0;    // 0 = no limit
+    uint64_t reserved_kb = 0;  // mem= of the tasks assigned to or running on its workers
+    std::vector<WorkerId> workers;
   };
   /// Ready-queue key: priority, then critical path, then file order (smaller row first).
   struct ReadyEntry {
@@ -235,6 +255,8 @@ class Scheduler {
   void count_dependency(TaskIndex t, TaskIndex d, bool& blocked);
   void finalize(TaskIndex t, TaskState s);
   bool has_room(const Worker& w, TaskIndex t) const;
+  bool memory_free(const Worker& w, TaskIndex t) const;
+  bool memory_fits(const Worker& w, TaskIndex t) const;
   bool commands_full(const Worker& w) const;
   bool functions_full(const Worker& w) const;
   bool full(const Worker& w) const;
@@ -270,6 +292,7 @@ class Scheduler {
   std::vector<EarlierAttempt> earlier_;  // see take_earlier_attempts()
   ReadyQueue<ReadyEntry> ready_;
   std::vector<Worker> workers_;  // indexed by WorkerId
+  std::vector<Node> nodes_;      // indexed by Worker::node
   // Workers with room, in the order they got it. An entry is current while its worker is hungry and
   // its generation is the worker's; others are stale and skipped when they surface.
   struct HungryEntry {

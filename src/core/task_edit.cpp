@@ -39,6 +39,7 @@ uint64_t own_key(const TaskTable& t, TaskIndex r) {
   h = mix_value(h, t.timeout_s[r]);
   h = mix_value(h, t.retries[r]);
   h = mix_value(h, t.priority[r]);
+  h = mix_value(h, t.mem_kb[r]);
   return h;
 }
 
@@ -59,6 +60,7 @@ bool same_line(const TaskTable& a, TaskIndex i, const TaskTable& b, TaskIndex j)
          a.kind_name(i) == b.kind_name(j) && a.payload[i] == b.payload[j] && a.flags[i] == b.flags[j] &&
          a.element[i] == b.element[j] && a.cores[i] == b.cores[j] && a.gpus[i] == b.gpus[j] &&
          a.timeout_s[i] == b.timeout_s[j] && a.retries[i] == b.retries[j] && a.priority[i] == b.priority[j] &&
+         a.mem_kb[i] == b.mem_kb[j] &&
          a.dep_offsets[i + 1] - a.dep_offsets[i] == b.dep_offsets[j + 1] - b.dep_offsets[j];
 }
 

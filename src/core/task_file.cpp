@@ -293,6 +293,7 @@ class Parser {
     spec.timeout_s = settings.timeout_s;
     spec.retries = settings.retries;
     spec.priority = settings.priority;
+    spec.mem_kb = settings.mem_kb;
     spec.deps = row_deps_;
     if (repeat.value) {
       add_sweep(spec, *repeat.value, repeat.column);

@@ -1,6 +1,7 @@
 #include "core/task_syntax.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iterator>
 
 #include "mpiq/error.hpp"
@@ -197,13 +198,13 @@ size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, si
     const std::string_view key = token.substr(0, eq);
     const std::string_view value = token.substr(eq + 1);
     const size_t value_column = i + eq + 2;
-    static constexpr std::string_view kKeys[] = {"name",    "cores",    "gpus",  "timeout",
-                                                 "retries", "priority", "repeat"};
+    static constexpr std::string_view kKeys[] = {"name",    "cores",    "gpus",   "timeout",
+                                                 "retries", "priority", "repeat", "mem"};
     const auto k = static_cast<unsigned>(std::find(std::begin(kKeys), std::end(kKeys), key) - kKeys);
     if (k == std::size(kKeys))
       fail(at, i + 1,
            "unknown setting '" + std::string(key) +
-               "' (expected name, cores, gpus, timeout, retries, priority or repeat)");
+               "' (expected name, cores, gpus, mem, timeout, retries, priority or repeat)");
     if (seen & (1u << k)) fail(at, i + 1, "setting '" + std::string(key) + "' given twice");
     seen |= 1u << k;
     switch (k) {
@@ -237,6 +238,16 @@ size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, si
         if (repeat == nullptr) fail(at, i + 1, "'repeat' cannot have a default: a sweep is one line's");
         *repeat = {parse_repeat(at, value, value_column), value_column};
         break;
+      case 7: {
+        const auto kb = parse_memory(value);
+        if (!kb)
+          fail(at, value_column,
+               "bad memory size '" + std::string(value) +
+                   "' for mem: expected a whole number with a unit K, M, G or T (powers of 1024), e.g. "
+                   "mem=512M or mem=4G, at most 1024T");
+        s.mem_kb = *kb;
+        break;
+      }
       default:
         s.priority =
             static_cast<int32_t>(integer(at, key, value, value_column, std::numeric_limits<int32_t>::min(),
@@ -290,6 +301,59 @@ std::optional<uint32_t> parse_duration(std::string_view text) {
     if (total > kMax) return std::nullopt;
   }
   return static_cast<uint32_t>(total);
+}
+
+std::optional<uint64_t> parse_memory(std::string_view text) {
+  using syntax::is_digit;
+  if (text == "0") return 0;
+  if (text.size() < 2) return std::nullopt;
+  uint64_t shift = 0;  // of KiB
+  switch (text.back()) {
+    case 'K':
+    case 'k':
+      shift = 0;
+      break;
+    case 'M':
+    case 'm':
+      shift = 10;
+      break;
+    case 'G':
+    case 'g':
+      shift = 20;
+      break;
+    case 'T':
+    case 't':
+      shift = 30;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const std::string_view digits = text.substr(0, text.size() - 1);
+  uint64_t n = 0;
+  for (char c : digits) {
+    if (!is_digit(c)) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+    if (n > kMaxMemoryKb) return std::nullopt;  // before the shift, so nothing overflows
+  }
+  const uint64_t kb = n << shift;
+  if (kb > kMaxMemoryKb) return std::nullopt;
+  return kb;
+}
+
+std::string format_memory(uint64_t kb) {
+  static constexpr char kUnits[] = {'K', 'M', 'G', 'T'};
+  if (kb == 0) return "0";
+  size_t u = 0;
+  uint64_t v = kb;
+  while (u + 1 < std::size(kUnits) && v != 0 && v % 1024 == 0) v /= 1024, ++u;
+  if (v < 1024 * 10 || u + 1 == std::size(kUnits)) return std::to_string(v) + kUnits[u];
+  // Not a whole number of a larger unit: one decimal of the largest unit that keeps it at least 1.
+  double x = static_cast<double>(kb);
+  u = 0;
+  while (u + 1 < std::size(kUnits) && x >= 1024) x /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%c", x, kUnits[u]);
+  return buf;
 }
 
 std::string plural(uint64_t n, std::string_view one, std::string_view many) {

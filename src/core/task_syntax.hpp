@@ -19,6 +19,16 @@ namespace mpiq::core {
 std::optional<uint32_t> parse_duration(std::string_view text);
 /// `seconds` in the task file's words: "90s", "30m", "2h", "1h30m", "1h0m5s" (parse_duration reads it back).
 std::string format_duration(uint32_t seconds);
+/// Parses a memory size in KiB: digits followed by one unit, `K`, `M`, `G` or `T` (powers of 1024; lower
+/// case too), or `0` alone (no memory asked). Returns nullopt for a text without a unit, a signed,
+/// fractional or malformed one, or more than kMaxMemoryKb.
+std::optional<uint64_t> parse_memory(std::string_view text);
+/// `kb` in the task file's words, exact when a unit divides it: "4G", "1536M", "100K", "0";
+/// otherwise rounded to one decimal ("1.5G" for 1572865K). parse_memory reads exact forms back.
+std::string format_memory(uint64_t kb);
+/// The largest memory request: 1024 T (2^40 KiB), far above any node, small enough that the sums of
+/// a node's requests never overflow.
+inline constexpr uint64_t kMaxMemoryKb = uint64_t{1} << 40;
 /// "1 GPU", "2 GPUs": a count with its noun, in messages (`plural(n, "core")`; `many` for an irregular
 /// plural).
 std::string plural(uint64_t n, std::string_view one, std::string_view many = {});
@@ -129,6 +139,7 @@ struct Settings {
   uint32_t timeout_s = 0;
   uint32_t retries = 0;
   int32_t priority = 0;
+  uint64_t mem_kb = 0;  ///< memory asked for on the task's node, KiB; 0 = none
 };
 
 /// The `name=` of a task's settings: a view into the line, and the column of the value.
@@ -161,7 +172,7 @@ struct RepeatSetting {
 };
 
 /// Parses the blank-separated `key=value` settings in line[begin, end) over `settings`: keys name,
-/// cores, gpus, timeout, retries, priority and repeat, each at most once. `name` receives `name=` and
+/// cores, gpus, mem, timeout, retries, priority and repeat, each at most once. `name` receives `name=` and
 /// `repeat` receives `repeat=`; they are null for `#MPIQ defaults`, where either is an error (names are
 /// unique, a sweep is one line's). Returns how many settings there were.
 size_t parse_settings(const LineRef& at, std::string_view line, size_t begin, size_t end, Settings& settings,

@@ -104,6 +104,7 @@ struct TaskSpec {
   std::string_view name, command, workdir;
   uint32_t cores = 1, gpus = 0, timeout_s = 0, retries = 0;
   int32_t priority = 0;
+  uint64_t mem_kb = 0;
   std::span<const TaskIndex> deps;  ///< rows of the table it is appended to, sorted and unique
   std::string_view kind;            ///< "" = a shell command
   std::string_view payload;
@@ -147,6 +148,9 @@ struct TaskTable {
   std::vector<uint32_t> timeout_s;  ///< 0 = none
   std::vector<uint32_t> retries;    ///< extra attempts after a failure (default 0)
   std::vector<int32_t> priority;    ///< larger runs first (default 0)
+  /// Memory asked for on the task's node, KiB (`mem=`; default 0, nothing asked). What the scheduler
+  /// reserves from the node's budget while the task is on a worker there; never enforced on the task.
+  std::vector<uint64_t> mem_kb;
   /// Dependencies as CSR over row indices: the rows that row i waits for are
   /// deps[dep_offsets[i] .. dep_offsets[i+1]). Sorted and unique within a row.
   std::vector<uint64_t> dep_offsets{0};
@@ -281,6 +285,7 @@ inline constexpr auto kTaskColumns = std::make_tuple(
     ValueColumn<TaskSpec, uint32_t>{"timeout_s", &TaskTable::timeout_s, &TaskSpec::timeout_s},
     ValueColumn<TaskSpec, uint32_t>{"retries", &TaskTable::retries, &TaskSpec::retries},
     ValueColumn<TaskSpec, int32_t>{"priority", &TaskTable::priority, &TaskSpec::priority},
+    ValueColumn<TaskSpec, uint64_t>{"mem_kb", &TaskTable::mem_kb, &TaskSpec::mem_kb, {6, 4}},
     TextColumn<TaskSpec>{"name", &TaskTable::name, &TaskSpec::name},
     TextColumn<TaskSpec>{"command", &TaskTable::command, &TaskSpec::command},
     TextColumn<TaskSpec>{"workdir", &TaskTable::workdir, &TaskSpec::workdir},
@@ -456,6 +461,7 @@ struct GraphSummary {
   uint64_t widest_level = 0;  ///< most tasks at one depth
   uint32_t max_cores = 0;     ///< the largest cores= request
   uint32_t max_gpus = 0;      ///< the largest gpus= request
+  uint64_t max_mem_kb = 0;    ///< the largest mem= request, KiB
   uint64_t barriers = 0;      ///< `#MPIQ barrier` lines
   uint64_t sweeps = 0;        ///< `repeat=` lines (their elements are counted in `tasks`)
 };

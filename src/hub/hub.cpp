@@ -126,6 +126,9 @@ void Hub::handle(const transport::Message& m) {
         w.gpus = h.gpus;
         w.cores = h.cores;
         w.gpu_count = h.gpu_count;
+        w.mem_kb = h.mem_kb;
+        w.node = memory_nodes_.try_emplace(h.host, static_cast<uint32_t>(memory_nodes_.size())).first->second;
+        scheduler_.set_worker_node(static_cast<core::WorkerId>(rank), w.node, h.mem_kb);
         // With a pernode start command a worker gets tasks once its node's start has run.
         scheduler_.add_worker(static_cast<core::WorkerId>(rank), h.cores, h.gpu_count,
                               options_.pernode.start.empty());
@@ -665,10 +668,18 @@ int Hub::run() {
         max_cores = std::max(max_cores, w.cores);
         max_gpus = std::max(max_gpus, w.gpu_count);
       }
+    uint64_t max_mem = 0;
+    for (const WorkerRow& w : workers_)
+      if (w.joined) max_mem = std::max(max_mem, w.mem_kb);
     for (TaskIndex t : bad)
       log_.error("task " + table_.label(t) + " asks for " + core::plural(table_.cores[t], "core") + " and " +
-                 core::plural(table_.gpus[t], "GPU") + ", but the largest worker has " +
-                 core::plural(max_cores, "core") + " and " + core::plural(max_gpus, "GPU") +
+                 core::plural(table_.gpus[t], "GPU") +
+                 (table_.mem_kb[t] ? " and " + core::format_memory(table_.mem_kb[t]) + " of memory"
+                                   : std::string()) +
+                 ", but the largest worker has " + core::plural(max_cores, "core") + " and " +
+                 core::plural(max_gpus, "GPU") +
+                 (table_.mem_kb[t] ? ", the largest node " + core::format_memory(max_mem) + " for tasks"
+                                   : std::string()) +
                  " (see --worker-cores, or run fewer ranks per node)");
     code = 2;
     begin_stop(false, "");
@@ -757,6 +768,7 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
     uint32_t workers = 0, cores = 0, gpus = 0, lost = 0, running = 0;
     uint64_t done = 0;
     double busy_s = 0;
+    uint32_t memory_node = 0;  // the scheduler's number of the node
   };
   std::vector<NodeRow> nodes;
   for (const WorkerRow& w : workers_) {
@@ -764,6 +776,7 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
     const auto id = static_cast<core::WorkerId>(w.rank);
     auto node = std::find_if(nodes.begin(), nodes.end(), [&](const NodeRow& n) { return n.host == w.host; });
     if (node == nodes.end()) node = nodes.insert(nodes.end(), NodeRow{w.host});
+    node->memory_node = w.node;
     ++node->workers;
     node->cores += w.cores;
     node->gpus += w.gpu_count;
@@ -793,6 +806,10 @@ std::string Hub::status_json(std::string_view state, int exit_code) const {
          {"done", n.done},
          {"lost", n.lost},
          {"busy", elapsed > 0 ? std::min(1.0, n.busy_s / elapsed / std::max(1u, n.cores)) : 0.0}});
+    // The memory the node's tasks may ask for (mem=) and what its assigned and running tasks reserve.
+    const core::Scheduler::NodeMemory memory = scheduler_.node_memory(n.memory_node);
+    node_rows.back()["mem_kb"] = memory.budget_kb;
+    node_rows.back()["mem_reserved_kb"] = memory.reserved_kb;
     const auto state = std::find_if(nodes_.begin(), nodes_.end(), [&](const NodeState& x) { return x.host == n.host; });
     if (options_.pernode.any() && state != nodes_.end()) {
       json& row = node_rows.back();

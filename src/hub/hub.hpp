@@ -6,6 +6,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/scheduler.hpp"
@@ -137,6 +138,8 @@ struct WorkerRow {
   uint8_t owed_stop = 0;  ///< a stop it was too quiet to be sent: 1 let tasks finish, 2 end them
   std::string host, cpus, gpus;
   uint32_t cores = 0, gpu_count = 0;
+  uint64_t mem_kb = 0;  ///< its node's memory budget, KiB (0 = unknown)
+  uint32_t node = 0;    ///< its node's number in the scheduler (Scheduler::set_worker_node)
   uint64_t done = 0;  ///< attempts that ended on it (any outcome)
   double busy_s = 0;  ///< seconds its tasks ran, summed
 };
@@ -237,6 +240,9 @@ class Hub {
   core::Scheduler scheduler_;
   std::vector<WorkerRow> workers_;  // indexed by rank; rank 0 (the hub) unused
   std::vector<NodeState> nodes_;
+  /// The scheduler's node numbers by host, in the order hosts said hello: workers of one host share
+  /// its memory budget (docs/design.md §2).
+  std::unordered_map<std::string, uint32_t> memory_nodes_;
   size_t byes_ = 0;
   size_t lost_ = 0;  // workers lost and not heard from again
   double next_heartbeat_ = 0, last_turn_ = 0;

@@ -161,9 +161,11 @@ void Inbox::poll(Hub& hub) {
   if (now < next_poll_ && !waiting_seen_) return;
   next_poll_ = now + kPollInterval;
   waiting_seen_ = false;
-  const auto fits = [&hub](uint32_t cores, uint32_t gpus) {
+  const auto fits = [&hub](uint32_t cores, uint32_t gpus, uint64_t mem_kb) {
     for (const WorkerRow& w : hub.workers())
-      if (w.joined && !w.left && w.cores >= cores && w.gpu_count >= gpus) return true;
+      if (w.joined && !w.left && w.cores >= cores && w.gpu_count >= gpus &&
+          (w.mem_kb == 0 || w.mem_kb >= mem_kb))
+        return true;
     return false;
   };
   const auto steer = [&hub, this](const SteerRequest& r) -> std::string {
@@ -232,10 +234,15 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
                            " MiB, at most 64): split it into several files");
     s = core::parse_submission(store::read_task_file(path), name, context());
     for (core::TaskIndex r = 0; r < s.tasks.size(); ++r)
-      if (!s.tasks.is_barrier(r) && !fits(s.tasks.cores[r], s.tasks.gpus[r]))
-        throw InputError(name, s.tasks.id[r] - s.base, 1,
-                         "the task asks for " + core::plural(s.tasks.cores[r], "core") + " and " +
-                             core::plural(s.tasks.gpus[r], "GPU") + ", which no worker of this run has");
+      if (!s.tasks.is_barrier(r) && !fits(s.tasks.cores[r], s.tasks.gpus[r], s.tasks.mem_kb[r]))
+        throw InputError(
+            name, s.tasks.id[r] - s.base, 1,
+            "the task asks for " + core::plural(s.tasks.cores[r], "core") + " and " +
+                core::plural(s.tasks.gpus[r], "GPU") +
+                (s.tasks.mem_kb[r]
+                     ? " on a node with " + core::format_memory(s.tasks.mem_kb[r]) + " of memory for tasks"
+                     : std::string()) +
+                ", which no worker of this run has");
     if (!store::submission_fits_journal(s.tasks, name))
       throw InputError(name, 0, 0, "too many tasks for one submission: split it into several files");
   } catch (const std::exception& e) {

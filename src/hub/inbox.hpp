@@ -59,8 +59,9 @@ SteerRequest parse_steer_request(std::string_view text, const std::string& name)
 
 class Inbox final : public HubObserver {
  public:
-  /// Whether some worker can run a task asking for `cores` cores and `gpus` GPUs.
-  using Fits = std::function<bool(uint32_t cores, uint32_t gpus)>;
+  /// Whether some worker can run a task asking for `cores` cores and `gpus` GPUs, on a node whose
+  /// memory budget holds `mem_kb` (mem=).
+  using Fits = std::function<bool(uint32_t cores, uint32_t gpus, uint64_t mem_kb)>;
 
   /// The inbox of `dir`, feeding the hub that runs `table`. Call after dir.start().
   Inbox(RunDirectory& dir, core::TaskTable& table, Log& log);

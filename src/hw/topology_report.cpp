@@ -5,6 +5,7 @@
 
 #include "core/task_syntax.hpp"
 #include "hw/cpu_list.hpp"
+#include "hw/memory.hpp"
 #include "hw/shares.hpp"
 
 namespace mpiq::hw {
@@ -51,6 +52,9 @@ nlohmann::ordered_json topology_json(const Topology& topology, int ranks) {
          {"visible_id", g.slot.visible_id}});
   }
   j["detected_gpus"] = topology.detected_gpus().size();
+  const NodeMemory memory = node_memory(topology);
+  j["memory_kb"] = memory.kb;
+  j["memory_source"] = memory.source;
   const std::vector<int> binding = current_binding(topology);
   j["binding"] =
       binding.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(cpu_list(binding));
@@ -81,6 +85,11 @@ std::string topology_report(const Topology& topology, int ranks, bool json) {
     out << " (" << topology.detected_gpus().size()
         << " found, the rest hidden by the GPU visibility variables)";
   out << "\n";
+  const NodeMemory memory = node_memory(topology);
+  out << "memory for tasks (mem=, shared by the node's workers): "
+      << (memory.kb ? core::format_memory(memory.kb) + ", " + memory.source
+                    : std::string("unknown, no limit"))
+      << "\n";
   const std::vector<int> binding = current_binding(topology);
   if (!binding.empty() && binding.size() < topology.pu_count())
     out << "this process is bound to cpus " << cpu_list(binding) << "\n";

@@ -16,6 +16,7 @@
 #include "exec/task_command.hpp"
 #include "hub/inbox.hpp"
 #include "hub/observer_list.hpp"
+#include "hw/memory.hpp"
 #include "hw/shares.hpp"
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
@@ -30,6 +31,7 @@ namespace {
 struct WorkerSetup {
   core::WorkerShare share;
   std::vector<std::string> gpu_vendors;  // of the whole node, for the tasks' visibility variables
+  uint64_t node_mem_kb = 0;              // what the node's tasks may ask for together (mem=)
 };
 
 // This worker's share of its node: the launcher's binding if there is one, else an equal part of the
@@ -46,7 +48,7 @@ WorkerSetup worker_setup(const WorkerConfig& c, const NodePlace& place) {
     const int slots = static_cast<int>(std::max<size_t>(1, topo.pu_count()));
     share = hw::trim_share(hw::split_node(topo, slots)[static_cast<size_t>(place.index % slots)], overrides);
   }
-  return {std::move(share), topo.gpu_vendors()};
+  return {std::move(share), topo.gpu_vendors(), hw::node_memory(topo).kb};
 }
 
 // The Slurm job's end time as Unix time, from `squeue -h -j JOB -o %e` (Slurm 22.05 exports no
@@ -300,9 +302,12 @@ ExitCode run(Job& job, const RunSpec& spec) {
                                     static_cast<uint32_t>(setup->share.gpus.size())
                               : 0;
   const std::vector<uint64_t> gathered = job.gather_to_hub(mine);
+  // And each worker's node memory budget (every worker of a node finds the same one).
+  const std::vector<uint64_t> memory = job.gather_to_hub(setup ? setup->node_mem_kb : 0);
   std::vector<core::WorkerCapacity> workers;
   for (size_t r = job.size() == 1 ? 0 : 1; r < gathered.size(); ++r)
-    workers.push_back({static_cast<uint32_t>(gathered[r] >> 32), static_cast<uint32_t>(gathered[r])});
+    workers.push_back(
+        {static_cast<uint32_t>(gathered[r] >> 32), static_cast<uint32_t>(gathered[r]), memory[r]});
 
   // 3. The hub prepares the run; the workers learn where its files are.
   HubRun prepared;
@@ -354,7 +359,8 @@ ExitCode run(Job& job, const RunSpec& spec) {
     wo.grace_s = spec.worker.grace_s;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;
-    wo.sample_node = place.index == 0;  // one worker per node samples its use (mpiq report)
+    wo.sample_node = place.index == 0;
+    wo.node_mem_kb = setup->node_mem_kb;  // one worker per node samples its use (mpiq report)
     worker::Worker(net, setup->share, std::move(wo)).run();
   };
   HubConfig hub_config = spec.hub;

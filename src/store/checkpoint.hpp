@@ -1,10 +1,10 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 5 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 6 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
-///   /                      attributes: format_version (uint32, 1-4), mpiq_version, task_file,
+///   /                      attributes: format_version (uint32, 1-6), mpiq_version, task_file,
 ///                          task_file_sha256, created (ISO 8601 UTC), slurm_job_ids (comma-separated),
 ///                          task_file_edits (newline-separated; written only when there are some):
 ///                          UTF-8 fixed-length NUL-padded strings; restarts (uint32); journal_epoch
@@ -26,6 +26,7 @@
 ///   /tasks/timeout_s       uint32      /tasks/retries     uint32      /tasks/worker_rank int32
 ///   /tasks/start_time      float64     /tasks/end_time    float64     /tasks/max_rss_kb int64
 ///   /tasks/crashes         uint32: times the task was running on a worker that was lost
+///   /tasks/mem_kb          uint64: memory asked for on the task's node (`mem=`), KiB (version 6)
 ///   /tasks/{name,command,workdir,kind,payload,result}/bytes    uint8: the strings back to back, no
 ///                                          terminators
 ///   /tasks/{name,command,workdir,kind,payload,result}/offsets  uint64, tasks+1 entries: string i is
@@ -44,11 +45,12 @@
 ///                          start_failed=2 stopped=3 lost=4, start_time and end_time float64 (Unix
 ///                          time; end_time 0: not known, its worker was lost), max_rss_kb int64
 ///
-/// Version 4 is version 5 without /attempts and attempts_dropped (a file of it has no earlier attempts).
+/// Version 5 is version 6 without mem_kb (read as 0: no memory asked). Version 4 is version 5
+/// without /attempts and attempts_dropped (a file of it has no earlier attempts).
 /// Version 3 is version 4 with variable-length strings for the root's string attributes and without
 /// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
 /// version 2 without kind, payload and result (every task a command). Every table is written as
-/// version 5; all five are read. Version 4 exists because HDF5 keeps variable-length strings in its
+/// version 6; all six are read. Version 4 exists because HDF5 keeps variable-length strings in its
 /// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
 /// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
 /// holds a variable-length string is refused before HDF5 follows it.
@@ -78,7 +80,7 @@
 namespace mpiq::store {
 
 /// The checkpoint format this build writes, and the newest it reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 5;
+inline constexpr uint32_t kCheckpointFormatVersion = 6;
 /// The first format with /attempts and the root's attempts_dropped.
 inline constexpr uint32_t kAttemptsFormatVersion = 5;
 /// The newest checkpoint_since among the schema's columns (core::kTaskColumns): a column added with a
@@ -89,7 +91,7 @@ inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
   return version;
 }();
 static_assert(kNewestCheckpointColumnVersion <= kCheckpointFormatVersion &&
-                  kNewestCheckpointColumnVersion == 3,
+                  kNewestCheckpointColumnVersion == 6,
               "a new column: raise kCheckpointFormatVersion and describe it in the layout above");
 /// The oldest format this build reads.
 inline constexpr uint32_t kOldestCheckpointFormatVersion = 1;

@@ -2,10 +2,11 @@
 /// The run directory's `journal` (docs/design.md §6-§7): an append-only binary log of what changed in the
 /// task table since the last snapshot, so that a kill -9 loses no finished task.
 ///
-/// File format, version 3, all integers little-endian (version 2, still read, has no kind 6; version 1
-/// also lacks crashes in kind 1 and each task's element, output_id and output_run in kinds 2, 3 and 5):
+/// File format, version 4, all integers little-endian (version 3, still read, lacks each task's mem_kb
+/// in kinds 2, 3 and 5; version 2 also has no kind 6; version 1 also lacks crashes in kind 1 and each
+/// task's element, output_id and output_run in kinds 2, 3 and 5):
 ///
-///   header (32 bytes)  "MPIQJRNL", uint32 version (3), uint32 0, uint64 epoch, uint32 0,
+///   header (32 bytes)  "MPIQJRNL", uint32 version (4), uint32 0, uint64 epoch, uint32 0,
 ///                      uint32 CRC-32C of the 28 bytes before it
 ///   record             uint32 size (of the whole record), uint32 kind, payload,
 ///                      uint32 CRC-32C of the record's bytes before it
@@ -15,7 +16,8 @@
 ///   kind 2, tasks appended: uint32 first_row, uint32 count, then per task: uint32 id, uint32 element (a
 ///                      sweep's index, 0xFFFFFFFF for other rows), uint32 output_id, uint32
 ///                      output_run (core::TaskTable), uint8 flags,
-///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint32 lengths of
+///                      uint32 cores, gpus, timeout_s, retries, int32 priority, uint64 mem_kb
+///                      (version 4), uint32 lengths of
 ///                      name, command and workdir, uint32 dependency count, then the three strings'
 ///                      bytes and the dependencies (uint32 row indices of the whole table)
 ///   kind 3, tasks appended with function tasks among them: kind 2's layout, with per task two more

@@ -110,6 +110,7 @@ void Worker::run() {
   }
   hello.cores = static_cast<uint32_t>(share_.cores.size());
   hello.gpu_count = static_cast<uint32_t>(share_.gpus.size());
+  hello.mem_kb = options_.node_mem_kb;
   net_.send(options_.hub, MessageKind::hello, core::encode(hello));
 
   exec::Backoff backoff;

@@ -45,6 +45,8 @@ struct WorkerOptions {
   /// kNodeSampleInterval seconds in `run_dir`/node-HOST.usage (none without a run directory), which
   /// `mpiq report` draws. Not in out/, which holds a few files per rank and no more.
   bool sample_node = false;
+  /// Its node's memory budget for tasks' mem= (hw::node_memory), KiB, told to the hub; 0 = unknown.
+  uint64_t node_mem_kb = 0;
   /// The task kinds this rank can run (the embedding API); null = none: a function task then fails.
   std::shared_ptr<const FunctionSettings> functions;
 };

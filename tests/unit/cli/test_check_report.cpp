@@ -28,18 +28,18 @@ core::TaskTable parse(std::string_view text) {
 
 TEST(CheckReport, IsOneItemPerLine) {
   const core::TaskTable t = parse(std::string(kBarrierFile) + "[% name=last %] g\n");
-  EXPECT_EQ(
-      check_report(t, core::summarize(t), false),
-      "tasks 7\nedges 8\nroots 3\ndepth 3\nwidest_level 3\nmax_cores 4\nmax_gpus 2\nbarriers 1\nsweeps 0\nnamed 1\n");
+  EXPECT_EQ(check_report(t, core::summarize(t), false),
+            "tasks 7\nedges 8\nroots 3\ndepth 3\nwidest_level 3\nmax_cores 4\nmax_gpus 2\nmax_mem_kb "
+            "0\nbarriers 1\nsweeps 0\nnamed 1\n");
 }
 
 TEST(CheckReport, JsonIsOneObject) {
   const core::TaskTable t = parse(kBarrierFile);
   const std::string report = check_report(t, core::summarize(t), true);
-  EXPECT_EQ(
-      report,
-      "{\"tasks\":6,\"edges\":7,\"roots\":3,\"depth\":3,\"widest_level\":3,\"max_cores\":4,\"max_gpus\":2,"
-      "\"barriers\":1,\"sweeps\":0,\"named\":0}\n");
+  EXPECT_EQ(report,
+            "{\"tasks\":6,\"edges\":7,\"roots\":3,\"depth\":3,\"widest_level\":3,\"max_cores\":4,\"max_"
+            "gpus\":2,\"max_mem_kb\":0,"
+            "\"barriers\":1,\"sweeps\":0,\"named\":0}\n");
   const nlohmann::json j = nlohmann::json::parse(report);
   EXPECT_EQ(j.at("tasks"), 6);
   EXPECT_EQ(j.at("barriers"), 1);

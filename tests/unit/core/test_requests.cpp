@@ -63,5 +63,19 @@ TEST(Requests, TheColumnIsTheSettingsOnTheLine) {
   EXPECT_EQ(setting_column("[% xgpus=1 %] x", "gpus"), 1u);
 }
 
+TEST(Requests, MemoryAboveEveryNodesBudgetIsRefusedAtItsSetting) {
+  const TaskTable t = parse_task_file("[% mem=14G %] a\nb\n[% cores=1 mem=30G %] c\n", "t");
+  const auto u = find_unmet_request(t, Workers{{2, 0, 24u << 20}, {2, 0, 24u << 20}});
+  ASSERT_TRUE(u);
+  EXPECT_EQ(t.id[u->row], 3u);
+  EXPECT_EQ(u->setting, "mem");
+  EXPECT_EQ(u->message.substr(0, 70),
+            "asks for 30G of memory, but the node with the most gives its tasks 24G");
+  EXPECT_EQ(setting_column("[% cores=1 mem=30G %] c", u->setting), 12u);
+  EXPECT_FALSE(find_unmet_request(t, Workers{{2, 0, 24u << 20}, {2, 0, 32u << 20}}))
+      << "another node has 32G";
+  EXPECT_FALSE(find_unmet_request(t, Workers{{2, 0, 0}})) << "a budget that is unknown limits nothing";
+}
+
 }  // namespace
 }  // namespace mpiq::core

@@ -650,6 +650,105 @@ TEST(Scheduler, RemovingWorkersFailsWhatNoneLeftCanRun) {
   EXPECT_TRUE(s.all_final());
 }
 
+namespace {
+
+// Memory (mem=) is the node's: workers placed on one node share its budget, other nodes have their own.
+TEST(SchedulerMemory, TwoWorkersOfOneNodeNeverTogetherExceedItsBudget) {
+  TaskTable t = parse("[% mem=14G %] a\n[% mem=14G %] b\n[% mem=14G %] c\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  s.add_worker(2, 4, 0);
+  s.set_worker_node(1, 0, 24ull << 20);
+  s.set_worker_node(2, 0, 24ull << 20);
+  Round r = dispatch(s);
+  ASSERT_EQ(r.all().size(), 1u) << "only one 14G task fits a 24G node, queued ones included";
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 14ull << 20);
+  const WorkerId first = r.assignments[0].worker;
+  run(s, first, ok(r.all()[0]));
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 0u);
+  r = dispatch(s);
+  ASSERT_EQ(r.all().size(), 1u) << "the freed memory goes to the next task, on either worker";
+  EXPECT_EQ(r.all()[0], 1u);
+}
+
+TEST(SchedulerMemory, TheOtherWorkerOfTheNodeGetsTheTaskOnceMemoryIsFreed) {
+  // Worker 1 holds a 14G task; worker 2 (same node, idle) must be woken when it ends, even if
+  // worker 1 has no room left (cores=4 on 4 cores and a prefetch of 0 extra).
+  TaskTable t = parse("[% mem=14G cores=4 %] a\n[% mem=14G cores=1 %] b\n");
+  SchedulerOptions o;
+  o.prefetch = 1;
+  Scheduler s(t, o);
+  s.add_worker(1, 4, 0);
+  s.set_worker_node(1, 7, 24ull << 20);
+  Round r = dispatch(s);
+  ASSERT_EQ(r.tasks_for(1), std::vector<TaskIndex>{0});
+  s.add_worker(2, 4, 0);
+  s.set_worker_node(2, 7, 24ull << 20);
+  EXPECT_TRUE(dispatch(s).all().empty()) << "task b's memory is not free on node 7";
+  s.on_started(1, 0, 1.0);
+  s.on_finished(1, ok(0));
+  r = dispatch(s);
+  EXPECT_EQ(r.all(), std::vector<TaskIndex>{1});
+}
+
+TEST(SchedulerMemory, DifferentNodesAreIndependent) {
+  TaskTable t = parse("[% mem=14G %] a\n[% mem=14G %] b\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  s.add_worker(2, 4, 0);
+  s.set_worker_node(1, 0, 24ull << 20);
+  s.set_worker_node(2, 1, 24ull << 20);
+  const Round r = dispatch(s);
+  EXPECT_EQ(r.tasks_for(1).size(), 1u);
+  EXPECT_EQ(r.tasks_for(2).size(), 1u);
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 14ull << 20);
+  EXPECT_EQ(s.node_memory(1).reserved_kb, 14ull << 20);
+}
+
+TEST(SchedulerMemory, SmallRequestsShareANodeAndNoMemoryAsksNothing) {
+  TaskTable t = parse("[% mem=1G %] a\n[% mem=1G %] b\nc\nd\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 2, 0);
+  s.add_worker(2, 2, 0);
+  s.set_worker_node(1, 0, 2ull << 20);
+  s.set_worker_node(2, 0, 2ull << 20);
+  EXPECT_EQ(dispatch(s).all().size(), 4u);
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 2ull << 20);
+}
+
+TEST(SchedulerMemory, ARequestAboveEveryNodesBudgetIsUnplaceable) {
+  TaskTable t = parse("[% mem=30G %] big\nsmall\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 4, 0);
+  s.set_worker_node(1, 0, 24ull << 20);
+  EXPECT_EQ(s.unplaceable(10), std::vector<TaskIndex>{0});
+  EXPECT_EQ(dispatch(s).all(), std::vector<TaskIndex>{1});
+  EXPECT_EQ(s.fail_unplaceable("too big"), std::vector<TaskIndex>{0});
+}
+
+TEST(SchedulerMemory, AStealGivesTheMemoryBackBeforeTheThiefReservesIt) {
+  TaskTable t = parse("[% mem=5G %] a\n[% mem=5G %] b\n[% mem=5G %] c\n");
+  Scheduler s(t, {});
+  s.add_worker(1, 2, 0);
+  s.set_worker_node(1, 0, 16ull << 20);
+  Round r = dispatch(s);
+  ASSERT_EQ(r.tasks_for(1).size(), 3u);
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 15ull << 20);
+  s.on_started(1, 0, 1.0);
+  s.add_worker(2, 2, 0);
+  s.set_worker_node(2, 0, 16ull << 20);
+  r = dispatch(s);
+  ASSERT_EQ(r.steals.size(), 1u);
+  EXPECT_EQ(r.steals[0].victim, 1u);
+  const std::vector<TaskIndex> back{2};
+  s.on_returned(1, back);
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 10ull << 20);
+  r = dispatch(s);
+  EXPECT_EQ(r.tasks_for(2), back);
+  EXPECT_EQ(s.node_memory(0).reserved_kb, 15ull << 20) << "reserved again by the thief, once";
+}
+
+}  // namespace
 // --- Earlier attempts (core/attempt_log.hpp) --------------------------------------------------------
 
 TEST(SchedulerEarlierAttempts, EachRetriedFailureIsKeptWithItsWorkerTimesAndEnd) {

@@ -294,6 +294,25 @@ TEST(TaskFile, DefaultsApplyToLaterLinesKeyByKey) {
   EXPECT_EQ(t.priority, (std::vector<int32_t>{0, -1, -1, -1}));
 }
 
+TEST(TaskFile, MemoryComesFromThePrefixOrTheDefaults) {
+  const TaskTable t = parse(
+      "a\n"
+      "#MPIQ defaults mem=2G\n"
+      "b\n"
+      "[% mem=512M %] c\n"
+      "[% mem=0 %] d\n");
+  EXPECT_EQ(t.mem_kb, (std::vector<uint64_t>{0, 2u << 20, 512u << 10, 0}));
+}
+
+TEST(TaskFile, BadMemoryIsAnErrorAtItsValue) {
+  EXPECT_PARSE_ERROR("a\n[% cores=1 mem=4 %] b\n", 2, 16,
+                     "bad memory size '4' for mem: expected a whole number with a unit K, M, G or T (powers "
+                     "of 1024), e.g. mem=512M or mem=4G, at most 1024T");
+  EXPECT_PARSE_ERROR("#MPIQ defaults mem=lots\na\n", 1, 20,
+                     "bad memory size 'lots' for mem: expected a whole number with a unit K, M, G or T "
+                     "(powers of 1024), e.g. mem=512M or mem=4G, at most 1024T");
+}
+
 TEST(TaskFile, BarrierWaitsForTheTasksSinceThePreviousBarrier) {
   const TaskTable t = parse(
       "a\n"               // 1
@@ -553,7 +572,7 @@ TEST(TaskFile, UnterminatedContinuationIsAnError) {
 TEST(TaskFile, UnknownSettingIsAnError) {
   EXPECT_PARSE_ERROR(
       "[% cores=1 colour=red %] a\n", 1, 12,
-      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
+      "unknown setting 'colour' (expected name, cores, gpus, mem, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, SettingWithoutEqualsIsAnError) {
@@ -613,7 +632,7 @@ TEST(TaskFile, BadDefaultIsAnErrorAtItsColumn) {
                      "bad value 'x' for cores: expected an integer >= 1");
   EXPECT_PARSE_ERROR(
       "#MPIQ defaults colour=red\na\n", 1, 16,
-      "unknown setting 'colour' (expected name, cores, gpus, timeout, retries, priority or repeat)");
+      "unknown setting 'colour' (expected name, cores, gpus, mem, timeout, retries, priority or repeat)");
 }
 
 TEST(TaskFile, UnknownDirectiveIsAnError) {

@@ -173,8 +173,42 @@ TEST(TaskSyntax, SettingErrorsSayWhatAndWhere) {
   EXPECT_EQ(error("gpus=x", &name), "6: bad value 'x' for gpus: expected an integer >= 0");
   EXPECT_EQ(error("name=a", nullptr), "1: 'name' cannot have a default: names are unique");
   EXPECT_EQ(error("retries=1 retries=2", &name), "11: setting 'retries' given twice");
-  EXPECT_EQ(error("mem=4G", &name),
-            "1: unknown setting 'mem' (expected name, cores, gpus, timeout, retries, priority or repeat)");
+  EXPECT_EQ(error("mem=4", &name),
+            "5: bad memory size '4' for mem: expected a whole number with a unit K, M, G or T (powers of "
+            "1024), e.g. mem=512M or mem=4G, at most 1024T");
+  EXPECT_EQ(error("cores=2 mem=1.5G", &name).substr(0, 33), "13: bad memory size '1.5G' for me");
+  EXPECT_EQ(error("mem=-1G", &name).substr(0, 25), "5: bad memory size '-1G' ");
+  EXPECT_EQ(error("mem=4GB", &name).substr(0, 25), "5: bad memory size '4GB' ");
+  EXPECT_EQ(error("mem=1025T", &name).substr(0, 27), "5: bad memory size '1025T' ");
+  EXPECT_EQ(error("mem=1G mem=2G", &name), "8: setting 'mem' given twice");
+}
+
+TEST(TaskSyntax, MemorySizesArePowersOf1024InKib) {
+  EXPECT_EQ(parse_memory("0"), 0u);
+  EXPECT_EQ(parse_memory("100K"), 100u);
+  EXPECT_EQ(parse_memory("512M"), 512u << 10);
+  EXPECT_EQ(parse_memory("4G"), 4u << 20);
+  EXPECT_EQ(parse_memory("4g"), 4u << 20);
+  EXPECT_EQ(parse_memory("2T"), 2ull << 30);
+  EXPECT_EQ(parse_memory("1024T"), kMaxMemoryKb);
+  for (const char* bad :
+       {"", "G", "4", "4 G", "+4G", "-4G", "4.5G", "4GB", "4GiB", "4X", "1025T", "99999999999999999999K"})
+    EXPECT_EQ(parse_memory(bad), std::nullopt) << bad;
+  EXPECT_EQ(format_memory(0), "0");
+  EXPECT_EQ(format_memory(4u << 20), "4G");
+  EXPECT_EQ(format_memory(1536u << 10), "1536M");
+  EXPECT_EQ(format_memory(100), "100K");
+  EXPECT_EQ(format_memory(24683584), "23.5G");
+  for (const char* exact : {"4G", "1536M", "100K", "3T"})
+    EXPECT_EQ(format_memory(*parse_memory(exact)), exact);
+}
+
+TEST(TaskSyntax, MemorySettingIsRead) {
+  Settings s;
+  NameSetting name;
+  const std::string_view line = "mem=14G cores=2";
+  EXPECT_EQ(parse_settings(kLine7, line, 0, line.size(), s, &name), 2u);
+  EXPECT_EQ(s.mem_kb, 14ull << 20);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ using test::read_bytes;
 using test::TempDir;
 using test::write_bytes;
 
-const auto kAnyWorker = [](uint32_t, uint32_t) { return true; };
+const auto kAnyWorker = [](uint32_t, uint32_t, uint64_t) { return true; };
 
 TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
   TempDir tmp;
@@ -93,14 +93,20 @@ TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
   Inbox inbox(dir, table, log);
   write_bytes(run + "/inbox/1-h-1.tasks", "b\n[# nope #] c\n");
   write_bytes(run + "/inbox/2-h-1.tasks", "b\n[% cores=64 %] c\n");
-  const auto small = [](uint32_t cores, uint32_t gpus) { return cores <= 4 && gpus == 0; };
-  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, small), 2u);
+  write_bytes(run + "/inbox/3-h-1.tasks", "b\n\n[% mem=32G %] c\n");
+  const auto small = [](uint32_t cores, uint32_t gpus, uint64_t mem_kb) {
+    return cores <= 4 && gpus == 0 && mem_kb <= (16u << 20);
+  };
+  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, small), 3u);
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(
       read_bytes(run + "/inbox/done/1-h-1.tasks.rejected"),
       "1-h-1.tasks:2:4: unknown dependency 'nope' (no task of this file or of the run has that name)\n");
   EXPECT_EQ(read_bytes(run + "/inbox/done/2-h-1.tasks.rejected"),
             "2-h-1.tasks:2:1: the task asks for 64 cores and 0 GPUs, which no worker of this run has\n");
+  EXPECT_EQ(read_bytes(run + "/inbox/done/3-h-1.tasks.rejected"),
+            "3-h-1.tasks:3:1: the task asks for 1 core and 0 GPUs on a node with 32G of memory for tasks, "
+            "which no worker of this run has\n");
   EXPECT_FALSE(inbox.keeps_open());
 }
 

@@ -600,8 +600,8 @@ TEST(JournalSchema, ACommandRunWritesNoFunctionColumns) {
 }
 
 TEST(JournalSchema, WritesTheNewestFormatWithTheSameMeaningAsFormat1) {
-  // The records of format 1 (tests/data/old-formats), written now: format 3, whose updates also carry
-  // the crash count and whose appended tasks their sweep element and output id (format 2); replayed,
+  // The records of format 1 (tests/data/old-formats), written now: the newest format, whose updates also carry
+  // the crash count and whose appended tasks their sweep element, output id (format 2) and mem_kb; replayed,
   // the same table as the format 1 file gives.
   test::TempDir dir;
   for (const bool functions : {false, true}) {
