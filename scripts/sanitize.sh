@@ -13,7 +13,8 @@
 # suppressed in tests/sanitizers/*.supp, each with the reason; mpiq's own are fixed. MPIQ_WERROR is off:
 # the sanitizers' instrumentation makes g++ warn where a plain build does not.
 # Left out: e2e idle_cpu (it measures the CPU time of idle ranks, which the sanitizers' runtimes change)
-# and embed.InstallAndFindPackage (its consumer is built without the sanitizers' runtime).
+# and the packaging tests embed.InstallAndFindPackage, embed.InstallAndPkgConfig and e2e.deb_package
+# (their consumers are built without the sanitizers' runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,7 +23,14 @@ mode=${1:-all}
 case $mode in asan | tsan | all) ;; *) echo "usage: scripts/sanitize.sh [asan|tsan|all] [CTEST ARGS]" >&2; exit 2 ;; esac
 
 supp=$root/tests/sanitizers
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# fast_unwind_on_malloc=0: the leaks Open MPI keeps from MPI_Init are suppressed by library name
+# (tests/sanitizers/lsan.supp), and only the slow unwinder gets through Debian's libraries, built
+# without frame pointers, to see it.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# hwloc's pci plugin leaks about 1 KB of libpciaccess's per topology load, and is dlclosed before
+# LeakSanitizer reports, so its frames have no module name to suppress: leave it out (this machine's
+# live topology has no GPU for it to find; the GPU tests read XML topologies).
+export HWLOC_COMPONENTS=${HWLOC_COMPONENTS:--pci}
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
@@ -41,12 +49,12 @@ if [ "$mode" != tsan ]; then
   configure build-asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   cmake --build build-asan -j "$(nproc)"
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|e2e' \
-    -E 'e2e\.idle_cpu|embed\.InstallAndFindPackage' "$@" || status=1
+    -E 'e2e\.idle_cpu|embed\.Install|e2e\.deb_package' "$@" || status=1
 fi
 if [ "$mode" != asan ]; then
   configure build-tsan "-fsanitize=thread -fno-omit-frame-pointer"
   cmake --build build-tsan -j "$(nproc)" --target mpiq unit_embed embed-hello embed-pipeline embed-commands
   ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -R '^embed\.|^e2e\.(embed_|guard)' \
-    -E 'embed\.InstallAndFindPackage' "$@" || status=1
+    -E 'embed\.Install' "$@" || status=1
 fi
 exit $status
