@@ -56,6 +56,13 @@ Hello decode_hello(const std::vector<char>& b) {
 
 namespace {
 
+// A flag byte: 0 or 1, so that every message has one encoding (what the fuzz target checks).
+bool get_flag(Reader& r) {
+  const auto v = r.get<uint8_t>();
+  if (v > 1) throw Error("malformed message: a flag byte of " + std::to_string(v));
+  return v == 1;
+}
+
 void put_order(Writer& w, const TaskOrder& o) {
   w.put(o.task);
   w.put(o.id);
@@ -79,7 +86,7 @@ TaskOrder get_order(Reader& r) {
   o.cores = r.get<uint32_t>();
   o.gpus = r.get<uint32_t>();
   o.timeout_s = r.get<uint32_t>();
-  o.disbatch = r.get<uint8_t>() != 0;
+  o.disbatch = get_flag(r);
   o.name = r.get_string();
   o.command = r.get_string();
   o.workdir = r.get_string();
@@ -203,8 +210,8 @@ std::vector<char> encode(const Stop& s) {
 Stop decode_stop(const std::vector<char>& b) {
   Reader r(b.data(), b.size());
   Stop s;
-  s.kill_running = r.get<uint8_t>() != 0;
-  if (r.get<uint8_t>() != 0) s.node_stop = get_order(r);
+  s.kill_running = get_flag(r);
+  if (get_flag(r)) s.node_stop = get_order(r);
   finish(r);
   return s;
 }

@@ -47,6 +47,20 @@ TEST(Messages, StopRoundTripsWithAndWithoutANodeStopCommand) {
   EXPECT_TRUE(is_node_command(back.node_stop->task));
 }
 
+TEST(Messages, AFlagByteOtherThanZeroOrOneIsRefused) {
+  // Found by fuzz_messages: a disbatch flag of 2 decoded as true and encoded back as 1.
+  TaskOrder o;
+  o.command = "x";
+  std::vector<char> bytes = encode(std::vector<TaskOrder>{o});
+  const size_t flag = 4 + 7 * 4;  // the count, then seven u32 fields
+  ASSERT_EQ(bytes[flag], 0);
+  bytes[flag] = 2;
+  EXPECT_THROW(decode_orders(bytes), mpiq::Error);
+  std::vector<char> stop = encode(Stop(true));
+  stop[0] = 2;
+  EXPECT_THROW(decode_stop(stop), mpiq::Error);
+}
+
 TEST(Messages, ReportRoundTrip) {
   Report r;
   r.started.push_back({4, 12.5});
