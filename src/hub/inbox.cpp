@@ -29,8 +29,9 @@ constexpr off_t kMaxFileBytes = 64 << 20;
 
 bool is_submission_name(std::string_view name) {
   constexpr std::string_view kExt = ".tasks";
+  // No newline: the checkpoint's inbox_taken is one line per name.
   return !name.empty() && name[0] != '.' && name.size() > kExt.size() &&
-         name.substr(name.size() - kExt.size()) == kExt;
+         name.substr(name.size() - kExt.size()) == kExt && name.find('\n') == std::string_view::npos;
 }
 
 bool is_request_name(std::string_view name) {
@@ -69,27 +70,42 @@ void make_done_directory(const std::string& done) {
   if (::mkdir(done.c_str(), 0700) != 0 && errno != EEXIST) store::throw_errno(done, "mkdir");
 }
 
+// The tasks (not barriers) that the taken file `t` added to `table`.
+uint64_t tasks_of(const store::TakenSubmission& t, const core::TaskTable& table) {
+  uint64_t tasks = 0;
+  const auto first = table.find(t.first_id);
+  for (core::TaskIndex r = first.value_or(0); first && r < first.value() + t.rows && r < table.size(); ++r)
+    if (!table.is_barrier(r)) ++tasks;
+  return tasks;
+}
+
 }  // namespace
 
 Inbox::Inbox(RunDirectory& dir, core::TaskTable& table, Log& log)
-    : dir_(dir), table_(table), log_(log), inbox_(dir.path() + "/inbox"), done_(inbox_ + "/done") {}
+    : dir_(dir), table_(table), log_(log), inbox_(dir.path() + "/inbox"), done_(inbox_ + "/done") {
+  // What finish_taken could not move either: never taken again, the move retried on each poll.
+  for (const store::TakenSubmission& t : dir.unmoved_submissions())
+    taken_.emplace(t.file, accepted_line(t.base, t.first_id, t.last_id, tasks_of(t, table)));
+}
 
-std::vector<std::string> Inbox::finish_taken(const std::string& run_dir,
-                                             const std::vector<store::TakenSubmission>& taken,
-                                             const core::TaskTable& table) {
+std::vector<std::string> Inbox::finish_taken(RunDirectory& dir, const core::TaskTable& table) {
   std::vector<std::string> notes;
-  const std::string inbox = run_dir + "/inbox", done = inbox + "/done";
-  for (const store::TakenSubmission& t : taken) {
+  const std::string inbox = dir.path() + "/inbox", done = inbox + "/done";
+  for (const store::TakenSubmission& t : dir.replayed_submissions()) {
     if (!is_regular_file(inbox + "/" + t.file)) continue;  // moved, as it should have been
-    uint64_t tasks = 0;
-    const auto first = table.find(t.first_id);
-    for (core::TaskIndex r = first.value_or(0); first && r < first.value() + t.rows && r < table.size(); ++r)
-      if (!table.is_barrier(r)) ++tasks;
-    make_done_directory(done);
-    write_verdict_and_move(inbox, done, t.file, ".accepted",
-                           accepted_line(t.base, t.first_id, t.last_id, tasks));
-    notes.push_back("inbox: " + t.file + " was taken before the last stop (" +
-                    describe_ids(t.base, t.first_id, t.last_id, tasks) + "); moved to inbox/done");
+    const uint64_t tasks = tasks_of(t, table);
+    const std::string what = t.file + " was taken before the last stop (" +
+                             describe_ids(t.base, t.first_id, t.last_id, tasks) + ")";
+    try {
+      make_done_directory(done);
+      write_verdict_and_move(inbox, done, t.file, ".accepted", accepted_line(t.base, t.first_id, t.last_id, tasks));
+      notes.push_back("inbox: " + what + "; moved to inbox/done");
+    } catch (const std::exception& e) {
+      // Still not movable: the checkpoints go on naming it, so no hub takes it twice.
+      dir.unmoved(t);
+      notes.push_back("inbox: " + what + " but cannot be moved to inbox/done (" + e.what() +
+                      "); it is not taken again, and the move is retried while the run goes");
+    }
   }
   return notes;
 }
@@ -198,7 +214,10 @@ size_t Inbox::take_waiting(const std::function<void(core::TaskIndex)>& add, cons
     }
     if (auto t = taken_.find(name); t != taken_.end()) {
       // Journalled earlier by this hub: only the move is left to do.
-      if (finish(name, ".accepted", t->second)) taken_.erase(t);
+      if (finish(name, ".accepted", t->second)) {
+        taken_.erase(t);
+        dir_.moved(name);  // the next snapshot need not name it
+      }
       continue;
     }
     take(name, add, fits);
@@ -263,7 +282,11 @@ void Inbox::take(const std::string& name, const std::function<void(core::TaskInd
   const core::TaskId first = s.tasks.id.front(), last = s.tasks.id.back();
   log_.info("inbox: took " + name + ": " + describe_ids(s.base, first, last, tasks));
   const std::string verdict = accepted_line(s.base, first, last, tasks);
-  if (!finish(name, ".accepted", verdict)) taken_.emplace(name, verdict);
+  if (!finish(name, ".accepted", verdict)) {
+    taken_.emplace(name, verdict);
+    // Named by every snapshot until it moves: a snapshot empties the journal that names it now.
+    dir_.unmoved({name, s.base, first, last, static_cast<uint32_t>(s.tasks.size())});
+  }
 }
 
 void Inbox::take_request(const std::string& name, const Steer& steer) {

@@ -17,10 +17,12 @@
 /// A crash before 1 completes leaves no record (a torn record is dropped on replay) and the file in the
 /// inbox: the next hub takes it. A crash between 1 and 2 leaves both the record and the file: the next
 /// hub's replay lists the file among RunDirectory::replayed_submissions(), and finish_taken() completes
-/// step 2 without adding anything, before RunDirectory::start() snapshots and empties the journal. Every
+/// step 2 without adding anything, before RunDirectory::start() snapshots and empties the journal. A
 /// snapshot written during a run comes after step 2 of every file it holds (the same thread does both,
-/// and step 2 is durable before the hub's loop turns again), so a file still in the inbox is never in a
-/// snapshot. The checkpoint's layout does not change.
+/// and step 2 is durable before the hub's loop turns again), except when step 2 failed (a file system
+/// error): then the file stays in the inbox, this hub retries the move on each poll, and every snapshot
+/// names the file (the checkpoint's inbox_taken, format 7) until it has moved, so a restart after a
+/// snapshot finishes its move as it would from the journal.
 ///
 /// Steering requests (`mpiq cancel`, docs/design.md §8) come the same way, as `inbox/NAME.cancel`
 /// (format_steer_request), in name order with the submissions. Taking one cancels its tasks through
@@ -66,12 +68,11 @@ class Inbox final : public HubObserver {
   /// The inbox of `dir`, feeding the hub that runs `table`. Call after dir.start().
   Inbox(RunDirectory& dir, core::TaskTable& table, Log& log);
 
-  /// Finishes taking the files that a previous hub journalled (`taken`, from
-  /// RunDirectory::replayed_submissions()) but left in `run_dir`/inbox/: writes their verdict and moves
-  /// them to done/, adding nothing. Call before RunDirectory::start(). Returns notes for the log.
-  static std::vector<std::string> finish_taken(const std::string& run_dir,
-                                               const std::vector<store::TakenSubmission>& taken,
-                                               const core::TaskTable& table);
+  /// Finishes taking the files that a previous hub took (RunDirectory::replayed_submissions(): its
+  /// journal or its checkpoint names them) but left in `dir`'s inbox/: writes their verdict and moves
+  /// them to done/, adding nothing; one that still cannot be moved goes to RunDirectory::unmoved(), and
+  /// the Inbox retries it. Call before RunDirectory::start(). Returns notes for the log.
+  static std::vector<std::string> finish_taken(RunDirectory& dir, const core::TaskTable& table);
 
   /// Takes the waiting files, at most every kPollInterval (and at once on the first call, so that a
   /// resumed run takes what waited before its first dispatch).
@@ -110,8 +111,8 @@ class Inbox final : public HubObserver {
   mutable bool waiting_seen_ = false;   // keeps_open() saw a file: poll() takes it without waiting
   core::NameIndex names_{table_.name};  // the run's named tasks, over the table's name column
   core::TaskIndex indexed_rows_ = 0;    // rows already in names_
-  /// Files that this hub journalled but could not move out of the inbox (a file system error): never
-  /// taken again; the move is retried on each poll.
+  /// Files that this hub (or the previous one, RunDirectory::unmoved_submissions()) journalled but could
+  /// not move out of the inbox (a file system error): never taken again; the move is retried on each poll.
   std::unordered_map<std::string, std::string> taken_;  // name -> verdict
   /// Files that could not be rejected properly (the verdict or the move failed): left alone.
   std::unordered_set<std::string> given_up_;

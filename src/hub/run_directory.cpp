@@ -252,7 +252,10 @@ void RunDirectory::read_state() {
       throw InputError(std::string(e.what()) +
                        "; restore it, or use --fresh to start over (the old state is kept as *.prev)");
     }
-  replayed_submissions_ = std::move(replay.submissions);
+  // The checkpoint's unmoved files first (taken before the snapshot), then the journal's.
+  replayed_submissions_ = std::move(meta_.inbox_taken);
+  meta_.inbox_taken.clear();
+  replayed_submissions_.insert(replayed_submissions_.end(), replay.submissions.begin(), replay.submissions.end());
   resuming_ = true;
   ++meta_.restarts;
   uint64_t counts[core::kTaskStateCount] = {};
@@ -433,6 +436,15 @@ void RunDirectory::appended(const core::TaskTable& table, core::TaskIndex first_
   // Synced, not only flushed: the inbox moves the file away once this returns, and a crash of the node
   // must not keep that move and lose the tasks.
   journal_->sync();
+}
+
+void RunDirectory::unmoved(store::TakenSubmission t) {
+  moved(t.file);
+  meta_.inbox_taken.push_back(std::move(t));
+}
+
+void RunDirectory::moved(const std::string& file) {
+  std::erase_if(meta_.inbox_taken, [&](const store::TakenSubmission& t) { return t.file == file; });
 }
 
 void RunDirectory::snapshot(const core::TaskTable& table) {

@@ -74,11 +74,19 @@ class RunDirectory final : public RunRecorder {
   /// What the constructor found, for the log (a resume, a torn journal record dropped, ...).
   const std::vector<std::string>& notes() const noexcept { return notes_; }
 
-  /// The inbox files whose tasks the replayed journal appended (store::TakenSubmission): a restart
-  /// finishes taking any of them still in the inbox, before start() (hub/inbox.hpp).
+  /// The inbox files whose tasks the restored table holds and which may still be in the inbox
+  /// (store::TakenSubmission): those the checkpoint names (inbox_taken), then those the replayed
+  /// journal appended. A restart finishes taking any of them still there, before start() (hub/inbox.hpp).
   const std::vector<store::TakenSubmission>& replayed_submissions() const noexcept {
     return replayed_submissions_;
   }
+  /// The inbox file `t`, journalled (its rows are in the table) but not moved out of the inbox (a file
+  /// system error): every snapshot names it (the checkpoint's inbox_taken) until moved(t.file), so that
+  /// a snapshot, which empties the journal, cannot make a later hub take it again.
+  void unmoved(store::TakenSubmission t);
+  void moved(const std::string& file);
+  /// What unmoved() holds: the previous hub's that finish_taken could not move either, then this one's.
+  const std::vector<store::TakenSubmission>& unmoved_submissions() const noexcept { return meta_.inbox_taken; }
   /// The rows that the next appended() reports come from the inbox file `file` (ids from `base`): they
   /// go to the journal as one record that names the file, synced before appended() returns.
   void expect_submission(std::string file, core::TaskId base) {
@@ -117,9 +125,8 @@ class RunDirectory final : public RunRecorder {
   std::string path_;
   ResumeMode mode_;
   int lock_fd_ = -1;
-  bool exclusive_lock_ = false;
-  bool checkpoint_seen_ = false;  // the directory held a checkpoint when this run first looked  // holding
-                                  // lock.excl (no flock on this file system)
+  bool exclusive_lock_ = false;  // holding lock.excl (no flock on this file system)
+  bool checkpoint_seen_ = false;  // the directory held a checkpoint when this run first looked
   bool resuming_ = false;
   core::TaskTable restored_;
   store::CheckpointMeta meta_;

@@ -105,8 +105,7 @@ std::vector<std::string> start_run_directory(HubRun& run) {
   std::vector<std::string> notes;
   if (run.dir) {
     // Before start(), whose snapshot empties the journal that says which inbox files were taken.
-    std::vector<std::string> taken =
-        hub::Inbox::finish_taken(run.dir->path(), run.dir->replayed_submissions(), *run.table);
+    std::vector<std::string> taken = hub::Inbox::finish_taken(*run.dir, *run.table);
     if (run.out_dir.empty()) run.out_dir = run.dir->path() + "/out";
     if (run.dir->fresh()) keep_previous_output(run.dir->path(), run.out_dir);
     run.dir->start(*run.table);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "mpiq/error.hpp"
@@ -232,6 +233,47 @@ void write_schema_column(hid_t tasks, hid_t graph, const core::TaskTable& table,
   }
 }
 
+// inbox_taken: one line `BASE FIRST LAST ROWS NAME` per file (a name holds no newline: the inbox
+// takes no such file).
+std::string format_inbox_taken(const std::vector<TakenSubmission>& taken) {
+  std::string text;
+  for (const TakenSubmission& t : taken) {
+    if (t.file.empty() || t.file.find('\n') != std::string::npos)
+      throw Error("write_checkpoint: inbox file name '" + t.file + "' is empty or holds a newline");
+    if (!text.empty()) text += '\n';
+    text.append(std::to_string(t.base)).append(" ").append(std::to_string(t.first_id)).append(" ");
+    text.append(std::to_string(t.last_id)).append(" ").append(std::to_string(t.rows)).append(" ");
+    text.append(t.file);
+  }
+  return text;
+}
+
+// The lines of format_inbox_taken; nullopt for anything else.
+std::optional<std::vector<TakenSubmission>> parse_inbox_taken(std::string_view text) {
+  std::vector<TakenSubmission> taken;
+  while (!text.empty()) {
+    const size_t nl = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, nl);
+    text = nl < text.size() ? text.substr(nl + 1) : std::string_view();
+    uint64_t numbers[4] = {};
+    for (uint64_t& n : numbers) {
+      const size_t sp = line.find(' ');
+      if (sp == 0 || sp == std::string_view::npos || sp > 10) return std::nullopt;
+      for (char c : line.substr(0, sp)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (n > UINT32_MAX) return std::nullopt;
+      line.remove_prefix(sp + 1);
+    }
+    if (line.empty() || line[0] == '.' || numbers[1] > numbers[2]) return std::nullopt;
+    taken.push_back({std::string(line), static_cast<core::TaskId>(numbers[0]),
+                     static_cast<core::TaskId>(numbers[1]), static_cast<core::TaskId>(numbers[2]),
+                     static_cast<uint32_t>(numbers[3])});
+  }
+  return taken;
+}
+
 std::string join_job_ids(const std::vector<std::string>& ids) {
   std::string joined;
   for (const std::string& id : ids) {
@@ -330,6 +372,7 @@ void write_hdf5_file(const std::string& path, const core::TaskTable& table, cons
     for (const std::string& e : meta.task_file_edits) edits += (edits.empty() ? "" : "\n") + e;
     text("task_file_edits", edits);
   }
+  if (!meta.inbox_taken.empty()) text("inbox_taken", format_inbox_taken(meta.inbox_taken));
   u64("attempts_dropped", meta.earlier_attempts.dropped());
   write_u32_attribute(file.get(), kMetaChecksumAttribute, digest.crc());
 
@@ -388,7 +431,8 @@ class CheckpointReader {
 
   core::TaskTable read(CheckpointMeta* meta) {
     open();
-    read_meta(meta);
+    CheckpointMeta m;
+    read_meta(&m);
     core::TaskTable table;
     H5Group tasks = open_group(file_.get(), "/tasks");
     H5Group graph = open_group(file_.get(), "/graph");
@@ -399,13 +443,17 @@ class CheckpointReader {
     });
     tasks.close();
     graph.close();
-    core::AttemptLog attempts = read_attempts(table.size());
-    if (meta) meta->earlier_attempts = std::move(attempts);
+    m.earlier_attempts = read_attempts(table.size());
     file_.close();
     // Columns that this file's version lacks get their defaults (a version 1 file: every task a command).
     table.init_runtime_columns();
 
     if (const std::string problem = core::find_table_problem(table); !problem.empty()) fail(problem);
+    for (const TakenSubmission& t : m.inbox_taken)
+      if (!table.find(t.first_id) || !table.find(t.last_id))
+        fail("damaged: 'inbox_taken' names " + t.file + " with ids " + std::to_string(t.first_id) + "-" +
+             std::to_string(t.last_id) + ", which no task has");
+    if (meta) *meta = std::move(m);
     return table;
   }
 
@@ -532,13 +580,19 @@ class CheckpointReader {
         begin = nl + 1;
       }
     }
+    if (version_ >= kInboxTakenFormatVersion && has_attribute(root, "inbox_taken")) {
+      std::optional<std::vector<TakenSubmission>> taken = parse_inbox_taken(text("inbox_taken"));
+      if (!taken)
+        fail("damaged: the attribute 'inbox_taken' on / is not lines of 'BASE FIRST LAST ROWS NAME'");
+      m.inbox_taken = std::move(*taken);
+    }
     if (version_ >= kAttemptsFormatVersion) {
       attempts_dropped_ = u64_attribute(root, "attempts_dropped");
       digest.add("attempts_dropped", std::to_string(attempts_dropped_));
     }
     if (version_ >= 4 && u32_attribute(root, kMetaChecksumAttribute) != digest.crc())
       fail("damaged: the attributes on / do not match their checksum (meta_crc32c)");
-    if (meta) *meta = std::move(m);
+    *meta = std::move(m);
   }
 
   /// /attempts of a format 5 file (none in an older one), checked against a table of `rows` rows.

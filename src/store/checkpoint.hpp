@@ -1,7 +1,7 @@
 #pragma once
 /// The HDF5 snapshot of a run's task table, `checkpoint.h5` (docs/design.md §7).
 ///
-/// Layout, format version 6 (every dataset one-dimensional, contiguous, little-endian, carrying a
+/// Layout, format version 7 (every dataset one-dimensional, contiguous, little-endian, carrying a
 /// `crc32c` attribute: the CRC-32C of its raw bytes; a column has one element per task unless said):
 ///
 ///   /                      attributes: format_version (uint32, 1-6), mpiq_version, task_file,
@@ -11,7 +11,11 @@
 ///                          (uint64); meta_crc32c (uint32): the CRC-32C of the attributes above as
 ///                          `name NUL value NUL` in this order (numbers in decimal), version 4;
 ///                          attempts_dropped (uint64, version 5, before meta_crc32c in the digest):
-///                          earlier attempts past the bounds of core::AttemptLog, counted, not kept
+///                          earlier attempts past the bounds of core::AttemptLog, counted, not kept;
+///                          inbox_taken (version 7, fixed-length string, written only when there are
+///                          some, in the digest after task_file_edits): the inbox files whose tasks the
+///                          table holds but which the hub could not move out of the inbox yet, one line
+///                          each, `BASE FIRST LAST ROWS NAME` (store::TakenSubmission)
 ///   /tasks/output_id, /tasks/output_run  uint32 (version 3): of a task kept by an edit after it
 ///                          ended under another id, that id and the run before which its output was
 ///                          written; 0 otherwise
@@ -45,12 +49,13 @@
 ///                          start_failed=2 stopped=3 lost=4, start_time and end_time float64 (Unix
 ///                          time; end_time 0: not known, its worker was lost), max_rss_kb int64
 ///
-/// Version 5 is version 6 without mem_kb (read as 0: no memory asked). Version 4 is version 5
+/// Version 6 is version 7 without inbox_taken (a file of it names no such file: a snapshot written
+/// while one waited lost its name, the defect version 7 mends). Version 5 is version 6 without mem_kb (read as 0: no memory asked). Version 4 is version 5
 /// without /attempts and attempts_dropped (a file of it has no earlier attempts).
 /// Version 3 is version 4 with variable-length strings for the root's string attributes and without
 /// meta_crc32c; version 2 is version 3 without crashes, element, output_id and output_run; version 1 is
 /// version 2 without kind, payload and result (every task a command). Every table is written as
-/// version 6; all six are read. Version 4 exists because HDF5 keeps variable-length strings in its
+/// version 7; all seven are read. Version 4 exists because HDF5 keeps variable-length strings in its
 /// global heap, which has no checksum: random bit flips there crashed or hung libhdf5 in H5Aread
 /// (issue 17). A format 4 file holds no variable-length data at all, and one that claims format 4 but
 /// holds a variable-length string is refused before HDF5 follows it.
@@ -76,13 +81,16 @@
 
 #include "core/attempt_log.hpp"
 #include "core/task_table.hpp"
+#include "store/taken_submission.hpp"
 
 namespace mpiq::store {
 
 /// The checkpoint format this build writes, and the newest it reads.
-inline constexpr uint32_t kCheckpointFormatVersion = 6;
+inline constexpr uint32_t kCheckpointFormatVersion = 7;
 /// The first format with /attempts and the root's attempts_dropped.
 inline constexpr uint32_t kAttemptsFormatVersion = 5;
+/// The first format with the root's inbox_taken.
+inline constexpr uint32_t kInboxTakenFormatVersion = 7;
 /// The newest checkpoint_since among the schema's columns (core::kTaskColumns): a column added with a
 /// higher one needs a new format version.
 inline constexpr uint32_t kNewestCheckpointColumnVersion = [] {
@@ -117,6 +125,10 @@ struct CheckpointMeta {
   /// The tasks' earlier attempts (core/attempt_log.hpp): /attempts and the root's attempts_dropped
   /// (format 5; an older file has none).
   core::AttemptLog earlier_attempts;
+  /// Inbox files taken (their rows are in the table) but still in the inbox because the hub could not
+  /// move them (a file system error): the next hub finishes their move instead of taking them again
+  /// (hub/inbox.hpp). Stored in `inbox_taken` (format 7; absent: none).
+  std::vector<TakenSubmission> inbox_taken;
 };
 
 /// Writes `table` and `meta` to `path` atomically: to `path + ".tmp"`, then fsync, rename over `path`

@@ -70,6 +70,7 @@
 #include "core/attempt_log.hpp"
 #include "core/task_table.hpp"
 #include "store/posix_file.hpp"
+#include "store/taken_submission.hpp"
 
 namespace mpiq::store {
 
@@ -111,13 +112,6 @@ struct AppendedTasks {
   core::TaskId base = 0;
 };
 
-/// An inbox file whose tasks a replayed journal appended (a record of kind 5).
-struct TakenSubmission {
-  std::string file;       ///< its name in the inbox
-  core::TaskId base = 0;  ///< its task on line L has id base + L
-  core::TaskId first_id = 0, last_id = 0;
-  uint32_t rows = 0;  ///< rows it added (its tasks and barriers)
-};
 
 /// What a replay did.
 struct ReplayResult {

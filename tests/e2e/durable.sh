@@ -19,7 +19,7 @@ assert list(f["tasks/exit_code"][:]) == [0, 7, 0], list(f["tasks/exit_code"][:])
 start, end = f["tasks/start_time"][:], f["tasks/end_time"][:]
 assert all(s > 1e9 and e >= s for s, e in zip(start, end)), (start, end)
 assert end[2] - start[2] >= 0.1
-assert f.attrs["format_version"] == 6
+assert f.attrs["format_version"] == 7
 PY
 sha() { sha256sum "$@" | awk '{print $1}' | tr '\n' ' '; }
 

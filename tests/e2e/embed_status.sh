@@ -19,7 +19,7 @@ run_example "$HELLO" --run-dir h.mpiq > first.out 2> first.err || fail "first ru
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 col = lambda name: [bytes(f[f"tasks/{name}/bytes"][a:b]).decode() for a, b in zip(f[f"tasks/{name}/offsets"][:-1], f[f"tasks/{name}/offsets"][1:])]
-assert f.attrs["format_version"] == 6
+assert f.attrs["format_version"] == 7
 assert col("kind") == ["square"] * 10, col("kind")
 assert col("payload") == [str(i) for i in range(1, 11)], col("payload")
 assert col("result") == [str(i * i) for i in range(1, 11)], col("result")

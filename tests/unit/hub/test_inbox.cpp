@@ -71,7 +71,7 @@ TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
   ASSERT_EQ(restored.size(), 3u);
   ASSERT_EQ(dir.replayed_submissions().size(), 1u);
   EXPECT_EQ(dir.replayed_submissions()[0].file, "1-h-1.tasks");
-  EXPECT_EQ(Inbox::finish_taken(run, dir.replayed_submissions(), restored).size(), 1u);
+  EXPECT_EQ(Inbox::finish_taken(dir, restored).size(), 1u);
   EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
   EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
             "accepted base=1000 first=1001 last=1002 tasks=2\n");
@@ -81,6 +81,66 @@ TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
   EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker),
             0u);
   EXPECT_EQ(restored.size(), 3u);
+}
+
+// Issue 17: a file journalled but not moved (inbox/done cannot be written), then a snapshot (which
+// empties the journal), then a crash: the next hub must not take the file again. The checkpoint names
+// it until it moves, through however many restarts the move keeps failing.
+TEST(Inbox, AFileThatCannotBeMovedIsNotTakenTwiceAfterASnapshot) {
+  TempDir tmp;
+  const std::string run = tmp.path() + "/run";
+  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
+  {
+    RunDirectory dir(run, {});
+    dir.start(table);
+    Log log(LogLevel::error, false);
+    Inbox inbox(dir, table, log);
+    write_bytes(run + "/inbox/done", "not a directory");  // every verdict and move fails
+    write_bytes(run + "/inbox/1-h-1.tasks", "b\nc\n");
+    const auto add = [&](core::TaskIndex first) { dir.appended(table, first); };
+    EXPECT_EQ(inbox.take_waiting(add, kAnyWorker), 1u);
+    ASSERT_EQ(table.size(), 3u);
+    EXPECT_TRUE(fs::exists(run + "/inbox/1-h-1.tasks"));
+    EXPECT_FALSE(inbox.keeps_open());  // taken: it does not hold the run open
+    EXPECT_EQ(inbox.take_waiting(add, kAnyWorker), 1u);  // the move is retried, nothing is added
+    EXPECT_EQ(table.size(), 3u);
+    ASSERT_EQ(dir.unmoved_submissions().size(), 1u);
+    dir.snapshot(table);  // the journal that named the file is empty now
+    dir.close();
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    RunDirectory dir(run, {});
+    core::TaskTable restored = std::move(dir.restored());
+    ASSERT_EQ(restored.size(), 3u);
+    ASSERT_EQ(dir.replayed_submissions().size(), 1u) << "restart " << restart;
+    EXPECT_EQ(dir.replayed_submissions()[0],
+              (store::TakenSubmission{"1-h-1.tasks", 1000, 1001, 1002, 2}));
+    const std::vector<std::string> notes = Inbox::finish_taken(dir, restored);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_NE(notes[0].find("cannot be moved to inbox/done"), std::string::npos) << notes[0];
+    dir.start(restored);  // its snapshot names the file again
+    Log log(LogLevel::error, false);
+    Inbox inbox(dir, restored, log);
+    EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker),
+              1u);
+    EXPECT_EQ(restored.size(), 3u) << "taken twice at restart " << restart;
+    EXPECT_EQ(dir.unmoved_submissions().size(), 1u);
+    if (restart == 1) {
+      // The file system mended: the running hub's retry moves it, and the next snapshot forgets it.
+      fs::remove(run + "/inbox/done");
+      inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker);
+      EXPECT_EQ(restored.size(), 3u);
+      EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
+      EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
+                "accepted base=1000 first=1001 last=1002 tasks=2\n");
+      EXPECT_TRUE(dir.unmoved_submissions().empty());
+      dir.snapshot(restored);
+    }
+    dir.close();
+  }
+  RunDirectory last(run, {});
+  EXPECT_TRUE(last.replayed_submissions().empty());
+  EXPECT_EQ(last.restored().size(), 3u);
 }
 
 TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {

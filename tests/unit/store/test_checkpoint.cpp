@@ -117,6 +117,42 @@ TEST_F(CheckpointTest, RoundTripKeepsRootAttributes) {
   EXPECT_EQ(meta.journal_epoch, want.journal_epoch);
 }
 
+// A snapshot while an inbox file waits to be moved names it (issue 17: after the snapshot emptied the
+// journal, a restart took the file a second time).
+TEST(CheckpointInboxTaken, RoundTripsAndIsAbsentWhenNone) {
+  TempDir dir;
+  CheckpointMeta meta = sample_meta();
+  meta.inbox_taken = {{"1764-h-7.tasks", 1000, 1001, 1003, 3}, {"with space .tasks", 2000, 2004, 2004, 1}};
+  core::TaskTable table = sample_table();
+  table.id = {1, 1001, 1002, 1003, 2004, 2005};
+  write_checkpoint(dir.file("c.h5"), table, meta);
+  CheckpointMeta read;
+  read_checkpoint(dir.file("c.h5"), &read);
+  EXPECT_EQ(read.inbox_taken, meta.inbox_taken);
+
+  write_checkpoint(dir.file("none.h5"), table, sample_meta());
+  read_checkpoint(dir.file("none.h5"), &read);
+  EXPECT_TRUE(read.inbox_taken.empty());
+  H5File file(check_h5(H5Fopen(dir.file("none.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen"));
+  EXPECT_EQ(H5Aexists(file.get(), "inbox_taken"), 0);
+}
+
+TEST(CheckpointInboxTaken, RefusesAFileWhoseTasksTheTableLacks) {
+  TempDir dir;
+  CheckpointMeta meta = sample_meta();
+  meta.inbox_taken = {{"1-h-1.tasks", 1000, 1001, 1002, 2}};
+  write_checkpoint(dir.file("c.h5"), sample_table(), meta);
+  expect_refused_unchanged(dir.file("c.h5"), "'inbox_taken' names 1-h-1.tasks with ids 1001-1002, which no task has");
+}
+
+TEST(CheckpointInboxTaken, AWriterRefusesANameWithANewline) {
+  TempDir dir;
+  CheckpointMeta meta = sample_meta();
+  meta.inbox_taken = {{"a\nb.tasks", 0, 1, 1, 1}};
+  EXPECT_THROW(write_checkpoint(dir.file("c.h5"), sample_table(), meta), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5")));
+}
+
 TEST_F(CheckpointTest, EmptyCreatedIsWrittenAsNowAndNoJobIdsReadBackEmpty) {
   CheckpointMeta meta = sample_meta();
   meta.created.clear();
