@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/task_file.hpp"
 #include "hub/inbox.hpp"
@@ -22,28 +24,53 @@ using test::write_bytes;
 
 const auto kAnyWorker = [](uint32_t, uint32_t, uint64_t) { return true; };
 
+// What a hub holds of its run directory and inbox: the directory at `run` started with `table` (a
+// fresh run), or (no table) resumed from what is there, the half-taken files of the previous hub
+// finished first (finish_notes) as launch.cpp does.
+struct LiveRun {
+  LiveRun(const std::string& run, core::TaskTable fresh) : table(std::move(fresh)), dir(run, {}) { open(); }
+  explicit LiveRun(const std::string& run) : dir(run, {}) {
+    table = std::move(dir.restored());
+    finish_notes = Inbox::finish_taken(dir, table);
+    open();
+  }
+  size_t take(const Inbox::Fits& fits = kAnyWorker) {
+    return inbox->take_waiting([this](core::TaskIndex first) { dir.appended(table, first); }, fits);
+  }
+
+  core::TaskTable table;
+  RunDirectory dir;
+  std::vector<std::string> finish_notes;
+  Log log{LogLevel::error, false};
+  std::unique_ptr<Inbox> inbox;
+
+ private:
+  void open() {
+    dir.start(table);
+    inbox = std::make_unique<Inbox>(dir, table, log);
+  }
+};
+
 TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
   TempDir tmp;
   const std::string run = tmp.path() + "/run";
-  core::TaskTable table = core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks");
-  RunDirectory dir(run, {});
-  dir.start(table);
-  Log log(LogLevel::error, false);
-  Inbox inbox(dir, table, log);
-  write_bytes(run + "/inbox/1-h-1.tasks", "[# prep #] c\n\nd\n");
-  write_bytes(run + "/inbox/.2-h-1.tasks.tmp", "half a fi");  // mpiq submit's temporary name: not taken
-  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker), 1u);
-  ASSERT_EQ(table.size(), 4u);
-  EXPECT_EQ(table.id[2], 1001u);
-  EXPECT_EQ(table.id[3], 1003u);
-  EXPECT_EQ(table.deps[table.dep_offsets[2]], 0u);  // waits for prep
-  EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
-            "accepted base=1000 first=1001 last=1003 tasks=2\n");
-  EXPECT_TRUE(fs::exists(run + "/inbox/done/1-h-1.tasks"));
-  EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
-  EXPECT_TRUE(fs::exists(run + "/inbox/.2-h-1.tasks.tmp"));
-  dir.close();
-
+  {
+    LiveRun hub(run, core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks"));
+    write_bytes(run + "/inbox/1-h-1.tasks", "[# prep #] c\n\nd\n");
+    write_bytes(run + "/inbox/.2-h-1.tasks.tmp", "half a fi");  // mpiq submit's temporary name: not taken
+    EXPECT_EQ(hub.take(), 1u);
+    const core::TaskTable& table = hub.table;
+    ASSERT_EQ(table.size(), 4u);
+    EXPECT_EQ(table.id[2], 1001u);
+    EXPECT_EQ(table.id[3], 1003u);
+    EXPECT_EQ(table.deps[table.dep_offsets[2]], 0u);  // waits for prep
+    EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
+              "accepted base=1000 first=1001 last=1003 tasks=2\n");
+    EXPECT_TRUE(fs::exists(run + "/inbox/done/1-h-1.tasks"));
+    EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
+    EXPECT_TRUE(fs::exists(run + "/inbox/.2-h-1.tasks.tmp"));
+    hub.dir.close();
+  }
   RunDirectory again(run, {});
   EXPECT_EQ(again.restored().size(), 4u);  // the journal holds the submission
 }
@@ -51,36 +78,29 @@ TEST(Inbox, TakesAFileJournalsItAndMovesItWithItsVerdict) {
 TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
   TempDir tmp;
   const std::string run = tmp.path() + "/run";
-  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
   {
-    RunDirectory dir(run, {});
-    dir.start(table);
-    Log log(LogLevel::error, false);
-    Inbox inbox(dir, table, log);
+    LiveRun hub(run, core::parse_task_file("a\n", "r.tasks"));
     write_bytes(run + "/inbox/1-h-1.tasks", "b\nc\n");
-    inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, kAnyWorker);
-    ASSERT_EQ(table.size(), 3u);
-    dir.close();
+    hub.take();
+    ASSERT_EQ(hub.table.size(), 3u);
+    hub.dir.close();
   }
   // The crash came after the journal record and before the move: the file is back, with no verdict.
   fs::rename(run + "/inbox/done/1-h-1.tasks", run + "/inbox/1-h-1.tasks");
   fs::remove(run + "/inbox/done/1-h-1.tasks.accepted");
-
-  RunDirectory dir(run, {});
-  core::TaskTable restored = std::move(dir.restored());
-  ASSERT_EQ(restored.size(), 3u);
-  ASSERT_EQ(dir.replayed_submissions().size(), 1u);
-  EXPECT_EQ(dir.replayed_submissions()[0].file, "1-h-1.tasks");
-  EXPECT_EQ(Inbox::finish_taken(dir, restored).size(), 1u);
+  {
+    RunDirectory dir(run, {});
+    ASSERT_EQ(dir.restored().size(), 3u);
+    ASSERT_EQ(dir.replayed_submissions().size(), 1u);
+    EXPECT_EQ(dir.replayed_submissions()[0].file, "1-h-1.tasks");
+  }
+  LiveRun hub(run);
+  EXPECT_EQ(hub.finish_notes.size(), 1u);
   EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
   EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
             "accepted base=1000 first=1001 last=1002 tasks=2\n");
-  dir.start(restored);
-  Log log(LogLevel::error, false);
-  Inbox inbox(dir, restored, log);
-  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker),
-            0u);
-  EXPECT_EQ(restored.size(), 3u);
+  EXPECT_EQ(hub.take(), 0u);
+  EXPECT_EQ(hub.table.size(), 3u);
 }
 
 // Issue 17: a file journalled but not moved (inbox/done cannot be written), then a snapshot (which
@@ -89,54 +109,44 @@ TEST(Inbox, AFileTakenBeforeACrashIsNotTakenTwice) {
 TEST(Inbox, AFileThatCannotBeMovedIsNotTakenTwiceAfterASnapshot) {
   TempDir tmp;
   const std::string run = tmp.path() + "/run";
-  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
   {
-    RunDirectory dir(run, {});
-    dir.start(table);
-    Log log(LogLevel::error, false);
-    Inbox inbox(dir, table, log);
+    LiveRun hub(run, core::parse_task_file("a\n", "r.tasks"));
     write_bytes(run + "/inbox/done", "not a directory");  // every verdict and move fails
     write_bytes(run + "/inbox/1-h-1.tasks", "b\nc\n");
-    const auto add = [&](core::TaskIndex first) { dir.appended(table, first); };
-    EXPECT_EQ(inbox.take_waiting(add, kAnyWorker), 1u);
-    ASSERT_EQ(table.size(), 3u);
+    EXPECT_EQ(hub.take(), 1u);
+    ASSERT_EQ(hub.table.size(), 3u);
     EXPECT_TRUE(fs::exists(run + "/inbox/1-h-1.tasks"));
-    EXPECT_FALSE(inbox.keeps_open());  // taken: it does not hold the run open
-    EXPECT_EQ(inbox.take_waiting(add, kAnyWorker), 1u);  // the move is retried, nothing is added
-    EXPECT_EQ(table.size(), 3u);
-    ASSERT_EQ(dir.unmoved_submissions().size(), 1u);
-    dir.snapshot(table);  // the journal that named the file is empty now
-    dir.close();
+    EXPECT_FALSE(hub.inbox->keeps_open());  // taken: it does not hold the run open
+    EXPECT_EQ(hub.take(), 1u);              // the move is retried, nothing is added
+    EXPECT_EQ(hub.table.size(), 3u);
+    ASSERT_EQ(hub.dir.unmoved_submissions().size(), 1u);
+    hub.dir.snapshot(hub.table);  // the journal that named the file is empty now
+    hub.dir.close();
   }
   for (int restart = 0; restart < 2; ++restart) {
-    RunDirectory dir(run, {});
-    core::TaskTable restored = std::move(dir.restored());
-    ASSERT_EQ(restored.size(), 3u);
-    ASSERT_EQ(dir.replayed_submissions().size(), 1u) << "restart " << restart;
-    EXPECT_EQ(dir.replayed_submissions()[0],
-              (store::TakenSubmission{"1-h-1.tasks", 1000, 1001, 1002, 2}));
-    const std::vector<std::string> notes = Inbox::finish_taken(dir, restored);
-    ASSERT_EQ(notes.size(), 1u);
-    EXPECT_NE(notes[0].find("cannot be moved to inbox/done"), std::string::npos) << notes[0];
-    dir.start(restored);  // its snapshot names the file again
-    Log log(LogLevel::error, false);
-    Inbox inbox(dir, restored, log);
-    EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker),
-              1u);
-    EXPECT_EQ(restored.size(), 3u) << "taken twice at restart " << restart;
-    EXPECT_EQ(dir.unmoved_submissions().size(), 1u);
+    {
+      RunDirectory dir(run, {});
+      ASSERT_EQ(dir.replayed_submissions().size(), 1u) << "restart " << restart;
+      EXPECT_EQ(dir.replayed_submissions()[0], (store::TakenSubmission{"1-h-1.tasks", 1000, 1001, 1002, 2}));
+    }
+    LiveRun hub(run);  // finish_taken cannot move it either; start()'s snapshot names it again
+    ASSERT_EQ(hub.finish_notes.size(), 1u);
+    EXPECT_NE(hub.finish_notes[0].find("cannot be moved to inbox/done"), std::string::npos) << hub.finish_notes[0];
+    EXPECT_EQ(hub.take(), 1u);
+    EXPECT_EQ(hub.table.size(), 3u) << "taken twice at restart " << restart;
+    EXPECT_EQ(hub.dir.unmoved_submissions().size(), 1u);
     if (restart == 1) {
       // The file system mended: the running hub's retry moves it, and the next snapshot forgets it.
       fs::remove(run + "/inbox/done");
-      inbox.take_waiting([&](core::TaskIndex first) { dir.appended(restored, first); }, kAnyWorker);
-      EXPECT_EQ(restored.size(), 3u);
+      hub.take();
+      EXPECT_EQ(hub.table.size(), 3u);
       EXPECT_FALSE(fs::exists(run + "/inbox/1-h-1.tasks"));
       EXPECT_EQ(read_bytes(run + "/inbox/done/1-h-1.tasks.accepted"),
                 "accepted base=1000 first=1001 last=1002 tasks=2\n");
-      EXPECT_TRUE(dir.unmoved_submissions().empty());
-      dir.snapshot(restored);
+      EXPECT_TRUE(hub.dir.unmoved_submissions().empty());
+      hub.dir.snapshot(hub.table);
     }
-    dir.close();
+    hub.dir.close();
   }
   RunDirectory last(run, {});
   EXPECT_TRUE(last.replayed_submissions().empty());
@@ -146,19 +156,15 @@ TEST(Inbox, AFileThatCannotBeMovedIsNotTakenTwiceAfterASnapshot) {
 TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
   TempDir tmp;
   const std::string run = tmp.path() + "/run";
-  core::TaskTable table = core::parse_task_file("a\n", "r.tasks");
-  RunDirectory dir(run, {});
-  dir.start(table);
-  Log log(LogLevel::error, false);
-  Inbox inbox(dir, table, log);
+  LiveRun hub(run, core::parse_task_file("a\n", "r.tasks"));
   write_bytes(run + "/inbox/1-h-1.tasks", "b\n[# nope #] c\n");
   write_bytes(run + "/inbox/2-h-1.tasks", "b\n[% cores=64 %] c\n");
   write_bytes(run + "/inbox/3-h-1.tasks", "b\n\n[% mem=32G %] c\n");
   const auto small = [](uint32_t cores, uint32_t gpus, uint64_t mem_kb) {
     return cores <= 4 && gpus == 0 && mem_kb <= (16u << 20);
   };
-  EXPECT_EQ(inbox.take_waiting([&](core::TaskIndex first) { dir.appended(table, first); }, small), 3u);
-  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(hub.take(small), 3u);
+  EXPECT_EQ(hub.table.size(), 1u);
   EXPECT_EQ(
       read_bytes(run + "/inbox/done/1-h-1.tasks.rejected"),
       "1-h-1.tasks:2:4: unknown dependency 'nope' (no task of this file or of the run has that name)\n");
@@ -167,14 +173,8 @@ TEST(Inbox, BadFilesAndTasksNoWorkerFitsAreRejectedWithTheirPosition) {
   EXPECT_EQ(read_bytes(run + "/inbox/done/3-h-1.tasks.rejected"),
             "3-h-1.tasks:3:1: the task asks for 1 core and 0 GPUs on a node with 32G of memory for tasks, "
             "which no worker of this run has\n");
-  EXPECT_FALSE(inbox.keeps_open());
+  EXPECT_FALSE(hub.inbox->keeps_open());
 }
-
-}  // namespace
-}  // namespace mpiq::hub
-
-namespace mpiq::hub {
-namespace {
 
 TEST(SteerRequest, RoundTripsThroughItsFileFormat) {
   SteerRequest r;
@@ -203,11 +203,8 @@ TEST(SteerRequest, AnythingElseIsRefusedWithItsLine) {
 TEST(Inbox, TakesACancelRequestThroughSteerAndGivesItsVerdict) {
   TempDir tmp;
   const std::string run = tmp.path() + "/run";
-  core::TaskTable table = core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks");
-  RunDirectory dir(run, {});
-  dir.start(table);
-  Log log(LogLevel::error, false);
-  Inbox inbox(dir, table, log);
+  LiveRun hub(run, core::parse_task_file("[% name=prep %] a\nb\n", "r.tasks"));
+  Inbox& inbox = *hub.inbox;
   write_bytes(run + "/inbox/1-h-1.cancel", "grace 5\ntask prep\n");
   write_bytes(run + "/inbox/2-h-1.cancel", "task\n");  // malformed: rejected, nothing done
   std::vector<SteerRequest> seen;
