@@ -53,7 +53,7 @@ if [ "$mode" != tsan ]; then
 fi
 if [ "$mode" != asan ]; then
   configure build-tsan "-fsanitize=thread -fno-omit-frame-pointer"
-  cmake --build build-tsan -j "$(nproc)" --target mpiq unit_embed embed-hello embed-pipeline embed-commands
+  cmake --build build-tsan -j "$(nproc)" --target mpiq unit_embed embed-hello embed-pipeline embed-commands embed-count
   ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -R '^embed\.|^e2e\.(embed_|guard)' \
     -E 'embed\.Install' "$@" || status=1
 fi

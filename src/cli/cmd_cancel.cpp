@@ -6,16 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.hpp"
 #include "core/task_selector.hpp"
 #include "core/task_syntax.hpp"
-#include "exec/clock.hpp"
 #include "hub/inbox.hpp"
 #include "hub/run_directory.hpp"
 #include "mpiq/error.hpp"
@@ -35,14 +32,6 @@ struct CancelOptions {
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
-}
-
-std::optional<std::string> read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // `cancelled waiting=W queued=Q running=R final=F skipped=S` -> the user's sentence.
@@ -107,36 +96,24 @@ int cancel(CancelOptions o) {
               << ".accepted or .rejected\n";
     return 0;
   }
-  const double give_up = exec::mono_now() + o.timeout_s;
-  double next_lock_check = exec::mono_now() + 1;
-  for (;;) {
-    if (!exists(where)) {
-      if (auto v = read_small_file(done + "/" + name + ".accepted")) {
-        std::cout << "mpiq: " << describe(*v) << "\n";
-        return 0;
-      }
-      if (auto v = read_small_file(done + "/" + name + ".rejected")) {
-        std::string message = *v;
-        while (!message.empty() && message.back() == '\n') message.pop_back();
-        std::cerr << "mpiq: rejected by the hub: " << message << "\n";
-        return 2;
-      }
-    }
-    const double now = exec::mono_now();
-    if (now >= give_up) {
+  InboxVerdict v = await_inbox_verdict(o.run_dir, name, o.timeout_s);
+  switch (v.kind) {
+    case InboxVerdict::Kind::accepted:
+      std::cout << "mpiq: " << describe(v.text) << "\n";
+      return 0;
+    case InboxVerdict::Kind::rejected:
+      while (!v.text.empty() && v.text.back() == '\n') v.text.pop_back();
+      std::cerr << "mpiq: rejected by the hub: " << v.text << "\n";
+      return 2;
+    case InboxVerdict::Kind::waiting:
       std::cout << "mpiq: no verdict after " << o.timeout_s << " s; the request waits in " << where << "\n";
       return 0;
-    }
-    if (now >= next_lock_check) {
-      next_lock_check = now + 1;
-      if (!hub::RunDirectory::held_by_live_hub(o.run_dir) && exists(where)) {
-        std::cout << "mpiq: the hub ended before taking the request; it waits in " << where
-                  << " for the next `mpiq run` on " << o.run_dir << "\n";
-        return 0;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    case InboxVerdict::Kind::hub_ended:
+      std::cout << "mpiq: the hub ended before taking the request; it waits in " << where
+                << " for the next `mpiq run` on " << o.run_dir << "\n";
+      return 0;
   }
+  return 0;
 }
 
 }  // namespace

@@ -105,6 +105,26 @@ std::string drop_into_inbox(const std::string& inbox, const std::string& text, c
   return name;
 }
 
+InboxVerdict await_inbox_verdict(const std::string& run_dir, const std::string& name, double timeout_s) {
+  const std::string where = run_dir + "/inbox/" + name, done = run_dir + "/inbox/done/" + name;
+  const double give_up = exec::mono_now() + timeout_s;
+  double next_lock_check = exec::mono_now() + 1;
+  for (;;) {
+    if (!exists(where)) {  // still there: not taken yet, or the verdict is written and the move follows
+      if (auto v = read_small_file(done + ".accepted")) return {InboxVerdict::Kind::accepted, std::move(*v)};
+      if (auto v = read_small_file(done + ".rejected")) return {InboxVerdict::Kind::rejected, std::move(*v)};
+    }
+    const double now = exec::mono_now();
+    if (now >= give_up) return {InboxVerdict::Kind::waiting, {}};
+    // The hub may end (its tasks all ended) without taking the file: it then waits for the next run.
+    if (now >= next_lock_check) {
+      next_lock_check = now + 1;
+      if (!hub::RunDirectory::held_by_live_hub(run_dir) && exists(where)) return {InboxVerdict::Kind::hub_ended, {}};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 namespace {
 
 // `accepted base=B first=F last=L tasks=N` -> the user's sentence.
@@ -150,41 +170,27 @@ int submit(const SubmitOptions& o) {
     return 0;
   }
 
-  const double give_up = exec::mono_now() + o.timeout_s;
-  double next_lock_check = exec::mono_now() + 1;
-  for (;;) {
-    // The hub writes the verdict, then moves the file to done/ (hub/inbox.hpp): the answer is given once
-    // both are there, so that when `mpiq submit` returns the inbox no longer holds the file.
-    if (exists(where)) {
-      // not taken yet, or the verdict is written and the move follows at once
-    } else if (auto v = read_small_file(done + "/" + name + ".accepted")) {
-      std::cout << "mpiq: " << o.file << " accepted: " << describe_accepted(*v, o.file) << "\n";
+  InboxVerdict v = await_inbox_verdict(o.run_dir, name, o.timeout_s);
+  switch (v.kind) {
+    case InboxVerdict::Kind::accepted:
+      std::cout << "mpiq: " << o.file << " accepted: " << describe_accepted(v.text, o.file) << "\n";
       return 0;
-    } else if (auto v = read_small_file(done + "/" + name + ".rejected")) {
+    case InboxVerdict::Kind::rejected:
       // The hub names the file by its inbox name: say the user's instead.
-      std::string message = *v;
-      if (message.compare(0, name.size(), name) == 0) message = o.file + message.substr(name.size());
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      std::cerr << "mpiq: rejected by the hub: " << message << "\n";
+      if (v.text.compare(0, name.size(), name) == 0) v.text = o.file + v.text.substr(name.size());
+      while (!v.text.empty() && v.text.back() == '\n') v.text.pop_back();
+      std::cerr << "mpiq: rejected by the hub: " << v.text << "\n";
       return 2;
-    }
-    const double now = exec::mono_now();
-    if (now >= give_up) {
+    case InboxVerdict::Kind::waiting:
       std::cout << "mpiq: no verdict after " << o.timeout_s << " s; " << o.file << " waits in " << where
                 << " and the verdict will be in " << done << "/" << name << ".accepted or .rejected\n";
       return 0;
-    }
-    // The hub may end (its tasks all ended) without taking the file: it then waits for the next run.
-    if (now >= next_lock_check) {
-      next_lock_check = now + 1;
-      if (!hub::RunDirectory::held_by_live_hub(o.run_dir) && exists(where)) {
-        std::cout << "mpiq: the hub ended before taking " << o.file << "; it waits in " << where
-                  << " for the next `mpiq run` on " << o.run_dir << "\n";
-        return 0;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    case InboxVerdict::Kind::hub_ended:
+      std::cout << "mpiq: the hub ended before taking " << o.file << "; it waits in " << where
+                << " for the next `mpiq run` on " << o.run_dir << "\n";
+      return 0;
   }
+  return 0;
 }
 
 }  // namespace

@@ -32,6 +32,16 @@ std::string render_report(const core::TaskTable& table, const store::CheckpointM
 /// rename, fsync of the directory) as `<unix-ns>-<host>-<pid><ext>`, so name order is time order.
 /// Returns the name (hub/inbox.hpp has the hub's side).
 std::string drop_into_inbox(const std::string& inbox, const std::string& text, const std::string& ext);
+/// How the hub answered the file `name` dropped into `run_dir`'s inbox: `text` is the verdict file's
+/// contents (accepted, rejected), or nothing when no verdict came within `timeout_s` (waiting) or the
+/// hub ended with the file still in the inbox (hub_ended: the next `mpiq run` takes it).
+struct InboxVerdict {
+  enum class Kind { accepted, rejected, waiting, hub_ended } kind;
+  std::string text;
+};
+/// Waits for it: the hub writes the verdict, then moves the file to inbox/done (hub/inbox.hpp), and the
+/// answer counts once both are there, so that on return the inbox no longer holds an answered file.
+InboxVerdict await_inbox_verdict(const std::string& run_dir, const std::string& name, double timeout_s);
 void add_help_command(CLI::App& app, int* exit_code);
 
 /// The commands with one line each (bare `mpiq`, an unknown command), on `out`.
