@@ -136,3 +136,24 @@ assert s["counts"]["done"] == s["total"] == int(sys.argv[2]), s
     "$MPIQ" cat "$run_dir" "$id" > /dev/null || fail "mpiq cat $run_dir $id failed"
   done
 }
+
+# Builds $work/mpi_hello: each rank prints `rank R of N sum S`, S the sum of all ranks (an
+# MPI_Allreduce, so the ranks really formed one communicator through PMIx).
+build_mpi_hello() {
+  command -v mpicc >/dev/null || fail "mpicc not found (libopenmpi-dev)"
+  cat >"$work/mpi_hello.c" <<'C'
+  #include <mpi.h>
+  #include <stdio.h>
+  int main(int argc, char **argv) {
+    int rank, size, sum = 0;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    printf("rank %d of %d sum %d\n", rank, size, sum);
+    MPI_Finalize();
+    return 0;
+  }
+C
+  mpicc -o "$work/mpi_hello" "$work/mpi_hello.c"
+}

@@ -14,24 +14,7 @@ out=$(srun --mpi=pmix -n 2 --overcommit hostname) || fail "srun hostname failed:
 echo "$out"
 [ "$(echo "$out" | grep -c .)" -eq 2 ] || fail "expected 2 lines of hostname, got: $out"
 
-# An MPI program built here: each rank prints its rank, the size, and the sum of all ranks
-# (an MPI_Allreduce, so the ranks really formed one communicator through PMIx).
-cat >"$work/mpi_hello.c" <<'C'
-#include <mpi.h>
-#include <stdio.h>
-int main(int argc, char **argv) {
-  int rank, size, sum = 0;
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  printf("rank %d of %d sum %d\n", rank, size, sum);
-  MPI_Finalize();
-  return 0;
-}
-C
-command -v mpicc >/dev/null || fail "mpicc not found (libopenmpi-dev)"
-mpicc -o "$work/mpi_hello" "$work/mpi_hello.c"
+build_mpi_hello
 # Open MPI started by srun needs no OMPI_ALLOW_RUN_AS_ROOT as root: only mpirun checks for root.
 note "srun --mpi=pmix -n 3 --overcommit mpi_hello"
 out=$(srun --mpi=pmix -n 3 --overcommit "$work/mpi_hello" 2>&1) || fail "srun of an MPI program failed: $out"

@@ -9,22 +9,7 @@ set -euo pipefail
 # shellcheck source=tests/slurm/lib.sh
 . "$(dirname "$0")/lib.sh"
 setup_test
-command -v mpicc >/dev/null || fail "mpicc not found (libopenmpi-dev)"
-cat >"$work/mpi_hello.c" <<'C'
-#include <mpi.h>
-#include <stdio.h>
-int main(int argc, char **argv) {
-  int rank, size, sum = 0;
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  printf("rank %d of %d sum %d\n", rank, size, sum);
-  MPI_Finalize();
-  return 0;
-}
-C
-mpicc -o "$work/mpi_hello" "$work/mpi_hello.c"
+build_mpi_hello
 for i in 1 2; do
   echo "srun --overlap --mpi=pmix -n 2 $work/mpi_hello > $work/hello.\$MPIQ_TASK_ID; env > $work/env.\$MPIQ_TASK_ID"
 done > overlap.tasks
