@@ -1,5 +1,7 @@
 #include "exec/guard.hpp"
 
+#include "exec/guard_main.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,7 +25,7 @@ extern char** environ;
 
 namespace mpiq::exec {
 
-// The path of the running executable, for messages (the guard itself is started as /proc/self/exe).
+// The path of the running executable, for messages (the fallback guard is started as /proc/self/exe).
 static std::string self_executable() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -37,8 +39,36 @@ namespace {
 using Slot = std::atomic<int32_t>;
 static_assert(sizeof(Slot) == sizeof(int32_t) && Slot::is_always_lock_free);
 constexpr size_t kTableBytes = size_t{ProcessGuard::kCapacity} * sizeof(Slot);
+static_assert(ProcessGuard::kCapacity == MPIQ_GUARD_CAPACITY, "guard_main.c reads the same table");
 // The table's descriptor in the guard process.
-constexpr int kGuardTableFd = 3;
+constexpr int kGuardTableFd = MPIQ_GUARD_TABLE_FD;
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U  // Linux 6.3: an executable memfd even where vm.memfd_noexec is 1
+#endif
+
+// A descriptor of the static guard program (guard_main.c), written once into a memfd; -1 where it
+// cannot be (no memfd, or executable memfds refused: vm.memfd_noexec 2). Kept open for the process's
+// life: every guard this process starts runs the same bytes.
+int guard_program_fd() {
+  static const int fd = [] {
+    int m = memfd_create("mpiq-guard", MFD_CLOEXEC | MFD_EXEC);
+    if (m < 0 && errno == EINVAL) m = memfd_create("mpiq-guard", MFD_CLOEXEC);  // before Linux 6.3
+    if (m < 0) return -1;
+    const unsigned char* p = mpiq_guard_image_begin;
+    while (p < mpiq_guard_image_end) {
+      const ssize_t n = ::write(m, p, static_cast<size_t>(mpiq_guard_image_end - p));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(m);
+        return -1;
+      }
+      p += n;
+    }
+    return m;
+  }();
+  return fd;
+}
 }  // namespace
 
 struct ProcessGuard::Table {
@@ -57,7 +87,7 @@ struct ProcessGuard::Table {
 
 ProcessGuard::ProcessGuard() noexcept = default;
 
-ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
+ProcessGuard ProcessGuard::start(double grace_s, std::string* error, Program program) {
   ProcessGuard g;
   auto table = std::make_unique<Table>();
   table->memfd = memfd_create("mpiq-guard", MFD_CLOEXEC);
@@ -88,7 +118,8 @@ ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  // The same program, told by its environment to be the guard (see run_guard_if_asked below).
+  // The grace period reaches the guard in its environment; the fallback (this program again) is also
+  // told by it to be the guard (see run_guard_if_asked below).
   std::vector<std::string> env_strings;
   const std::string prefix = std::string(kGuardVariable) + "=";
   for (char** e = environ; e && *e; ++e)
@@ -100,8 +131,15 @@ ProcessGuard ProcessGuard::start(double grace_s, std::string* error) {
   for (std::string& e : env_strings) env.push_back(e.data());
   env.push_back(nullptr);
   char* argv[] = {const_cast<char*>("mpiq-guard"), nullptr};
-  // /proc/self/exe rather than its target: the same image even if the file was replaced or deleted.
-  const int rc = posix_spawn(&g.pid_, "/proc/self/exe", &actions, &attr, argv, env.data());
+  // The static guard from its memfd (the descriptor is close-on-exec, but the kernel has opened the
+  // image by the time it closes it); else this program again: /proc/self/exe rather than its target,
+  // the same image even if the file was replaced or deleted.
+  int rc = ENOENT;
+  if (const int image = program == Program::automatic ? guard_program_fd() : -1; image >= 0) {
+    const std::string path = "/proc/self/fd/" + std::to_string(image);
+    rc = posix_spawn(&g.pid_, path.c_str(), &actions, &attr, argv, env.data());
+  }
+  if (rc != 0) rc = posix_spawn(&g.pid_, "/proc/self/exe", &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[0]);
@@ -187,35 +225,6 @@ void ProcessGuard::forget(pid_t pgid) noexcept {
 }
 
 namespace {
-// True while a process of group `pgid` runs. Zombies do not count: kill(-pgid, 0) would, and an
-// orphan's zombie can linger for good where the container's init does not reap.
-bool group_alive(pid_t pgid) {
-  DIR* proc = opendir("/proc");
-  if (!proc) return kill(-pgid, 0) == 0;
-  bool alive = false;
-  while (dirent* e = readdir(proc)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    const std::string path = std::string("/proc/") + e->d_name + "/stat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) continue;
-    char buf[512];
-    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = '\0';
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const char* rest = std::strrchr(buf, ')');
-    char state = 0;
-    int ppid = 0, pgrp = 0;
-    if (rest && std::sscanf(rest + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
-        state != 'Z' && state != 'X') {
-      alive = true;
-      break;
-    }
-  }
-  closedir(proc);
-  return alive;
-}
-
 // The process's guard. Set once, before any worker thread starts, and only read after; watch and
 // forget of several worker threads (tests, the one-rank run) take the table's lock.
 ProcessGuard& process_guard() {
@@ -238,51 +247,10 @@ void guard_forget(pid_t pgid) noexcept {
 }
 
 namespace {
-// The guard's loop: waits for end-of-file on stdin (the worker has gone), then ends every group
-// still in the shared table on descriptor kGuardTableFd. Returns the process exit code.
-int guard_loop(double grace) {
-  // The worker's end of things is the pipe, not signals: a Ctrl-C to the terminal's group must not
-  // end the guard before its worker.
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signal(sig, SIG_IGN);
-  void* map = mmap(nullptr, kTableBytes, PROT_READ, MAP_SHARED, kGuardTableFd, 0);
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(0, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-  }
-  if (map == MAP_FAILED) return 1;
-  std::vector<pid_t> groups;
-  const Slot* slots = static_cast<const Slot*>(map);
-  for (uint32_t i = 0; i < ProcessGuard::kCapacity; ++i)
-    if (const int32_t g = slots[i].load(std::memory_order_relaxed); g > 0) groups.push_back(g);
-  if (groups.empty()) return 0;
-  for (pid_t g : groups) kill(-g, SIGTERM);
-  // Wait for the groups to go, up to the grace period, then kill what is left.
-  for (double waited = 0; waited < grace; waited += 0.05) {
-    bool any = false;
-    for (pid_t g : groups) any = any || group_alive(g);
-    if (!any) return 0;
-    usleep(50000);
-  }
-  for (pid_t g : groups) kill(-g, SIGKILL);
-  return 0;
-}
-
 // Runs before main() (and before the program's own static constructors, priority 101): in a process
-// started by ProcessGuard::start, be the guard and never return to the program.
+// started by ProcessGuard::start's fallback, be the guard and never return to the program.
 __attribute__((constructor(101))) void run_guard_if_asked() {
-  const char* grace = std::getenv(kGuardVariable);
-  if (!grace) return;
-  // Hold none of the program's files (its output pipes, sockets) past the worker's end: only the pipe
-  // from the worker, on stdin, and the shared table are the guard's.
-  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null >= 0) {
-    dup2(null, 1);
-    dup2(null, 2);
-  }
-  close_range(kGuardTableFd + 1, ~0u, 0);
-  _exit(guard_loop(std::atof(grace)));
+  if (std::getenv(kGuardVariable)) _exit(mpiq_guard_main());
 }
 }  // namespace
 

@@ -12,10 +12,13 @@
 /// shared memory: no system call, and the guard never wakes while the worker lives (a pipe message per
 /// start and end woke it twice per task: up to four context switches, bench/why.md).
 ///
-/// The guard is the running program itself, started again with MPIQ_GUARD_GRACE in its environment:
-/// a constructor of this library runs before main() and turns that process into the guard. So the
-/// `mpiq` binary and every program that embeds mpiq (mpiq::Session) get a guard the same way, with no
-/// helper executable to install or find.
+/// The guard is a small static program (guard_main.c) whose bytes this library carries: start()
+/// writes them once into a memfd and runs that, so the `mpiq` binary and every program that embeds
+/// mpiq (mpiq::Session) get a guard the same way, with no helper executable to install or find, and
+/// a guard costs about a millisecond to start (it loads no shared library). Where a memfd cannot be
+/// run (vm.memfd_noexec 2), the guard is the running program itself, started again with
+/// MPIQ_GUARD_GRACE in its environment: a constructor of this library runs before main() and turns
+/// that process into the guard (the same loop, guard_main.c), at ~13 ms of CPU for mpiq's libraries.
 
 #include <sys/types.h>
 
@@ -29,9 +32,12 @@ class ProcessGuard {
  public:
   /// A guard that does nothing (tests, or when it cannot start; the worker says so on stderr).
   ProcessGuard() noexcept;
-  /// Starts the guard (this program again, /proc/self/exe); `grace_s` between TERM and KILL. On
-  /// failure the guard is inactive and `*error` says why.
-  static ProcessGuard start(double grace_s, std::string* error);
+  /// Which program the guard runs: the static one from its memfd, falling back to this program
+  /// again where that cannot start (`automatic`), or this program again (`self`: tests of the fallback).
+  enum class Program { automatic, self };
+  /// Starts the guard; `grace_s` between TERM and KILL. On failure the guard is inactive and
+  /// `*error` says why.
+  static ProcessGuard start(double grace_s, std::string* error, Program program = Program::automatic);
   ProcessGuard(ProcessGuard&& other) noexcept;
   ProcessGuard& operator=(ProcessGuard&& other) noexcept;
   ProcessGuard(const ProcessGuard&) = delete;
@@ -40,6 +46,8 @@ class ProcessGuard {
   ~ProcessGuard();
 
   bool active() const noexcept { return fd_ >= 0; }
+  /// The guard process (-1 when inactive).
+  pid_t pid() const noexcept { return pid_; }
   /// Process group `pgid` is a live task: end it if the worker dies. Thread-safe.
   void watch(pid_t pgid) noexcept;
   /// Process group `pgid` has ended. Thread-safe.

@@ -1,12 +1,15 @@
 // The task guard (exec/guard.hpp): when its owner goes away, every task group it was told about is
 // ended, TERM first and KILL after the grace period; groups it was told have ended are left alone.
-// The guard is this test binary started again, as in `mpiq run`.
+// The guard is the static program mpiq carries (guard_main.c, run from a memfd), as in `mpiq run`, or,
+// as its fallback, this test binary started again.
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -94,6 +97,39 @@ TEST(ProcessGuard, AForgottenGroupIsLeftAlone) {
   EXPECT_FALSE(try_reap(task, &e)) << "the guard ended a group it had been told was gone";
   signal_group(task, SIGKILL);
   reap_within(task, 5);
+}
+
+std::string read_link(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::read_symlink(path, ec).string();
+}
+
+TEST(ProcessGuard, TheGuardIsTheStaticProgramNamedMpiqGuard) {
+  std::string error;
+  ProcessGuard guard = ProcessGuard::start(5, &error);
+  ASSERT_TRUE(guard.active()) << error;
+  const std::string proc = "/proc/" + std::to_string(guard.pid());
+  EXPECT_EQ(read_link(proc + "/exe").rfind("/memfd:mpiq-guard", 0), 0u) << read_link(proc + "/exe");
+  std::string comm;
+  for (int i = 0; i < 2000 && comm != "mpiq-guard"; ++i) {  // named once its main has started
+    std::ifstream(proc + "/comm") >> comm;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(comm, "mpiq-guard");
+}
+
+TEST(ProcessGuard, TheFallbackGuardIsThisProgramAndEndsWatchedGroups) {
+  TempDir dir;
+  Child task = start("trap '' TERM; touch ready; sleep 30", dir);
+  wait_for_file(dir.file("ready"));
+  {
+    std::string error;
+    ProcessGuard guard = ProcessGuard::start(0.3, &error, ProcessGuard::Program::self);
+    ASSERT_TRUE(guard.active()) << error;
+    EXPECT_EQ(read_link("/proc/" + std::to_string(guard.pid()) + "/exe"), read_link("/proc/self/exe"));
+    guard.watch(task.pid);
+  }
+  EXPECT_EQ(reap_within(task, 5).signal, SIGKILL);
 }
 
 TEST(ProcessGuard, ADefaultGuardIsInactiveAndIgnoresWatches) {
