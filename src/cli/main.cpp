@@ -5,10 +5,12 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "hw/topology.hpp"
 #include "mpiq/error.hpp"
 #include "mpiq/version.hpp"
 
 int main(int argc, char** argv) {
+  mpiq::hw::skip_unused_hwloc_plugins();  // before MPI_Init or any topology: one thread yet
   CLI::App app{"mpiq: run a batch of tasks through one MPI allocation", "mpiq"};
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", std::string("mpiq ") + mpiq::kVersion);

@@ -165,9 +165,9 @@ TopologyHandle new_topology() {
   check_hwloc(hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT),
               "hwloc_topology_set_io_types_filter");
   // Displays are not compute devices: hwloc's "gl" component would try to reach an X server (ten
-  // displays here; over ssh -X, a remote one, at every rank's start).
-  check_hwloc(hwloc_topology_set_components(t, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl"),
-              "hwloc_topology_set_components");
+  // displays here; over ssh -X, a remote one, at every rank's start). Refused (EINVAL) where the
+  // plugin is not loaded at all (skip_unused_hwloc_plugins, or not installed): nothing to leave out.
+  hwloc_topology_set_components(t, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl");
   return owned;
 }
 
@@ -341,6 +341,25 @@ std::vector<std::string> Topology::gpu_vendors() const {
     if (std::find(vendors.begin(), vendors.end(), g.slot.vendor) == vendors.end())
       vendors.push_back(g.slot.vendor);
   return vendors;
+}
+
+namespace {
+constexpr const char* kPluginsVariable = "HWLOC_PLUGINS_BLACKLIST";
+constexpr const char* kUnusedPlugins = "hwloc_xml_libxml,hwloc_gl";
+bool plugins_variable_set = false;
+}  // namespace
+
+void skip_unused_hwloc_plugins() {
+  if (std::getenv(kPluginsVariable)) return;
+  plugins_variable_set = ::setenv(kPluginsVariable, kUnusedPlugins, 0) == 0;
+}
+
+void restore_hwloc_plugins() {
+  if (!plugins_variable_set) return;
+  // Only if it is still ours: a program may have set it since.
+  if (const char* v = std::getenv(kPluginsVariable); v && std::strcmp(v, kUnusedPlugins) == 0)
+    ::unsetenv(kPluginsVariable);
+  plugins_variable_set = false;
 }
 
 }  // namespace mpiq::hw

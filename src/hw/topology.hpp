@@ -101,4 +101,16 @@ class Topology {
 /// 0x03xx) of NVIDIA (0x10de), AMD (0x1002) and Intel (0x8086).
 std::vector<Gpu> discover_gpus(hwloc_topology_t topology);
 
+/// hwloc loads every plugin it finds when a process makes its first topology, and two of Debian's
+/// cost each of mpiq's processes ~5 ms at its start for nothing (bench/why.md): hwloc_xml_libxml
+/// (libxml2 and ICU; hwloc's own XML parser reads the same files into the same topology) and hwloc_gl
+/// (the X libraries, for displays, which mpiq leaves out anyway). The mpiq command calls this first
+/// thing in main, with one thread: it sets HWLOC_PLUGINS_BLACKLIST to those two unless the user has
+/// set the variable, so Open MPI's hwloc (MPI_Init) skips them too. Never in an embedding program,
+/// whose environment is its own.
+void skip_unused_hwloc_plugins();
+/// Removes what skip_unused_hwloc_plugins set (else does nothing), before anything of the run's
+/// inherits the environment: launch::run calls it once the worker's topology is loaded.
+void restore_hwloc_plugins();
+
 }  // namespace mpiq::hw

@@ -293,6 +293,9 @@ ExitCode run(Job& job, const RunSpec& spec) {
   if (!setup_error.empty())
     std::cerr << "mpiq: " << (job.size() > 1 ? "rank " + std::to_string(job.rank()) + ": " : "")
               << setup_error << "\n";
+  // Every topology this process needs is loaded: nothing of the run (a task, a hook) inherits the
+  // plugin list the mpiq command set for its own start.
+  hw::restore_hwloc_plugins();
   if (!job.all_agree(setup_error.empty())) return ExitCode::bad_input;
   // What each worker can give one task, at the hub: a request none can meet is bad input found before
   // the run directory is touched (docs/design.md §11). Packed as cores << 32 | gpus; the hub of an MPI

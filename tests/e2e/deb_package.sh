@@ -1,5 +1,6 @@
 # The Debian package: `cpack -G DEB` from the build directory gives a .deb whose dependencies
-# (dpkg-shlibdeps) name Open MPI, HDF5 and hwloc, which holds the command, its man page and bash
+# (dpkg-shlibdeps) name Open MPI, hwloc and HDF5 (libhdf5, or the szip library of the archive that
+# MPIQ_STATIC_HDF5 links into mpiq), which holds the command, its man page and bash
 # completion, the embedding library with its headers, CMake package and mpiq.pc, and whose mpiq,
 # extracted with dpkg-deb -x, runs tasks, and whose library links a program through its mpiq.pc.
 # Usage: deb_package.sh MPIQ_BINARY 1 BUILD_DIR
@@ -15,7 +16,9 @@ if [ ${#debs[@]} != 1 ] || [ ! -f "${debs[0]}" ]; then fail "expected one .deb i
 deb=${debs[0]}
 
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libopenmpi libhdf5 libhwloc; do
+hdf5=libhdf5
+readelf -d "$build/bin/mpiq" | grep -q 'NEEDED.*libhdf5' || hdf5=libsz  # HDF5 linked statically
+for lib in libopenmpi libhwloc $hdf5; do
   [[ $depends == *"$lib"* ]] || fail "the package's Depends does not name $lib: '$depends'"
 done
 

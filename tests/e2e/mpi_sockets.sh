@@ -1,8 +1,9 @@
 # On one node the ranks talk through shared memory only: with no transport chosen (OMPI_MCA_btl unset),
 # no mpiq rank listens on a TCP port (Open MPI's TCP transport would listen on every interface), and
-# the tasks do not inherit the choice (docs/design.md §1).
+# the tasks do not inherit the choice (docs/design.md §1). The same for the hwloc plugins the mpiq
+# command skips at its start (HWLOC_PLUGINS_BLACKLIST, hw/topology.hpp): set for mpiq's processes only.
 source "$(dirname "$0")/lib.sh"
-unset OMPI_MCA_btl OMPI_MCA_btl_tcp_if_include
+unset OMPI_MCA_btl OMPI_MCA_btl_tcp_if_include HWLOC_PLUGINS_BLACKLIST
 printf 'env > %s/env.1; sleep 3\nenv > %s/env.2; sleep 3\n' "$WORK" "$WORK" > s.tasks
 listening() {  # listening PID: the TCP ports PID listens on (IPv4 and IPv6)
   local inodes
@@ -23,8 +24,11 @@ for r in $ranks; do
 done
 wait $pid || fail "the run failed: $(cat run.log)"
 ! grep -q '^OMPI_MCA_btl=' env.1 env.2 || fail "a task inherited mpiq's choice of transport: $(grep -h OMPI_MCA_btl env.1 env.2)"
+! grep -q '^HWLOC_PLUGINS_BLACKLIST=' env.1 env.2 ||
+  fail "a task inherited the hwloc plugins mpiq skips: $(grep -h HWLOC_PLUGINS_BLACKLIST env.1 env.2)"
 # What the user chose is theirs, and the tasks inherit it.
-OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo mpiq_run "$WORK/s.tasks" --fresh > run2.log 2>&1 ||
-  fail "the run with the user's transport failed: $(cat run2.log)"
+OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo HWLOC_PLUGINS_BLACKLIST=hwloc_opencl \
+  mpiq_run "$WORK/s.tasks" --fresh > run2.log 2>&1 || fail "the run with the user's transport failed: $(cat run2.log)"
 grep -q '^OMPI_MCA_btl=self,vader,tcp$' env.1 || fail "a task did not inherit the user's OMPI_MCA_btl"
-echo "ok: no TCP listener in a one-node run of $NP ranks; the user's choice kept"
+grep -q '^HWLOC_PLUGINS_BLACKLIST=hwloc_opencl$' env.1 || fail "a task did not inherit the user's HWLOC_PLUGINS_BLACKLIST"
+echo "ok: no TCP listener in a one-node run of $NP ranks, no variable of mpiq's start in the tasks; the user's choices kept"
