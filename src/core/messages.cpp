@@ -271,7 +271,7 @@ std::vector<char> encode_functions(const TaskTable& table, std::span<const TaskI
 FunctionBatch decode_functions(const std::vector<char>& b) {
   Reader r(b.data(), b.size());
   FunctionBatch batch;
-  batch.report_starts = r.get<uint8_t>() != 0;
+  batch.report_starts = get_flag(r);
   const auto kinds = r.get<uint16_t>();
   if (kinds > b.size()) throw Error("malformed message: bad count");
   for (uint16_t k = 0; k < kinds; ++k) batch.kinds.emplace_back(r.get_bytes());

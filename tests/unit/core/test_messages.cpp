@@ -59,6 +59,11 @@ TEST(Messages, AFlagByteOtherThanZeroOrOneIsRefused) {
   std::vector<char> stop = encode(Stop(true));
   stop[0] = 2;
   EXPECT_THROW(decode_stop(stop), mpiq::Error);
+  std::vector<char> functions = encode_functions(TaskTable{}, {}, true);
+  ASSERT_EQ(functions[0], 1);
+  EXPECT_TRUE(decode_functions(functions).report_starts);
+  functions[0] = 2;
+  EXPECT_THROW(decode_functions(functions), mpiq::Error);
 }
 
 TEST(Messages, ReportRoundTrip) {
