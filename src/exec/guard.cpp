@@ -2,7 +2,6 @@
 
 #include "exec/guard_main.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -42,6 +41,8 @@ constexpr size_t kTableBytes = size_t{ProcessGuard::kCapacity} * sizeof(Slot);
 static_assert(ProcessGuard::kCapacity == MPIQ_GUARD_CAPACITY, "guard_main.c reads the same table");
 // The table's descriptor in the guard process.
 constexpr int kGuardTableFd = MPIQ_GUARD_TABLE_FD;
+// The grace period's variable, which also makes the fallback guard (this program again) the guard.
+constexpr const char* kGuardVariable = MPIQ_GUARD_GRACE_VARIABLE;
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U  // Linux 6.3: an executable memfd even where vm.memfd_noexec is 1

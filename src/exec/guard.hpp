@@ -72,8 +72,4 @@ bool enable_process_guard(double grace_s, std::string* error);
 void guard_watch(pid_t pgid) noexcept;
 void guard_forget(pid_t pgid) noexcept;
 
-/// The environment variable that makes a process started from this program the guard, with the
-/// grace period in seconds as its value.
-inline constexpr const char* kGuardVariable = "MPIQ_GUARD_GRACE";
-
 }  // namespace mpiq::exec

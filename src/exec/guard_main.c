@@ -2,8 +2,8 @@
  * of its own (with -DMPIQ_GUARD_PROGRAM: its main), carried inside mpiq_exec as bytes (guard_image.c)
  * and run from a memfd, and the fallback inside the library itself (guard.cpp's constructor calls
  * mpiq_guard_main when the program is started again as /proc/self/exe). The static program loads no
- * shared library: the fallback loads mpiq's 47 libraries and runs their constructors, 13 ms of CPU
- * at every worker's start (bench/why.md).
+ * shared library: the fallback loads the program's libraries and runs their constructors, which took
+ * 24-67 ms of CPU at every worker's start when mpiq loaded 47 of them (bench/why.md §0).
  *
  * Interface: stdin is the read end of the worker's pipe, descriptor 3 the shared table (CAPACITY int32
  * slots, a live task group's id or 0), MPIQ_GUARD_GRACE the seconds between SIGTERM and SIGKILL. When
@@ -77,7 +77,7 @@ int mpiq_guard_main(void) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGUSR1, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
-  const char* grace_text = getenv("MPIQ_GUARD_GRACE");
+  const char* grace_text = getenv(MPIQ_GUARD_GRACE_VARIABLE);
   const double grace = grace_text ? strtod(grace_text, NULL) : 10;
   /* Hold none of the worker's files past its end: only the pipe (stdin) and the table are the guard's. */
   const int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -8,6 +8,9 @@ extern "C" {
 /* Slots of the shared table (ProcessGuard::kCapacity) and the table's descriptor in the guard. */
 #define MPIQ_GUARD_CAPACITY (1u << 16)
 #define MPIQ_GUARD_TABLE_FD 3
+/* The environment variable with the seconds between SIGTERM and SIGKILL; in a program started again
+ * as the fallback guard it is also what makes it the guard (guard.cpp). */
+#define MPIQ_GUARD_GRACE_VARIABLE "MPIQ_GUARD_GRACE"
 
 /* Waits for end-of-file on stdin, then ends every task group in the table; returns the exit code. */
 int mpiq_guard_main(void);
