@@ -2,9 +2,9 @@
 # Starts a private Slurm cluster on localhost for the Slurm tests: munged, slurmctld and slurmd with
 # every file (config, key, socket, state, spool, logs, pids) under STATE_DIR. One node by default;
 # with MPIQ_SLURM_NODES=N (2 or more), N nodes n1..nN on this one machine: each slurmd runs in a mount
-# and UTS namespace of its own, with the node's host name and its own directory mounted over TmpFS
-# (the PMIx plugin's per-step files would clash between nodes otherwise), so a job's ranks on n2 see
-# host n2. Each node offers all of this machine's CPUs (srun --overcommit, or fewer tasks).
+# and UTS namespace of its own, with the node's host name, its own directory mounted over TmpFS
+# (the PMIx plugin's per-step files would clash between nodes otherwise) and a /dev/shm of its own,
+# so a job's ranks on n2 see host n2 and only n2's shared memory. Each node offers all of this machine's CPUs (srun --overcommit, or fewer tasks).
 #
 #   tests/slurm/start-local-slurm.sh [STATE_DIR]      (default: $MPIQ_SLURM_DIR or /tmp/mpiq-slurm)
 #   . STATE_DIR/env                                   (sets SLURM_CONF for sinfo, sbatch, srun, ...)
@@ -235,10 +235,17 @@ if [ "$nodes_n" -eq 1 ]; then
   for _ in $(seq 50); do [ -s "$state/run/slurmd.pid" ] && break; sleep 0.1; done
   echo "slurmd $(cat "$state/run/slurmd.pid")" >>"$state/run/pids"
 else
+  # Each node's /dev/shm is a tmpfs of its own, as on separate machines: Open MPI's shared-memory
+  # segments (/dev/shm/vader_segment.NODE.UID.JOBID.RANK) of one node are never seen by another, and
+  # those of a node killed mid-job (test-node-loss.sh) go with its namespace instead of lingering
+  # under a name a later job on that node reuses (a rank of n3 once failed in MPI_Init that way:
+  # "shared memory initialization ... open(2) ENOENT", then a segfault).
+  shm_size=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 4 / nodes_n ))k
   for n in "${nodes[@]}"; do
     mkdir -p "$state/tmpnode/$n" "$state/spool/$n"
     unshare --mount --uts --propagation private /bin/sh -c \
-      "hostname $n && mount --bind '$state/tmpnode/$n' '$state/tmp' && exec slurmd -f '$conf' -N $n" \
+      "hostname $n && mount --bind '$state/tmpnode/$n' '$state/tmp' &&
+       mount -t tmpfs -o mode=1777,size=$shm_size mpiq-shm-$n /dev/shm && exec slurmd -f '$conf' -N $n" \
       </dev/null >/dev/null 2>&1 || { show_logs; cannot_start "slurmd of node $n did not start (needs mount and UTS namespaces)"; }
     for _ in $(seq 50); do [ -s "$state/run/slurmd-$n.pid" ] && break; sleep 0.1; done
     echo "slurmd-$n $(cat "$state/run/slurmd-$n.pid")" >>"$state/run/pids"
