@@ -4,7 +4,8 @@
 # with MPIQ_SLURM_NODES=N (2 or more), N nodes n1..nN on this one machine: each slurmd runs in a mount
 # and UTS namespace of its own, with the node's host name, its own directory mounted over TmpFS
 # (the PMIx plugin's per-step files would clash between nodes otherwise) and a /dev/shm of its own,
-# so a job's ranks on n2 see host n2 and only n2's shared memory. Each node offers all of this machine's CPUs (srun --overcommit, or fewer tasks).
+# so a job's ranks on n2 see host n2 and only n2's shared memory. Each node offers all of this
+# machine's CPUs (srun --overcommit, or fewer tasks).
 #
 #   tests/slurm/start-local-slurm.sh [STATE_DIR]      (default: $MPIQ_SLURM_DIR or /tmp/mpiq-slurm)
 #   . STATE_DIR/env                                   (sets SLURM_CONF for sinfo, sbatch, srun, ...)
@@ -77,7 +78,8 @@ export SLURM_CONF=$conf
 #   JobCompType=jobcomp/filetxt keeps a line per finished job in log/jobcomp.txt.
 # - ReturnToService=2: the node comes back by itself after a slurmd restart.
 # - TmpFS: the PMIx plugin's per-job files go under STATE_DIR, not /tmp.
-mem_mb=$(awk -v n="$nodes_n" '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 / n }' /proc/meminfo)
+mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+mem_mb=$((mem_kb / 1024 * 9 / 10 / nodes_n))
 if [ "$nodes_n" -eq 1 ]; then
   node_paths="SlurmdSpoolDir=$state/spool
 SlurmdPidFile=$state/run/slurmd.pid
@@ -237,10 +239,11 @@ if [ "$nodes_n" -eq 1 ]; then
 else
   # Each node's /dev/shm is a tmpfs of its own, as on separate machines: Open MPI's shared-memory
   # segments (/dev/shm/vader_segment.NODE.UID.JOBID.RANK) of one node are never seen by another, and
-  # those of a node killed mid-job (test-node-loss.sh) go with its namespace instead of lingering
-  # under a name a later job on that node reuses (a rank of n3 once failed in MPI_Init that way:
-  # "shared memory initialization ... open(2) ENOENT", then a segfault).
-  shm_size=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 4 / nodes_n ))k
+  # those of a node killed mid-job (test-node-loss.sh) go with its namespace instead of piling up in
+  # the machine's /dev/shm. A rank of n3 once failed in MPI_Init with "shared memory initialization
+  # ... open(2) ENOENT", then a segfault, while 150 such leftovers were there; that they caused it is
+  # likely, not proven.
+  shm_size=$((mem_kb / 4 / nodes_n))k
   for n in "${nodes[@]}"; do
     mkdir -p "$state/tmpnode/$n" "$state/spool/$n"
     unshare --mount --uts --propagation private /bin/sh -c \
