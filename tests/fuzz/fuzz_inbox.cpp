@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = mpiq::fuzz::bytes(data + 1, size - 1);
   if (data[0] & 1)
     cancel(run, text);
-  else if (mpiq::fuzz::sweep_rows(text) <= mpiq::fuzz::kMaxSweepRows)
+  else if (mpiq::fuzz::sweep_fits(text))
     submit(run, text);
   return 0;
 }

@@ -84,15 +84,25 @@ class InputFile {
   std::string path_;
 };
 
-/// A bound on the rows `text` can make through sweeps: 10^digits per `repeat` (the count or the
-/// range's end, on the rest of its line), for every line when a `defaults` line may set it.
-/// `[% repeat=99999999 %]` is a valid line of 100 million tasks; the targets leave files above
-/// kMaxSweepRows out, so that libFuzzer's memory limit reports defects, not valid sweeps.
-inline double sweep_rows(std::string_view text) {
+/// A bound on the rows `text` can make through sweeps, and on the bytes they hold: 10^digits rows per
+/// `repeat` (the count or the range's end, on the rest of its line), each holding a copy of its line
+/// (the command) and a row's columns; for every line when a `defaults` line may set it.
+/// `[% repeat=99999999 %]` is a valid line of 100 million tasks, and a sweep of 95,753 elements of a
+/// 4 KB command a valid 390 MB table (1 s to parse in a plain build, 21 s under ASan: a libFuzzer
+/// timeout, not a defect). The targets leave files above kMaxSweepRows or kMaxSweepBytes out, so
+/// that libFuzzer's memory and time limits report defects, not valid sweeps.
+struct SweepSize {
+  double rows = 0, bytes = 0;
+};
+inline SweepSize sweep_size(std::string_view text) {
+  constexpr double kRowBytes = 128;  // a row's columns, about
   std::string lower(text);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  double rows = 0;
+  const bool defaults = lower.find("defaults") != std::string::npos;
+  const double lines = 1 + static_cast<double>(std::count(lower.begin(), lower.end(), '\n'));
+  SweepSize size;
   for (size_t at = lower.find("repeat"); at != std::string::npos; at = lower.find("repeat", at + 1)) {
+    const size_t bol = at == 0 ? 0 : lower.rfind('\n', at - 1) + 1;  // npos + 1 is 0
     const size_t eol = std::min(lower.find('\n', at), lower.size());
     size_t longest = 0, run = 0;
     for (size_t i = at; i < eol; ++i) {
@@ -101,14 +111,20 @@ inline double sweep_rows(std::string_view text) {
     }
     double count = 1;
     for (size_t d = 0; d < longest && count < 1e12; ++d) count *= 10;
-    rows += count;
+    // Under `defaults`, every line may be a sweep of `count`, each element a copy of its own line.
+    size.rows += defaults ? count * lines : count;
+    size.bytes += count * (defaults ? static_cast<double>(lower.size()) + lines * kRowBytes
+                                    : static_cast<double>(eol - bol) + kRowBytes);
   }
-  if (rows > 0 && lower.find("defaults") != std::string::npos)
-    rows *= 1 + static_cast<double>(std::count(lower.begin(), lower.end(), '\n'));
-  return rows;
+  return size;
 }
 
-/// The most rows a target lets a task file make through sweeps.
+/// The most rows, and bytes of rows, a target lets a task file make through sweeps.
 inline constexpr double kMaxSweepRows = 200'000;
+inline constexpr double kMaxSweepBytes = 32.0 * (1 << 20);
+inline bool sweep_fits(std::string_view text) {
+  const SweepSize size = sweep_size(text);
+  return size.rows <= kMaxSweepRows && size.bytes <= kMaxSweepBytes;
+}
 
 }  // namespace mpiq::fuzz

@@ -30,7 +30,7 @@ void parse_and_check(std::string_view text, bool disbatch = false) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = mpiq::fuzz::bytes(data, size);
-  if (mpiq::fuzz::sweep_rows(text) > mpiq::fuzz::kMaxSweepRows) return 0;
+  if (!mpiq::fuzz::sweep_fits(text)) return 0;
   parse_and_check(text);
   parse_and_check(text, true);
   bool pylauncher = false;
