@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <tuple>
 #include <utility>
 
@@ -88,8 +89,8 @@ std::vector<TaskIndex> Scheduler::take_changed() {
   return rows;
 }
 
-Scheduler::Worker& Scheduler::worker(WorkerId w) {
-  if (w >= workers_.size()) workers_.resize(w + 1);
+Scheduler::Worker& Scheduler::add_worker_slot(WorkerId w) {
+  workers_.resize(w + 1);
   return workers_[w];
 }
 
@@ -660,11 +661,20 @@ void Scheduler::release_cancelled(WorkerId id, TaskIndex t) {
   unhold(id, t);
 }
 
+size_t duration_bucket(double seconds) {
+  // floor(2 log2 seconds) + 20 from the exponent and mantissa (seconds = m 2^e, m in [0.5, 1):
+  // floor(2 log2 seconds) = 2e - 2, plus 1 when m >= 2^-1/2), instead of a log2 per finished task.
+  if (!(seconds > 0)) return 0;  // NaN too
+  if (!std::isfinite(seconds)) return kDurationBuckets - 1;
+  int e = 0;
+  const double m = std::frexp(seconds, &e);
+  const int b = 2 * e - 2 + (m >= 1 / std::numbers::sqrt2 ? 1 : 0) + 20;
+  return static_cast<size_t>(std::clamp(b, 0, static_cast<int>(kDurationBuckets) - 1));
+}
+
 void Scheduler::learn_command_duration(double seconds) {
   seconds = std::max(seconds, 0.0);
-  // Bucket b holds durations in [2^((b-20)/2), 2^((b-19)/2)) seconds: 1 ms .. about 3 days.
-  const double b = seconds > 0 ? std::floor(2 * std::log2(seconds)) + 20 : 0;
-  ++duration_buckets_[static_cast<size_t>(std::clamp(b, 0.0, 63.0))];
+  ++duration_buckets_[duration_bucket(seconds)];
   ++duration_samples_;
   longest_duration_ = std::max(longest_duration_, seconds);
   durations_dirty_ = true;
