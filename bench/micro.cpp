@@ -78,7 +78,6 @@ void BM_ReadyQueueDispatch(benchmark::State& state) {
     Scheduler s(table, {});
     for (uint32_t w = 1; w <= workers; ++w) s.add_worker(w, 1, 0);
     while (!s.all_final()) {
-      assignments.clear();
       steals.clear();
       s.dispatch(assignments, steals);
       for (const auto& a : assignments)
@@ -106,7 +105,6 @@ void BM_ReleaseFanOut(benchmark::State& state) {
     TaskTable table = base;
     Scheduler s(table, {});
     s.add_worker(1, 1, 0);
-    assignments.clear();
     s.dispatch(assignments, steals);
     s.on_started(1, 0, 0);
     mpiq::core::TaskResult r;

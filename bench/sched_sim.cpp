@@ -217,7 +217,6 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   const uint64_t loop_ticks0 = __rdtsc();
   for (;;) {
-    assignments.clear();
     steals.clear();
     timed([&] { scheduler.dispatch(assignments, steals); });
     ++dispatch_calls;

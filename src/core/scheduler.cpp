@@ -533,6 +533,11 @@ void Scheduler::on_returned(WorkerId id, std::span<const TaskIndex> tasks) {
 }
 
 void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<StealRequest>& steals) {
+  for (Assignment& a : assignments) {
+    a.tasks.clear();
+    spare_lists_.push_back(std::move(a.tasks));
+  }
+  assignments.clear();
   if (stopped_) return;
   // Workers parked because nothing fitting was ready get another look once new tasks are ready.
   if (!parked_.empty() && parked_at_ != ready_pushes_) {
@@ -568,6 +573,10 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
       ready_.pop();
       if (!batch) {
         assignments.push_back({id, {}});
+        if (!spare_lists_.empty()) {
+          assignments.back().tasks = std::move(spare_lists_.back());
+          spare_lists_.pop_back();
+        }
         batch = &assignments.back();
         ++stats_.assigned_messages;
       }

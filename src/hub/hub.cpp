@@ -401,7 +401,6 @@ void Hub::add_tasks(TaskIndex first_row) {
 }
 
 void Hub::send_dispatch() {
-  assignments_.clear();
   steals_.clear();
   scheduler_.dispatch(assignments_, steals_);
   for (core::Assignment& a : assignments_) {

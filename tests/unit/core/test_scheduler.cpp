@@ -895,3 +895,30 @@ TEST(Scheduler, DurationBucketIsHalfOctavesFromOneMillisecond) {
   EXPECT_EQ(duration_bucket(std::numeric_limits<double>::infinity()), 63u);
   EXPECT_EQ(duration_bucket(std::numeric_limits<double>::denorm_min()), 0u);
 }
+
+// dispatch replaces what the vector held (the hub passes the same one each time, and its task lists
+// are reused): only this round's assignments are in it, each with only its own tasks.
+TEST(Scheduler, DispatchReplacesTheAssignmentsItIsGiven) {
+  TaskTable t = parse("a\nb\nc\nd\n");
+  SchedulerOptions o;
+  o.prefetch = 1;  // a one-core worker holds two tasks
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  std::vector<Assignment> assignments;
+  std::vector<StealRequest> steals;
+  s.dispatch(assignments, steals);
+  ASSERT_EQ(assignments.size(), 1u);
+  EXPECT_EQ(assignments[0].tasks, (std::vector<TaskIndex>{0, 1}));
+  run(s, 1, ok(0));
+  s.dispatch(assignments, steals);
+  ASSERT_EQ(assignments.size(), 1u);
+  EXPECT_EQ(assignments[0].worker, 1u);
+  EXPECT_EQ(assignments[0].tasks, (std::vector<TaskIndex>{2}));
+  s.dispatch(assignments, steals);  // nothing has room: nothing to send
+  EXPECT_TRUE(assignments.empty());
+  run(s, 1, ok(1));
+  run(s, 1, ok(2));
+  s.dispatch(assignments, steals);
+  ASSERT_EQ(assignments.size(), 1u);
+  EXPECT_EQ(assignments[0].tasks, (std::vector<TaskIndex>{3}));
+}
