@@ -381,7 +381,10 @@ void RunDirectory::finalized(const core::TaskTable& table, std::span<const core:
   }
 }
 
-RunDirectory::Syncer::Syncer() : thread_([this] { loop(); }) {}
+// The thread starts at the first request, not here: the run directory loads its checkpoint in a fork
+// (store/child_check.hpp) after this member is built, and a thread that is starting at the fork can
+// hold a lock the child then waits for (under ASan: the allocator's; a unit test's child hung 60 s).
+RunDirectory::Syncer::Syncer() = default;
 
 RunDirectory::Syncer::~Syncer() {
   stop();
@@ -390,10 +393,14 @@ RunDirectory::Syncer::~Syncer() {
 void RunDirectory::Syncer::request(int fd) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return;
     fd_ = fd;
     requested_ = true;
   }
-  wake_.notify_one();
+  if (!thread_.joinable())
+    thread_ = std::thread([this] { loop(); });  // sees the request at once
+  else
+    wake_.notify_one();
 }
 
 void RunDirectory::Syncer::stop() {

@@ -146,7 +146,8 @@ class RunDirectory final : public RunRecorder {
    public:
     Syncer();
     ~Syncer();
-    /// Asks for an fdatasync of `fd`; returns at once. A request while one runs is merged into the next.
+    /// Asks for an fdatasync of `fd`; returns at once (the first starts the thread). A request while one
+    /// runs is merged into the next.
     void request(int fd);
     /// Waits until no sync is running or asked for, and stops the thread.
     void stop();
