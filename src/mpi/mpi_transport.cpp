@@ -65,23 +65,31 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   MPI_Comm_rank(node_, &local_rank_);
   MPI_Comm_size(node_, &local_size_);
   int lowest = rank_;
-  check_mpi(MPI_Allreduce(&rank_, &lowest, 1, MPI_INT, MPI_MIN, node_), "MPI_Allreduce");
+  MPI_Request r;
+  check_mpi(MPI_Iallreduce(&rank_, &lowest, 1, MPI_INT, MPI_MIN, node_, &r), "MPI_Iallreduce");
+  wait_quietly(r, "MPI_Iallreduce");
   hub_on_node_ = lowest == 0;
 }
 
 std::vector<std::string> MpiSession::node_allgather(const std::string& value) const {
   int len = static_cast<int>(value.size());
   std::vector<int> lens(static_cast<size_t>(local_size_)), displs(static_cast<size_t>(local_size_));
-  check_mpi(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, node_), "MPI_Allgather");
+  // Non-blocking and waited for quietly, as every collective after MPI_Init: the ranks of a node meet
+  // here when each calls run(), and an embedding program's hub may submit for seconds before it does
+  // (a blocking MPI_Allgather spun its workers at 100% of a core, next to the hub's submissions).
+  MPI_Request r;
+  check_mpi(MPI_Iallgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, node_, &r), "MPI_Iallgather");
+  wait_quietly(r, "MPI_Iallgather");
   int total = 0;
   for (size_t i = 0; i < lens.size(); ++i) {
     displs[i] = total;
     total += lens[i];
   }
   std::string all(static_cast<size_t>(total), '\0');
-  check_mpi(
-      MPI_Allgatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, node_),
-      "MPI_Allgatherv");
+  check_mpi(MPI_Iallgatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR,
+                            node_, &r),
+            "MPI_Iallgatherv");
+  wait_quietly(r, "MPI_Iallgatherv");
   std::vector<std::string> out;
   for (size_t i = 0; i < lens.size(); ++i)
     out.push_back(all.substr(static_cast<size_t>(displs[i]), static_cast<size_t>(lens[i])));

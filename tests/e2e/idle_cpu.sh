@@ -17,3 +17,24 @@ for i in "${!a[@]}"; do
 done
 wait $launcher || fail "run failed"
 echo "ok: idle ranks do not spin"
+
+# An embedding program's workers wait for their hub's run() without spinning either: the hub here
+# sleeps 4 s after its submissions (ranks meet in run(), in collectives that Open MPI spins in when
+# they block). EMBED_COUNT (the third argument) is tests/e2e/embed_count.cpp's program.
+EMBED=${3:-}
+if [ -n "$EMBED" ] && [ "$NP" != 1 ]; then
+  MPIQ_TEST_HUB_DELAY_S=4 mpirun --allow-run-as-root --oversubscribe -np "$NP" "$EMBED" > embed.out 2>&1 &
+  launcher=$!
+  sleep 1.5
+  pids=$(pgrep -f "^$EMBED" || true)
+  [ -n "$pids" ] || fail "no embed-count process found"
+  a=($(ticks)); sleep 2; b=($(ticks))
+  for i in "${!a[@]}"; do
+    pct=$(( (b[i] - a[i]) * 100 / (2 * hz) ))
+    echo "embedding rank $i: ${pct}% of a core while the hub prepares"
+    [ "$pct" -lt 25 ] || fail "a rank of an embedding program spins while its hub has not called run() (${pct}%)"
+  done
+  wait $launcher || { cat embed.out; fail "embed-count failed"; }
+  [ "$(grep -c '^task ' embed.out)" = 10 ] || { cat embed.out; fail "embed-count did not end its 10 tasks"; }
+  echo "ok: an embedding program's ranks do not spin before run()"
+fi
