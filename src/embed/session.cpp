@@ -274,7 +274,9 @@ struct Session::Impl final : hub::HubObserver {
     const TaskIndex row = append(id, kind, payload, o.name, settings, p.deps, rows);
     ++next_id;
     if (!o.name.empty()) names.emplace(o.name, id);
-    table.init_runtime_columns();
+    // Before run() the runtime columns are given to every new row at once (prepare_hub): padding
+    // nine columns a row at a time was a third of a submission.
+    if (running) table.init_runtime_columns();
     if (promise) promises.emplace(row, std::move(*promise));
     // Running means this is the hub's thread (else the task was queued above); `hub` is its own.
     hub::Hub* const target = running ? hub : nullptr;
@@ -294,6 +296,7 @@ struct Session::Impl final : hub::HubObserver {
 
   // The hub rank's side of launch::run: the run as it stands when run() starts.
   launch::HubRun prepare_hub() {
+    table.init_runtime_columns();  // the rows submitted before run() have none yet
     // Tasks that ended in an earlier run are delivered first; their hooks may submit more.
     if (state && state->resuming())
       for (TaskIndex t = 0; t < table.size(); ++t)
@@ -434,7 +437,8 @@ std::optional<Result> Session::result(TaskId id) const {
     lock.unlock();  // the hub's thread is the table's only writer
   }
   auto row = s.table.find(id);
-  if (!row || !core::is_final(s.table.state[*row])) return std::nullopt;
+  // A row submitted before run() has no runtime columns yet: it has not ended.
+  if (!row || *row >= s.table.state.size() || !core::is_final(s.table.state[*row])) return std::nullopt;
   return make_result(s.table, *row, !s.ran);
 }
 
