@@ -19,16 +19,12 @@ namespace mpiq::core {
 class StringColumn {
  public:
   /// Appends `s` as the next row.
-  void push_back(std::string_view s) {
-    if (s.empty() && offsets_.empty()) {
+  [[gnu::always_inline]] void push_back(std::string_view s) {
+    if (s.empty() && offsets_.empty()) [[likely]] {
       ++rows_;
       return;
     }
-    materialize();
-    grow_column(blob_, s.size());
-    blob_.insert(blob_.end(), s.begin(), s.end());
-    push_column(offsets_, blob_.size());
-    ++rows_;
+    push_stored(s);
   }
   /// Row `i` (0-based); valid until the column is next modified.
   std::string_view operator[](size_t i) const {
@@ -66,6 +62,14 @@ class StringColumn {
   }
 
  private:
+  // push_back of a string that is stored: the first non-empty one makes the offsets.
+  [[gnu::noinline]] void push_stored(std::string_view s) {
+    materialize();
+    grow_column(blob_, s.size());
+    blob_.insert(blob_.end(), s.begin(), s.end());
+    push_column(offsets_, blob_.size());
+    ++rows_;
+  }
   void materialize() {
     if (!offsets_.empty()) return;
     reserve_column(offsets_, rows_ + 1);

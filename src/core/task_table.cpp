@@ -104,6 +104,16 @@ std::string find_table_problem(const TaskTable& table) {
   return "";
 }
 
+void TaskTable::pad_text(StringColumn& column, size_t n, std::string_view value) {
+  while (column.size() < n) column.push_back(value);
+}
+
+void TaskTable::pad_offsets(std::vector<uint64_t>& offsets, size_t n) {
+  if (offsets.empty()) offsets.push_back(0);
+  const uint64_t end = offsets.back();  // a copy: growing moves the vector
+  grow(offsets, n + 1, end);            // rows without dependencies
+}
+
 std::optional<TaskIndex> TaskTable::find(TaskId task, uint32_t elem) const {
   const auto [first, last] = rows_of(task);
   if (elem == kNoElement) {

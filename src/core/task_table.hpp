@@ -246,14 +246,25 @@ struct TaskTable {
 
  private:
   // Gives every column that has fewer than n rows its default value in the rows it lacks (rows added
-  // by hand, or by an older writer that did not know the column). `spec_only` leaves runtime columns.
-  void pad_columns(size_t n, bool spec_only = false);
+  // by hand, or by an older writer that did not know the column).
+  void pad_columns(size_t n);
+  // The same for one spec column (append() checks each before it adds to it): the check inline, the
+  // padding out of line.
+  template <class D>
+  [[gnu::always_inline]] void pad_spec_column(const D& c, size_t n);
+  static void pad_text(StringColumn& column, size_t n, std::string_view value);  // task_table.cpp
+  static void pad_offsets(std::vector<uint64_t>& offsets, size_t n);
   // resize() to one more row reallocates every time in libstdc++ 12 (measured: 200,000 one-row
   // resizes took 0.11 s for doubles, 0.38 s for strings); tasks submitted one at a time need
   // amortised growth.
+  // The check inline, the growth out of line: append() checks every spec column per row.
   template <class T, class V>
-  static void grow(std::vector<T>& column, size_t n, const V& value) {
-    if (column.size() >= n) return;
+  [[gnu::always_inline]] static void grow(std::vector<T>& column, size_t n, const V& value) {
+    if (column.size() < n) [[unlikely]]
+      grow_to(column, n, value);
+  }
+  template <class T, class V>
+  [[gnu::noinline]] static void grow_to(std::vector<T>& column, size_t n, const V& value) {
     if (column.capacity() < n) reserve_column(column, std::max(n, 2 * column.capacity()));
     column.resize(n, value);
   }
@@ -340,10 +351,11 @@ inline TaskIndex TaskTable::append(const TaskSpec& s) {
   const auto row = static_cast<TaskIndex>(size());
   // First what may throw (too many kinds), so that a failure leaves no half-appended row.
   const uint16_t kind_index = s.kind.empty() ? uint16_t{0} : intern_kind(s.kind);
-  // Rows added by hand (or by an older writer) before this one may lack a column.
-  pad_columns(row, true);
-  for_each_column([&](const auto& c) {
+  // Inlined whole (g++ 12 left a call per column of ~35 instructions: a row costs ~20 columns).
+  for_each_column([&](const auto& c) __attribute__((always_inline)) {
     using D = std::remove_cvref_t<decltype(c)>;
+    // Rows added by hand (or by an older writer) before this one may lack a column.
+    if constexpr (kIsSpecColumn<D>) pad_spec_column(c, row);
     if constexpr (!kIsSpecColumn<D>) {
     } else if constexpr (kIsColumn<D, TextColumn>) {
       (this->*c.rows).push_back(s.*c.field);
@@ -416,26 +428,31 @@ inline void TaskTable::set_runtime(TaskIndex i, const TaskRuntime& r) {
   });
 }
 
-inline void TaskTable::pad_columns(size_t n, bool spec_only) {
-  static const TaskSpec spec_defaults{};
+template <class D>
+inline void TaskTable::pad_spec_column(const D& c, size_t n) {
+  static constexpr TaskSpec spec_defaults{};
+  if constexpr (kIsColumn<D, TextColumn>) {
+    StringColumn& column = this->*c.rows;
+    if (column.size() < n) [[unlikely]]
+      pad_text(column, n, spec_defaults.*c.field);
+  } else if constexpr (kIsColumn<D, KindColumn>) {
+    grow(this->*c.rows, n, uint16_t{0});  // kind_names[0] is "", TaskSpec's default kind
+  } else if constexpr (kIsColumn<D, DependencyColumn>) {
+    std::vector<uint64_t>& offsets = this->*c.offsets;
+    if (offsets.size() < n + 1) [[unlikely]]
+      pad_offsets(offsets, n);
+  } else {
+    grow(this->*c.rows, n, spec_defaults.*c.field);
+  }
+}
+
+inline void TaskTable::pad_columns(size_t n) {
   static const TaskRuntime runtime_defaults{};
   for_each_column([&](const auto& c) {
     using D = std::remove_cvref_t<decltype(c)>;
     if constexpr (kIsSpecColumn<D>) {
-      if constexpr (kIsColumn<D, TextColumn>) {
-        StringColumn& column = this->*c.rows;
-        while (column.size() < n) column.push_back(spec_defaults.*c.field);
-      } else if constexpr (kIsColumn<D, KindColumn>) {
-        grow(this->*c.rows, n, uint16_t{0});  // kind_names[0] is "", TaskSpec's default kind
-      } else if constexpr (kIsColumn<D, DependencyColumn>) {
-        std::vector<uint64_t>& offsets = this->*c.offsets;
-        if (offsets.empty()) offsets.push_back(0);
-        const uint64_t end = offsets.back();  // a copy: growing moves the vector
-        grow(offsets, n + 1, end);            // rows without dependencies
-      } else {
-        grow(this->*c.rows, n, spec_defaults.*c.field);
-      }
-    } else if (!spec_only) {
+      pad_spec_column(c, n);
+    } else {
       if constexpr (kIsColumn<D, ResultTextColumn>) {
         if ((this->*c.rows).size() < n) (this->*c.rows).resize(n);  // default "": nothing stored
       } else {
