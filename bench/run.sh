@@ -40,10 +40,12 @@ SHM=$(mktemp -d /dev/shm/mpiq-bench-XXXXXX 2>/dev/null || true)
 cleanup() { rm -rf "$WORK"; [ -n "$SHM" ] && rm -rf "$SHM"; return 0; }
 trap cleanup EXIT
 
-# Open MPI: shared memory and loopback only, no binding (as tests/e2e/lib.sh): probing for a fabric
-# costs seconds per launch.
+# Open MPI: no fabric probing (seconds per launch), no binding.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+# One node: shared memory alone for every MPI program here (mpiq, the MPI ceiling, mpi4py), which is what
+# mpiq picks by itself on one node when OMPI_MCA_btl is unset; with the tests' `self,vader,tcp` every
+# rank also polled its TCP sockets (bench-embed 2,000,000 tasks: 1.43-2.14 M/s against 2.11-2.20 M/s).
+export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe)
 
@@ -279,13 +281,24 @@ fi
 if want 3; then
 log "3. function tasks"
 if [ -x "$BIN/bench-embed" ]; then
-  if timed X "${MPIRUN[@]}" -np 3 "$BIN/bench-embed" "$N3_EMBED" --mode ahead; then
-    # End to end: submission plus run(), as a pool's map() is timed; run() alone reported beside it.
-    EMBED=$(kv tasks_per_s "$(cat "$WORK/last.log")")
-    EMBED_RUN=$(grep -oE 'run-only [0-9.]+' "$WORK/last.log" | awk '{print $2}')
-    row "3. $N3_EMBED no-op function tasks, 2 workers (np 3): mpiq embedding API, submission + run (bench-embed)" \
-      "$(calc "${EMBED:-0}" 0)/s" ">= 2,000,000/s" "$(calc "${EMBED:-0} / 2000000")" ">= 1.0" "$(verdict "${EMBED:-0}" '>=' 2000000)"
-    row "3. the same, run() alone (tasks submitted before it)" "$(calc "${EMBED_RUN:-0}" 0)/s" "-" \
+  # End to end: submission plus run(), as a pool's map() is timed; run() alone reported beside it.
+  # REPS rounds: the lowest and the median rate quoted, the verdict on the median.
+  E3=(); E3_RUN=(); ok=1
+  for i in $(seq "$REPS"); do
+    if timed X "${MPIRUN[@]}" -np 3 "$BIN/bench-embed" "$N3_EMBED" --mode ahead; then
+      E3+=("$(kv tasks_per_s "$(cat "$WORK/last.log")")")
+      E3_RUN+=("$(grep -oE 'run-only [0-9.]+' "$WORK/last.log" | awk '{print $2}')")
+    else
+      ok=0; break
+    fi
+  done
+  if [ $ok = 1 ]; then
+    EMBED=$(med "${E3[@]}")
+    note "3. bench-embed $N3_EMBED --mode ahead, np 3, tasks/s of the $REPS rounds: ${E3[*]}; run() alone: ${E3_RUN[*]}"
+    row "3. $N3_EMBED no-op function tasks, 2 workers (np 3): mpiq embedding API, submission + run (bench-embed; min / median of $REPS)" \
+      "$(calc "$(least "${E3[@]}")" 0) / $(calc "$EMBED" 0)/s" ">= 2,000,000/s" "$(calc "$EMBED / 2000000")" ">= 1.0" \
+      "$(verdict "$EMBED" '>=' 2000000)"
+    row "3. the same, run() alone (tasks submitted before it; median)" "$(calc "$(med "${E3_RUN[@]}")" 0)/s" "-" \
       "-" "(info)" "-"
   else
     EMBED=""
@@ -402,12 +415,20 @@ log "6. checkpoint and journal"
 out=$("$BIN/bench_checkpoint" 1000000 "$WORK")
 W6=$(grep 'write checkpoint, replacing' <<<"$out" | awk -F'|' '{print $3}' | grep -o '[0-9.]*')
 W6N=$(grep 'write checkpoint, new file' <<<"$out" | awk -F'|' '{print $3}' | grep -o '[0-9.]*')
-L6=$(grep 'load checkpoint' <<<"$out" | awk -F'|' '{print $3}' | grep -o '[0-9.]*')
+L6=$(grep -F 'load checkpoint (all checks)' <<<"$out" | awk -F'|' '{print $3}' | grep -o '[0-9.]*')
 row "6. checkpoint write, 1,000,000 tasks (replacing; new file)" "${W6} s (${W6N} s)" "-" "-" "<= 1 s" "$(verdict "$W6" '<=' 1)"
 row "6. checkpoint load, 1,000,000 tasks (all checks)" "${L6} s" "-" "-" "<= 1 s" "$(verdict "$L6" '<=' 1)"
 out=$("$BIN/bench_journal" 20000 "$WORK" 1)
 AF=$(kv append_flush_us "$out"); SY=$(kv sync_us "$out")
-TASK_US=$(calc "$MPIQ1_S / $N1 * 1000000" 1)
+if [ "$MPIQ1_S" != 0 ]; then
+  TASK_US=$(calc "$MPIQ1_S / $N1 * 1000000" 1)
+else  # benchmark 1 did not run (--only): its time per task from 2,000 `true` here
+  lines true 2000 "$WORK/true2k.txt"
+  rm -rf "$WORK/r6t" "$WORK/o6t"
+  timed T mpiq_np3 "$WORK/true2k.txt" --run-dir "$WORK/r6t" --output "$WORK/o6t" || T=0
+  rm -rf "$WORK/r6t" "$WORK/o6t"
+  TASK_US=$(calc "$T / 2000 * 1000000" 1)
+fi
 CPU_PART=$(calc "$AF / $TASK_US * 100" 2); SYNC_PART=$(calc "$SY / 50000 * 100" 2)
 OVER=$(calc "$CPU_PART + $SYNC_PART" 2)
 row "6. journal overhead on benchmark 1, upper bound from its costs: append+flush ${AF} us per task, fdatasync ${SY} us per 50 ms" \
