@@ -67,6 +67,11 @@ TaskTable parse_task_file(std::string_view text, const std::string& path, NodeCo
 
 namespace detail {
 
+/// parse_task_file without the runtime columns (TaskTable::init_runtime_columns gives them): for a
+/// caller that owns the text and frees it first (store::load_task_file), so that a large file's text
+/// and those columns are never held at once.
+TaskTable parse_spec_columns(std::string_view text, const std::string& path, NodeCommands* pernode);
+
 /// A file parsed as a submission to a run: what parse_submission (core/submission.hpp) builds on.
 struct ParsedSubmission {
   /// The file's rows as parse_task_file returns them (ids are lines), without the dependencies on the

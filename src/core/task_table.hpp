@@ -243,6 +243,9 @@ struct TaskTable {
   /// `waiting`, no attempt), and any other column a row lacks its default (TaskSpec's: a shell command,
   /// no payload). The parser fills only the spec columns and calls this last.
   void init_runtime_columns() { pad_columns(size()); }
+  /// Gives every spec column that lacks rows its default, and leaves the runtime columns as they are
+  /// (a table that init_runtime_columns() will complete later).
+  void pad_spec_columns();
 
  private:
   // Gives every column that has fewer than n rows its default value in the rows it lacks (rows added
@@ -444,6 +447,12 @@ inline void TaskTable::pad_spec_column(const D& c, size_t n) {
   } else {
     grow(this->*c.rows, n, spec_defaults.*c.field);
   }
+}
+
+inline void TaskTable::pad_spec_columns() {
+  for_each_column([&](const auto& c) {
+    if constexpr (kIsSpecColumn<std::remove_cvref_t<decltype(c)>>) pad_spec_column(c, size());
+  });
 }
 
 inline void TaskTable::pad_columns(size_t n) {

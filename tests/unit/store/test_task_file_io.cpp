@@ -34,6 +34,24 @@ TEST(TaskFileIo, LoadReadsTheFile) {
   EXPECT_EQ(task_ids(t), (Ids{1, 2, 3}));
 }
 
+// The text is freed before the runtime columns are made (the hub's peak memory), and the table is
+// whole all the same: every column has a row per task, each task waits to run.
+TEST(TaskFileIo, LoadGivesEveryColumnItsRowsAfterTheText) {
+  const std::string path = kData + "/parse-greasy-short-example.tasks";
+  const TaskTable t = load_task_file(path);
+  EXPECT_EQ(core::find_table_problem(t), "");
+  ASSERT_EQ(t.state.size(), t.size());
+  for (TaskIndex r = 0; r < t.size(); ++r) {
+    EXPECT_EQ(t.attempts[r], 0u);
+    EXPECT_EQ(t.exit_code[r], -1);
+  }
+  // What the parser hands over has the spec columns only.
+  const TaskTable spec = core::detail::parse_spec_columns(read_task_file(path), path, nullptr);
+  EXPECT_EQ(spec.size(), t.size());
+  EXPECT_EQ(spec.cores.size(), t.size());
+  EXPECT_TRUE(spec.state.empty());
+}
+
 TEST(TaskFileIo, UnreadableFileIsAnInputErrorNamingThePath) {
   const std::string missing = kData + "/parse-no-such-file.tasks";
   try {
