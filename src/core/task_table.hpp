@@ -241,7 +241,8 @@ struct TaskTable {
 
   /// Gives every row that lacks them the runtime columns' initial values (TaskRuntime's defaults: state
   /// `waiting`, no attempt), and any other column a row lacks its default (TaskSpec's: a shell command,
-  /// no payload). The parser fills only the spec columns and calls this last.
+  /// no payload). The parser fills only the spec columns; parse_task_file and store::load_task_file
+  /// call this last, once the parser's temporaries (and the file's text) are gone.
   void init_runtime_columns() { pad_columns(size()); }
   /// Gives every spec column that lacks rows its default, and leaves the runtime columns as they are
   /// (a table that init_runtime_columns() will complete later).
