@@ -1,20 +1,28 @@
 # While tasks sleep, the hub and workers must not spin. A spinning rank uses ~100% of a core; the
 # bound here is loose (25%) so a busy CI machine cannot fail it; bench/ measures the real figure.
 source "$(dirname "$0")/lib.sh"
+hz=$(getconf CLK_TCK)
+# expect_quiet LABEL WHAT PIDS...: each of PIDS uses under 25% of a core over 2 s, or the test fails
+# saying WHAT.
+expect_quiet() {
+  local label=$1 what=$2 i pct a b
+  shift 2
+  ticks() { for p in "$@"; do awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0; done; }
+  a=($(ticks "$@")); sleep 2; b=($(ticks "$@"))
+  for i in "${!a[@]}"; do
+    pct=$(( (b[i] - a[i]) * 100 / (2 * hz) ))
+    echo "$label $i: ${pct}% of a core"
+    [ "$pct" -lt 25 ] || fail "$what (${pct}%)"
+  done
+}
+
 printf 'sleep 4\nsleep 4\nsleep 4\n' > idle.tasks
 mpiq_run idle.tasks > /dev/null 2>&1 &
 launcher=$!
 sleep 1.5
 pids=$(pgrep -f "$MPIQ run idle.tasks" | grep -v "^$launcher\$" || true)
 [ -n "$pids" ] || fail "no mpiq process found"
-ticks() { for p in $pids; do awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0; done; }
-a=($(ticks)); sleep 2; b=($(ticks))
-hz=$(getconf CLK_TCK)
-for i in "${!a[@]}"; do
-  pct=$(( (b[i] - a[i]) * 100 / (2 * hz) ))
-  echo "process $i: ${pct}% of a core"
-  [ "$pct" -lt 25 ] || fail "an mpiq rank spins while its tasks sleep (${pct}%)"
-done
+expect_quiet process "an mpiq rank spins while its tasks sleep" $pids
 wait $launcher || fail "run failed"
 echo "ok: idle ranks do not spin"
 
@@ -28,12 +36,7 @@ if [ -n "$EMBED" ] && [ "$NP" != 1 ]; then
   sleep 1.5
   pids=$(pgrep -f "^$EMBED" || true)
   [ -n "$pids" ] || fail "no embed-count process found"
-  a=($(ticks)); sleep 2; b=($(ticks))
-  for i in "${!a[@]}"; do
-    pct=$(( (b[i] - a[i]) * 100 / (2 * hz) ))
-    echo "embedding rank $i: ${pct}% of a core while the hub prepares"
-    [ "$pct" -lt 25 ] || fail "a rank of an embedding program spins while its hub has not called run() (${pct}%)"
-  done
+  expect_quiet "embedding rank" "a rank of an embedding program spins while its hub has not called run()" $pids
   wait $launcher || { cat embed.out; fail "embed-count failed"; }
   [ "$(grep -c '^task ' embed.out)" = 10 ] || { cat embed.out; fail "embed-count did not end its 10 tasks"; }
   echo "ok: an embedding program's ranks do not spin before run()"
