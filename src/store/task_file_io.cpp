@@ -36,9 +36,9 @@ std::string read_task_file(const std::string& path) {
 core::TaskTable load_task_file(const std::string& path, core::TaskFileFormat format, core::NodeCommands* pernode) {
   if (format == core::TaskFileFormat::disbatch)
     return core::parse_disbatch_file(read_task_file(path), path, pernode);
-  if (format == core::TaskFileFormat::pylauncher)
-    return core::parse_task_file(core::pylauncher_as_task_file(read_task_file(path), path), path, pernode);
-  std::string text = read_task_file(path);
+  std::string text = format == core::TaskFileFormat::pylauncher
+                         ? core::pylauncher_as_task_file(read_task_file(path), path)
+                         : read_task_file(path);
   core::TaskTable table = core::detail::parse_spec_columns(text, path, pernode);
   std::string().swap(text);  // the text is no longer needed: freed before the runtime columns are made
   table.init_runtime_columns();
