@@ -15,6 +15,7 @@ packages=(
   libpmix-dev                         # Slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
   python3-h5py                        # README example and checkpoint tests read with h5py
   util-linux procps                   # flock, setsid, ps
+  strace                              # e2e idle_cpu: counts the ranks' sched_yield calls
   dpkg-dev file binutils              # cpack -G DEB: dpkg-shlibdeps, dpkg-deb; readelf for the run path
   tmux                                # e2e: mpiq status --watch on a real terminal (send-keys, capture-pane)
   chromium                            # e2e: mpiq report's page rendered by headless Chromium

@@ -26,6 +26,28 @@ expect_quiet process "an mpiq rank spins while its tasks sleep" $pids
 wait $launcher || fail "run failed"
 echo "ok: idle ranks do not spin"
 
+# Nor do the ranks yield in their loops: on a node with more ranks than cores (here, --oversubscribe)
+# Open MPI calls sched_yield in every progress call that finds nothing, and a worker woken by a task's
+# end gave its core away before it started the next task (src/mpi/mpi_transport.cpp). Only the start
+# (MPI_Init and the first communicators) may yield: a run of 1,000 tasks makes about as many
+# sched_yield calls as a run of one (before the fix, some 5 more per task: 5,000).
+if [ "$NP" != 1 ]; then
+  command -v strace > /dev/null || skip_unless_ci "strace is not installed (scripts/install-deps.sh installs it)"
+  yields() {  # yields TASKS: sched_yield calls of the whole run of TASKS `true`
+    for _ in $(seq "$1"); do echo true; done > yield.tasks
+    rm -rf yield.run
+    strace -f -c -e trace=sched_yield -o yield.strace \
+      mpirun --allow-run-as-root --oversubscribe -np "$NP" "$MPIQ" run yield.tasks --run-dir yield.run > /dev/null 2>&1 ||
+      fail "a run of $1 true under strace failed"
+    awk '$NF == "sched_yield" {print $4}' yield.strace | grep . || echo 0
+  }
+  one=$(yields 1)
+  many=$(yields 1000)
+  echo "sched_yield calls: $one for 1 task, $many for 1000"
+  [ "$many" -lt $((one + 300)) ] || fail "the ranks yield in their loops: $many sched_yield calls for 1000 tasks, $one for 1"
+  echo "ok: ranks do not yield per task"
+fi
+
 # An embedding program's workers wait for their hub's run() without spinning either: the hub here
 # sleeps 4 s after its submissions (ranks meet in run(), in collectives that Open MPI spins in when
 # they block). EMBED_COUNT (the third argument) is tests/e2e/embed_count.cpp's program.
