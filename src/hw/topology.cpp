@@ -237,10 +237,41 @@ TopologyHandle load_checked(TopologyHandle t, const std::string& what) {
   return t;
 }
 
+// What changes where hwloc's default discovery looks (hwloc(7), ENVIRONMENT).
+constexpr const char* kDiscoveryVariables[] = {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "HWLOC_FSROOT",
+                                               "HWLOC_COMPONENTS"};
 }  // namespace
+
+bool may_compute(uint32_t class_code) {
+  const uint32_t base = class_code >> 16;
+  return base == 0x03 || base == 0x12 || (class_code >> 8) == 0x0b40;
+}
+
+bool pci_may_hold_gpus(const std::string& devices_dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(devices_dir, ec), end;
+  if (ec) return true;
+  bool any = false;
+  for (; it != end; it.increment(ec)) {
+    if (ec) return true;
+    any = true;
+    std::ifstream in(it->path() / "class");
+    uint32_t code = 0;
+    if (!(in >> std::hex >> code) || may_compute(code)) return true;  // unreadable: hwloc decides
+  }
+  return !any;
+}
 
 Topology Topology::from_machine(const GpuVisibilityEnv& env) {
   auto t = new_topology();
+  // This machine's own discovery (no XML, synthetic description, other file system root or chosen
+  // components in the environment) with no PCI device that could be a GPU: the I/O devices would only
+  // cost their discovery.
+  const bool own_discovery = std::none_of(std::begin(kDiscoveryVariables), std::end(kDiscoveryVariables),
+                                          [](const char* v) { return std::getenv(v) != nullptr; });
+  if (own_discovery && !pci_may_hold_gpus())
+    check_hwloc(hwloc_topology_set_io_types_filter(t.get(), HWLOC_TYPE_FILTER_KEEP_NONE),
+                "hwloc_topology_set_io_types_filter");
   if (hwloc_topology_load(t.get()) < 0) check_hwloc(-1, "hwloc_topology_load");
   return Topology(std::move(t), "this machine", env);
 }

@@ -101,6 +101,18 @@ class Topology {
 /// 0x03xx) of NVIDIA (0x10de), AMD (0x1002) and Intel (0x8086).
 std::vector<Gpu> discover_gpus(hwloc_topology_t topology);
 
+/// Whether a PCI device of `class_code` (sysfs's `class`: 0xCCSSPP) could be a GPU or accelerator that
+/// hwloc's vendor plugins or discover_gpus might report: a display controller (0x03), a processing
+/// accelerator (0x12) or a co-processor (0x0b40).
+bool may_compute(uint32_t class_code);
+/// Whether the PCI devices under `devices_dir` (Linux: /sys/bus/pci/devices) may hold a GPU: true when
+/// one of them may_compute, and when the directory cannot be read or lists no device (hwloc then
+/// looks for itself). Reads each device's `class` attribute, which the kernel keeps: no access to the
+/// device. Topology::from_machine leaves out the I/O devices when it says no: hwloc's PCI discovery
+/// reads every device's configuration space, a trap to the hypervisor each on a virtual machine (6
+/// devices: 13.7 ms of a 16.7 ms topology load, bench/why.md §0).
+bool pci_may_hold_gpus(const std::string& devices_dir = "/sys/bus/pci/devices");
+
 /// hwloc loads every plugin it finds when a process makes its first topology, and two of Debian's
 /// cost each of mpiq's processes ~5 ms at its start for nothing (bench/why.md): hwloc_xml_libxml
 /// (libxml2 and ICU; hwloc's own XML parser reads the same files into the same topology) and hwloc_gl

@@ -322,5 +322,59 @@ TEST(Topology, LoadsThisMachine) {
   for (const Gpu& g : t.gpus()) EXPECT_FALSE(g.slot.vendor.empty());
 }
 
+TEST(Topology, DisplayAcceleratorAndCoprocessorClassesMayCompute) {
+  for (uint32_t c : {0x030000u, 0x030200u, 0x038000u, 0x120000u, 0x0b4000u}) EXPECT_TRUE(may_compute(c)) << c;
+  // A host bridge, an Ethernet controller, a mass storage controller, virtio's unclassified devices.
+  for (uint32_t c : {0x060000u, 0x020000u, 0x018000u, 0xffff00u, 0x0b0000u}) EXPECT_FALSE(may_compute(c)) << c;
+}
+
+TEST(Topology, PciMayHoldGpusReadsEachDevicesClassAndLetsHwlocDecideWhenUnsure) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "mpiq-pci-test";
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(pci_may_hold_gpus(dir.string())) << "a missing directory";
+  std::filesystem::create_directories(dir);
+  EXPECT_TRUE(pci_may_hold_gpus(dir.string())) << "no device listed";
+  const auto device = [&](const std::string& name, const std::string& cls) {
+    std::filesystem::create_directories(dir / name);
+    std::ofstream(dir / name / "class") << cls << "\n";
+  };
+  device("0000:00:00.0", "0x060000");  // as this machine's sysfs writes them
+  device("0000:00:03.0", "0x020000");
+  EXPECT_FALSE(pci_may_hold_gpus(dir.string()));
+  device("0000:3b:00.0", "0x030200");  // a 3D controller: a data-centre GPU
+  EXPECT_TRUE(pci_may_hold_gpus(dir.string()));
+  std::filesystem::remove_all(dir / "0000:3b:00.0");
+  std::filesystem::create_directories(dir / "0000:00:05.0");  // no class attribute
+  EXPECT_TRUE(pci_may_hold_gpus(dir.string()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Topology, ThisMachineHasTheSameGpusWithItsIoDevicesLeftOutOrNot) {
+  // HWLOC_FSROOT=/ is hwloc's own discovery of this machine, but from_machine then keeps the I/O
+  // devices whatever the PCI classes say: the GPUs found must be the same.
+  const ScopedEnv xml("HWLOC_XMLFILE", std::nullopt);
+  const ScopedEnv synthetic("HWLOC_SYNTHETIC", std::nullopt);
+  const ScopedEnv components("HWLOC_COMPONENTS", std::nullopt);
+  const auto gpus = [] {
+    const Topology t = Topology::from_machine({});
+    std::vector<std::string> out;
+    for (const Gpu& g : t.gpus()) out.push_back(g.slot.pci + " " + g.slot.model);
+    return out;
+  };
+  std::vector<std::string> with_io, as_loaded;
+  {
+    const ScopedEnv root("HWLOC_FSROOT", "/");
+    with_io = gpus();
+  }
+  {
+    const ScopedEnv root("HWLOC_FSROOT", std::nullopt);
+    as_loaded = gpus();
+  }
+  EXPECT_EQ(as_loaded, with_io);
+  if (!with_io.empty()) {
+    EXPECT_TRUE(pci_may_hold_gpus()) << "GPUs on a PCI bus it says holds none";
+  }
+}
+
 }  // namespace
 }  // namespace mpiq::hw
