@@ -149,6 +149,7 @@ void Scheduler::remove_worker(WorkerId id) {
   if (w.open) --idle_workers_;
   w.joined = false;
   w.open = false;
+  if (w.hungry) --hungry_workers_;
   w.hungry = false;  // its lane entries are stale now
 }
 
@@ -380,6 +381,7 @@ void Scheduler::mark_hungry(WorkerId id, bool front) {
   Worker& w = worker(id);
   if (!w.joined || !w.open || w.hungry) return;
   w.hungry = true;
+  ++hungry_workers_;
   const HungryEntry e{id, ++w.hungry_gen};
   // Entries served through the other lane go stale; drop them before they outnumber the workers.
   const auto compact = [&](std::deque<HungryEntry>& lane) {
@@ -547,19 +549,31 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
   // Stolen tasks are for the idle: after a steal reply they go first, ahead of workers that merely
   // have room (pop_hungry).
   std::vector<TaskIndex> aside;
+  // Ready function tasks are shared among the workers hungry now: a burst (the tasks a finished task
+  // released) that fits one worker's window would otherwise all go to the first one, and the others
+  // would get theirs only by stealing, round trips later (a fan-out of 1,000 no-op tasks on 2 workers
+  // ran at the speed of those round trips).
+  const uint64_t function_share =
+      hungry_workers_ > 1 ? (ready_functions_ + hungry_workers_ - 1) / hungry_workers_ : UINT64_MAX;
   WorkerId id = 0;
   while (!ready_.empty() && pop_hungry(&id)) {
     Worker& w = workers_[id];
     w.hungry = false;
+    --hungry_workers_;
     Assignment* batch = nullptr;
     size_t misses = 0;
-    while (!ready_.empty() && misses < kScanLimit && !no_more_for(w)) {
+    uint64_t functions_taken = 0;
+    const auto had_its_share = [&] {
+      return function_rows_ != 0 && functions_taken >= function_share &&
+             (commands_full(w) || ready_commands_ == 0);
+    };
+    while (!ready_.empty() && misses < kScanLimit && !no_more_for(w) && !had_its_share()) {
       const TaskIndex t = ready_.top().task;
       if (table_.state[t] != TaskState::ready) {  // stale entry
         ready_.pop();
         continue;
       }
-      if (!has_room(w, t)) {
+      if (!has_room(w, t) || (table_.is_function(t) && functions_taken >= function_share)) {
         ready_.pop();
         aside.push_back(t);
         ++misses;
@@ -587,6 +601,7 @@ void Scheduler::dispatch(std::vector<Assignment>& assignments, std::vector<Steal
       if (w.held++ == 0) --idle_workers_;
       if (table_.is_function(t)) {
         ++w.held_functions;
+        ++functions_taken;
       } else {
         w.held_cores += table_.cores[t];
         w.held_gpus += table_.gpus[t];

@@ -325,6 +325,7 @@ class Scheduler {
   uint64_t parked_at_ = 0;        // ready_pushes_ when a worker was last parked
   size_t pending_steals_ = 0;     // steal requests not yet answered
   size_t idle_workers_ = 0;       // joined workers that hold no task
+  size_t hungry_workers_ = 0;     // workers with room, waiting in a lane for a dispatch
   // (unstarted tasks, worker), pushed when a worker's count grows; stale entries checked on pop.
   std::priority_queue<std::pair<uint32_t, WorkerId>> victims_;
   std::vector<TaskIndex> finalized_;

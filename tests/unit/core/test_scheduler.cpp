@@ -514,6 +514,34 @@ TEST(Scheduler, FunctionWindowGrowsForShortTasksAndShrinksForLongOnes) {
   EXPECT_EQ(s2.function_window(1), kMinFunctionWindow);
 }
 
+TEST(Scheduler, ABurstOfReadyFunctionTasksIsSharedAmongTheHungryWorkers) {
+  // A root with 1,000 dependants, as a fan-out: once the root ends, both workers are hungry and the
+  // burst fits either one's window. Each gets half, not the first one all (the other would have to
+  // steal it, round trips later).
+  TaskTable t;
+  const TaskIndex root = append_function(t, {});
+  for (int i = 0; i < 1000; ++i) append_function(t, {root});
+  SchedulerOptions o;
+  o.function_window = 4096;
+  Scheduler s(t, o);
+  s.add_worker(1, 1, 0);
+  s.add_worker(2, 1, 0);
+  const auto first = dispatch(s);
+  ASSERT_EQ(first.all(), std::vector<TaskIndex>{root});
+  s.on_finished(first.assignments.at(0).worker, ok(root));
+  const auto burst = dispatch(s);
+  ASSERT_EQ(burst.assignments.size(), 2u);
+  EXPECT_EQ(burst.assignments[0].tasks.size(), 500u);
+  EXPECT_EQ(burst.assignments[1].tasks.size(), 500u);
+  EXPECT_NE(burst.assignments[0].worker, burst.assignments[1].worker);
+  // One hungry worker takes what its window allows.
+  TaskTable one;
+  for (int i = 0; i < 1000; ++i) append_function(one, {});
+  Scheduler s1(one, o);
+  s1.add_worker(1, 1, 0);
+  EXPECT_EQ(dispatch(s1).all().size(), 1000u);
+}
+
 // --- mpiq cancel (docs/design.md §3, §8) ---
 
 TEST(Scheduler, CancelOfAWaitingTaskSkipsItsDependantsAndNeedsNoWorker) {
