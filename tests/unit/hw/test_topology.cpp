@@ -11,6 +11,7 @@
 #include "hw/topology.hpp"
 #include "mpiq/error.hpp"
 #include "shared_topologies.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mpiq::hw {
 namespace {
@@ -329,14 +330,14 @@ TEST(Topology, DisplayAcceleratorAndCoprocessorClassesMayCompute) {
 }
 
 TEST(Topology, PciMayHoldGpusReadsEachDevicesClassAndLetsHwlocDecideWhenUnsure) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "mpiq-pci-test";
-  std::filesystem::remove_all(dir);
+  const test::TempDir tmp;
+  const std::filesystem::path dir = tmp.file("devices");
   EXPECT_TRUE(pci_may_hold_gpus(dir.string())) << "a missing directory";
   std::filesystem::create_directories(dir);
   EXPECT_TRUE(pci_may_hold_gpus(dir.string())) << "no device listed";
   const auto device = [&](const std::string& name, const std::string& cls) {
     std::filesystem::create_directories(dir / name);
-    std::ofstream(dir / name / "class") << cls << "\n";
+    test::write_bytes((dir / name / "class").string(), cls + "\n");
   };
   device("0000:00:00.0", "0x060000");  // as this machine's sysfs writes them
   device("0000:00:03.0", "0x020000");
@@ -346,7 +347,6 @@ TEST(Topology, PciMayHoldGpusReadsEachDevicesClassAndLetsHwlocDecideWhenUnsure) 
   std::filesystem::remove_all(dir / "0000:3b:00.0");
   std::filesystem::create_directories(dir / "0000:00:05.0");  // no class attribute
   EXPECT_TRUE(pci_may_hold_gpus(dir.string()));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Topology, ThisMachineHasTheSameGpusWithItsIoDevicesLeftOutOrNot) {
