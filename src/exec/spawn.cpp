@@ -1,6 +1,8 @@
 #include "exec/spawn.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +18,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <unordered_map>
 
 #include "exec/guard.hpp"
@@ -90,11 +94,190 @@ int memory_file(std::string_view text) {
   return fd;
 }
 
-std::string describe(int err, const SpawnRequest& req, const std::string& program) {
-  std::string why = std::strerror(err);
-  // posix_spawn reports a failed chdir or open as the spawn's own errno; name the likely culprit.
-  if (!req.workdir.empty() && access(req.workdir.c_str(), X_OK) != 0)
-    return "cannot enter directory '" + req.workdir + "': " + why;
+// A task's process is started with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does inside, but on a
+// stack this thread keeps: glibc's posix_spawn maps a fresh stack for every child and unmaps it after,
+// and in a process with other running threads (the hub's thread in a one-rank run, a function task's)
+// each unmapping is a TLB shootdown across the CPUs that run them. The child also binds itself to the
+// task's CPUs, where the parent used to bind itself around the call and back (a migration of the
+// worker's thread for every task on a worker with more cores than the task). bench/why.md §1.
+//
+// The child runs on the parent's memory while the parent waits, until it execs or exits: it only makes
+// system calls on what the parent prepared, and leaves what went wrong in `ChildFailure`.
+enum class ChildStep : uint8_t { none, clone, group, bind, input, output, error_output, script, workdir, exec };
+
+struct ChildFailure {
+  ChildStep step = ChildStep::none;
+  int err = 0;
+};
+
+// The task's CPUs as the kernel's mask, made before the child needs it.
+class CpuMask {
+ public:
+  explicit CpuMask(const std::vector<int>& cpus) {
+    if (cpus.empty()) return;
+    const int count = *std::max_element(cpus.begin(), cpus.end()) + 1;
+    if (count <= 0) return;
+    size_ = CPU_ALLOC_SIZE(count);
+    set_ = CPU_ALLOC(count);
+    if (!set_) throw std::bad_alloc();
+    CPU_ZERO_S(size_, set_);
+    for (int cpu : cpus)
+      if (cpu >= 0) CPU_SET_S(static_cast<size_t>(cpu), size_, set_);
+  }
+  ~CpuMask() {
+    if (set_) CPU_FREE(set_);
+  }
+  CpuMask(const CpuMask&) = delete;
+  CpuMask& operator=(const CpuMask&) = delete;
+  const cpu_set_t* set() const noexcept { return set_; }
+  size_t size() const noexcept { return size_; }
+
+ private:
+  cpu_set_t* set_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct ChildPlan {
+  const SpawnRequest& req;
+  char* const* argv;
+  char* const* envp;
+  int script_fd;
+  const CpuMask& cpus;
+  std::vector<std::string> candidates;  // execve'd in turn: the program's path, or PATH's entries
+  std::vector<const char*> paths;       // their c_str(), made by start_child
+  ChildFailure failed;
+};
+
+// `from` as the child's descriptor `to`, inheritable (dup2 leaves a copy onto itself close-on-exec).
+bool place_fd(int from, int to) {
+  if (from == to) return fcntl(to, F_SETFD, 0) == 0;
+  return dup2(from, to) == to;
+}
+
+bool open_as(const char* path, int flags, int to) {
+  const int fd = open(path, flags, 0600);
+  if (fd < 0) return false;
+  if (fd == to) return true;
+  const bool ok = dup2(fd, to) == to;
+  close(fd);
+  return ok;
+}
+
+[[noreturn]] int child_fail(ChildPlan& plan, ChildStep step) {
+  plan.failed = {step, errno};
+  _exit(127);
+}
+
+int child_main(void* arg) {
+  ChildPlan& plan = *static_cast<ChildPlan*>(arg);
+  const SpawnRequest& req = plan.req;
+  // Every signal back to its default (a handler would run on the parent's memory; an ignored one would
+  // stay ignored in the task), then none blocked: what posix_spawn's SETSIGDEF and SETSIGMASK gave.
+  // glibc's sigaction refuses its two internal signals, which stay blocked until the exec.
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  if (setpgid(0, 0) != 0) return child_fail(plan, ChildStep::group);  // a timeout ends the whole group
+  if (plan.cpus.set() && sched_setaffinity(0, plan.cpus.size(), plan.cpus.set()) != 0)
+    return child_fail(plan, ChildStep::bind);
+  if (!open_as("/dev/null", O_RDONLY, 0)) return child_fail(plan, ChildStep::input);
+  const int mode = O_WRONLY | O_CREAT | (req.append ? O_APPEND : O_TRUNC);
+  if (!req.stdout_path.empty() ? !open_as(req.stdout_path.c_str(), mode, 1)
+                               : req.stdout_fd >= 0 && !place_fd(req.stdout_fd, 1))
+    return child_fail(plan, ChildStep::output);
+  if (!req.stderr_path.empty() ? !open_as(req.stderr_path.c_str(), mode, 2)
+                               : req.stderr_fd >= 0 && !place_fd(req.stderr_fd, 2))
+    return child_fail(plan, ChildStep::error_output);
+  if (!req.workdir.empty() && chdir(req.workdir.c_str()) != 0) return child_fail(plan, ChildStep::workdir);
+  if (plan.script_fd >= 0 && !place_fd(plan.script_fd, 3)) return child_fail(plan, ChildStep::script);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // As execvp: a candidate that is missing (or behind a missing directory) passes the search on, one
+  // that may not be run passes it on but is the error if nothing else starts; any other error ends it.
+  int err = ENOENT;
+  for (const char* path : plan.paths) {
+    execve(path, plan.argv, plan.envp);
+    if (errno == EACCES)
+      err = EACCES;
+    else if (errno != ENOENT && errno != ENOTDIR) {
+      err = errno;
+      break;
+    }
+  }
+  errno = err;
+  return child_fail(plan, ChildStep::exec);
+}
+
+// The stack the children of this thread start on (one child at a time: the parent waits for each).
+char* child_stack_top() {
+  constexpr size_t kStackBytes = 64 * 1024;
+  thread_local std::unique_ptr<char[]> stack(new char[kStackBytes]);
+  return stack.get() + kStackBytes;  // x86-64 and aarch64 stacks grow down; new[] aligns to 16
+}
+
+// Starts the child of `plan`; its pid in `*pid` unless it failed before its exec.
+ChildFailure start_child(ChildPlan& plan, pid_t* pid) {
+  plan.paths.clear();
+  for (const std::string& c : plan.candidates) plan.paths.push_back(c.c_str());
+  plan.failed = {};
+  // No signal handler may run in the child before it has reset them all, and none in this thread while
+  // the child borrows its memory: everything is blocked around the clone.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t child = clone(child_main, child_stack_top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  const int clone_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (child < 0) return {ChildStep::clone, clone_err};
+  if (plan.failed.step != ChildStep::none) {
+    int status;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return plan.failed;
+  }
+  *pid = child;
+  return {};
+}
+
+// PATH's entries for `name`, as execvp tries them (unset: glibc's "/bin:/usr/bin"; empty: ".").
+std::vector<std::string> path_candidates(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/bin:/usr/bin";
+  std::vector<std::string> out;
+  while (true) {
+    const size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    out.push_back(std::string(dir.empty() ? std::string_view(".") : dir) + "/" + name);
+    if (colon == std::string_view::npos) return out;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+std::string describe(const ChildFailure& f, const SpawnRequest& req, const std::string& program) {
+  const std::string why = std::strerror(f.err);
+  switch (f.step) {
+    case ChildStep::workdir:
+      return "cannot enter directory '" + req.workdir + "': " + why;
+    case ChildStep::bind:
+      return "cannot bind the task to its cores: " + why;
+    case ChildStep::output:
+      return "cannot open the task's stdout" + (req.stdout_path.empty() ? "" : " '" + req.stdout_path + "'") + ": " + why;
+    case ChildStep::error_output:
+      return "cannot open the task's stderr" + (req.stderr_path.empty() ? "" : " '" + req.stderr_path + "'") + ": " + why;
+    case ChildStep::input:
+      return "cannot open /dev/null for the task's stdin: " + why;
+    case ChildStep::group:
+      return "cannot give the task a process group of its own: " + why;
+    case ChildStep::script:
+      return "cannot pass the command to the shell on fd 3: " + why;
+    case ChildStep::none:
+    case ChildStep::clone:
+    case ChildStep::exec:
+      break;
+  }
   return "cannot start '" + program + "': " + why;
 }
 
@@ -168,28 +351,6 @@ std::vector<std::string> split_words(std::string_view cmd) {
 }
 
 Child spawn(const SpawnRequest& req, std::string* error) {
-  SpawnSetup s;
-  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  posix_spawnattr_setflags(&s.attr, flags);
-  posix_spawnattr_setpgroup(&s.attr, 0);  // its own group: a timeout kills the task and its children
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&s.attr, &none);  // the worker blocks signals it reads; the task must not
-  posix_spawnattr_setsigdefault(&s.attr, &all);
-  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  const int mode = O_WRONLY | O_CREAT | O_CLOEXEC | (req.append ? O_APPEND : O_TRUNC);
-  if (!req.stdout_path.empty())
-    posix_spawn_file_actions_addopen(&s.actions, 1, req.stdout_path.c_str(), mode & ~O_CLOEXEC, 0600);
-  if (!req.stderr_path.empty())
-    posix_spawn_file_actions_addopen(&s.actions, 2, req.stderr_path.c_str(), mode & ~O_CLOEXEC, 0600);
-  // dup2 clears close-on-exec on the child's copy, so pipe ends made O_CLOEXEC reach it as 1 and 2 only.
-  if (req.stdout_path.empty() && req.stdout_fd >= 0)
-    posix_spawn_file_actions_adddup2(&s.actions, req.stdout_fd, 1);
-  if (req.stderr_path.empty() && req.stderr_fd >= 0)
-    posix_spawn_file_actions_adddup2(&s.actions, req.stderr_fd, 2);
-  if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, req.workdir.c_str());
-
   const std::string shell(req.shell.empty() ? std::string_view("/bin/sh") : req.shell);
   std::vector<std::string> words;
   int script_fd = -1;  // a command too long to be an argument, for the shell to read
@@ -200,7 +361,6 @@ Child spawn(const SpawnRequest& req, std::string* error) {
                "-byte command to the shell: " + std::strerror(errno);
       return Child{};
     }
-    posix_spawn_file_actions_adddup2(&s.actions, script_fd, 3);
     words = {shell, "/dev/fd/3"};
   } else if (needs_shell(req.command)) {
     words = {shell, "-c", req.command};
@@ -212,37 +372,44 @@ Child spawn(const SpawnRequest& req, std::string* error) {
   envp.reserve(req.env.size() + 1);
   for (const auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
+  CpuMask cpus(req.cpus);
 
   Child child;
+  ChildFailure failed;
   const auto start = [&] {
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
-    // posix_spawnp searches PATH as the shell would; glibc reports exec failures (ENOENT, EACCES)
-    // through its return value, so a missing program is a spawn error, not exit code 127. A program
-    // found before is started from where it was found; if it is gone, PATH is searched again.
-    if (words[0].find('/') == std::string::npos)
-      if (const std::string* found = find_in_path(words[0])) {
-        const int rc = posix_spawn(&child.pid, found->c_str(), &s.actions, &s.attr, argv.data(), envp.data());
-        if (rc != ENOENT && rc != EACCES) return rc;
-        forget_in_path(words[0]);  // moved or removed since
-      }
-    return posix_spawnp(&child.pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+    ChildPlan plan{req, argv.data(), envp.data(), script_fd, cpus, {}, {}, {}};
+    // PATH is searched as execvp does. A program found before is started from where it was found;
+    // if it is gone, PATH is searched again (in the child: relative entries name its directory).
+    if (words[0].find('/') != std::string::npos) {
+      plan.candidates = {words[0]};
+    } else if (const std::string* found = find_in_path(words[0])) {
+      plan.candidates = {*found};
+      failed = start_child(plan, &child.pid);
+      if (failed.step != ChildStep::exec || (failed.err != ENOENT && failed.err != EACCES)) return;
+      forget_in_path(words[0]);  // moved or removed since
+      plan.candidates = path_candidates(words[0]);
+    } else {
+      plan.candidates = path_candidates(words[0]);
+    }
+    failed = start_child(plan, &child.pid);
   };
-  int rc = start();
-  if (rc == ENOEXEC && script_fd < 0 && words[0] != shell) {
-    // A script without `#!`: execvp runs such a file through the shell, and so do we (posix_spawnp
-    // does not). Only this failed start pays for it.
+  start();
+  if (failed.step == ChildStep::exec && failed.err == ENOEXEC && script_fd < 0 && words[0] != shell) {
+    // A script without `#!`: execvp runs such a file through the shell, and so do we. Only this failed
+    // start pays for it.
     const std::string path = find_program(words[0]);
     if (!path.empty()) {
       words[0] = path;
       words.insert(words.begin(), shell);
-      rc = start();
+      start();
     }
   }
   if (script_fd >= 0) close(script_fd);
-  if (rc != 0) {
-    *error = describe(rc, req, words[0]);
+  if (failed.step != ChildStep::none) {
+    *error = describe(failed, req, words[0]);
     child.pid = -1;
     return child;
   }

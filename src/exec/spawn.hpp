@@ -1,7 +1,8 @@
 #pragma once
-/// Starting, watching and ending task processes. posix_spawn only (never system/popen, never fork
-/// in an MPI process: a forked MPI rank can corrupt the interconnect's pinned memory on older kernels;
-/// the one exception, store/child_check.hpp, says why it is safe there).
+/// Starting, watching and ending task processes. As posix_spawn does: clone(CLONE_VM | CLONE_VFORK), the
+/// child sharing the parent's memory until its exec (never system/popen, never fork in an MPI process: a
+/// forked MPI rank can corrupt the interconnect's pinned memory on older kernels; the one exception,
+/// store/child_check.hpp, says why it is safe there).
 
 #include <sys/types.h>
 
@@ -27,6 +28,7 @@ struct SpawnRequest {
   int stdout_fd = -1;            ///< when >= 0 (and no path): the child's stdout (a pipe's write end)
   int stderr_fd = -1;            ///< when >= 0 (and no path): the child's stderr
   bool append = false;           ///< append to the output files (a retry) instead of truncating
+  std::vector<int> cpus;         ///< the CPUs (OS indexes) the child binds itself to; empty = inherit
 };
 
 /// A started process: its pid (also its process group id) and a pidfd that becomes readable when
@@ -36,9 +38,9 @@ struct Child {
   int pidfd = -1;
 };
 
-/// Starts `req` in a new process group. The child inherits the calling thread's CPU binding: to bind
-/// a task, bind the thread around this call (hw::ScopedThreadBinding). On failure returns pid -1 and sets
-/// `*error` to a message that says what failed (`cannot enter directory '/x': No such file or directory`).
+/// Starts `req` in a new process group, bound to `req.cpus` (else with the calling thread's binding). On
+/// failure returns pid -1 and sets `*error` to a message that says what failed (`cannot enter directory
+/// '/x': No such file or directory`).
 Child spawn(const SpawnRequest& req, std::string* error);
 
 /// How a child ended.

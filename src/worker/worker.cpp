@@ -448,19 +448,12 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
         break;
     }
     // A task that takes every core of its worker (one-core workers: most runs) needs no binding of its
-    // own: the thread's is already right, and two system calls per task are saved.
-    std::vector<int> pus;
-    if (ready && options_.bind) pus = queue_.pool().pus_of(next.allocation);
-    if (ready && options_.bind && pus != own_binding_) {
-      try {
-        hw::ScopedThreadBinding bound(pus, own_binding_);
-        child = exec::spawn(req, &error);
-      } catch (const Error& e) {
-        error = std::string("cannot bind the task to its cores: ") + e.what();
-      }
-    } else if (ready) {
-      child = exec::spawn(req, &error);
+    // own: the thread's is already right, and a system call per task is saved.
+    if (ready && options_.bind) {
+      std::vector<int> pus = queue_.pool().pus_of(next.allocation);
+      if (pus != own_binding_) req.cpus = std::move(pus);
     }
+    if (ready) child = exec::spawn(req, &error);
   }
   queue_.started(std::move(next), exec::mono_now());
   pipes.close_write_ends();  // the child has its copies

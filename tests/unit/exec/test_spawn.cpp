@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -208,6 +209,82 @@ TEST(Spawn, TheChildStartsWithDefaultSignalsWhateverTheParentBlocksOrIgnores) {
     const unsigned long long mask = std::stoull(out.substr(at + std::strlen(field)), nullptr, 16);
     EXPECT_EQ(mask & 0x7fffffffULL, 0u) << field << " in the child: " << out;
   }
+}
+
+// The CPUs this thread may run on, as sched_getaffinity gives them.
+std::vector<int> own_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// The worker no longer binds itself around a start: the child binds itself, and the caller's own
+// binding is never touched (it was, for every task, when the thread bound itself and back).
+TEST(Spawn, TheChildRunsOnTheRequestedCpusAndTheCallerKeepsItsOwn) {
+  const std::vector<int> before = own_cpus();
+  if (before.size() < 2) GTEST_SKIP() << "needs 2 CPUs to tell a binding from none (has " << before.size() << ")";
+  TempDir dir;
+  SpawnRequest r = request("grep Cpus_allowed_list /proc/self/status", dir);
+  r.cpus = {before.back()};
+  std::string error;
+  Child c = spawn(r, &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(own_cpus(), before);
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  EXPECT_EQ(read_bytes(dir.file("out")), "Cpus_allowed_list:\t" + std::to_string(before.back()) + "\n");
+}
+
+TEST(Spawn, ABindingTheKernelRefusesIsAStartErrorThatSaysSo) {
+  TempDir dir;
+  SpawnRequest r = request("true", dir);
+  r.cpus = {CPU_SETSIZE * 4 - 1};  // past every CPU the kernel has: no CPU left to run on
+  std::string error;
+  const Child c = spawn(r, &error);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_EQ(error, "cannot bind the task to its cores: Invalid argument");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out"))) << "the child stopped before opening its output";
+}
+
+TEST(Spawn, AnOutputFileThatCannotBeOpenedIsAStartErrorThatNamesIt) {
+  TempDir dir;
+  SpawnRequest r = request("true", dir);
+  r.stderr_path = dir.file("absent/err");
+  std::string error;
+  const Child c = spawn(r, &error);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_EQ(error, "cannot open the task's stderr '" + dir.file("absent/err") + "': No such file or directory");
+}
+
+// execvp's rules for PATH: a file that may not be run is passed over for a later one, and is the error
+// only when nothing later starts.
+TEST(Spawn, APathEntryThatMayNotBeRunIsPassedOverAndIsTheErrorWhenNothingElseStarts) {
+  TempDir dir;
+  for (const char* d : {"a", "b"}) std::filesystem::create_directories(dir.file(d));
+  test::write_bytes(dir.file("a/mpiq-test-prog"), "#!/bin/sh\necho a\n");  // not executable
+  std::filesystem::permissions(dir.file("a/mpiq-test-prog"), std::filesystem::perms::owner_read);
+  const std::string b = dir.file("b/mpiq-test-prog");
+  test::write_bytes(b, "#!/bin/sh\necho b\n");
+  std::filesystem::permissions(b, std::filesystem::perms::owner_all);
+  const char* old = std::getenv("PATH");
+  const std::string saved = old ? old : "";
+  SpawnRequest r = request("mpiq-test-prog", dir);
+  std::string error;
+  // The request's own PATH is the task's; the search uses the worker's, as posix_spawnp did.
+  setenv("PATH", (dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin").c_str(), 1);
+  Child c = spawn(r, &error);
+  ASSERT_GT(c.pid, 0) << error;
+  wait_for(c);
+  EXPECT_EQ(read_bytes(dir.file("out")), "b\n");
+  test::write_bytes(dir.file("a/mpiq-test-noexec"), "#!/bin/sh\necho a\n");
+  std::filesystem::permissions(dir.file("a/mpiq-test-noexec"), std::filesystem::perms::owner_read);
+  const Child d = spawn(request("mpiq-test-noexec", dir), &error);
+  setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(d.pid, -1);
+  EXPECT_EQ(error, "cannot start 'mpiq-test-noexec': Permission denied");  // root too: no execute bit at all
 }
 
 TEST(CaptureOutput, ReturnsWhatTheProgramPrintedOnStdoutOnly) {
