@@ -21,7 +21,7 @@ trap 'umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null; [ -n "${KEEP:-}
 
 # done_ids RUN_DIR: the ids of the tasks that are done, one a line, sorted.
 done_ids() {
-  "$MPIQ" status "$1" --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" {print $1}' | sort -n
+  task_ids "$1" done
 }
 
 # check_stop CASE LOG CODE PATH_PATTERN: the run stopped as designed for a full disk.

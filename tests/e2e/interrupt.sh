@@ -31,7 +31,7 @@ stop_and_resume() {
   [ "$(state_count $name.mpiq done)" -lt 8 ] || fail "$name: every task was done before the stop took effect"
   # What the saved state has as done: checkpoint + journal, as a resume reads them.
   local done_before
-  done_before=$("$MPIQ" status $name.mpiq --tasks done | awk '$1 ~ /^[0-9]+$/ && $2 != "task(s)" {print $1}' | tr '\n' ' ')
+  done_before=$(task_ids $name.mpiq done | tr '\n' ' ')
   [ -n "$done_before" ] || fail "$name: no task saved as done"
   local id
   for id in $done_before; do [ "$(lines $m/done.$id)" = 1 ] || fail "$name: task $id saved done without finishing"; done

@@ -8,6 +8,8 @@ trap '[[ $- != *e* ]] || echo "FAIL: unexpected error (exit $?) at $(basename "$
 MPIQ=${1:?usage: $0 MPIQ_BINARY NP}
 NP=${2:-1}
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)  # this directory, before the cd below
+# shellcheck source=../support/task_ids.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/task_ids.sh"
 WORK=$(mktemp -d /tmp/mpiq-e2e-XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"

@@ -36,7 +36,8 @@ before=$(sort -n ids | tr '\n' ' ')
 # The stop came while the sleeps ran: some task was cut short, and tasks 1-3 were done before it.
 [ "$(state_count sig.mpiq done)" -ge 3 ] && [ "$(state_count sig.mpiq done)" -lt 8 ] ||
   fail "the stop did not land mid-run: $(state_count sig.mpiq done) of 8 done"
-for i in 1 2 3; do "$MPIQ" status sig.mpiq --tasks done | awk '{print $1}' | grep -qx $i || fail "task $i is not recorded done at the stop"; done
+done_at_stop=$(task_ids sig.mpiq done)
+for i in 1 2 3; do grep -qx $i <<<"$done_at_stop" || fail "task $i is not recorded done at the stop"; done
 [ "$("$MPIQ" status sig.mpiq --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = stopped ] \
   || fail "status does not say stopped"
 expect_code 0 mpiq_run sig.tasks > run2.log 2>&1

@@ -20,7 +20,7 @@ kill -9 "$hub"
 set +e; wait "$launcher"; code=$?; set -e
 ended_at=$(date +%s.%N)
 [ "$code" != 0 ] || fail "the job exited 0 after its hub was killed"
-done_before=$("$MPIQ" status h.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | sort -n)
+done_before=$(task_ids h.mpiq done)
 [ "$(echo "$done_before" | grep -c .)" -lt 80 ] || fail "every task was done before the kill"
 resumed_at=$(date +%s.%N)
 expect_code 0 nodes_mpirun n1:1,n2:2,n3:2 5 h.tasks > h2.log 2>&1

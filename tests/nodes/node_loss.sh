@@ -17,7 +17,7 @@ lose_node n3
 set +e; wait "$launcher"; code=$?; set -e
 ended_at=$(date +%s.%N)
 [ "$code" != 0 ] || fail "the job exited 0 after losing a node"
-done_before=$("$MPIQ" status l.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | sort -n)
+done_before=$(task_ids l.mpiq done)
 [ "$(echo "$done_before" | grep -c .)" -lt 60 ] || fail "every task was done before the loss"
 # The tasks that were running on n3: started there (the last line of their marker) and not done.
 on_n3=$(for f in runs/*; do

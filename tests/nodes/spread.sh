@@ -32,7 +32,7 @@ wait_until 30 started 12 || fail "the first run started too few tasks: $(tail -5
 kill -USR1 "$launcher"  # mpirun forwards USR1 to every rank (TERM makes it abort the job)
 set +e; wait "$launcher"; code=$?; set -e
 [ "$code" = 3 ] || fail "a stopped run exits $code, not 3: $(tail -5 b1.log)"
-done_before=$("$MPIQ" status b.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | sort -n)
+done_before=$(task_ids b.mpiq done)
 [ -n "$done_before" ] || fail "nothing was done before the stop"
 [ "$(echo "$done_before" | wc -l)" -lt 60 ] || fail "everything was done before the stop"
 expect_code 0 nodes_mpirun n3:1,n1:2,n2:2 5 b.tasks > b2.log 2>&1
@@ -42,6 +42,6 @@ for id in $done_before; do
 done
 grep -q n1 runs/* || fail "no task ran on n1 after the resume"
 # Tasks that the stop ended count no crash (the crashes column of `mpiq status --tasks`).
-charged=$("$MPIQ" status b.mpiq --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" && $5 != 0' | wc -l)
+charged=$(task_ids b.mpiq done 't.get("crashes", 0) > 0' | wc -l)
 [ "$charged" = 0 ] || fail "$charged task(s) count a crash after a stop that only ended them: $("$MPIQ" status b.mpiq --tasks done | awk '$5 != 0'); $(grep -v DEBUG b.mpiq/hub.log | tail -20)"
 echo "ok: 40 tasks over n2 and n3; a run stopped with $(echo "$done_before" | wc -l) done resumed with the hub on n3"

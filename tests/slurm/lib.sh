@@ -8,6 +8,8 @@
 # The job logs and run directories stay in MPIQ_TEST_WORK for a look after a failure.
 
 slurm_tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../support/task_ids.sh
+source "$slurm_tests_dir/../support/task_ids.sh"
 repo_dir=$(cd "$slurm_tests_dir/../.." && pwd)
 # shellcheck disable=SC2034 # used by the tests that source this file
 jobscripts_dir=$repo_dir/jobscripts
@@ -131,7 +133,7 @@ assert s["counts"]["done"] == s["total"] == int(sys.argv[2]), s
   local n_files ids id
   n_files=$(find "$run_dir/out" -maxdepth 1 -type f 2>/dev/null | wc -l)
   [ "$n_files" -lt "$total" ] || [ "$total" -le 2 ] || fail "$run_dir/out holds $n_files files for $total tasks"
-  ids=$("$MPIQ" status "$run_dir" --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" {print $1}')
+  ids=$(task_ids "$run_dir" done)
   for id in $ids; do
     "$MPIQ" cat "$run_dir" "$id" > /dev/null || fail "mpiq cat $run_dir $id failed"
   done

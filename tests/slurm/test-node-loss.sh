@@ -52,7 +52,7 @@ log=$(ls "$work/$name"-*.out | head -n 1)
 note "job $job ended $ended s after the loss"
 tail -n 15 "$log"
 [ -f run/checkpoint.h5 ] || [ -f run/journal ] || fail "the lost job left no state in run/"
-done_recorded=$("$MPIQ" status run --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' | sort -n)
+done_recorded=$(task_ids run done)
 [ -n "$done_recorded" ] || fail "no task is recorded done after the loss"
 
 # The same command again, on the nodes that are left.
@@ -83,7 +83,7 @@ EOF
 for id in $done_recorded; do
   [ "$(grep -c "^$id " ids)" = 1 ] || fail "task $id was recorded done before the loss and ran again"
 done
-crashed=$("$MPIQ" status run --tasks done | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $5 != 0 {print $1}' | wc -l)
+crashed=$(task_ids run done 't.get("crashes", 0) > 0' | wc -l)
 [ "$crashed" -ge 1 ] || fail "no task counts a crash after its node was lost"
 note "$crashed task(s) count a crash (they were running on n3's workers)"
 
