@@ -45,26 +45,32 @@ struct SpawnSetup {
   }
 };
 
-// Walks PATH as execvp does (unset: glibc's "/bin:/usr/bin") for the first executable regular file
-// named `name`. A relative entry (or an empty one: the current directory) names a directory that
-// depends on the task's: with `relative` false the walk stops there with nothing found (the child
-// searches), with true it is looked at from this process's directory.
-std::optional<std::string> search_path(const std::string& name, bool relative) {
+// PATH's entries for `name`, as execvp tries them (unset: glibc's "/bin:/usr/bin"; an empty entry: ".").
+std::vector<std::string> path_candidates(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::string_view dirs = path ? path : "/bin:/usr/bin";
+  std::vector<std::string> out;
   while (true) {
     const size_t colon = dirs.find(':');
     const std::string_view dir = dirs.substr(0, colon);
-    if (!relative && (dir.empty() || dir.front() != '/')) return std::nullopt;
-    std::string candidate(dir.empty() ? std::string_view(".") : dir);
-    candidate += '/';
-    candidate += name;
-    struct stat st;
-    if (access(candidate.c_str(), X_OK) == 0 && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      return candidate;
-    if (colon == std::string_view::npos) return std::nullopt;
+    out.push_back(std::string(dir.empty() ? std::string_view(".") : dir) + "/" + name);
+    if (colon == std::string_view::npos) return out;
     dirs.remove_prefix(colon + 1);
   }
+}
+
+// The first of path_candidates(name) that is an executable regular file. A relative entry (or an
+// empty one: the current directory) names a directory that depends on the task's: with `relative`
+// false the walk stops there with nothing found (the child searches), with true it is looked at from
+// this process's directory.
+std::optional<std::string> search_path(const std::string& name, bool relative) {
+  for (std::string& candidate : path_candidates(name)) {
+    if (!relative && candidate.front() != '/') return std::nullopt;
+    struct stat st;
+    if (access(candidate.c_str(), X_OK) == 0 && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      return std::move(candidate);
+  }
+  return std::nullopt;
 }
 
 // Defined below: the remembered PATH search that find_program goes through first.
@@ -240,20 +246,6 @@ ChildFailure start_child(ChildPlan& plan, pid_t* pid) {
   }
   *pid = child;
   return {};
-}
-
-// PATH's entries for `name`, as execvp tries them (unset: glibc's "/bin:/usr/bin"; empty: ".").
-std::vector<std::string> path_candidates(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/bin:/usr/bin";
-  std::vector<std::string> out;
-  while (true) {
-    const size_t colon = dirs.find(':');
-    const std::string_view dir = dirs.substr(0, colon);
-    out.push_back(std::string(dir.empty() ? std::string_view(".") : dir) + "/" + name);
-    if (colon == std::string_view::npos) return out;
-    dirs.remove_prefix(colon + 1);
-  }
 }
 
 std::string describe(const ChildFailure& f, const SpawnRequest& req, const std::string& program) {
