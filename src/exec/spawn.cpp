@@ -121,8 +121,8 @@ class CpuMask {
  public:
   explicit CpuMask(const std::vector<int>& cpus) {
     if (cpus.empty()) return;
-    const int count = *std::max_element(cpus.begin(), cpus.end()) + 1;
-    if (count <= 0) return;
+    // No valid CPU among them is an empty mask, which the kernel refuses: a start error, not no binding.
+    const int count = std::max(*std::max_element(cpus.begin(), cpus.end()) + 1, 1);
     size_ = CPU_ALLOC_SIZE(count);
     set_ = CPU_ALLOC(count);
     if (!set_) throw std::bad_alloc();

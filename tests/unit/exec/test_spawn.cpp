@@ -247,6 +247,9 @@ TEST(Spawn, ABindingTheKernelRefusesIsAStartErrorThatSaysSo) {
   EXPECT_EQ(c.pid, -1);
   EXPECT_EQ(error, "cannot bind the task to its cores: Invalid argument");
   EXPECT_FALSE(std::filesystem::exists(dir.file("out"))) << "the child stopped before opening its output";
+  r.cpus = {-1};  // no CPU at all: refused too, never started unbound
+  EXPECT_EQ(spawn(r, &error).pid, -1);
+  EXPECT_EQ(error, "cannot bind the task to its cores: Invalid argument");
 }
 
 TEST(Spawn, AnOutputFileThatCannotBeOpenedIsAStartErrorThatNamesIt) {
