@@ -77,10 +77,10 @@ node_ranks() {
   return 0
 }
 
-# lose_node HOST: kill -9 everything on HOST at once, as a node that loses power.
+# lose_node HOST: everything on HOST ends at once, as on a node that loses power (power_off).
+# shellcheck source=../support/power_off.sh
+source "$TESTS_DIR/../support/power_off.sh"
 lose_node() {
-  local pids
-  pids=$(node_pids "$1")
-  [ -n "$pids" ] || fail "no process runs on node $1"
-  kill -9 $pids 2>/dev/null || true
+  power_off "$(cat "$WORK/node-$1.pid")"
+  [ "$POWERED_OFF" -gt 0 ] || fail "no process runs on node $1"
 }

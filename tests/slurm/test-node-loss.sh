@@ -30,18 +30,15 @@ done
 [ -f ids ] && grep -q ' n3$' ids || fail "no task ran on n3 within 60 s"
 n3=$(awk '$1 == "slurmd-n3" { print $2 }' "$MPIQ_SLURM_DIR/run/pids" | tail -n 1)
 [ -n "$n3" ] || fail "no slurmd-n3 in $MPIQ_SLURM_DIR/run/pids"
-uts=$(readlink "/proc/$n3/ns/uts")
-victims=()
-for p in /proc/[0-9]*; do
-  [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$uts" ] && victims+=("${p#/proc/}")
-done
+# shellcheck source=tests/support/power_off.sh
+. "$slurm_tests_dir/../support/power_off.sh"
 lost_at=$SECONDS
-kill -9 "${victims[@]}" 2>/dev/null || true
+power_off "$n3"
 # Counted after the kill (and a moment for a write under way to land): a task of n3 that ended between
 # a count and the kill would otherwise look as if it ran on n3 after the loss.
 sleep 1
 lines_at_loss=$(wc -l < ids)
-note "killed n3: ${#victims[@]} processes (slurmd, slurmstepd, ranks, tasks) with $lines_at_loss tasks ended"
+note "killed n3: $POWERED_OFF processes (slurmd, slurmstepd, ranks, tasks) with $lines_at_loss tasks ended"
 
 while [ -n "$(squeue -h -j "$job" -t running -o %i 2>/dev/null)" ]; do
   [ $((SECONDS - lost_at)) -lt 120 ] || fail "job $job still runs 120 s after n3 was lost"
