@@ -1,16 +1,16 @@
 #pragma once
 /// Task processes never outlive their worker.
 ///
-/// Tasks run in process groups of their own (so a timeout can end a task and everything it started),
-/// which also means a kill of the job's process group, or a kill -9 of the worker, would leave them
-/// running — and a resumed run would race with them. PR_SET_PDEATHSIG cannot help: it must be set in
-/// the child, and posix_spawn runs no code there. So each worker process starts one small guard
-/// process in a process group of its own, shares with it a table of the task groups that are alive
-/// (a memfd both map), and keeps the write end of a pipe to it. However the worker ends — exit,
-/// crash, kill -9 — the kernel closes that end; the guard reads end-of-file and ends every group
-/// still in the table: SIGTERM, then SIGKILL after the grace period. A task costs two stores into
-/// shared memory: no system call, and the guard never wakes while the worker lives (a pipe message per
-/// start and end woke it twice per task: up to four context switches, bench/why.md).
+/// Tasks run in process groups of their own (so a timeout can end a task and everything it started), which
+/// also means a kill of the job's process group, or a kill -9 of the worker, would leave them running — and a
+/// resumed run would race with them. PR_SET_PDEATHSIG is not enough: it fires when the thread that started
+/// the task ends, and a task's own children do not inherit it. So each worker process starts one small guard
+/// process in a process group of its own, shares with it a table of the task groups that are alive (a memfd
+/// both map), and keeps the write end of a pipe to it. However the worker ends — exit, crash, kill -9 — the
+/// kernel closes that end; the guard reads end-of-file and ends every group still in the table: SIGTERM, then
+/// SIGKILL after the grace period. A task costs two stores into shared memory: no system call, and the guard
+/// never wakes while the worker lives (a pipe message per start and end woke it twice per task: up to four
+/// context switches, bench/why.md).
 ///
 /// The guard is a small static program (guard_main.c) whose bytes this library carries: start()
 /// writes them once into a memfd and runs that, so the `mpiq` binary and every program that embeds

@@ -1,9 +1,9 @@
 #include "exec/spawn.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -109,7 +109,18 @@ int memory_file(std::string_view text) {
 //
 // The child runs on the parent's memory while the parent waits, until it execs or exits: it only makes
 // system calls on what the parent prepared, and leaves what went wrong in `ChildFailure`.
-enum class ChildStep : uint8_t { none, clone, group, bind, input, output, error_output, script, workdir, exec };
+enum class ChildStep : uint8_t {
+  none,
+  clone,
+  group,
+  bind,
+  input,
+  output,
+  error_output,
+  script,
+  workdir,
+  exec
+};
 
 struct ChildFailure {
   ChildStep step = ChildStep::none;
@@ -256,9 +267,11 @@ std::string describe(const ChildFailure& f, const SpawnRequest& req, const std::
     case ChildStep::bind:
       return "cannot bind the task to its cores: " + why;
     case ChildStep::output:
-      return "cannot open the task's stdout" + (req.stdout_path.empty() ? "" : " '" + req.stdout_path + "'") + ": " + why;
+      return "cannot open the task's stdout" + (req.stdout_path.empty() ? "" : " '" + req.stdout_path + "'") +
+             ": " + why;
     case ChildStep::error_output:
-      return "cannot open the task's stderr" + (req.stderr_path.empty() ? "" : " '" + req.stderr_path + "'") + ": " + why;
+      return "cannot open the task's stderr" + (req.stderr_path.empty() ? "" : " '" + req.stderr_path + "'") +
+             ": " + why;
     case ChildStep::input:
       return "cannot open /dev/null for the task's stdin: " + why;
     case ChildStep::group:

@@ -1,7 +1,7 @@
 #pragma once
-/// Binding the calling thread to CPUs, for the spawn path: the worker binds its own thread just
-/// before posix_spawn so that the child inherits the mask before it execs (hwloc-bind's "bind, then
-/// exec"), then restores its own. Plain sched_setaffinity/sched_getaffinity: no hwloc call per task.
+/// Binding the calling thread to CPUs: a worker binds itself to its share once, at its start. A task
+/// binds itself in its child, between the clone and the exec (exec::SpawnRequest::cpus), so the worker's
+/// thread is never rebound per task. Plain sched_setaffinity/sched_getaffinity: no hwloc call.
 
 #include <string>
 #include <vector>
@@ -16,7 +16,8 @@ void bind_this_thread(const std::vector<int>& pus);
 std::vector<int> this_thread_binding();
 
 /// Binds the calling thread to a set of PUs for the lifetime of the object, then restores the
-/// binding it had. Construct it around posix_spawn. Not copyable or movable: it belongs to a scope.
+/// binding it had (the unit tests bind their thread with it). Not copyable or movable: it belongs to a
+/// scope.
 class ScopedThreadBinding {
  public:
   /// Binds to `pus`, remembering `restore_to` (the worker's own binding, read once at start-up so

@@ -14,12 +14,12 @@
 /// the fork (a thread-safe libhdf5's global lock, when another thread is inside HDF5; mpiq loads its
 /// checkpoint before it starts any thread that uses HDF5).
 ///
-/// The one fork without exec in mpiq (tasks are started with posix_spawn), and it may happen in the
-/// hub rank after MPI_Init. That is safe where the interconnect's memory registration is: Linux 5.9
-/// and later copy pinned pages for the child at fork, so the parent's registered buffers stay
-/// where the NIC writes; older kernels rely on ibv_fork_init (Open MPI's openib and UCX call it, or
-/// RDMAV_FORK_SAFE=1). The child makes no MPI call, touches no buffer of the caller's but what the
-/// check reads, and ends with _exit.
+/// The one fork without exec in mpiq (tasks are started with clone(CLONE_VM | CLONE_VFORK), which copies no
+/// memory: exec::spawn), and it may happen in the hub rank after MPI_Init. That is safe where the
+/// interconnect's memory registration is: Linux 5.9 and later copy pinned pages for the child at fork, so the
+/// parent's registered buffers stay where the NIC writes; older kernels rely on ibv_fork_init (Open MPI's
+/// openib and UCX call it, or RDMAV_FORK_SAFE=1). The child makes no MPI call, touches no buffer of the
+/// caller's but what the check reads, and ends with _exit.
 
 #include <functional>
 #include <string>

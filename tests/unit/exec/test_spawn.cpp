@@ -226,7 +226,8 @@ std::vector<int> own_cpus() {
 // binding is never touched (it was, for every task, when the thread bound itself and back).
 TEST(Spawn, TheChildRunsOnTheRequestedCpusAndTheCallerKeepsItsOwn) {
   const std::vector<int> before = own_cpus();
-  if (before.size() < 2) GTEST_SKIP() << "needs 2 CPUs to tell a binding from none (has " << before.size() << ")";
+  if (before.size() < 2)
+    GTEST_SKIP() << "needs 2 CPUs to tell a binding from none (has " << before.size() << ")";
   TempDir dir;
   SpawnRequest r = request("grep Cpus_allowed_list /proc/self/status", dir);
   r.cpus = {before.back()};
@@ -259,7 +260,8 @@ TEST(Spawn, AnOutputFileThatCannotBeOpenedIsAStartErrorThatNamesIt) {
   std::string error;
   const Child c = spawn(r, &error);
   EXPECT_EQ(c.pid, -1);
-  EXPECT_EQ(error, "cannot open the task's stderr '" + dir.file("absent/err") + "': No such file or directory");
+  EXPECT_EQ(error,
+            "cannot open the task's stderr '" + dir.file("absent/err") + "': No such file or directory");
 }
 
 // execvp's rules for PATH: a file that may not be run is passed over for a later one, and is the error
