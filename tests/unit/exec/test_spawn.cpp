@@ -49,6 +49,30 @@ SpawnRequest request(const std::string& command, const TempDir& dir) {
   return r;
 }
 
+// spawn(r) as a start that fails: no process, and the message it gives.
+std::string start_error(const SpawnRequest& r) {
+  std::string error;
+  EXPECT_EQ(spawn(r, &error).pid, -1) << "started, though it should not have";
+  return error;
+}
+
+// The worker's PATH (which spawn searches) set for one scope and restored after it, however the test
+// leaves it (an ASSERT returns early).
+class ScopedPath {
+ public:
+  explicit ScopedPath(const std::string& path) {
+    const char* old = std::getenv("PATH");
+    saved_ = old ? old : "";
+    setenv("PATH", path.c_str(), 1);
+  }
+  ~ScopedPath() { setenv("PATH", saved_.c_str(), 1); }
+  ScopedPath(const ScopedPath&) = delete;
+  ScopedPath& operator=(const ScopedPath&) = delete;
+
+ private:
+  std::string saved_;
+};
+
 TEST(Spawn, ADirectCommandGetsExactlyTheGivenEnvironment) {
   TempDir dir;
   std::string error;
@@ -109,10 +133,8 @@ TEST(Spawn, AnEmptyCommandSucceeds) {
 
 TEST(Spawn, AMissingProgramIsAStartErrorThatNamesIt) {
   TempDir dir;
-  std::string error;
-  const Child c = spawn(request("mpiq-no-such-program --flag", dir), &error);
-  EXPECT_EQ(c.pid, -1);
-  EXPECT_EQ(error, "cannot start 'mpiq-no-such-program': No such file or directory");
+  EXPECT_EQ(start_error(request("mpiq-no-such-program --flag", dir)),
+            "cannot start 'mpiq-no-such-program': No such file or directory");
 }
 
 // A program is looked up in PATH once and started from where it was found after that; when it is gone
@@ -125,9 +147,7 @@ TEST(Spawn, AProgramFoundInPathIsSearchedAgainWhenItMoves) {
     test::write_bytes(prog, std::string("#!/bin/sh\necho ") + d + "\n");
     std::filesystem::permissions(prog, std::filesystem::perms::owner_all);
   }
-  const char* old = std::getenv("PATH");
-  const std::string saved = old ? old : "";
-  setenv("PATH", (dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin").c_str(), 1);
+  const ScopedPath path(dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin");
   auto run_prog = [&](std::string* error) {
     Child c = spawn(request("mpiq-test-prog", dir), error);
     if (c.pid < 0) return std::string("failed");
@@ -142,17 +162,13 @@ TEST(Spawn, AProgramFoundInPathIsSearchedAgainWhenItMoves) {
   std::filesystem::remove(dir.file("b/mpiq-test-prog"));
   EXPECT_EQ(run_prog(&error), "failed");
   EXPECT_EQ(error, "cannot start 'mpiq-test-prog': No such file or directory");
-  setenv("PATH", saved.c_str(), 1);
 }
 
 TEST(Spawn, AMissingWorkingDirectoryIsAStartErrorThatNamesIt) {
   TempDir dir;
   SpawnRequest r = request("true", dir);
   r.workdir = dir.file("absent");
-  std::string error;
-  const Child c = spawn(r, &error);
-  EXPECT_EQ(c.pid, -1);
-  EXPECT_EQ(error, "cannot enter directory '" + dir.file("absent") + "': No such file or directory");
+  EXPECT_EQ(start_error(r), "cannot enter directory '" + dir.file("absent") + "': No such file or directory");
 }
 
 TEST(Spawn, TheChildLeadsItsOwnProcessGroupAndASignalEndsIt) {
@@ -243,24 +259,17 @@ TEST(Spawn, ABindingTheKernelRefusesIsAStartErrorThatSaysSo) {
   TempDir dir;
   SpawnRequest r = request("true", dir);
   r.cpus = {CPU_SETSIZE * 4 - 1};  // past every CPU the kernel has: no CPU left to run on
-  std::string error;
-  const Child c = spawn(r, &error);
-  EXPECT_EQ(c.pid, -1);
-  EXPECT_EQ(error, "cannot bind the task to its cores: Invalid argument");
+  EXPECT_EQ(start_error(r), "cannot bind the task to its cores: Invalid argument");
   EXPECT_FALSE(std::filesystem::exists(dir.file("out"))) << "the child stopped before opening its output";
   r.cpus = {-1};  // no CPU at all: refused too, never started unbound
-  EXPECT_EQ(spawn(r, &error).pid, -1);
-  EXPECT_EQ(error, "cannot bind the task to its cores: Invalid argument");
+  EXPECT_EQ(start_error(r), "cannot bind the task to its cores: Invalid argument");
 }
 
 TEST(Spawn, AnOutputFileThatCannotBeOpenedIsAStartErrorThatNamesIt) {
   TempDir dir;
   SpawnRequest r = request("true", dir);
   r.stderr_path = dir.file("absent/err");
-  std::string error;
-  const Child c = spawn(r, &error);
-  EXPECT_EQ(c.pid, -1);
-  EXPECT_EQ(error,
+  EXPECT_EQ(start_error(r),
             "cannot open the task's stderr '" + dir.file("absent/err") + "': No such file or directory");
 }
 
@@ -274,22 +283,17 @@ TEST(Spawn, APathEntryThatMayNotBeRunIsPassedOverAndIsTheErrorWhenNothingElseSta
   const std::string b = dir.file("b/mpiq-test-prog");
   test::write_bytes(b, "#!/bin/sh\necho b\n");
   std::filesystem::permissions(b, std::filesystem::perms::owner_all);
-  const char* old = std::getenv("PATH");
-  const std::string saved = old ? old : "";
-  SpawnRequest r = request("mpiq-test-prog", dir);
-  std::string error;
   // The request's own PATH is the task's; the search uses the worker's, as posix_spawnp did.
-  setenv("PATH", (dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin").c_str(), 1);
-  Child c = spawn(r, &error);
+  const ScopedPath path(dir.file("a") + ":" + dir.file("b") + ":/usr/bin:/bin");
+  std::string error;
+  Child c = spawn(request("mpiq-test-prog", dir), &error);
   ASSERT_GT(c.pid, 0) << error;
   wait_for(c);
   EXPECT_EQ(read_bytes(dir.file("out")), "b\n");
   test::write_bytes(dir.file("a/mpiq-test-noexec"), "#!/bin/sh\necho a\n");
   std::filesystem::permissions(dir.file("a/mpiq-test-noexec"), std::filesystem::perms::owner_read);
-  const Child d = spawn(request("mpiq-test-noexec", dir), &error);
-  setenv("PATH", saved.c_str(), 1);
-  EXPECT_EQ(d.pid, -1);
-  EXPECT_EQ(error, "cannot start 'mpiq-test-noexec': Permission denied");  // root too: no execute bit at all
+  EXPECT_EQ(start_error(request("mpiq-test-noexec", dir)),
+            "cannot start 'mpiq-test-noexec': Permission denied");  // root too: no execute bit at all
 }
 
 TEST(CaptureOutput, ReturnsWhatTheProgramPrintedOnStdoutOnly) {
