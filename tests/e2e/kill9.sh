@@ -6,8 +6,8 @@ source "$(dirname "$0")/lib.sh"
 for i in $(seq 1 500); do echo "echo \$MPIQ_TASK_ID >> $WORK/ids; sleep 0.0\$((MPIQ_TASK_ID % 5))"; done > k.tasks
 done_ids() {  # ids the checkpoint + journal record as done; a failing status fails the test
   local out
-  out=$("$MPIQ" status k.mpiq --tasks done 2>&1) || fail "mpiq status failed after kill $seed: $out"
-  echo "$out" | awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $2 != "task(s)" {print $1}' | sort -n
+  out=$(task_ids k.mpiq done 2>status.err) || fail "mpiq status failed after kill $seed: $(cat status.err)"
+  echo "$out"
 }
 lines() { [ -e ids ] && wc -l < ids || echo 0; }
 : > allowed_twice

@@ -56,16 +56,13 @@ nodes_start() {
     "$MPIQ" run "$@" &
 }
 
+# shellcheck source=../support/power_off.sh
+source "$TESTS_DIR/../support/power_off.sh"
+
 # node_pids HOST: every process on "node" HOST (its daemon, ranks and tasks: those in the daemon's
 # UTS namespace).
 node_pids() {
-  local daemon ns p
-  daemon=$(cat "$WORK/node-$1.pid")
-  ns=$(readlink "/proc/$daemon/ns/uts") || return 0
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
-  done
-  return 0
+  namespace_pids "$(cat "$WORK/node-$1.pid")"
 }
 
 # node_ranks HOST: the mpiq processes on HOST (its ranks; their tasks are other programs).
@@ -78,8 +75,6 @@ node_ranks() {
 }
 
 # lose_node HOST: everything on HOST ends at once, as on a node that loses power (power_off).
-# shellcheck source=../support/power_off.sh
-source "$TESTS_DIR/../support/power_off.sh"
 lose_node() {
   power_off "$(cat "$WORK/node-$1.pid")"
   [ "$POWERED_OFF" -gt 0 ] || fail "no process runs on node $1"

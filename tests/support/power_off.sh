@@ -4,19 +4,26 @@
 # a task meanwhile), then all are killed (SIGKILL). A plain `kill -9` of the list let a worker rank,
 # still running, see its task die of signal 9 and report it as failed before its own turn came (a
 # fresh-clone CI run of slurm_nodes.node_loss: "Task 15 ... failed with signal 9 ... on n3"). Sets
-# POWERED_OFF to how many processes it ended. Sourced by tests/nodes/lib.sh and
-# tests/slurm/test-node-loss.sh.
+# POWERED_OFF to how many processes it ended. Sourced by tests/nodes/lib.sh (which also lists a node's
+# processes with namespace_pids) and tests/slurm/test-node-loss.sh.
+# namespace_pids PID: the processes in PID's UTS namespace, one a line (none if PID is gone).
+namespace_pids() {
+  local uts p
+  uts=$(readlink "/proc/$1/ns/uts") || return 0
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$uts" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
 power_off() {
-  local uts p found
-  uts=$(readlink "/proc/$1/ns/uts") || { POWERED_OFF=0; return 0; }
+  local p found
   local -A stopped=()
   found=1
   while [ "$found" = 1 ]; do
     found=0
-    for p in /proc/[0-9]*; do
-      p=${p#/proc/}
+    for p in $(namespace_pids "$1"); do
       [ -z "${stopped[$p]:-}" ] || continue
-      [ "$(readlink "/proc/$p/ns/uts" 2>/dev/null)" = "$uts" ] || continue
       kill -STOP "$p" 2>/dev/null || true
       stopped[$p]=1
       found=1
