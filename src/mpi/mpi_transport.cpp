@@ -37,18 +37,37 @@ void check_mpi(int rc, const char* call) {
 
 namespace {
 // Every rank of the job on one node (mpirun's OMPI_MCA_orte_num_nodes, else Slurm's step node count):
-// Open MPI's shared memory carries every message, and its TCP transport would only listen on every
-// interface of the node for peers that never come. So, where the user chose no transport
-// (OMPI_MCA_btl unset), this rank asks for shared memory alone for its MPI_Init. Returns whether it
-// set the variable, which is removed again after MPI_Init: the tasks must not inherit it (an MPI
-// task over several nodes needs its network).
-bool one_node_uses_shared_memory() {
-  if (std::getenv("OMPI_MCA_btl")) return false;
-  const char* nodes = std::getenv("OMPI_MCA_orte_num_nodes");
-  if (!nodes) nodes = std::getenv("SLURM_STEP_NUM_NODES");
-  if (!nodes || std::strcmp(nodes, "1") != 0) return false;
-  return ::setenv("OMPI_MCA_btl", "self,vader", 0) == 0;
-}
+// Open MPI's shared memory carries every message, and the rest of what its MPI_Init sets up is for a
+// network the job does not use. So, for what the user did not choose, this rank asks for its MPI_Init
+// (docs/design.md §1):
+// - shared memory alone (`OMPI_MCA_btl=self,vader`; OMPI_MCA_btl unset): Open MPI's TCP transport
+//   would listen on every interface of the node for peers that never come;
+// - the ob1 messaging layer (`OMPI_MCA_pml=ob1`; neither OMPI_MCA_pml nor OMPI_MCA_mtl set), which
+//   carries shared memory: choosing among the others loads every network library they are built with,
+//   and Debian's Open MPI loads PSM's through its `psm` component, whose start calibrates a clock by
+//   sleeping. `mpirun -np 3` of an MPI hello here: 380-412 ms, 184-197 ms with ob1 named.
+// What it set is removed again after MPI_Init (OneNodeTransport's destructor): the tasks must not
+// inherit it (an MPI task over several nodes needs its network).
+class OneNodeTransport {
+ public:
+  OneNodeTransport() {
+    const char* nodes = std::getenv("OMPI_MCA_orte_num_nodes");
+    if (!nodes) nodes = std::getenv("SLURM_STEP_NUM_NODES");
+    if (!nodes || std::strcmp(nodes, "1") != 0) return;
+    if (!std::getenv("OMPI_MCA_btl")) btl_ = ::setenv("OMPI_MCA_btl", "self,vader", 0) == 0;
+    if (!std::getenv("OMPI_MCA_pml") && !std::getenv("OMPI_MCA_mtl"))
+      pml_ = ::setenv("OMPI_MCA_pml", "ob1", 0) == 0;
+  }
+  ~OneNodeTransport() {
+    if (btl_) ::unsetenv("OMPI_MCA_btl");
+    if (pml_) ::unsetenv("OMPI_MCA_pml");
+  }
+  OneNodeTransport(const OneNodeTransport&) = delete;
+  OneNodeTransport& operator=(const OneNodeTransport&) = delete;
+
+ private:
+  bool btl_ = false, pml_ = false;
+};
 
 // No yield when idle, once the ranks have met (MPI_Init and the communicators of the start). On a
 // node with more ranks than cores (mpirun --oversubscribe; the hub beside its workers) Open MPI calls
@@ -69,11 +88,11 @@ void stop_yielding_when_idle() {
 
 MpiSession::MpiSession(int* argc, char*** argv) {
   int provided = 0;
-  const bool shared_memory_only = one_node_uses_shared_memory();
-  // FUNNELED: only the thread that initialised MPI calls it (the event loop).
-  const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
-  if (shared_memory_only) ::unsetenv("OMPI_MCA_btl");
-  check_mpi(rc, "MPI_Init_thread");
+  {
+    const OneNodeTransport one_node;
+    // FUNNELED: only the thread that initialised MPI calls it (the event loop).
+    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
