@@ -82,7 +82,8 @@ class OneNodeTransport {
 void stop_yielding_when_idle() {
   if (std::getenv("OMPI_MCA_mpi_yield_when_idle")) return;
   using Setter = bool (*)(bool);
-  if (auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "opal_progress_set_yield_when_idle"))) set(false);
+  if (auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "opal_progress_set_yield_when_idle")))
+    set(false);
 }
 }  // namespace
 
