@@ -2,8 +2,8 @@
 # no mpiq rank listens on a TCP port (Open MPI's TCP transport would listen on every interface); with no
 # messaging layer chosen (OMPI_MCA_pml and OMPI_MCA_mtl unset) the ranks take ob1 and load none of the
 # network layers (mtl: Debian's PSM one sleeps ~200 ms in its start); the tasks inherit neither choice
-# (docs/design.md §1). The same for the hwloc plugins the mpiq
-# command skips at its start (HWLOC_PLUGINS_BLACKLIST, hw/topology.hpp): set for mpiq's processes only.
+# (docs/design.md §1). The same for the hwloc plugins the mpiq command skips at its start
+# (HWLOC_PLUGINS_BLACKLIST, hw/topology.hpp): set for mpiq's processes only.
 source "$(dirname "$0")/lib.sh"
 unset OMPI_MCA_btl OMPI_MCA_btl_tcp_if_include OMPI_MCA_pml OMPI_MCA_mtl HWLOC_PLUGINS_BLACKLIST
 printf 'env > %s/env.1; sleep 3\nenv > %s/env.2; sleep 3\n' "$WORK" "$WORK" > s.tasks
