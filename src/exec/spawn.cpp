@@ -374,7 +374,9 @@ Child spawn(const SpawnRequest& req, std::string* error) {
     if (words.empty()) words = {"/bin/true"};
   }
   std::vector<char*> envp;
-  envp.reserve(req.env.size() + 1);
+  envp.reserve((req.inherited ? req.inherited->size() : 0) + req.env.size() + 1);
+  if (req.inherited)
+    for (const auto& e : *req.inherited) envp.push_back(const_cast<char*>(e.c_str()));
   for (const auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   CpuMask cpus(req.cpus);

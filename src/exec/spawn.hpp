@@ -21,14 +21,18 @@ struct SpawnRequest {
   /// The worker's shell (exec::resolve_shell, chosen once per worker); empty = /bin/sh. A view: the
   /// worker keeps the string.
   std::string_view shell;
-  std::string workdir;           ///< "" = inherit
-  std::vector<std::string> env;  ///< the whole environment, "K=V" each
-  std::string stdout_path;       ///< "" = inherit (or stdout_fd)
-  std::string stderr_path;       ///< "" = inherit (or stderr_fd)
-  int stdout_fd = -1;            ///< when >= 0 (and no path): the child's stdout (a pipe's write end)
-  int stderr_fd = -1;            ///< when >= 0 (and no path): the child's stderr
-  bool append = false;           ///< append to the output files (a retry) instead of truncating
-  std::vector<int> cpus;         ///< the CPUs (OS indexes) the child binds itself to; empty = inherit
+  std::string workdir;  ///< "" = inherit
+  /// The environment, "K=V" each: `inherited`'s entries (when set), then `env`'s. A worker's tasks all
+  /// share one inherited list, which is not copied per task (a module system's environment is often
+  /// hundreds of entries); the names in `env` must not be among `inherited`'s (getenv takes the first).
+  const std::vector<std::string>* inherited = nullptr;
+  std::vector<std::string> env;
+  std::string stdout_path;  ///< "" = inherit (or stdout_fd)
+  std::string stderr_path;  ///< "" = inherit (or stderr_fd)
+  int stdout_fd = -1;       ///< when >= 0 (and no path): the child's stdout (a pipe's write end)
+  int stderr_fd = -1;       ///< when >= 0 (and no path): the child's stderr
+  bool append = false;      ///< append to the output files (a retry) instead of truncating
+  std::vector<int> cpus;    ///< the CPUs (OS indexes) the child binds itself to; empty = inherit
 };
 
 /// A started process: its pid (also its process group id) and a pidfd that becomes readable when

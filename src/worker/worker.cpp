@@ -32,14 +32,17 @@ namespace {
 // The longest a worker whose cores are all busy waits for a message (Worker::run).
 constexpr int64_t kBusyWaitNs = 5'000'000;
 
-// The value of `name` in the environment `env` ("K=V" entries; the last one wins, as the per-task
-// variables come last), or nullptr.
-const char* variable_in(const std::vector<std::string>& env, std::string_view name) {
-  for (auto it = env.rbegin(); it != env.rend(); ++it)
-    if (it->size() > name.size() && (*it)[name.size()] == '=' &&
-        std::string_view(*it).substr(0, name.size()) == name)
-      return it->c_str() + name.size() + 1;
-  return nullptr;
+// The value of `name` in the environment of `req` ("K=V" entries, each name once), or nullptr.
+const char* variable_in(const exec::SpawnRequest& req, std::string_view name) {
+  const auto find = [name](const std::vector<std::string>& env) -> const char* {
+    for (const std::string& e : env)
+      if (e.size() > name.size() && e[name.size()] == '=' &&
+          std::string_view(e).substr(0, name.size()) == name)
+        return e.c_str() + name.size() + 1;
+    return nullptr;
+  };
+  const char* own = find(req.env);
+  return own || !req.inherited ? own : find(*req.inherited);
 }
 
 // Variables set per task; any value inherited from the worker's own environment is replaced.
@@ -56,7 +59,8 @@ bool set_per_task(std::string_view entry) {
                                                "DISBATCH_STREAM_INDEX",
                                                "DISBATCH_REPEAT_INDEX",
                                                "DISBATCH_CORES_PER_TASK=",
-                                               "DISBATCH_ENGINE_RANK="};
+                                               "DISBATCH_ENGINE_RANK=",
+                                               "PWD="};
   for (std::string_view k : kKeys)
     if (entry.substr(0, k.size()) == k) return true;
   return false;
@@ -71,6 +75,7 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
       orphans_(options_.run_dir) {
   // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
   base_env_ = exec::inherited_environment(environ, set_per_task);
+  if (const char* pwd = std::getenv("PWD")) inherited_pwd_ = std::string("PWD=") + pwd;
   if (char* cwd = getcwd(nullptr, 0)) {
     cwd_ = cwd;
     free(cwd);
@@ -271,7 +276,7 @@ void add_disbatch_environment(std::vector<std::string>& env, const core::TaskOrd
 }  // namespace
 
 std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, const core::Allocation& a) const {
-  std::vector<std::string> env = base_env_;
+  std::vector<std::string> env;
   if (core::is_node_command(o.task)) {
     // Not a task: no task id (so exec/orphans.hpp leaves what it starts alone), its node's index.
     env.push_back("MPIQ_NODE_INDEX=" + std::to_string(o.element));
@@ -410,16 +415,22 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
     exec::SpawnRequest req;
     req.command = next.order.command;
     req.shell = options_.shell;
+    req.inherited = &base_env_;
     req.env = task_environment(next.order, next.allocation);
+    if (!inherited_pwd_.empty()) req.env.push_back(inherited_pwd_);
     if (!next.order.workdir.empty()) {
-      // GREASY's `cd dir && command`: ~ and variables expand (the task's own among them), and PWD says
-      // where the task is, as a shell's cd would.
+      // GREASY's `cd dir && command`: ~ and variables expand (the task's own among them, and the
+      // worker's PWD), and PWD then says where the task is, as a shell's cd would.
       req.workdir =
           exec::needs_expansion(next.order.workdir)
               ? exec::expand_directory(next.order.workdir,
-                                       [&req](std::string_view name) { return variable_in(req.env, name); })
+                                       [&req](std::string_view name) { return variable_in(req, name); })
               : next.order.workdir;
-      req.env.push_back("PWD=" + (req.workdir[0] == '/' ? req.workdir : cwd_ + "/" + req.workdir));
+      std::string pwd = "PWD=" + (req.workdir[0] == '/' ? req.workdir : cwd_ + "/" + req.workdir);
+      if (inherited_pwd_.empty())
+        req.env.push_back(std::move(pwd));
+      else
+        req.env.back() = std::move(pwd);  // the worker's, pushed above
     }
     const std::string base = options_.out_dir + "/" + core::output_file_stem(id, element);
     bool ready = true;

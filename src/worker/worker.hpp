@@ -80,6 +80,7 @@ class Worker {
   bool may_start(double now);
   /// Starts `next`, whose start at `wall` (Unix time) is already reported.
   void start(core::LocalQueue::Next next, double wall);
+  /// The variables mpiq sets for the task `o` on `a` (its id, cores, GPUs, ...): what follows base_env_.
   std::vector<std::string> task_environment(const core::TaskOrder& o, const core::Allocation& a) const;
   void wait_for_events(int64_t timeout_ns);
   void reap(core::TaskIndex task);
@@ -106,7 +107,11 @@ class Worker {
   core::WorkerShare share_;
   WorkerOptions options_;
   core::LocalQueue queue_;
+  // What every task inherits of the worker's environment (exec/task_environment.hpp), shared by all of
+  // them (SpawnRequest::inherited), without the variables set per task. PWD is one of those: the task's
+  // directory where it has one, else the worker's own (inherited_pwd_, "" when it had none).
   std::vector<std::string> base_env_;
+  std::string inherited_pwd_;
   std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;

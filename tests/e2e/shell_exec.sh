@@ -26,6 +26,7 @@ $WORK/noshebang one
 [@ ~ @] pwd
 [@ sweep.\$MPIQ_TASK_ID @] pwd -P > here
 $long; echo long done
+[@ \$WORK_DIR/sub dir @] /usr/bin/env
 TASKS
 export WORK_DIR=$WORK
 expect_code 0 mpiq_run x.tasks > run.log 2>&1 || { cat run.log >&3; exit 1; }
@@ -42,6 +43,10 @@ $WORK/sub dir" ] || fail "[@ \$WORK_DIR/sub dir @]: $("$MPIQ" cat x.mpiq 7; "$MP
 [ "$("$MPIQ" cat x.mpiq 8)" = "$HOME" ] || fail "[@ ~ @]: $("$MPIQ" cat x.mpiq 8; "$MPIQ" cat x.mpiq 8 --stderr)"
 [ "$(cat sweep.9/here)" = "$WORK/sweep.9" ] || fail "a relative [@ dir @] with the task's own variable"
 [ "$("$MPIQ" cat x.mpiq 10)" = "long done" ] || fail "a ${#long}-byte command: $("$MPIQ" cat x.mpiq 10 --stderr)"
+# A program exec'd directly reads PWD with getenv, which takes the first: the task's directory must be
+# the only PWD it is given, not a second one after the worker's.
+[ "$("$MPIQ" cat x.mpiq 11 | grep '^PWD=')" = "PWD=$WORK/sub dir" ] ||
+  fail "[@ dir @] of a program exec'd directly: its PWD entries are $("$MPIQ" cat x.mpiq 11 | grep '^PWD=' | tr '\n' ' ')"
 # --shell: another shell, and a bad one refused before anything is written.
 expect_code 0 mpiq_run x.tasks --run-dir sh.mpiq --shell /bin/sh > /dev/null 2>&1
 [ "$(cat probe.shell)" = "sh 0" ] || fail "--shell /bin/sh: $(cat probe.shell)"

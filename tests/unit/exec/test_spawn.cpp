@@ -82,6 +82,19 @@ TEST(Spawn, ADirectCommandGetsExactlyTheGivenEnvironment) {
   EXPECT_EQ(read_bytes(dir.file("out")), "PATH=/usr/local/bin:/usr/bin:/bin\nMPIQ_TEST_VALUE=forty two\n");
 }
 
+TEST(Spawn, TheInheritedEntriesComeFirstThenTheTasksOwn) {
+  TempDir dir;
+  const std::vector<std::string> inherited = {"HOME=/home/x", "LANG=C"};
+  SpawnRequest r = request("env", dir);
+  r.inherited = &inherited;
+  std::string error;
+  Child c = spawn(r, &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  EXPECT_EQ(read_bytes(dir.file("out")),
+            "HOME=/home/x\nLANG=C\nPATH=/usr/local/bin:/usr/bin:/bin\nMPIQ_TEST_VALUE=forty two\n");
+}
+
 TEST(Spawn, ShellSyntaxRunsThroughTheShellInTheWorkingDirectory) {
   TempDir dir;
   SpawnRequest r = request("echo \"$MPIQ_TEST_VALUE\" > here.txt; pwd; echo oops >&2; exit 7", dir);
