@@ -35,13 +35,25 @@ name=mpiq-chain-test-$$
 # which stays in the jobs' environment (Slurm cannot tell a job its --signal). MPIQ_CHAIN_MAX stops a
 # chain that makes no progress long before the test's own time limit.
 export SBATCH_SIGNAL=B:USR1@15 MPIQ_CHAIN_MAX=8
+# What a failure needs to be understood: every job's log so far, and the controller's view of them.
+show_jobs() {
+  for log in "$work/$name"-*.out; do
+    [ -e "$log" ] || continue
+    echo "==== $log" >&2
+    cat "$log" >&2
+  done
+  echo "==== the jobs that ended (jobcomp)" >&2
+  cat "$MPIQ_SLURM_DIR/log/jobcomp.txt" >&2 || true
+  echo "==== the controller's last lines" >&2
+  tail -n 30 "$MPIQ_SLURM_DIR/log/slurmctld.log" >&2 || true
+}
 started=$SECONDS
 note "$ntasks tasks of 5 s for $workers workers; 1-minute jobs; chain $name"
 # mpiq's own end-time watch (--stop-margin, default 2 min) would stop a 1-minute job at once: 5 s.
 rc=0
 sbatch --wait --time=1 --nodes="$chain_nodes" --job-name="$name" "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \
   --run-dir "$work/run" --stop-margin 5s || rc=$?
-[ "$rc" -eq 0 ] || fail "the first job of the chain ended with exit code $rc, expected 0"
+[ "$rc" -eq 0 ] || { show_jobs; fail "the first job of the chain ended with exit code $rc, expected 0"; }
 
 # The first job submitted the next before it ended, so the chain is over when no job of it is left.
 deadline=$((started + ${MPIQ_CHAIN_TEST_TIMEOUT:-400}))
@@ -49,6 +61,7 @@ while [ -n "$(squeue -h -n "$name" -o %i)" ]; do
   if [ $SECONDS -ge $deadline ]; then
     squeue -n "$name" >&2
     scancel -n "$name" || true
+    show_jobs
     fail "the chain still had jobs after $((SECONDS - started)) s"
   fi
   sleep 2
