@@ -26,9 +26,10 @@ $WORK/noshebang one
 [@ ~ @] pwd
 [@ sweep.\$MPIQ_TASK_ID @] pwd -P > here
 $long; echo long done
-[@ \$WORK_DIR/sub dir @] /usr/bin/env
+[@ \$PWD/sub dir @] /usr/bin/env
 TASKS
 export WORK_DIR=$WORK
+export PWD  # $WORK (lib.sh's cd): the worker's PWD, which a task's directory may name
 expect_code 0 mpiq_run x.tasks > run.log 2>&1 || { cat run.log >&3; exit 1; }
 [ "$(cat probe.direct)" = "mpiq 1" ] || fail "a command without shell syntax was not exec'd by mpiq directly: $(cat probe.direct)"
 [ "$(cat probe.shell)" = "$shell 0" ] || fail "a command with ';' did not run through $shell: $(cat probe.shell)"
@@ -43,8 +44,8 @@ $WORK/sub dir" ] || fail "[@ \$WORK_DIR/sub dir @]: $("$MPIQ" cat x.mpiq 7; "$MP
 [ "$("$MPIQ" cat x.mpiq 8)" = "$HOME" ] || fail "[@ ~ @]: $("$MPIQ" cat x.mpiq 8; "$MPIQ" cat x.mpiq 8 --stderr)"
 [ "$(cat sweep.9/here)" = "$WORK/sweep.9" ] || fail "a relative [@ dir @] with the task's own variable"
 [ "$("$MPIQ" cat x.mpiq 10)" = "long done" ] || fail "a ${#long}-byte command: $("$MPIQ" cat x.mpiq 10 --stderr)"
-# A program exec'd directly reads PWD with getenv, which takes the first: the task's directory must be
-# the only PWD it is given, not a second one after the worker's.
+# A program exec'd directly reads PWD with getenv, which takes the first: the task's directory (here
+# under the worker's $PWD) must be the only PWD it is given, not a second one after the worker's.
 [ "$("$MPIQ" cat x.mpiq 11 | grep '^PWD=')" = "PWD=$WORK/sub dir" ] ||
   fail "[@ dir @] of a program exec'd directly: its PWD entries are $("$MPIQ" cat x.mpiq 11 | grep '^PWD=' | tr '\n' ' ')"
 # --shell: another shell, and a bad one refused before anything is written.
