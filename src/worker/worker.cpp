@@ -75,11 +75,15 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
       orphans_(options_.run_dir) {
   // Once per worker: the launcher's variables for this rank are not the tasks' (exec/task_environment.hpp).
   base_env_ = exec::inherited_environment(environ, set_per_task);
-  if (const char* pwd = std::getenv("PWD")) inherited_pwd_ = std::string("PWD=") + pwd;
   if (char* cwd = getcwd(nullptr, 0)) {
     cwd_ = cwd;
     free(cwd);
   }
+  // The worker's PWD as it was given, else where it is (as a shell sets PWD when it starts).
+  if (const char* pwd = std::getenv("PWD"))
+    inherited_pwd_ = std::string("PWD=") + pwd;
+  else if (!cwd_.empty())
+    inherited_pwd_ = "PWD=" + cwd_;
   base_env_.push_back("MPIQ_RANK=" + std::to_string(net_.rank()));
   // TACC launcher's name for the worker running the task: 0-based (worker rank 1 is 0).
   base_env_.push_back("LAUNCHER_TSK_ID=" + std::to_string(std::max(0, net_.rank() - 1)));
@@ -417,6 +421,7 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
     req.shell = options_.shell;
     req.inherited = &base_env_;
     req.env = task_environment(next.order, next.allocation);
+    const size_t pwd_at = req.env.size();  // the worker's PWD, replaced below by the task's directory
     if (!inherited_pwd_.empty()) req.env.push_back(inherited_pwd_);
     if (!next.order.workdir.empty()) {
       // GREASY's `cd dir && command`: ~ and variables expand (the task's own among them, and the
@@ -427,10 +432,10 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
                                        [&req](std::string_view name) { return variable_in(req, name); })
               : next.order.workdir;
       std::string pwd = "PWD=" + (req.workdir[0] == '/' ? req.workdir : cwd_ + "/" + req.workdir);
-      if (inherited_pwd_.empty())
-        req.env.push_back(std::move(pwd));
+      if (pwd_at < req.env.size())
+        req.env[pwd_at] = std::move(pwd);
       else
-        req.env.back() = std::move(pwd);  // the worker's, pushed above
+        req.env.push_back(std::move(pwd));
     }
     const std::string base = options_.out_dir + "/" + core::output_file_stem(id, element);
     bool ready = true;

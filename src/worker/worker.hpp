@@ -109,7 +109,7 @@ class Worker {
   core::LocalQueue queue_;
   // What every task inherits of the worker's environment (exec/task_environment.hpp), shared by all of
   // them (SpawnRequest::inherited), without the variables set per task. PWD is one of those: the task's
-  // directory where it has one, else the worker's own (inherited_pwd_, "" when it had none).
+  // directory where it has one, else the worker's own (inherited_pwd_: its PWD, else its directory).
   std::vector<std::string> base_env_;
   std::string inherited_pwd_;
   std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)

@@ -48,6 +48,13 @@ $WORK/sub dir" ] || fail "[@ \$WORK_DIR/sub dir @]: $("$MPIQ" cat x.mpiq 7; "$MP
 # under the worker's $PWD) must be the only PWD it is given, not a second one after the worker's.
 [ "$("$MPIQ" cat x.mpiq 11 | grep '^PWD=')" = "PWD=$WORK/sub dir" ] ||
   fail "[@ dir @] of a program exec'd directly: its PWD entries are $("$MPIQ" cat x.mpiq 11 | grep '^PWD=' | tr '\n' ' ')"
+# A worker started without PWD (a launcher that sets none) gives its tasks the directory it is in, as
+# a shell would.
+printf '/usr/bin/env\n[@ $PWD/sub dir @] pwd\n' > nopwd.tasks
+(unset PWD; expect_code 0 mpiq_run nopwd.tasks --run-dir nopwd.mpiq > /dev/null 2>&1)
+[ "$("$MPIQ" cat nopwd.mpiq 1 | grep '^PWD=')" = "PWD=$WORK" ] ||
+  fail "a worker without PWD: its task's PWD entries are $("$MPIQ" cat nopwd.mpiq 1 | grep '^PWD=' | tr '\n' ' ')"
+[ "$("$MPIQ" cat nopwd.mpiq 2)" = "$WORK/sub dir" ] || fail "a worker without PWD: [@ \$PWD/sub dir @]: $("$MPIQ" cat nopwd.mpiq 2 --stderr)"
 # --shell: another shell, and a bad one refused before anything is written.
 expect_code 0 mpiq_run x.tasks --run-dir sh.mpiq --shell /bin/sh > /dev/null 2>&1
 [ "$(cat probe.shell)" = "sh 0" ] || fail "--shell /bin/sh: $(cat probe.shell)"

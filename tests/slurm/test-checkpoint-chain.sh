@@ -35,13 +35,9 @@ name=mpiq-chain-test-$$
 # which stays in the jobs' environment (Slurm cannot tell a job its --signal). MPIQ_CHAIN_MAX stops a
 # chain that makes no progress long before the test's own time limit.
 export SBATCH_SIGNAL=B:USR1@15 MPIQ_CHAIN_MAX=8
-# What a failure needs to be understood: every job's log so far, and the controller's view of them.
+# What a failure of the chain needs besides the job logs (which the exit's dump_work prints): Slurm's
+# view of the jobs.
 show_jobs() {
-  for log in "$work/$name"-*.out; do
-    [ -e "$log" ] || continue
-    echo "==== $log" >&2
-    cat "$log" >&2
-  done
   echo "==== the jobs that ended (jobcomp)" >&2
   cat "$MPIQ_SLURM_DIR/log/jobcomp.txt" >&2 || true
   echo "==== the controller's last lines" >&2
