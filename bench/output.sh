@@ -7,12 +7,12 @@
 # Usage: bench/output.sh   (after scripts/build.sh). Prints one table; gates nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MPIQ=$PWD/build/bin/mpiq
+ROOT=$PWD
+MPIQ=$ROOT/build/bin/mpiq
 WORK=$(mktemp -d /tmp/mpiq-bench-output-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+source "$ROOT/bench/mpi_env.sh"  # as bench/run.sh runs its MPI programs
 run() { mpirun --allow-run-as-root --oversubscribe -np 3 "$MPIQ" run "$@" --fresh --log-level error > /dev/null; }
 calc() { awk "BEGIN { print $1 }"; }
 secs() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); calc "$t1 - $t0"; }

@@ -41,9 +41,7 @@ seq "$TASKS" | sed "s/.*/true/" > "$WORK/tasks.txt"
 filler=$(printf '%100s' '' | tr ' ' x)
 # Not MPIQ_*: those are mpiq's own per-task names, which a task never inherits.
 for i in $(seq 1 "$EXTRA"); do export "BENCH_FILLER_$i=$filler"; done
-# As bench/run.sh runs its MPI programs (one node, loopback, no binding by mpirun).
-export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 \
-  OMPI_MCA_hwloc_base_binding_policy=none
+source "$ROOT/bench/mpi_env.sh"  # as bench/run.sh runs its MPI programs
 HZ=2999
 echo "$TASKS true, np 3, environment $(env | wc -c) bytes; CPU us per task (perf samples at $HZ Hz)"
 for round in $(seq 1 "$ROUNDS"); do
