@@ -17,9 +17,7 @@ setup_test
 
 workers=$(cores_here)
 ntasks=$((10 * workers))
-for i in $(seq 1 "$ntasks"); do
-  echo "sleep 2; echo $i >> $work/ids"
-done >"$work/chain.tasks"
+id_tasks "$ntasks" 2 >"$work/chain.tasks"
 name=mpiq-chain-cancel-$$
 submit() {
   sbatch "$@" --time=5 --job-name="$name" "$jobscripts_dir/checkpoint-chain.sbatch" "$work/chain.tasks" \

@@ -15,7 +15,7 @@ setup_test
 
 workers=$(cores_here)
 ntasks=$((4 * workers))
-for i in $(seq 1 "$ntasks"); do echo "echo $i >> $work/ids"; done >"$work/chain.tasks"
+id_tasks "$ntasks" 0 >"$work/chain.tasks"
 cat >"$work/crashy-mpiq" <<EOF
 #!/bin/bash
 # CRASH_EVERY_JOB=1: crash in every job; else only in a chain's first (no retry counted yet).

@@ -16,9 +16,7 @@ setup_test
 
 workers=$(cores_here)
 ntasks=$((15 * workers))
-for i in $(seq 1 "$ntasks"); do
-  echo "sleep 5; echo $i >> $work/ids"
-done >"$work/end.tasks"
+id_tasks "$ntasks" 5 >"$work/end.tasks"
 
 name=mpiq-end-time-test-$$
 note "$ntasks tasks of 5 s for $workers workers in a 1-minute job, --stop-margin 15s"
