@@ -77,6 +77,17 @@ mpi_start_crashed() {
     ! grep -q '^mpiq: [0-9]* tasks, ' "$1"
 }
 
+# jobs_gone NAME SECONDS: waits until no job named NAME is queued or running; false if some still
+# are after SECONDS.
+jobs_gone() {
+  local _
+  for _ in $(seq "$2"); do
+    [ -z "$(squeue -h -n "$1" -o %i)" ] && return 0
+    sleep 1
+  done
+  [ -z "$(squeue -h -n "$1" -o %i)" ]
+}
+
 # id_tasks N SECONDS: a task file (on stdout) of N tasks that each sleep SECONDS, then append their
 # number (1..N) to $work/ids as they end: what the tests count to see that each ran, and how often.
 id_tasks() {

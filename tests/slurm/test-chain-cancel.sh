@@ -35,11 +35,7 @@ for _ in $(seq 120); do
 done
 [ -s "$work/ids" ] || { scancel -n "$name" || true; fail "no task of job $job ended within 60 s"; }
 scancel "$job"
-for _ in $(seq 60); do
-  [ -z "$(jobs_left)" ] && break
-  sleep 1
-done
-if [ -n "$(jobs_left)" ]; then
+if ! jobs_gone "$name" 60; then
   squeue -n "$name" >&2
   # Each job of a chain that resubmits itself would submit another: cancel until none is left.
   for _ in 1 2 3 4 5; do scancel -n "$name" || true; sleep 2; done

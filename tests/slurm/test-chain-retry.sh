@@ -31,11 +31,7 @@ chain() {
   mkdir -p "$dir"
   (cd "$dir" && env MPIQ="$work/crashy-mpiq" "$@" sbatch --wait --time=5 --job-name="$name-$$" "$jobscripts_dir/checkpoint-chain.sbatch" \
     "$work/chain.tasks" --run-dir "$dir/run" >/dev/null) || true
-  for _ in $(seq 60); do
-    [ -z "$(squeue -h -n "$name-$$" -o %i)" ] && break
-    sleep 1
-  done
-  [ -z "$(squeue -h -n "$name-$$" -o %i)" ] || { scancel -n "$name-$$" || true; fail "chain $name still had jobs after 60 s"; }
+  jobs_gone "$name-$$" 60 || { scancel -n "$name-$$" || true; fail "chain $name still had jobs after 60 s"; }
   local log
   for log in $(ls "$dir"/*.out | sort -V); do
     echo "==== $log"

@@ -18,6 +18,7 @@ sinfo -h -o %N | grep -q 'n\[1-3\]' || fail "the cluster in $MPIQ_SLURM_DIR is n
 
 for i in $(seq 1 90); do echo "sleep 0.5; echo \$MPIQ_TASK_ID \$MPIQ_HOST >> $work/ids"; done > loss.tasks
 name=mpiq-loss-$$
+job_ended() { [ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ]; }
 # Once some tasks are done and some run on n3: n3 goes, everything on it at once.
 for attempt in 1 2; do
   job=$(sbatch --parsable --nodes=3 --time=5 --job-name="$name" "$jobscripts_dir/multi-node.sbatch" \
@@ -25,13 +26,12 @@ for attempt in 1 2; do
   note "job $job on 3 nodes"
   for _ in $(seq 600); do
     [ -f ids ] && [ "$(wc -l < ids)" -ge 12 ] && grep -q ' n3$' ids && break
-    [ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] && break  # ended already
+    job_ended && break
     sleep 0.1
   done
   [ -f ids ] && grep -q ' n3$' ids && break
   log=$work/$name-$job.out
-  if [ "$attempt" = 1 ] && [ ! -f ids ] && [ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] &&
-     mpi_start_crashed "$log"; then
+  if [ "$attempt" = 1 ] && [ ! -f ids ] && job_ended && mpi_start_crashed "$log"; then
     cat "$log"
     note "job $job: a rank crashed in MPI's start before any task ran (above); submitting once more"
     continue
