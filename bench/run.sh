@@ -61,6 +61,7 @@ cmake --build build -j 2 --target bench_micro >/dev/null 2>&1 || log "bench_micr
 # bench-embed belongs to the embedding API (issue 6); built when its target exists.
 cmake --build build -j 2 --target bench-embed >/dev/null 2>&1 || true
 cmake --build build -j 2 --target bench_dag_embed >/dev/null 2>&1 || true
+cmake --build build -j 2 --target bench_exit_only >/dev/null 2>&1 || log "bench_exit_only not built (x86-64 and aarch64 only)"
 
 source "$ROOT/bench/peers.sh"  # GREASY and disBatch, built from ../shared/peers
 
@@ -203,6 +204,29 @@ fi
 timed FLOOR2P_S "$BIN/bench_spawn_floor" --procs 2 "$N1" 2 /bin/true
 row "1. $N1 \`true\`: mpiq (np 3) vs a stricter floor: 2 spawning processes, 1 in flight each (as 2 worker ranks)" \
   "${MPIQ1_RATE}/s" "$(rate "$N1" "$FLOOR2P_S")/s (${FLOOR2P_S} s)" "$(calc "$MPIQ1_S / $FLOOR2P_S")" "(info)" "-"
+# The same without the task's own noise: a program that only exits (bench/exit_only.c: no libc, no loader,
+# whose CPUID probes are most of a `true` process here), so what is left is the kernel's exec and exit
+# and the launcher's own cost per task. Interleaved rounds, as above.
+if [ -x "$BIN/bench_exit_only" ]; then
+  lines "$BIN/bench_exit_only" "$N1" "$WORK/exit.txt"
+  EF=(); EF2=(); EM=()
+  for rep in $(seq $REPS); do
+    timed T "$BIN/bench_spawn_floor" "$N1" 2 "$BIN/bench_exit_only" && EF+=("$T")
+    timed T "$BIN/bench_spawn_floor" --procs 2 "$N1" 2 "$BIN/bench_exit_only" && EF2+=("$T")
+    rm -rf "$WORK/r1e"; timed T mpiq_np3 "$WORK/exit.txt" --run-dir "$WORK/r1e" && EM+=("$T")
+  done
+  if [ ${#EM[@]} = "$REPS" ]; then
+    row "1. $N1 tasks of a program that only exits (bench/exit_only.c), 2 workers: mpiq (np 3) vs floor" \
+      "$(mm "${EM[@]}")" "$(mm "${EF[@]}")" "$(calc "$(med "${EM[@]}") / $(med "${EF[@]}")")" "(info)" "-"
+    row "1. the same vs the stricter floor (2 spawning processes)" "$(mm "${EM[@]}")" "$(mm "${EF2[@]}")" \
+      "$(calc "$(med "${EM[@]}") / $(med "${EF2[@]}")")" "(info)" "-"
+    note "1. The exit-only rows show mpiq's own cost per task, which a \`true\` process's start hides on this VM: \
+(mpiq - the stricter floor) x 2 cores / $N1 tasks = $(calc "($(med "${EM[@]}") - $(med "${EF2[@]}")) * 2 / $N1 * 1000000" 0) us \
+of CPU a task (medians)."
+  else
+    row "1. $N1 tasks of a program that only exits: mpiq (np 3)" "FAILED: $(tail -1 "$WORK/last.log")" "$(mm "${EF[@]}")" "-" "(info)" "-"
+  fi
+fi
 rm -rf "$WORK/r1b"
 if timed MPIQ1B_S "$MPIQ" run "$WORK/true.txt" --run-dir "$WORK/r1b"; then
   row "1. $N1 \`true\`: mpiq one rank (hub thread + 1 worker on both cores) vs floor" "$(rate "$N1" "$MPIQ1B_S")/s (${MPIQ1B_S} s)" \

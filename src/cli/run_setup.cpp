@@ -35,7 +35,8 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
                "save and exit 3 (a second signal ends them; the time limit still does)");
   cmd.add_option(
       "--prefetch", o.prefetch,
-      "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores))");
+      "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores), and for "
+      "short tasks about 5 ms of them per core, at most 64 per core)");
   cmd.add_option("--crash-limit", o.crash_limit,
                  "Fail a task that was running on a lost worker or node this many times (default 3; 0 = "
                  "never)");

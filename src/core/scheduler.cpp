@@ -334,11 +334,16 @@ bool Scheduler::has_room(const Worker& w, TaskIndex t) const {
   // enough; what limits how many it holds is its window.
   if (table_.is_function(t)) return w.held_functions < w.window;
   if (w.held == w.held_functions) return true;
-  return w.held_cores + c <= w.cores + prefetch(w) && w.held_gpus + g <= 2 * w.gpus;
+  const uint32_t extra = table_.mem_kb[t] ? base_prefetch(w) : prefetch(w);
+  return w.held_cores + c <= w.cores + extra && w.held_gpus + g <= 2 * w.gpus;
+}
+
+uint32_t Scheduler::base_prefetch(const Worker& w) const {
+  return options_.prefetch ? options_.prefetch : std::max<uint32_t>(2, w.cores);
 }
 
 uint32_t Scheduler::prefetch(const Worker& w) const {
-  return options_.prefetch ? options_.prefetch : std::max<uint32_t>(2, w.cores);
+  return std::max(base_prefetch(w), w.deep_prefetch);
 }
 
 bool Scheduler::commands_full(const Worker& w) const {
@@ -361,14 +366,24 @@ bool Scheduler::no_more_for(const Worker& w) const {
   return (commands_full(w) || ready_commands_ == 0) && (functions_full(w) || ready_functions_ == 0);
 }
 
-void Scheduler::learn_duration(Worker& w, const TaskResult& r) {
+void Scheduler::learn_duration(Worker& w, TaskIndex t, const TaskResult& r) {
+  const double d = std::max(0.0, r.end_time - r.start_time);
+  // A moving average over about the last 64 tasks: quick to follow a change of task size.
+  const auto average = [d](double& seconds) { seconds = seconds < 0 ? d : seconds + (d - seconds) / 64; };
+  if (!table_.is_function(t)) {
+    // What did not run (a start that failed, a stop) says nothing of how long the tasks take, nor
+    // does a result without its times.
+    if (options_.prefetch || r.interrupted || r.spawn_failed || r.start_time <= 0 || r.end_time <= 0) return;
+    average(w.command_seconds);
+    const double want = w.cores * kCommandQueueSeconds / std::max(w.command_seconds, 1e-9);
+    w.deep_prefetch = static_cast<uint32_t>(std::min(want, double{kMaxPrefetchPerCore} * w.cores));
+    return;
+  }
   if (options_.function_window) {
     w.window = options_.function_window;
     return;
   }
-  const double d = std::max(0.0, r.end_time - r.start_time);
-  // A moving average over about the last 64 tasks: quick to follow a change of task size.
-  w.task_seconds = w.task_seconds < 0 ? d : w.task_seconds + (d - w.task_seconds) / 64;
+  average(w.task_seconds);
   const double want = kFunctionQueueSeconds / std::max(w.task_seconds, 1e-9);
   w.window = static_cast<uint32_t>(std::clamp(want, double{kMinFunctionWindow}, double{kMaxFunctionWindow}));
 }
@@ -473,7 +488,7 @@ void Scheduler::on_finished(WorkerId id, TaskResult r) {
       (r.interrupted || (!r.succeeded() && table_.attempts[t] <= table_.retries[t])))
     changed_.push_back(t);
   --worker(id).running;
-  if (table_.is_function(t)) learn_duration(worker(id), r);
+  learn_duration(worker(id), t, r);
   unhold(id, t);
   if (r.interrupted || (!r.succeeded() && table_.attempts[t] <= table_.retries[t])) {
     // It runs again, and the row will hold that try: this one is an earlier attempt now.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <random>
 #include <set>
@@ -319,6 +320,82 @@ TEST(Scheduler, WorkerHoldsNoMoreThanItsCoresPlusPrefetch) {
   EXPECT_TRUE(dispatch(s).all().empty());
   run(s, 1, ok(0));
   EXPECT_EQ(dispatch(s).all().size(), 1u);  // one finished, one more fits
+}
+
+// A finished command task that ran `seconds`, as a worker reports it (wall times).
+TaskResult ok_after(TaskIndex t, double seconds) {
+  TaskResult r = ok(t);
+  r.start_time = 1000.0;
+  r.end_time = 1000.0 + seconds;
+  return r;
+}
+
+// Runs one assigned task after another on worker 1 (each `seconds` long) and dispatches after each:
+// the most tasks the worker held at once.
+size_t most_held(Scheduler& s, double seconds, size_t tasks) {
+  std::deque<TaskIndex> held;
+  size_t most = 0;
+  for (size_t i = 0; i < tasks; ++i) {
+    for (TaskIndex x : dispatch(s).all()) held.push_back(x);
+    most = std::max(most, held.size());
+    if (held.empty()) break;
+    run(s, 1, ok_after(held.front(), seconds));
+    held.pop_front();
+  }
+  return most;
+}
+
+TEST(Scheduler, ShortCommandTasksDeepenTheDefaultPrefetch) {
+  // 100 us tasks on a 2-core worker: about kCommandQueueSeconds of them per core are queued, so the
+  // worker never waits on the hub between two of them; 1 s tasks keep the default of max(2, cores).
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "x\n";
+  {
+    TaskTable t = parse(text);
+    Scheduler s(t, {});
+    s.add_worker(1, 2, 0);
+    const size_t want = 2 + static_cast<size_t>(2 * kCommandQueueSeconds / 100e-6);
+    const size_t most = most_held(s, 100e-6, 1500);
+    EXPECT_GE(most, want - 2);
+    EXPECT_LE(most, want + 2);
+  }
+  {
+    TaskTable t = parse(text);
+    Scheduler s(t, {});
+    s.add_worker(1, 2, 0);
+    EXPECT_EQ(most_held(s, 1.0, 200), 4u);  // 2 running + 2 queued
+  }
+  {
+    // Never more than kMaxPrefetchPerCore per core, however short the tasks.
+    TaskTable t = parse(text);
+    Scheduler s(t, {});
+    s.add_worker(1, 1, 0);
+    EXPECT_EQ(most_held(s, 1e-9, 1500), 1u + kMaxPrefetchPerCore);
+  }
+}
+
+TEST(Scheduler, FixedPrefetchAndMemoryRequestsKeepTheShallowQueue) {
+  std::string text;
+  for (int i = 0; i < 600; ++i) text += "x\n";
+  {
+    TaskTable t = parse(text);
+    SchedulerOptions o;
+    o.prefetch = 3;  // --prefetch 3: exactly that, whatever the tasks take
+    Scheduler s(t, o);
+    s.add_worker(1, 1, 0);
+    EXPECT_EQ(most_held(s, 100e-6, 500), 4u);
+  }
+  {
+    // Tasks with mem= reserve their node's budget while queued: one worker's deep queue must not take
+    // it from the others.
+    std::string mem;
+    for (int i = 0; i < 600; ++i) mem += "[% mem=1M %] x\n";
+    TaskTable t = parse(mem);
+    Scheduler s(t, {});
+    s.add_worker(1, 1, 0);
+    s.set_worker_node(1, 0, 1ull << 30);
+    EXPECT_EQ(most_held(s, 100e-6, 500), 3u);  // 1 running + max(2, cores)
+  }
 }
 
 TEST(Scheduler, ResumedRunningTaskIsReadyAndItsAttemptNotCounted) {
