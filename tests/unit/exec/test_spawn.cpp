@@ -240,6 +240,28 @@ TEST(Spawn, TheChildStartsWithDefaultSignalsWhateverTheParentBlocksOrIgnores) {
   }
 }
 
+// A real-time signal is reset from the starting thread's lookup of its signals, made again once a
+// second (src/exec/spawn.cpp, ChildResets): one ignored for longer than that starts at its default too.
+TEST(Spawn, ARealTimeSignalTheParentIgnoresIsResetOnceLookedUpAgain) {
+  TempDir dir;
+  const int sig = SIGRTMIN + 5;
+  struct sigaction ignore {
+  }, old_action{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(sig, &ignore, &old_action), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::string error;
+  Child c = spawn(request("grep -e SigIgn /proc/self/status", dir), &error);
+  sigaction(sig, &old_action, nullptr);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  const std::string out = read_bytes(dir.file("out"));
+  const size_t at = out.find("SigIgn:");
+  ASSERT_NE(at, std::string::npos) << out;
+  const unsigned long long mask = std::stoull(out.substr(at + 7), nullptr, 16);
+  EXPECT_EQ(mask >> (sig - 1) & 1, 0u) << "signal " << sig << " ignored in the child: " << out;
+}
+
 // The CPUs this thread may run on, as sched_getaffinity gives them.
 std::vector<int> own_cpus() {
   cpu_set_t set;
