@@ -246,6 +246,9 @@ void guard_watch(pid_t pgid) noexcept {
 void guard_forget(pid_t pgid) noexcept {
   process_guard().forget(pgid);
 }
+pid_t guard_pid() noexcept {
+  return process_guard().pid();
+}
 
 namespace {
 // Runs before main() (and before the program's own static constructors, priority 101): in a process

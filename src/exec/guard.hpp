@@ -71,5 +71,7 @@ bool enable_process_guard(double grace_s, std::string* error);
 /// Called by spawn/try_reap: a task group started or ended. No-ops when no guard is enabled.
 void guard_watch(pid_t pgid) noexcept;
 void guard_forget(pid_t pgid) noexcept;
+/// The process-wide guard's pid (a child of the process), -1 when none is enabled.
+pid_t guard_pid() noexcept;
 
 }  // namespace mpiq::exec

@@ -113,6 +113,40 @@ std::vector<pid_t> children_of_this_process() {
   return pids;
 }
 
+bool only_known_children(const std::function<bool(pid_t)>& known) {
+  if (!is_subreaper()) return false;
+  // The first thread's file and the calling thread's, opened once per thread (-2: cannot be read).
+  struct Files {
+    int fd[2] = {-1, -1};
+    ~Files() {
+      for (int f : fd)
+        if (f >= 0) ::close(f);
+    }
+  };
+  thread_local Files files;
+  const pid_t first = ::getpid(), self = static_cast<pid_t>(::gettid());
+  for (int i = 0; i < (first == self ? 1 : 2); ++i) {
+    int& fd = files.fd[i];
+    if (fd == -1) {
+      const std::string path = "/proc/self/task/" + std::to_string(i == 0 ? first : self) + "/children";
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) fd = -2;
+    }
+    if (fd < 0) return false;
+    char buf[4096];
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n < 0 || n == static_cast<ssize_t>(sizeof buf - 1)) return false;  // unreadable, or too many
+    buf[n] = '\0';
+    const char* p = buf;
+    char* end = nullptr;
+    for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
+      if (!known(static_cast<pid_t>(v))) return false;
+      p = end;
+    }
+  }
+  return true;
+}
+
 void Orphans::end(pid_t pid, Adopted& a, double now, double grace_s) {
   ::kill(a.group > 0 ? -a.group : pid, SIGTERM);
   a.kill_at = now + grace_s;

@@ -68,4 +68,11 @@ class Orphans {
 /// This process's children, from /proc/self/task/*/children (empty where the kernel lacks the file).
 std::vector<pid_t> children_of_this_process();
 
+/// Whether every child of this process's first thread and of the calling thread is one that `known`
+/// names. After a task has been reaped, that says no process it started lives on: in a subreaper
+/// (become_subreaper) what outlives its parent becomes a child of the first thread, and the task was the
+/// calling thread's child; so none can hold the task's pipes. False where this process is no subreaper
+/// or the files cannot be read. Cheap: a pread of each file, through descriptors the thread keeps.
+bool only_known_children(const std::function<bool(pid_t)>& known);
+
 }  // namespace mpiq::exec

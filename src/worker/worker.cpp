@@ -14,6 +14,7 @@
 #include "core/task_outcome.hpp"
 #include "core/task_syntax.hpp"
 #include "exec/clock.hpp"
+#include "exec/guard.hpp"
 #include "exec/signals.hpp"
 #include "exec/task_command.hpp"
 #include "exec/task_environment.hpp"
@@ -94,6 +95,10 @@ Worker::Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions
   if (!options_.run_dir.empty()) base_env_.push_back("MPIQ_RUN_DIR=" + options_.run_dir);
   functions_ = std::make_unique<FunctionRunner>(
       options_.functions ? options_.functions : std::make_shared<const FunctionSettings>(), net_.rank());
+}
+
+Worker::~Worker() {
+  for (TaskPipes& p : spare_pipes_) p.close_all();
 }
 
 void Worker::run() {
@@ -303,33 +308,6 @@ std::vector<std::string> Worker::task_environment(const core::TaskOrder& o, cons
 }
 
 namespace {
-// The pipes of one task's stdout and stderr (streams): read ends non-blocking for the worker's loop,
-// every end close-on-exec (the child gets its copies through dup2).
-struct TaskPipes {
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  bool open(std::string* error) {
-    // Only the read ends are non-blocking: the task's writes block on a full pipe, as on a terminal.
-    if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && fcntl(out[0], F_SETFL, O_NONBLOCK) == 0 &&
-        fcntl(err[0], F_SETFL, O_NONBLOCK) == 0)
-      return true;
-    *error = std::string("cannot make the task's output pipes: ") + std::strerror(errno);
-    return false;
-  }
-  static void close_pipe(int (&p)[2]) {
-    for (int* fd : {&p[0], &p[1]})
-      if (*fd >= 0) ::close(std::exchange(*fd, -1));
-  }
-  void close_write_ends() {
-    for (int* fd : {&out[1], &err[1]})
-      if (*fd >= 0) ::close(std::exchange(*fd, -1));
-  }
-  void close_all() {
-    close_write_ends();
-    for (int* fd : {&out[0], &err[0]})
-      if (*fd >= 0) ::close(std::exchange(*fd, -1));
-  }
-};
-
 // Keeps the last core::kStderrTailBytes of what `tail` and `data` hold together.
 void keep_tail(std::string& tail, std::string_view data) {
   constexpr size_t kMax = core::kStderrTailBytes;
@@ -404,6 +382,32 @@ void Worker::task_stderr(core::TaskId id, uint32_t element, uint32_t attempt, co
   }
 }
 
+bool Worker::TaskPipes::open(std::string* error) {
+  // Only the read ends are non-blocking: the task's writes block on a full pipe, as on a terminal.
+  if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && fcntl(out[0], F_SETFL, O_NONBLOCK) == 0 &&
+      fcntl(err[0], F_SETFL, O_NONBLOCK) == 0)
+    return true;
+  *error = std::string("cannot make the task's output pipes: ") + std::strerror(errno);
+  close_all();
+  return false;
+}
+
+void Worker::TaskPipes::close_pipe(int (&p)[2]) {
+  for (int* fd : {&p[0], &p[1]})
+    if (*fd >= 0) ::close(std::exchange(*fd, -1));
+}
+
+void Worker::TaskPipes::close_write_ends() {
+  for (int* fd : {&out[1], &err[1]})
+    if (*fd >= 0) ::close(std::exchange(*fd, -1));
+}
+
+void Worker::TaskPipes::close_all() {
+  close_write_ends();
+  for (int* fd : {&out[0], &err[0]})
+    if (*fd >= 0) ::close(std::exchange(*fd, -1));
+}
+
 void Worker::start(core::LocalQueue::Next next, double wall) {
   const core::TaskIndex t = next.order.task;
   const core::TaskId id = next.order.id;
@@ -443,7 +447,12 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
       case core::TaskOutput::stream:
         // Pipes that the worker's loop reads (ppoll, with the pidfds): no thread per task, and a chatty
         // task costs at most a bounded read per turn of the loop.
-        ready = pipes.open(&error);
+        if (!spare_pipes_.empty()) {
+          pipes = spare_pipes_.back();
+          spare_pipes_.pop_back();
+        } else {
+          ready = pipes.open(&error);
+        }
         req.stdout_fd = pipes.out[1];
         req.stderr_fd = pipes.err[1];
         break;
@@ -472,7 +481,10 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
     if (ready) child = exec::spawn(req, &error);
   }
   queue_.started(std::move(next), exec::mono_now());
-  pipes.close_write_ends();  // the child has its copies
+  // The child has its copies. The worker keeps its own while it runs few enough tasks, so that the
+  // pair can serve the next task (four descriptors a task then, not two; RLIMIT_NOFILE is often 1,024).
+  const bool keep = options_.output == core::TaskOutput::stream && children_.size() < kKeptPipesUpTo;
+  if (!keep || child.pid < 0) pipes.close_write_ends();
   if (child.pid < 0) {
     pipes.close_all();
     queue_.finished(t);
@@ -489,7 +501,8 @@ void Worker::start(core::LocalQueue::Next next, double wall) {
     report_.finished.back().output = "mpiq: " + error + "\n";
     return;
   }
-  children_[t] = {child, wall, id, element, attempt, timeout_s, pipes.out[0], pipes.err[0], {}};
+  children_[t] = {child, wall, id, element, attempt, timeout_s, pipes.out[0], pipes.err[0], {}, pipes.out[1],
+                  pipes.err[1]};
 }
 
 void Worker::drain(Child& c, int& fd, store::OutputChannel channel, size_t budget) {
@@ -600,7 +613,27 @@ void Worker::reap(core::TaskIndex t) {
   Child& c = it->second;
   drain(c, c.out, store::OutputChannel::out, 0);
   drain(c, c.err, store::OutputChannel::err, 0);
-  for (int* fd : {&c.out, &c.err})
+  // Empty now. The pair serves the next task only if nothing the task started lives on (it would be
+  // a child of this subreaper, exec::only_known_children): such a process may hold the write ends,
+  // and what it wrote later would be taken for the next task's output. Otherwise it is closed, and a
+  // process left holding it writes into a pipe that no one reads (EPIPE), as before.
+  const pid_t guard = exec::guard_pid();
+  const auto known = [&](pid_t pid) {
+    if (pid == guard) return true;
+    for (const auto& [u, other] : children_)
+      if (u != t && other.process.pid == pid) return true;
+    return false;  // an orphan, a service a node's start command left: either may hold the pipes
+  };
+  if (c.out >= 0 && c.err >= 0 && c.out_w >= 0 && c.err_w >= 0 && spare_pipes_.size() < kSparePipes &&
+      exec::only_known_children(known)) {
+    TaskPipes kept;
+    kept.out[0] = std::exchange(c.out, -1);
+    kept.out[1] = std::exchange(c.out_w, -1);
+    kept.err[0] = std::exchange(c.err, -1);
+    kept.err[1] = std::exchange(c.err_w, -1);
+    spare_pipes_.push_back(kept);
+  }
+  for (int* fd : {&c.out, &c.err, &c.out_w, &c.err_w})
     if (*fd >= 0) ::close(std::exchange(*fd, -1));
   core::LocalQueue::Running r = queue_.finished(t);
   core::TaskResult res;

@@ -55,9 +55,18 @@ struct WorkerOptions {
 /// one line (tens of microseconds).
 inline constexpr double kNodeSampleInterval = 2;
 
+/// A worker keeps its own copies of a task's pipes, to pass the pair on to a later task, while it runs
+/// fewer tasks than this (a kept pair is four descriptors a task, not two).
+inline constexpr size_t kKeptPipesUpTo = 64;
+/// Pipe pairs of ended tasks a worker keeps for its next ones.
+inline constexpr size_t kSparePipes = 16;
+
 class Worker {
  public:
   Worker(transport::Transport& net, core::WorkerShare share, WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   /// Says hello, then runs tasks until the hub sends stop and every task has ended and been
   /// reported; says bye last.
@@ -73,6 +82,18 @@ class Worker {
     uint32_t timeout_s = 0;
     int out = -1, err = -1;  // read ends of the task's stdout and stderr pipes, -1 when closed
     std::string err_tail;    // the end of what it wrote to stderr (core::kStderrTailBytes)
+    // The pipes' write ends, kept by the worker so that the pair can serve its next task (reap()
+    // says when it may); -1 when the worker closed its copies after the start.
+    int out_w = -1, err_w = -1;
+  };
+  /// A task's stdout and stderr pipes (streams): [0] the read end, non-blocking for the worker's loop,
+  /// [1] the write end; every end close-on-exec (the child gets its copies through dup2).
+  struct TaskPipes {
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    bool open(std::string* error);
+    static void close_pipe(int (&p)[2]);
+    void close_write_ends();
+    void close_all();
   };
   void handle(const transport::Message& m);
   void start_ready_tasks();
@@ -115,6 +136,9 @@ class Worker {
   std::string cwd_;  // the directory mpiq started in: a relative `[@ dir @]` is under it (for PWD)
   std::vector<int> own_binding_;  // this thread's binding, restored after each bound spawn
   std::unordered_map<core::TaskIndex, Child> children_;
+  // Pipe pairs of ended tasks that nothing else holds, for the next tasks: a pair made anew and closed
+  // after each task cost 40 us of its start here (bench/why.md).
+  std::vector<TaskPipes> spare_pipes_;
   exec::Orphans orphans_;
   std::unique_ptr<store::OutputStream> stream_;  // opened at the first byte of output
   core::Report report_;

@@ -108,5 +108,26 @@ TEST(Orphans, EndAllEndsEveryAdoptedOrphanAndKillsOneThatIgnoresTerm) {
   EXPECT_FALSE(alive(pid));
 }
 
+// What a worker asks before it passes a task's pipes on (worker/worker.cpp, Worker::reap): whether
+// every child of this process is one it knows. A process a task left behind (setsid) is a child of this
+// subreaper once the task has ended, and is seen until it has been reaped.
+TEST(OnlyKnownChildren, SeesAProcessATaskLeftBehindUntilItIsReaped) {
+  ASSERT_TRUE(become_subreaper());
+  const auto none = [](pid_t) { return false; };
+  ASSERT_TRUE(only_known_children(none)) << "this test needs a process without other children";
+  TempDir dir;
+  const pid_t left = escaped(dir, {});
+  EXPECT_FALSE(only_known_children(none));
+  EXPECT_TRUE(only_known_children([&](pid_t p) { return p == left; }));
+  // From another thread too: the task's pid was this thread's child, the one left behind the first
+  // thread's.
+  bool seen_there = true;
+  std::thread([&] { seen_there = only_known_children(none); }).join();
+  EXPECT_FALSE(seen_there);
+  kill(left, SIGKILL);
+  waitpid(left, nullptr, 0);
+  EXPECT_TRUE(only_known_children(none));
+}
+
 }  // namespace
 }  // namespace mpiq::exec
