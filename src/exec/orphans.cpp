@@ -63,6 +63,16 @@ pid_t group_of(pid_t pid) {
   if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) return -1;
   return static_cast<pid_t>(pgrp);
 }
+// Calls `f` with each pid of a /proc/.../children list (space-separated); false as soon as `f` is.
+template <class F>
+bool each_pid(const char* list, F&& f) {
+  char* end = nullptr;
+  for (long v = std::strtol(list, &end, 10); end != list; v = std::strtol(list, &end, 10)) {
+    if (!f(static_cast<pid_t>(v))) return false;
+    list = end;
+  }
+  return true;
+}
 }  // namespace
 
 bool become_subreaper() {
@@ -102,12 +112,10 @@ std::vector<pid_t> children_of_this_process() {
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     const std::string list = read_proc_file(std::string("/proc/self/task/") + e->d_name + "/children");
-    const char* p = list.c_str();
-    char* end = nullptr;
-    for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
-      pids.push_back(static_cast<pid_t>(v));
-      p = end;
-    }
+    each_pid(list.c_str(), [&](pid_t pid) {
+      pids.push_back(pid);
+      return true;
+    });
   }
   ::closedir(d);
   return pids;
@@ -137,12 +145,7 @@ bool only_known_children(const std::function<bool(pid_t)>& known) {
     const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
     if (n < 0 || n == static_cast<ssize_t>(sizeof buf - 1)) return false;  // unreadable, or too many
     buf[n] = '\0';
-    const char* p = buf;
-    char* end = nullptr;
-    for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
-      if (!known(static_cast<pid_t>(v))) return false;
-      p = end;
-    }
+    if (!each_pid(buf, known)) return false;
   }
   return true;
 }
