@@ -1,5 +1,6 @@
 #include "exec/spawn.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -195,6 +196,54 @@ struct ChildPlan {
   const ChildResets* resets = nullptr;  // set by start_child
 };
 
+// The descriptors this process was started with above stderr and not close-on-exec: what the user's
+// shell passed on (`exec 7>>log; mpiq run tasks.txt` with one rank), which every task gets too. Any
+// other descriptor this process opens and leaves inheritable (Open MPI's PMIx socket, a library's
+// file, an embedding program's socket) is closed in the task by its exec: a task starts with its
+// stdin, stdout and stderr (fd 3 too for a long command) and what its launcher was given, as
+// Python's subprocess (close_fds) and Rust's Command leave a child. Looked up before main(), by a
+// constructor; plain data, so no order of static initialisation matters.
+struct InheritedFds {
+  int fd[64];
+  int count;
+  bool known;  // false: /proc unreadable, or more than 64 of them; then nothing is closed
+};
+InheritedFds inherited_fds;
+
+__attribute__((constructor(102))) void note_inherited_fds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  const int own = dirfd(dir);
+  bool fits = true;
+  while (const dirent* e = readdir(dir)) {
+    const int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == own) continue;
+    const int flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC)) continue;
+    if (inherited_fds.count == static_cast<int>(std::size(inherited_fds.fd))) {
+      fits = false;
+      break;
+    }
+    inherited_fds.fd[inherited_fds.count++] = fd;
+  }
+  closedir(dir);
+  std::sort(inherited_fds.fd, inherited_fds.fd + inherited_fds.count);
+  inherited_fds.known = fits;
+}
+
+// In the child: every descriptor above stderr close-on-exec but the inherited ones (one system call
+// where there are none; nothing on a kernel before 5.11, which lacks the flag).
+void close_the_rest_on_exec() {
+  if (!inherited_fds.known) return;
+  unsigned lo = 3;
+  for (int i = 0; i < inherited_fds.count; ++i) {
+    const auto fd = static_cast<unsigned>(inherited_fds.fd[i]);
+    if (fd > lo) close_range(lo, fd - 1, CLOSE_RANGE_CLOEXEC);
+    lo = fd + 1;
+  }
+  close_range(lo, ~0u, CLOSE_RANGE_CLOEXEC);
+}
+
 // `from` as the child's descriptor `to`, inheritable (dup2 leaves a copy onto itself close-on-exec).
 bool place_fd(int from, int to) {
   if (from == to) return fcntl(to, F_SETFD, 0) == 0;
@@ -228,6 +277,9 @@ int child_main(void* arg) {
   for (int sig = 1; sig < SIGRTMIN; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
   for (int i = 0; i < plan.resets->count; ++i) sigaction(plan.resets->realtime[i], &dfl, nullptr);
+  // First: the descriptors placed below (stdin, stdout, stderr, the script's fd 3) clear the flag on
+  // their copies.
+  close_the_rest_on_exec();
   if (setpgid(0, 0) != 0) return child_fail(plan, ChildStep::group);  // a timeout ends the whole group
   if (plan.cpus.set() && sched_setaffinity(0, plan.cpus.size(), plan.cpus.set()) != 0)
     return child_fail(plan, ChildStep::bind);

@@ -1,6 +1,7 @@
 // Real child processes: what spawn gives a task (environment, directory, output files, its own
 // process group, default signals), how it reports a start failure, and reaping.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
@@ -260,6 +261,42 @@ TEST(Spawn, ARealTimeSignalTheParentIgnoresIsResetOnceLookedUpAgain) {
   ASSERT_NE(at, std::string::npos) << out;
   const unsigned long long mask = std::stoull(out.substr(at + 7), nullptr, 16);
   EXPECT_EQ(mask >> (sig - 1) & 1, 0u) << "signal " << sig << " ignored in the child: " << out;
+}
+
+// A descriptor this process opens and leaves inheritable (Open MPI's PMIx socket did, in every task)
+// does not reach the task; what the task is given does (a long command's script on fd 3 included).
+TEST(Spawn, TheTaskGetsItsOwnDescriptorsAndNoneTheProcessOpenedLater) {
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  // Not close-on-exec, and above whatever the test was started with.
+  const int stray[2] = {fcntl(fds[0], F_DUPFD, 200), fcntl(fds[1], F_DUPFD, 200)};
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_GE(stray[0], 200);
+  ASSERT_GE(stray[1], 200);
+  std::string error;
+  // ls of its own descriptors: 0-2, 3 (the directory ls reads), what this test was started with, and
+  // none of the stray ones.
+  Child c = spawn(request("ls /proc/self/fd", dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  const std::string listed = "\n" + read_bytes(dir.file("out"));
+  for (const char* fd : {"\n0\n", "\n1\n", "\n2\n"}) EXPECT_NE(listed.find(fd), std::string::npos) << listed;
+  for (int fd : stray) EXPECT_EQ(listed.find("\n" + std::to_string(fd) + "\n"), std::string::npos) << listed;
+  // Through the shell, a script on fd 3: the shell reads it, and the stray pipe is still not there.
+  const std::string check = "test -e /proc/self/fd/" + std::to_string(stray[0]) + " && echo stray; " +
+                            "test -e /proc/self/fd/" + std::to_string(stray[1]) +
+                            " && echo stray; echo done # " + std::string(200 * 1024, 'x');
+  c = spawn(request(check, dir), &error);
+  ASSERT_GT(c.pid, 0) << error;
+  EXPECT_EQ(wait_for(c).exit_code, 0);
+  EXPECT_EQ(read_bytes(dir.file("out")), "done\n");
+  // The caller's copies are untouched.
+  EXPECT_EQ(fcntl(stray[0], F_GETFD), 0);
+  EXPECT_EQ(fcntl(stray[1], F_GETFD), 0);
+  close(stray[0]);
+  close(stray[1]);
 }
 
 // The CPUs this thread may run on, as sched_getaffinity gives them.
