@@ -53,15 +53,23 @@ bool find_variable(const std::string& env, const char* name, std::string* value)
   return false;
 }
 
-// The process group of `pid` (field 5 of /proc/PID/stat, after the parenthesised name); -1 if gone.
-pid_t group_of(pid_t pid) {
+// The state (R, S, Z, ...) and process group of `pid`, fields 3 and 5 of /proc/PID/stat (after the
+// parenthesised name); false if it is gone.
+bool state_and_group(pid_t pid, char* state, pid_t* group) {
   const std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  char state = 0;
+  if (close == std::string::npos) return false;
   long ppid = 0, pgrp = 0;
-  if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) return -1;
-  return static_cast<pid_t>(pgrp);
+  if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", state, &ppid, &pgrp) != 3) return false;
+  *group = static_cast<pid_t>(pgrp);
+  return true;
+}
+
+// The process group of `pid`; -1 if gone.
+pid_t group_of(pid_t pid) {
+  char state = 0;
+  pid_t group = -1;
+  return state_and_group(pid, &state, &group) ? group : -1;
 }
 // Calls `f` with each pid of a /proc/.../children list (space-separated); false as soon as `f` is.
 template <class F>
@@ -177,6 +185,18 @@ void Orphans::sweep(double now, double grace_s, const std::function<bool(pid_t)>
   if (!is_subreaper()) return;
   for (pid_t pid : children_of_this_process()) {
     if (known(pid) || adopted_.count(pid)) continue;
+    // A zombie outside this process's own group: what a task left behind (`(cmd &)`, a daemon's
+    // parent, the members of a killed group) and what ended before a sweep saw it alive, now this
+    // subreaper's child. Nobody else reaps it: left, they piled up, one for every such task, towards
+    // the user's process limit, and kept the worker from passing pipes on (only_known_children).
+    // Zombies in this process's group are children it started itself (capture_output, an embedding
+    // program's): theirs to reap.
+    char state = 0;
+    pid_t group = -1;
+    if (state_and_group(pid, &state, &group) && state == 'Z' && group != ::getpgrp() && pid != guard_pid()) {
+      ::waitpid(pid, nullptr, WNOHANG);
+      continue;
+    }
     const std::string key = task_attempt_key(read_proc_file("/proc/" + std::to_string(pid) + "/environ"));
     // Not a task of this run (or a zombie already, whose environment reads empty): not ours to end.
     if (key.compare(0, prefix_.size(), prefix_) != 0) continue;

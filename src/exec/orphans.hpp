@@ -45,7 +45,9 @@ class Orphans {
   /// Looks at this process's children: `known` says which it started itself (its tasks);
   /// `running` says whether a task attempt (a key as above) still runs here. An orphan of an attempt
   /// that has ended gets SIGTERM (its group, when it leads one) and SIGKILL `grace_s` later; ended
-  /// orphans are reaped. Cheap when there are none: one read of a small /proc file per thread.
+  /// orphans are reaped, and so is every zombie child outside this process's group that `known` does
+  /// not name (what a task left behind and that ended before a sweep saw it). Cheap when there are
+  /// none: one read of a small /proc file per thread.
   void sweep(double now, double grace_s, const std::function<bool(pid_t)>& known,
              const std::function<bool(const std::string&)>& running);
   /// Ends every adopted orphan of a task (none of them runs any more): TERM, up to `grace_s` for them

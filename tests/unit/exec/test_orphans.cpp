@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "exec/clock.hpp"
+#include "exec/guard.hpp"
 #include "exec/orphans.hpp"
 #include "exec/spawn.hpp"
 #include "support/temp_dir.hpp"
@@ -106,6 +108,44 @@ TEST(Orphans, EndAllEndsEveryAdoptedOrphanAndKillsOneThatIgnoresTerm) {
   orphans.end_all(0.3, [](pid_t) { return false; });
   EXPECT_EQ(orphans.adopted(), 0u);
   EXPECT_FALSE(alive(pid));
+  // Its loop's `sleep`, killed with the group, is a zombie child of this subreaper now: the next sweep
+  // reaps it, and this process has no child left but the guard.
+  const auto guard = [](pid_t p) { return p == guard_pid(); };
+  for (int i = 0; i < 200 && !only_known_children(guard); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    orphans.sweep(
+        mono_now(), 0.3, [](pid_t) { return false; }, [](const std::string&) { return false; });
+  }
+  EXPECT_TRUE(only_known_children(guard)) << "children left: " << children_of_this_process().size();
+}
+
+// What a task left behind and that ended on its own before a sweep saw it (`(sleep 0.05 &)`) is a
+// zombie child of the subreaper, with no variables left to read: the sweep reaps it (they piled up,
+// one for every such task, for as long as the worker lived). A zombie in this process's own group is
+// a child it started itself, and stays for it to reap.
+TEST(Orphans, ASweepReapsTheZombiesTasksLeftAndNotThoseOfThisProcess) {
+  ASSERT_TRUE(become_subreaper());
+  TempDir dir;
+  const pid_t left = escaped(dir, {"MPIQ_RUN_DIR=/run", "MPIQ_TASK_ID=4", "MPIQ_ATTEMPT=1"}, "sleep 0.05");
+  ASSERT_GT(left, 0);
+  const pid_t own = fork();
+  if (own == 0) _exit(0);
+  ASSERT_GT(own, 0);
+  const auto zombie = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_s, name, state;
+    return static_cast<bool>(stat >> pid_s >> name >> state) && state == "Z";
+  };
+  for (int i = 0; i < 200 && !(zombie(left) && zombie(own)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(zombie(left) && zombie(own));
+  Orphans orphans("/run");
+  orphans.sweep(
+      mono_now(), 1.0, [](pid_t) { return false; }, [](const std::string&) { return false; });
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(left)))
+      << "the task's zombie was not reaped";
+  EXPECT_EQ(orphans.adopted(), 0u);
+  EXPECT_EQ(waitpid(own, nullptr, WNOHANG), own) << "the sweep reaped a child of this process's own group";
 }
 
 // What a worker asks before it passes a task's pipes on (worker/worker.cpp, Worker::reap): whether
