@@ -24,6 +24,11 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: a sleeping loop must wake up
   for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  // A hangup (the terminal of an interactive run closed) stops the run as SIGTERM does; by default it
+  // killed the process, and a resume then charged every running task a crash (its worker lost).
+  // Unless it was ignored at the start: `nohup mpiq run ...` asks to outlive the terminal.
+  struct sigaction hup {};
+  if (sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
