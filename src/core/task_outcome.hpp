@@ -54,13 +54,26 @@ inline std::string describe_end(const TaskTable& table, TaskIndex t) {
 }
 
 /// `text`'s lines, each after `prefix`, each ending in a newline; "" for empty text (a stderr tail under
-/// its task's row in the summary and `mpiq status --tasks failed`).
+/// its task's row in the summary and `mpiq status --tasks failed`). For a terminal: a control character
+/// but tab shows as `cat -v` shows it (ESC as `^[`, CR as `^M`, DEL as `^?`), so the colour codes or
+/// carriage returns in a task's stderr, which the tail may cut mid-sequence, cannot recolour the
+/// user's terminal or overwrite the lines before. Other bytes (UTF-8 text) are left as they are.
 inline std::string indent_lines(std::string_view text, std::string_view prefix) {
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   std::string out;
   for (size_t at = 0; !text.empty() && at <= text.size();) {
     const size_t nl = std::min(text.find('\n', at), text.size());
-    out.append(prefix).append(text.substr(at, nl - at)).push_back('\n');
+    out.append(prefix);
+    for (const char ch : text.substr(at, nl - at)) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+        out.push_back(ch);
+      } else {
+        out.push_back('^');
+        out.push_back(c == 0x7f ? '?' : static_cast<char>(c + 0x40));
+      }
+    }
+    out.push_back('\n');
     at = nl + 1;
   }
   return out;

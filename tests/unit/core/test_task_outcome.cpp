@@ -56,6 +56,10 @@ TEST(TaskOutcome, ASkippedTaskNamesTheDependencyThatFailed) {
 TEST(TaskOutcome, IndentLinesPrefixesEveryLineAndDropsTrailingNewlines) {
   EXPECT_EQ(indent_lines("a\nb\n\n", "| "), "| a\n| b\n");
   EXPECT_EQ(indent_lines("", "| "), "");
+  // For a terminal: control characters as cat -v shows them, tabs and UTF-8 as they are.
+  EXPECT_EQ(indent_lines("\x1b[31mred\x1b[0m\tok\rover\x7f\x01\n\xc3\xa9t\xc3\xa9", "| "),
+            "| ^[[31mred^[[0m\tok^Mover^?^A\n| \xc3\xa9t\xc3\xa9\n");
+  EXPECT_EQ(indent_lines(std::string_view("a\0b", 3), ""), "a^@b\n");
 }
 
 TEST(TaskSyntax, FormatDurationReadsBackAsTheSameSeconds) {
