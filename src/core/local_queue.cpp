@@ -86,6 +86,16 @@ std::vector<TaskIndex> LocalQueue::terminate_all(double now) {
   return out;
 }
 
+std::vector<TaskIndex> LocalQueue::kill_all_now() {
+  std::vector<TaskIndex> out;
+  for (auto& [task, r] : running_) {
+    if (r.kill_at < 0) continue;  // KILLed already
+    out.push_back(task);
+    r.kill_at = -1;
+  }
+  return out;
+}
+
 bool LocalQueue::remove_queued(TaskIndex task) {
   const auto it =
       std::find_if(queue_.begin(), queue_.end(), [&](const TaskOrder& o) { return o.task == task; });

@@ -67,6 +67,8 @@ class LocalQueue {
   /// Sends TERM now to every running task (a stop with kill_running): returns them; KILL follows
   /// after the grace period through `due`.
   std::vector<TaskIndex> terminate_all(double now);
+  /// A stop in a hurry: every running task not KILLed yet, to KILL now (TERM'd or not).
+  std::vector<TaskIndex> kill_all_now();
 
   size_t queued() const noexcept { return queue_.size(); }
   size_t running() const noexcept { return running_.size(); }

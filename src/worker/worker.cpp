@@ -205,7 +205,13 @@ void Worker::handle(const transport::Message& m) {
       functions_->drop_queue();
       core::Stop stop = core::decode_stop(m.bytes);
       if (stop.node_stop) node_stop_ = std::move(stop.node_stop);
-      if (stop.kill_running) {
+      if (stop.kill_running && killing_) {
+        // A second one (the hub got another signal): no more grace, KILL now.
+        for (core::TaskIndex t : queue_.kill_all_now())
+          exec::signal_group(children_.at(t).process, SIGKILL);
+        functions_->interrupt_running(exec::mono_now());
+      } else if (stop.kill_running) {
+        killing_ = true;
         for (core::TaskIndex t : queue_.terminate_all(exec::mono_now()))
           exec::signal_group(children_.at(t).process, SIGTERM);
         functions_->interrupt_running(exec::mono_now() + options_.grace_s);

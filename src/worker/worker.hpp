@@ -146,6 +146,7 @@ class Worker {
   std::vector<FunctionRunner::Finished> function_finished_;
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
+  bool killing_ = false;  // a stop that ends the running tasks came (a second one kills them at once)
   std::optional<core::TaskOrder> node_stop_;  // the node's pernode stop command, run before bye
   /// Process groups of this node's pernode start command, left running when it succeeded (a service
   /// it started); ended when the worker ends.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/local_queue.hpp"
 
 using namespace mpiq::core;
@@ -109,6 +111,23 @@ TEST(LocalQueue, TerminateAllThenKillAfterGrace) {
   EXPECT_TRUE(q.due(12.9).empty());
   EXPECT_EQ(q.due(13).size(), 2u);
   EXPECT_FALSE(q.finished(0).timed_out);
+}
+
+// A second stop signal: every running task is KILLed at once, each once, whether or not it had its TERM.
+TEST(LocalQueue, KillAllNowEndsTheRunningTasksWithoutTheirGraceAndOnce) {
+  LocalQueue q(cores(2), 3);
+  q.push(order(0));
+  q.push(order(1));
+  for (int i = 0; i < 2; ++i) {
+    auto n = q.next();
+    q.started(std::move(*n), 0);
+  }
+  ASSERT_TRUE(q.terminate(0, 10, 30));  // TERM'd, its KILL 30 s away
+  auto now = q.kill_all_now();
+  std::sort(now.begin(), now.end());
+  EXPECT_EQ(now, (std::vector<TaskIndex>{0, 1}));
+  EXPECT_TRUE(q.kill_all_now().empty());
+  EXPECT_TRUE(q.due(1e9).empty());  // nothing more to send: the KILL went
 }
 
 TEST(LocalQueue, CancelDropsAQueuedTaskAndEndsARunningOneAfterItsGrace) {
