@@ -585,8 +585,9 @@ void Hub::on_stop_signal(int sig, std::string_view who) {
   const bool first = !interrupted_;
   begin_stop(true, what);
   if (first && interrupted_ && who == "the hub")
-    log_.info("the running tasks get TERM, then KILL after the grace period (--grace); another signal "
-              "kills them at once");
+    log_.info(
+        "the running tasks get TERM, then KILL after the grace period (--grace); another signal "
+        "kills them at once");
 }
 
 void Hub::hurry_stop(int sig) {
