@@ -280,7 +280,11 @@ int child_main(void* arg) {
   // First: the descriptors placed below (stdin, stdout, stderr, the script's fd 3) clear the flag on
   // their copies.
   close_the_rest_on_exec();
-  if (setpgid(0, 0) != 0) return child_fail(plan, ChildStep::group);  // a timeout ends the whole group
+  // A session of its own, so a process group of its own (a timeout ends the whole group), and no
+  // controlling terminal: in an interactive run a task that read the terminal (ssh's or sudo's
+  // prompt, `read < /dev/tty`) was a background group's reader, stopped by SIGTTIN for good; now
+  // /dev/tty cannot be opened, and it fails at once with that error in its stderr.
+  if (setsid() < 0) return child_fail(plan, ChildStep::group);
   if (plan.cpus.set() && sched_setaffinity(0, plan.cpus.size(), plan.cpus.set()) != 0)
     return child_fail(plan, ChildStep::bind);
   if (plan.resets->dev_null >= 0 ? !place_fd(plan.resets->dev_null, 0) : !open_as("/dev/null", O_RDONLY, 0))
@@ -361,7 +365,7 @@ std::string describe(const ChildFailure& f, const SpawnRequest& req, const std::
     case ChildStep::input:
       return "cannot open /dev/null for the task's stdin: " + why;
     case ChildStep::group:
-      return "cannot give the task a process group of its own: " + why;
+      return "cannot give the task a session and process group of its own: " + why;
     case ChildStep::script:
       return "cannot pass the command to the shell on fd 3: " + why;
     case ChildStep::none:
