@@ -250,7 +250,7 @@ class Page {
       case core::AttemptEnd::lost:
         return "its worker was lost; when it ended is not known";
       default:
-        return a.signal ? "signal " + std::to_string(a.signal) : "exit " + std::to_string(a.exit_code);
+        return a.signal ? core::signal_words(a.signal) : "exit " + std::to_string(a.exit_code);
     }
   }
 

@@ -22,9 +22,41 @@ inline std::string_view mpiq_reason(std::string_view text) {
   return last.substr(0, 6) == "mpiq: " ? last.substr(6) : std::string_view();
 }
 
+/// How a signal that ended a task reads: its name and, for those a user meets without sending them,
+/// what usually sends them ("signal 9" alone sent users looking; under Slurm's cgroups the
+/// out-of-memory killer is the common one).
+inline std::string signal_words(int sig) {
+  struct Known {
+    int sig;
+    const char* name;
+    const char* why;
+  };
+  static constexpr Known kKnown[] = {
+      {1, "SIGHUP", ""},
+      {2, "SIGINT", ""},
+      {3, "SIGQUIT", ""},
+      {4, "SIGILL", " (illegal instruction: built for another CPU?)"},
+      {5, "SIGTRAP", ""},
+      {6, "SIGABRT", " (abort: a failed assertion, or a library gave up)"},
+      {7, "SIGBUS", " (bus error: a truncated file mapped, or misaligned memory)"},
+      {8, "SIGFPE", " (arithmetic error, such as an integer division by zero)"},
+      {9, "SIGKILL", " (kill -9, or the out-of-memory killer)"},
+      {11, "SIGSEGV", " (segmentation fault)"},
+      {13, "SIGPIPE", " (it wrote to a pipe no one reads)"},
+      {14, "SIGALRM", ""},
+      {15, "SIGTERM", ""},
+      {24, "SIGXCPU", " (its CPU time limit)"},
+      {25, "SIGXFSZ", " (its file size limit)"},
+  };
+  for (const Known& k : kKnown)
+    if (k.sig == sig) return std::string("killed by ") + k.name + k.why;
+  return "killed by signal " + std::to_string(sig);
+}
+
 /// Why row `t` did not end done: a function task's error message; for a command task the reason mpiq
-/// wrote into its stderr ("cannot start 'x': ...", "timed out after 30m"), else "signal N" or "exit
-/// code N". For a skipped task: that a dependency failed or was skipped.
+/// wrote into its stderr ("cannot start 'x': ...", "timed out after 30m"), else the signal that killed
+/// it ("killed by SIGSEGV (segmentation fault)") or "exit code N". For a skipped task: that a
+/// dependency failed or was skipped.
 inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.state[t] == TaskState::skipped) {
     // Name the dependency: a failed one first, else a skipped one (which names its own in turn).
@@ -49,7 +81,7 @@ inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.state[t] == TaskState::cancelled) return "cancelled (mpiq cancel)";
   if (table.is_function(t)) return std::string(table.result[t]);
   if (const std::string_view why = mpiq_reason(table.result[t]); !why.empty()) return std::string(why);
-  if (table.signal[t] != 0) return "signal " + std::to_string(table.signal[t]);
+  if (table.signal[t] != 0) return signal_words(table.signal[t]);
   return "exit code " + std::to_string(table.exit_code[t]);
 }
 

@@ -245,8 +245,10 @@ void Hub::on_finished(int rank, core::TaskResult f) {
     msg << ": timed out after " << core::format_duration(table_.timeout_s[t]);
   else if (function)
     msg << ": " << message;
+  else if (const std::string why = core::describe_end(table_, t); why.starts_with("exit code"))
+    msg << " with " << why;  // GREASY's words
   else
-    msg << " with " << core::describe_end(table_, t);
+    msg << ": " << why;  // killed by a signal
   msg << " (attempt " << table_.attempts[t] << (final_failure ? "" : "; it will run again") << ") on "
       << row.host << " rank " << rank;
   if (!function) msg << ". stderr: " << output_of(t, true);

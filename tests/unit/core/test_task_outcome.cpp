@@ -42,7 +42,13 @@ TEST(TaskOutcome, WithoutAReasonItIsTheSignalOrTheExitCode) {
   EXPECT_EQ(describe_end(t, 0), "exit code 4");
   t.exit_code[0] = -1;
   t.signal[0] = 9;
-  EXPECT_EQ(describe_end(t, 0), "signal 9");
+  EXPECT_EQ(describe_end(t, 0), "killed by SIGKILL (kill -9, or the out-of-memory killer)");
+  t.signal[0] = 11;
+  EXPECT_EQ(describe_end(t, 0), "killed by SIGSEGV (segmentation fault)");
+  t.signal[0] = 15;
+  EXPECT_EQ(describe_end(t, 0), "killed by SIGTERM");
+  t.signal[0] = 40;  // a real-time one: its number
+  EXPECT_EQ(describe_end(t, 0), "killed by signal 40");
 }
 
 TEST(TaskOutcome, ASkippedTaskNamesTheDependencyThatFailed) {
