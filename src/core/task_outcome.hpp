@@ -53,6 +53,20 @@ inline std::string signal_words(int sig) {
   return "killed by signal " + std::to_string(sig);
 }
 
+/// "exit code N", and for the codes a shell gives when a command it ran could not run or was killed
+/// by a signal (a task is often a script: the out-of-memory killer's SIGKILL of its program shows as
+/// its exit code 137) what they usually mean.
+inline std::string exit_words(int code) {
+  std::string s = "exit code " + std::to_string(code);
+  if (code == 126) return s + ", which a shell returns for a command it found but cannot run";
+  if (code == 127) return s + ", which a shell returns for a command not found";
+  if (code > 128 && code < 160) {
+    std::string sig = signal_words(code - 128);
+    return s + ", which a shell returns for a command " + sig.substr(sig.find("killed"));
+  }
+  return s;
+}
+
 /// Why row `t` did not end done: a function task's error message; for a command task the reason mpiq
 /// wrote into its stderr ("cannot start 'x': ...", "timed out after 30m"), else the signal that killed
 /// it ("killed by SIGSEGV (segmentation fault)") or "exit code N". For a skipped task: that a
@@ -82,7 +96,7 @@ inline std::string describe_end(const TaskTable& table, TaskIndex t) {
   if (table.is_function(t)) return std::string(table.result[t]);
   if (const std::string_view why = mpiq_reason(table.result[t]); !why.empty()) return std::string(why);
   if (table.signal[t] != 0) return signal_words(table.signal[t]);
-  return "exit code " + std::to_string(table.exit_code[t]);
+  return exit_words(table.exit_code[t]);
 }
 
 /// `text`'s lines, each after `prefix`, each ending in a newline; "" for empty text (a stderr tail under

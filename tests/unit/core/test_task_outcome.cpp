@@ -40,6 +40,15 @@ TEST(TaskOutcome, WithoutAReasonItIsTheSignalOrTheExitCode) {
   t.exit_code[0] = 4;
   t.result[0] = "mpiq: is not the last line\nthe program's own words\n";
   EXPECT_EQ(describe_end(t, 0), "exit code 4");
+  // What a shell's exit codes usually mean: a task is often a script.
+  t.exit_code[0] = 127;
+  EXPECT_EQ(describe_end(t, 0), "exit code 127, which a shell returns for a command not found");
+  t.exit_code[0] = 137;
+  EXPECT_EQ(describe_end(t, 0),
+            "exit code 137, which a shell returns for a command killed by SIGKILL (kill -9, or the "
+            "out-of-memory killer)");
+  t.exit_code[0] = 255;
+  EXPECT_EQ(describe_end(t, 0), "exit code 255");
   t.exit_code[0] = -1;
   t.signal[0] = 9;
   EXPECT_EQ(describe_end(t, 0), "killed by SIGKILL (kill -9, or the out-of-memory killer)");
