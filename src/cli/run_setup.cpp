@@ -31,8 +31,9 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
                "itself, and once more at the end");
   cmd.add_flag("--no-steal", o.no_steal, "Never take queued tasks back from busy workers");
   cmd.add_flag("--drain", o.drain,
-               "On SIGTERM, SIGINT or SIGUSR1 start no more tasks but let the running ones finish, then "
-               "save and exit 3 (a second signal ends them; the time limit still does)");
+               "On SIGTERM, SIGINT, SIGUSR1 or SIGHUP start no more tasks but let the running ones finish, "
+               "then save and exit 3 (a second signal ends them, a third kills them at once; the time limit "
+               "still ends them)");
   cmd.add_option(
       "--prefetch", o.prefetch,
       "Extra cores' worth of tasks each worker queues beyond what it runs (default: max(2, cores), and for "
@@ -44,8 +45,10 @@ void register_run_options(CLI::App& cmd, RunOptions& o) {
       ->check(CLI::IsMember({"core", "none"}));
   cmd.add_option("--log-level", o.log_level, "error, warn, info (default) or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
-  cmd.add_option("--grace", o.grace,
-                 "Time between SIGTERM and SIGKILL for a task that is ended (default 10s)");
+  cmd.add_option(
+      "--grace", o.grace,
+      "Time between SIGTERM and SIGKILL for a task that is ended (default 10s; after a stop signal, "
+      "a second one skips what is left of it)");
   cmd.add_option("--status-interval", o.status_interval, "How often status.json is rewritten (default 1s)");
   cmd.add_option("--progress-interval", o.progress_interval,
                  "How often a progress line is printed when stderr is not a terminal (mpirun, srun, a "
