@@ -1,6 +1,6 @@
 # An interactive run (mpiq on a terminal: script(1) gives it one here) whose task reads the terminal
-# (ssh's or sudo's prompt, `read < /dev/tty`): the task has no controlling terminal (a session of its
-# own), so it fails at once with the error in its stderr. It was a background process group reading
+# (ssh's or sudo's prompt, `read < /dev/tty`): the task has no controlling terminal (it gives up
+# mpiq's), so it fails at once with the error in its stderr. It was a background process group reading
 # the terminal, stopped by SIGTTIN, and the run waited for it for good (src/exec/spawn.cpp).
 source "$(dirname "$0")/lib.sh"
 command -v script > /dev/null || skip_unless_ci "needs script(1) (util-linux) for a terminal"
