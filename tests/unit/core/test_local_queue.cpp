@@ -23,6 +23,15 @@ TaskOrder order(TaskIndex t, uint32_t ncores = 1, uint32_t timeout = 0) {
   o.command = "true";
   return o;
 }
+// Tasks 0 .. n-1 pushed and started at time 0 on `q` (which has a core for each).
+void start_tasks(LocalQueue& q, TaskIndex n) {
+  for (TaskIndex t = 0; t < n; ++t) q.push(order(t));
+  for (TaskIndex t = 0; t < n; ++t) {
+    auto next = q.next();
+    ASSERT_TRUE(next);
+    q.started(std::move(*next), 0);
+  }
+}
 }  // namespace
 
 TEST(LocalQueue, StartsOnlyWhatFitsTheFreeCores) {
@@ -101,12 +110,7 @@ TEST(LocalQueue, TaskWithoutTimeoutNeverExpires) {
 
 TEST(LocalQueue, TerminateAllThenKillAfterGrace) {
   LocalQueue q(cores(2), 3);
-  q.push(order(0));
-  q.push(order(1));
-  for (int i = 0; i < 2; ++i) {
-    auto n = q.next();
-    q.started(std::move(*n), 0);
-  }
+  start_tasks(q, 2);
   EXPECT_EQ(q.terminate_all(10).size(), 2u);
   EXPECT_TRUE(q.due(12.9).empty());
   EXPECT_EQ(q.due(13).size(), 2u);
@@ -116,12 +120,7 @@ TEST(LocalQueue, TerminateAllThenKillAfterGrace) {
 // A second stop signal: every running task is KILLed at once, each once, whether or not it had its TERM.
 TEST(LocalQueue, KillAllNowEndsTheRunningTasksWithoutTheirGraceAndOnce) {
   LocalQueue q(cores(2), 3);
-  q.push(order(0));
-  q.push(order(1));
-  for (int i = 0; i < 2; ++i) {
-    auto n = q.next();
-    q.started(std::move(*n), 0);
-  }
+  start_tasks(q, 2);
   ASSERT_TRUE(q.terminate(0, 10, 30));  // TERM'd, its KILL 30 s away
   auto now = q.kill_all_now();
   std::sort(now.begin(), now.end());
