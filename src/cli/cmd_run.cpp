@@ -63,6 +63,7 @@ int run_command(const RunSettings& s) {
   spec.worker.bind = s.bind;
   spec.worker.shell = s.shell;
   spec.worker.grace_s = s.grace_s;
+  spec.worker.drain_on_signal = s.hub.drain_on_signal;
   spec.worker.output = s.task_output;
   spec.hub.options = s.hub;
   spec.hub.options.progress = true;  // on a terminal

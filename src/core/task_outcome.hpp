@@ -3,6 +3,7 @@
 /// Result::error, say it with the same words.
 
 #include <algorithm>
+#include <csignal>
 #include <string>
 #include <string_view>
 
@@ -32,21 +33,21 @@ inline std::string signal_words(int sig) {
     const char* why;
   };
   static constexpr Known kKnown[] = {
-      {1, "SIGHUP", ""},
-      {2, "SIGINT", ""},
-      {3, "SIGQUIT", ""},
-      {4, "SIGILL", " (illegal instruction: built for another CPU?)"},
-      {5, "SIGTRAP", ""},
-      {6, "SIGABRT", " (abort: a failed assertion, or a library gave up)"},
-      {7, "SIGBUS", " (bus error: a truncated file mapped, or misaligned memory)"},
-      {8, "SIGFPE", " (arithmetic error, such as an integer division by zero)"},
-      {9, "SIGKILL", " (kill -9, or the out-of-memory killer)"},
-      {11, "SIGSEGV", " (segmentation fault)"},
-      {13, "SIGPIPE", " (it wrote to a pipe no one reads)"},
-      {14, "SIGALRM", ""},
-      {15, "SIGTERM", ""},
-      {24, "SIGXCPU", " (its CPU time limit)"},
-      {25, "SIGXFSZ", " (its file size limit)"},
+      {SIGHUP, "SIGHUP", ""},
+      {SIGINT, "SIGINT", ""},
+      {SIGQUIT, "SIGQUIT", ""},
+      {SIGILL, "SIGILL", " (illegal instruction: built for another CPU?)"},
+      {SIGTRAP, "SIGTRAP", ""},
+      {SIGABRT, "SIGABRT", " (abort: a failed assertion, or a library gave up)"},
+      {SIGBUS, "SIGBUS", " (bus error: a truncated file mapped, or misaligned memory)"},
+      {SIGFPE, "SIGFPE", " (arithmetic error, such as an integer division by zero)"},
+      {SIGKILL, "SIGKILL", " (kill -9, or the out-of-memory killer)"},
+      {SIGSEGV, "SIGSEGV", " (segmentation fault)"},
+      {SIGPIPE, "SIGPIPE", " (it wrote to a pipe no one reads)"},
+      {SIGALRM, "SIGALRM", ""},
+      {SIGTERM, "SIGTERM", ""},
+      {SIGXCPU, "SIGXCPU", " (its CPU time limit)"},
+      {SIGXFSZ, "SIGXFSZ", " (its file size limit)"},
   };
   for (const Known& k : kKnown)
     if (k.sig == sig) return std::string("killed by ") + k.name + k.why;
@@ -101,19 +102,26 @@ inline std::string describe_end(const TaskTable& table, TaskIndex t) {
 
 /// `text`'s lines, each after `prefix`, each ending in a newline; "" for empty text (a stderr tail under
 /// its task's row in the summary and `mpiq status --tasks failed`). For a terminal: a control character
-/// but tab shows as `cat -v` shows it (ESC as `^[`, CR as `^M`, DEL as `^?`), so the colour codes or
-/// carriage returns in a task's stderr, which the tail may cut mid-sequence, cannot recolour the
+/// but tab shows as `cat -v` shows it (ESC as `^[`, CR as `^M`, DEL as `^?`), and a C1 control in
+/// UTF-8 (U+0080-U+009F: CSI, OSC, which some terminals act on too) as `\u009b`, so the colour codes
+/// or carriage returns in a task's stderr, which the tail may cut mid-sequence, cannot recolour the
 /// user's terminal or overwrite the lines before. Other bytes (UTF-8 text) are left as they are.
 inline std::string indent_lines(std::string_view text, std::string_view prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   std::string out;
   for (size_t at = 0; !text.empty() && at <= text.size();) {
     const size_t nl = std::min(text.find('\n', at), text.size());
     out.append(prefix);
-    for (const char ch : text.substr(at, nl - at)) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
-        out.push_back(ch);
+    for (size_t i = at; i < nl; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      const auto next = i + 1 < nl ? static_cast<unsigned char>(text[i + 1]) : 0;
+      if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+        out.append("\\u00").push_back(kHex[next >> 4]);
+        out.push_back(kHex[next & 15]);
+        ++i;
+      } else if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+        out.push_back(text[i]);
       } else {
         out.push_back('^');
         out.push_back(c == 0x7f ? '?' : static_cast<char>(c + 0x40));

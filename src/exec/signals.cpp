@@ -26,9 +26,11 @@ void install_stop_handlers() {
   for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
   // A hangup (the terminal of an interactive run closed) stops the run as SIGTERM does; by default it
   // killed the process, and a resume then charged every running task a crash (its worker lost).
-  // Unless it was ignored at the start: `nohup mpiq run ...` asks to outlive the terminal.
+  // Only where it is at its default: ignored (`nohup mpiq run ...` asks to outlive the terminal), or
+  // an embedding program's own handler (a reload), it is left as it is.
   struct sigaction hup {};
-  if (sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
+  if (sigaction(SIGHUP, nullptr, &hup) == 0 && !(hup.sa_flags & SA_SIGINFO) && hup.sa_handler == SIG_DFL)
+    sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 

@@ -6,8 +6,8 @@
 
 namespace mpiq::exec {
 
-/// Installs the handlers of the stop signals, SIGTERM, SIGINT, SIGUSR1 and SIGHUP (not where the process
-/// started with SIGHUP ignored: nohup), idempotent. SIGPIPE is ignored: a reader going away is an error to
+/// Installs the handlers of the stop signals, SIGTERM, SIGINT, SIGUSR1 and SIGHUP (SIGHUP only where it
+/// is at its default: not under nohup, nor over an embedding program's handler), idempotent. SIGPIPE is ignored: a reader going away is an error to
 /// report, not a reason to die.
 void install_stop_handlers();
 /// The last stop signal received, 0 if none. Does not clear it: every loop of the process sees it.

@@ -588,21 +588,8 @@ void Hub::on_stop_signal(int sig, std::string_view who) {
   begin_stop(true, what);
   if (first && interrupted_ && who == "the hub")
     log_.info(
-        "the running tasks get TERM, then KILL after the grace period (--grace); another signal "
-        "kills them at once");
-}
-
-void Hub::hurry_stop(int sig) {
-  // Another signal while the running tasks are given their grace (a second Ctrl-C): the user wants
-  // out now. A second stop with kill_running tells each worker to KILL them at once; the state is
-  // saved as for any stop, and they are interrupted, not charged.
-  if (hurried_) return;
-  hurried_ = true;
-  log_.warn("the hub received " + exec::signal_name(sig) + " again: killing the running tasks now");
-  const double now = exec::mono_now();
-  for (size_t r = 1; r < workers_.size(); ++r)
-    if (!workers_[r].left && !quiet(workers_[r], now))
-      net_.send(static_cast<int>(r), MessageKind::stop, core::encode(core::Stop(true)));
+        "the running tasks get TERM, then KILL after the grace period (--grace); another signal to "
+        "their workers kills them at once");
 }
 
 int Hub::exit_code() const {
@@ -711,12 +698,9 @@ int Hub::run() {
   while (byes_ + lost_ + 1 < workers_.size()) {
     bool traffic = false;
     // The signal is looked at before the reports: those it caused must already count as a stop's.
-    if (exec::stop_signal_count() > signals_seen_) {
+    if (!interrupted_ && exec::stop_signal_count() > signals_seen_) {
       signals_seen_ = exec::stop_signal_count();
-      if (!interrupted_)
-        on_stop_signal(exec::stop_signal(), "the hub");
-      else
-        hurry_stop(exec::stop_signal());
+      on_stop_signal(exec::stop_signal(), "the hub");
     }
     transport::Message m;
     for (int i = 0; i < 4096 && net_.poll(m); ++i) {  // bounded: timers and dispatch still get their turn

@@ -220,7 +220,6 @@ class Hub {
   /// (the journal keeps unwritten records and tries them again). Said once.
   void on_disk_full(std::string_view what);
   void on_stop_signal(int sig, std::string_view who);
-  void hurry_stop(int sig);
   int exit_code() const;
   void timers(double now);
   void heartbeats(double now);
@@ -258,7 +257,6 @@ class Hub {
   double start_wall_ = 0, start_mono_ = 0;
   double next_status_ = 0, next_checkpoint_ = 0, next_progress_ = 0, next_time_check_ = 0;
   int signals_seen_ = 0;  // stop signals this process had received at the last look
-  bool hurried_ = false;  // a signal after the stop began: the running tasks were killed at once
   std::vector<core::Assignment> assignments_;
   std::vector<core::StealRequest> steals_;
 };

@@ -359,6 +359,7 @@ ExitCode run(Job& job, const RunSpec& spec) {
             ? *exec::resolve_shell("", [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; })
             : spec.worker.shell;
     wo.grace_s = spec.worker.grace_s;
+    wo.drain_on_signal = spec.worker.drain_on_signal;
     wo.output = spec.worker.output;
     wo.functions = spec.worker.functions;
     wo.sample_node = place.index == 0;

@@ -39,6 +39,7 @@ struct WorkerConfig {
   bool bind = true;          ///< bind each task to its cores (--bind)
   std::string shell;         ///< the shell for shell syntax, resolved (exec::resolve_shell); "" = /bin/sh
   double grace_s = 10;       ///< TERM-to-KILL time of commands
+  bool drain_on_signal = false;  ///< --drain (a stop is hurried by the third signal, not the second)
   core::TaskOutput output = core::TaskOutput::stream;         ///< where task output goes (--task-output)
   std::shared_ptr<const worker::FunctionSettings> functions;  ///< task kinds of an embedding program
 };

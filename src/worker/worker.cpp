@@ -149,6 +149,7 @@ void Worker::run() {
                 core::encode_count(static_cast<uint32_t>(exec::stop_signal())));
       interrupt_sent_ = true;
     }
+    hurry_on_another_signal(now);
     if (may_start(now)) start_ready_tasks();
     if (options_.sample_node) sample_node(exec::mono_now());
     enforce_deadlines();
@@ -205,12 +206,7 @@ void Worker::handle(const transport::Message& m) {
       functions_->drop_queue();
       core::Stop stop = core::decode_stop(m.bytes);
       if (stop.node_stop) node_stop_ = std::move(stop.node_stop);
-      if (stop.kill_running && killing_) {
-        // A second one (the hub got another signal): no more grace, KILL now.
-        for (core::TaskIndex t : queue_.kill_all_now())
-          exec::signal_group(children_.at(t).process, SIGKILL);
-        functions_->interrupt_running(exec::mono_now());
-      } else if (stop.kill_running) {
+      if (stop.kill_running && !killing_) {
         killing_ = true;
         for (core::TaskIndex t : queue_.terminate_all(exec::mono_now()))
           exec::signal_group(children_.at(t).process, SIGTERM);
@@ -703,6 +699,29 @@ void Worker::end_orphans(double now, bool last) {
         return true;
     return false;
   });
+}
+
+void Worker::hurry_on_another_signal(double now) {
+  const int count = exec::stop_signal_count();
+  if (count == signals_seen_) return;
+  // A repeat within 0.1 s is one signal delivered twice (a closed terminal sends SIGHUP twice; Slurm
+  // signals every process of the step and mpirun forwards it again), not another from the user.
+  const bool repeat = now - last_signal_at_ < 0.1;
+  const int before = signals_seen_;  // what earlier looks saw: two seen at once are one delivered twice
+  signals_seen_ = count;
+  last_signal_at_ = now;
+  // Another signal to this rank while a stop's TERM gives the running tasks their grace (a second
+  // Ctrl-C; mpirun and srun signal every rank): KILL them now. Counted on this rank's own signals,
+  // not sent by the hub: after its stop the hub writes to no worker (hub.cpp, heartbeats).
+  const int needed = options_.drain_on_signal ? 3 : 2;  // --drain: the first one only drains
+  if (hurried_ || !killing_ || repeat || before < needed - 1) return;
+  hurried_ = true;
+  const auto ending = queue_.kill_all_now();
+  if (!ending.empty())
+    std::cerr << "mpiq worker " << net_.rank() << " on " << options_.host << ": another stop signal: killing "
+              << ending.size() << " running task(s) now\n";
+  for (core::TaskIndex t : ending) exec::signal_group(children_.at(t).process, SIGKILL);
+  functions_->interrupt_running(now);
 }
 
 void Worker::enforce_deadlines() {

@@ -29,6 +29,8 @@ struct WorkerOptions {
   std::string host;         ///< this node's name (MPIQ_HOST)
   bool bind = true;         ///< bind each task to its cores (`--bind core`), or not (`--bind none`)
   double grace_s = 10;      ///< seconds between TERM and KILL for a task that timed out or is stopped
+  /// --drain: the first stop signal lets running tasks finish, so it takes one more to hurry a stop.
+  bool drain_on_signal = false;
   int hub = 0;              ///< the hub's rank
   /// The shell for commands with shell syntax (exec::resolve_shell: `--shell`, else bash where it
   /// exists, else /bin/sh); "" = /bin/sh.
@@ -105,6 +107,7 @@ class Worker {
   std::vector<std::string> task_environment(const core::TaskOrder& o, const core::Allocation& a) const;
   void wait_for_events(int64_t timeout_ns);
   void reap(core::TaskIndex task);
+  void hurry_on_another_signal(double now);
   void enforce_deadlines();
   void flush_report();
   /// Moves what the task's pipe `fd` holds (at most `budget` bytes; 0 = until it is empty) into this
@@ -146,7 +149,10 @@ class Worker {
   std::vector<FunctionRunner::Finished> function_finished_;
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
-  bool killing_ = false;  // a stop that ends the running tasks came (a second one kills them at once)
+  bool killing_ = false;  // a stop that ends the running tasks came
+  bool hurried_ = false;  // and another stop signal of this rank's own killed them at once
+  int signals_seen_ = 0;  // this process's stop signals at the last look
+  double last_signal_at_ = -1;  // monotonic time of that look
   std::optional<core::TaskOrder> node_stop_;  // the node's pernode stop command, run before bye
   /// Process groups of this node's pernode start command, left running when it succeeded (a service
   /// it started); ended when the worker ends.

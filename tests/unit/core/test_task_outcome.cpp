@@ -75,6 +75,11 @@ TEST(TaskOutcome, IndentLinesPrefixesEveryLineAndDropsTrailingNewlines) {
   EXPECT_EQ(indent_lines("\x1b[31mred\x1b[0m\tok\rover\x7f\x01\n\xc3\xa9t\xc3\xa9", "| "),
             "| ^[[31mred^[[0m\tok^Mover^?^A\n| \xc3\xa9t\xc3\xa9\n");
   EXPECT_EQ(indent_lines(std::string_view("a\0b", 3), ""), "a^@b\n");
+  // A C1 control in UTF-8 (U+009B, CSI): as its code point; a lone 0xc2 at the end stays.
+  EXPECT_EQ(indent_lines("x\xc2\x9b"
+                         "31m \xc2\xa0y\xc2",
+                         ""),
+            "x\\u009b31m \xc2\xa0y\xc2\n");
 }
 
 TEST(TaskSyntax, FormatDurationReadsBackAsTheSameSeconds) {
