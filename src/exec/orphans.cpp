@@ -65,12 +65,6 @@ bool state_and_group(pid_t pid, char* state, pid_t* group) {
   return true;
 }
 
-// The process group of `pid`; -1 if gone.
-pid_t group_of(pid_t pid) {
-  char state = 0;
-  pid_t group = -1;
-  return state_and_group(pid, &state, &group) ? group : -1;
-}
 // Calls `f` with each pid of a /proc/.../children list (space-separated); false as soon as `f` is.
 template <class F>
 bool each_pid(const char* list, F&& f) {
@@ -193,7 +187,9 @@ void Orphans::sweep(double now, double grace_s, const std::function<bool(pid_t)>
     // program's): theirs to reap.
     char state = 0;
     pid_t group = -1;
-    if (state_and_group(pid, &state, &group) && state == 'Z' && group != ::getpgrp() && pid != guard_pid()) {
+    const bool seen = state_and_group(pid, &state, &group);
+    if (!seen) group = -1;  // gone
+    if (seen && state == 'Z' && group != ::getpgrp() && pid != guard_pid()) {
       ::waitpid(pid, nullptr, WNOHANG);
       continue;
     }
@@ -202,7 +198,7 @@ void Orphans::sweep(double now, double grace_s, const std::function<bool(pid_t)>
     if (key.compare(0, prefix_.size(), prefix_) != 0) continue;
     Adopted a;
     a.key = key;
-    if (group_of(pid) == pid) a.group = pid;
+    if (group == pid) a.group = pid;
     if (a.group > 0) guard_watch(a.group);
     adopted_.emplace(pid, std::move(a));
   }

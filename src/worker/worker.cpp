@@ -620,12 +620,8 @@ void Worker::reap(core::TaskIndex t) {
   // and what it wrote later would be taken for the next task's output. Otherwise it is closed, and a
   // process left holding it writes into a pipe that no one reads (EPIPE), as before.
   const pid_t guard = exec::guard_pid();
-  const auto known = [&](pid_t pid) {
-    if (pid == guard) return true;
-    for (const auto& [u, other] : children_)
-      if (u != t && other.process.pid == pid) return true;
-    return false;  // an orphan, a service a node's start command left: either may hold the pipes
-  };
+  // Anything else is an orphan or a service a node's start command left: either may hold the pipes.
+  const auto known = [&](pid_t pid) { return pid == guard || runs_task(pid, t); };
   if (c.out >= 0 && c.err >= 0 && c.out_w >= 0 && c.err_w >= 0 && spare_pipes_.size() < kSparePipes &&
       exec::only_known_children(known)) {
     TaskPipes kept;
@@ -686,11 +682,7 @@ void Worker::end_node_services() {
 }
 
 void Worker::end_orphans(double now, bool last) {
-  const auto known = [this](pid_t pid) {
-    for (const auto& [t, c] : children_)
-      if (c.process.pid == pid) return true;
-    return false;
-  };
+  const auto known = [this](pid_t pid) { return runs_task(pid); };
   if (last) return orphans_.end_all(options_.grace_s, known);
   orphans_.sweep(now, options_.grace_s, known, [this](const std::string& key) {
     for (const auto& [t, c] : children_)
@@ -699,6 +691,12 @@ void Worker::end_orphans(double now, bool last) {
         return true;
     return false;
   });
+}
+
+bool Worker::runs_task(pid_t pid, core::TaskIndex except) const {
+  for (const auto& [t, c] : children_)
+    if (t != except && c.process.pid == pid) return true;
+  return false;
 }
 
 void Worker::hurry_on_another_signal(double now) {

@@ -3,6 +3,7 @@
 /// process bound to the cores and GPUs it was given, enforces timeouts, and reports starts and ends
 /// in batches. It owns no durable state: everything it knows the hub can rebuild.
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,7 @@ struct WorkerOptions {
   double grace_s = 10;      ///< seconds between TERM and KILL for a task that timed out or is stopped
   /// --drain: the first stop signal lets running tasks finish, so it takes one more to hurry a stop.
   bool drain_on_signal = false;
-  int hub = 0;              ///< the hub's rank
+  int hub = 0;  ///< the hub's rank
   /// The shell for commands with shell syntax (exec::resolve_shell: `--shell`, else bash where it
   /// exists, else /bin/sh); "" = /bin/sh.
   std::string shell;
@@ -108,6 +109,8 @@ class Worker {
   void wait_for_events(int64_t timeout_ns);
   void reap(core::TaskIndex task);
   void hurry_on_another_signal(double now);
+  /// Whether `pid` is the process of a task this worker runs (other than `except`).
+  bool runs_task(pid_t pid, core::TaskIndex except = std::numeric_limits<core::TaskIndex>::max()) const;
   void enforce_deadlines();
   void flush_report();
   /// Moves what the task's pipe `fd` holds (at most `budget` bytes; 0 = until it is empty) into this
@@ -149,9 +152,9 @@ class Worker {
   std::vector<FunctionRunner::Finished> function_finished_;
   core::FunctionReportWriter function_report_;
   bool stopping_ = false;
-  bool killing_ = false;  // a stop that ends the running tasks came
-  bool hurried_ = false;  // and another stop signal of this rank's own killed them at once
-  int signals_seen_ = 0;  // this process's stop signals at the last look
+  bool killing_ = false;        // a stop that ends the running tasks came
+  bool hurried_ = false;        // and another stop signal of this rank's own killed them at once
+  int signals_seen_ = 0;        // this process's stop signals at the last look
   double last_signal_at_ = -1;  // monotonic time of that look
   std::optional<core::TaskOrder> node_stop_;  // the node's pernode stop command, run before bye
   /// Process groups of this node's pernode start command, left running when it succeeded (a service
